@@ -1,0 +1,393 @@
+"""The SimPy shell: arrivals, body meetings, written procedure and deadlines for one replication.
+
+Processes only orchestrate — wait for the next meeting, ask the pure core (:mod:`sim.members`,
+:mod:`sim.voting`) what the states do, record the result. A body's meetings are one process that
+sleeps until each meeting on its calendar and takes up to ``capacity`` discussion items from its
+agenda (urgent first, then oldest); items agreed lower down pass as I/A items without using
+discussion room. Deadlines and written procedures are timeouts with callbacks, so a proposal
+costs no SimPy process of its own.
+
+Time accounting per body visit: each interval between two looks at an item is split into
+*waiting for instructions* (while some capital has not sent instructions on the current text),
+then *negotiating* (after the item's first round at this body) or *waiting for a meeting*
+(before it). The written procedure's period counts as waiting for a meeting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import simpy
+
+from sim.members import (
+    brake_invoked,
+    cast_votes,
+    compromise,
+    instructions_ready,
+    objections,
+    proposal_stances,
+    written_objections,
+)
+from sim.proposals import Proposal
+from sim.recorder import Activity, EventLog
+from sim.rng import Stream, name_key, stream
+from sim.voting import ConstructiveAbstentionRule, Vote
+
+if TYPE_CHECKING:
+    from sim.model import CompiledBody, Model
+
+ProcessGen = Generator[simpy.Event, Any, None]
+
+
+class Replication:
+    """One seeded run of the Council machinery over the horizon."""
+
+    def __init__(self, model: Model, seed: int, replication: int) -> None:
+        self.model = model
+        self.env = simpy.Environment()
+        self.log = EventLog([b.id for b in model.bodies], list(model.members.codes))
+        self.agendas: list[list[Proposal]] = [[] for _ in model.bodies]
+        self.proposals: list[Proposal] = []
+        self.stage_rows: list[tuple[Any, ...]] = []
+        self.meeting_rows: list[tuple[Any, ...]] = []
+        self._seed, self._rep = seed, replication
+        s = lambda purpose: stream(seed, replication, purpose)  # noqa: E731
+        self.rng_instructions = s(Stream.INSTRUCTIONS)
+        self.rng_objections = s(Stream.OBJECTIONS)
+        self.rng_abstentions = s(Stream.ABSTENTIONS)
+        self.rng_written = s(Stream.WRITTEN)
+        self.rng_brake = s(Stream.BRAKE)
+        self.rng_outcome = s(Stream.OUTCOME)
+
+    # --- processes ---------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run to the horizon and close every open proposal as ``pending``."""
+        m = self.model
+        self.env.process(self._arrivals(m.arrivals(self._seed, self._rep)))
+        for body in m.bodies:
+            if len(body.times):
+                self.env.process(self._meetings(body))
+        self.env.run(until=m.horizon)
+        for p in self.proposals:
+            if p.outcome is None:
+                self._finish(p, "pending", Activity.pending, m.horizon)
+
+    def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> ProcessGen:
+        m, env = self.model, self.env
+        streams = {
+            t.idx: stream(self._seed, self._rep, Stream.PROPOSAL, name_key(t.name)) for t in m.types
+        }
+        for t, type_idx, deadline in arrivals:
+            yield env.timeout(t - env.now)
+            ptype = m.types[type_idx]
+            stances = proposal_stances(
+                m.members, ptype.name, ptype.spec.contestation, t, streams[type_idx]
+            )
+            p = Proposal(
+                len(self.proposals),
+                type_idx,
+                t,
+                deadline,
+                ptype.spec.urgent,
+                ptype.spec.ambition,
+                stances,
+                m.members.n,
+            )
+            self.proposals.append(p)
+            self.log.record(t, p.id, Activity.submitted, value=p.text)
+            p.ready = np.maximum(
+                instructions_ready(m.members, t, self.rng_instructions), stances.scrutiny_until
+            )
+            p.ready_max = float(p.ready.max())
+            p.instr_logged = False
+            if deadline is not None:
+                env.timeout(deadline - t).callbacks.append(self._lapse_callback(p))
+            self._enqueue(p, ptype.route[0], True, t)
+
+    def _meetings(self, body: CompiledBody) -> ProcessGen:
+        env = self.env
+        for t in body.times:
+            yield env.timeout(t - env.now)
+            self._hold_meeting(body, t)
+
+    # --- a meeting ---------------------------------------------------------------------------
+
+    def _hold_meeting(self, body: CompiledBody, now: float) -> None:
+        b = body.idx
+        agenda = self.agendas[b]
+        keep = [p for p in agenda if p.entered >= now]
+        eligible = sorted(
+            (p for p in agenda if p.entered < now), key=lambda p: (not p.urgent, p.entered, p.id)
+        )
+        used = ia = 0
+        for p in eligible:
+            if not p.open:
+                ia += 1
+                self._account(p, now)
+                self._pass_closed(p, body, now)
+            elif used < body.capacity:
+                used += 1
+                self._account(p, now)
+                self._round(p, body, now)
+            if p.outcome is None and p.body == b and not p.in_written:
+                keep.append(p)
+        self.agendas[b] = keep
+        self.meeting_rows.append((b, now, used, ia, len(keep)))
+
+    def _round(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        m, log, b = self.model, self.log, body.idx
+        members = m.members
+        if not p.tabled:
+            p.tabled = True
+            log.record(now, p.id, Activity.tabled, b)
+        holders = p.ready > now
+        if holders.any():
+            log.record_members(now, p.id, Activity.reservation, b, holders, p.ready - now)
+            return
+        if not p.instr_logged:
+            p.instr_logged = True
+            log.record(
+                p.ready_max,
+                p.id,
+                Activity.instructions_received,
+                b,
+                value=p.ready_max - p.text_time,
+            )
+        p.rounds += 1
+        p.visit_rounds += 1
+        rule = body.rule or m.types[p.type].rule
+        objecting, on_text = objections(members, p.text, p.stances, now, self.rng_objections)
+        if objecting.any():
+            may_abstain = p.stances.holdout_until <= now
+            formal = isinstance(rule, ConstructiveAbstentionRule)
+            votes = cast_votes(
+                objecting, members.abstain_p, may_abstain, formal, self.rng_abstentions
+            )
+            decision = rule.decide(votes, members.population)
+            against = votes == Vote.AGAINST
+            abstaining = votes >= Vote.ABSTAIN
+            log.record_members(
+                now, p.id, Activity.objection, b, against, decision.blocking.astype(float)
+            )
+            log.record_members(now, p.id, Activity.abstention, b, abstaining)
+            if not decision.adopted:
+                self._failed_round(p, body, now, decision.blocking, on_text & objecting)
+                return
+            if rule.emergency_brake and against.any() and self._brake(p, body, now, against):
+                return
+            p.abstainers |= abstaining
+        log.record(now, p.id, Activity.agreed, b, value=p.text)
+        self._agreed(p, body, now)
+
+    def _failed_round(
+        self,
+        p: Proposal,
+        body: CompiledBody,
+        now: float,
+        blocking: np.ndarray,
+        text_objectors: np.ndarray,
+    ) -> None:
+        m = self.model.members
+        p.failed += 1
+        p.blockers = blocking
+        text = compromise(
+            p.text,
+            p.stances.positions,
+            m.tolerance,
+            m.salience,
+            text_objectors,
+            body.compromise_step,
+        )
+        if text < p.text:
+            p.text = text
+            self.log.record(now, p.id, Activity.compromise, body.idx, value=text)
+            self._new_instructions(p, now)
+        if p.failed >= body.max_rounds:
+            self._exhausted(p, body, now)
+
+    def _brake(self, p: Proposal, body: CompiledBody, now: float, against: np.ndarray) -> bool:
+        """Emergency brake (Art. 31(2) TEU): an outvoted state refers the item to the top."""
+        top = self.model.escalation
+        if p.braked or top is None or body.idx == top:
+            return False
+        invoked = brake_invoked(against, self.model.members.brake_p, self.rng_brake)
+        if not invoked.any():
+            return False
+        p.braked = True
+        self.log.record_members(now, p.id, Activity.emergency_brake, body.idx, invoked)
+        self._escalate(p, body, top, now)
+        return True
+
+    def _exhausted(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        """Rounds exhausted: escalate, or at the top block, withdraw or wait for the deadline."""
+        m = self.model
+        route = m.types[p.type].route
+        at_top = body.idx == m.escalation
+        if not at_top and p.pos < len(route) - 1:
+            p.pos += 1
+            self._escalate(p, body, route[p.pos], now)
+        elif not at_top and m.escalation is not None and not p.visited_top:
+            self._escalate(p, body, m.escalation, now)
+        elif p.deadline is not None:
+            p.failed = 0  # keeps trying until the deadline lapses it
+        elif self.rng_outcome.random() < m.types[p.type].spec.withdraw_probability:
+            self._finish(p, "withdrawn", Activity.withdrawn, now, body.id)
+        else:
+            self._finish(p, "blocked", Activity.blocked, now, body.id)
+
+    def _escalate(self, p: Proposal, body: CompiledBody, target: int, now: float) -> None:
+        p.escalations += 1
+        if target == self.model.escalation:
+            p.visited_top = True
+        self.log.record(now, p.id, Activity.escalated, body.idx)
+        self._leave(p, now, "escalated")
+        self._new_instructions(p, now)
+        self._enqueue(p, target, True, now)
+
+    def _agreed(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        """After agreement: refer back from the top, adopt at the end of the route, or move on."""
+        m = self.model
+        route = m.types[p.type].route
+        if body.idx == m.escalation:
+            self.log.record(now, p.id, Activity.referred_back, body.idx)
+            self._leave(p, now, "referred_back")
+            p.pos = len(route) - 1
+            self._enqueue(p, route[-1], False, now)
+        elif body.idx == route[-1]:
+            self._adopt(p, now, body.id)
+        else:
+            self._leave(p, now, "agreed")
+            self._move_on(p, now)
+
+    def _move_on(self, p: Proposal, now: float) -> None:
+        """Send an agreed text to the next body of its route as an I/A item (or to written
+        procedure when the next body is the adopting one and the type allows it)."""
+        ptype = self.model.types[p.type]
+        p.pos += 1
+        if p.pos == len(ptype.route) - 1 and ptype.spec.written_procedure:
+            self._start_written(p, now)
+        else:
+            self._enqueue(p, ptype.route[p.pos], False, now)
+
+    def _pass_closed(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        """An I/A item: noted without discussion below the Council; formally adopted (A item) at
+        the adopting body unless a state now objects, which turns it into a B item."""
+        route = self.model.types[p.type].route
+        if body.idx != route[-1]:
+            self.log.record(now, p.id, Activity.agreed, body.idx, value=p.text)
+            self._leave(p, now, "agreed")
+            self._move_on(p, now)
+            return
+        members = self.model.members
+        objecting, _ = objections(members, p.text, p.stances, now, None)
+        n_for = float(members.n - objecting.sum())
+        self.log.record(now, p.id, Activity.vote, body.idx, value=n_for)
+        if not objecting.any():
+            self._adopt(p, now, body.id)
+        else:
+            p.open = True  # discussed as a B item from the next meeting on
+
+    def _adopt(self, p: Proposal, now: float, where: str) -> None:
+        outcome = "adopted_with_abstentions" if p.abstainers.any() else "adopted"
+        self._finish(p, outcome, Activity.adopted, now, where)
+
+    # --- written procedure and deadlines -------------------------------------------------------
+
+    def _start_written(self, p: Proposal, now: float) -> None:
+        """Written / silence procedure (Council RoP Art. 12(2)): adopted at the end of the
+        period unless a state objects, which sends the item back to the meeting route."""
+        wp = self.model.written_days
+        assert wp is not None  # validated: written_procedure types need the table
+        days = float(wp.sample(self.rng_written, 1)[0])
+        objecting = written_objections(self.model.members.written_p, self.rng_written)
+        p.in_written = True
+        p.body = -1
+        self.log.record(now, p.id, Activity.written_procedure, value=days)
+        self.env.timeout(days).callbacks.append(lambda _: self._end_written(p, now, objecting))
+
+    def _end_written(self, p: Proposal, started: float, objecting: np.ndarray) -> None:
+        if p.outcome is not None:
+            return
+        now = self.env.now
+        p.in_written = False
+        self.stage_rows.append(
+            (p.id, p.type, -1, started, now, now - started, 0.0, 0.0, 0, "written_procedure")
+        )
+        if objecting.any():
+            self.log.record_members(now, p.id, Activity.objection, -1, objecting)
+            route = self.model.types[p.type].route
+            self._enqueue(p, route[-1], True, now)
+        else:
+            self._adopt(p, now, "written_procedure")
+
+    def _lapse_callback(self, p: Proposal) -> Callable[[simpy.Event], None]:
+        return lambda _: self._lapse(p)
+
+    def _lapse(self, p: Proposal) -> None:
+        if p.outcome is not None:
+            return
+        now = self.env.now
+        if p.body >= 0:
+            self.agendas[p.body].remove(p)
+        where = self.model.bodies[p.body].id if p.body >= 0 else "written_procedure"
+        self._finish(p, "lapsed", Activity.lapsed, now, where)
+
+    # --- book-keeping ------------------------------------------------------------------------
+
+    def _new_instructions(self, p: Proposal, now: float) -> None:
+        p.ready = instructions_ready(self.model.members, now, self.rng_instructions)
+        p.ready_max = float(p.ready.max())
+        p.text_time = now
+        p.instr_logged = False
+
+    def _enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
+        p.body, p.open, p.entered, p.t_mark = body, open_, now, now
+        p.failed = p.visit_rounds = 0
+        p.tabled = False
+        p.wait_meeting = p.wait_instructions = p.negotiating = 0.0
+        self.agendas[body].append(p)
+
+    def _account(self, p: Proposal, now: float) -> None:
+        interval = now - p.t_mark
+        if interval > 0:
+            instr = min(max(p.ready_max - p.t_mark, 0.0), interval) if p.open else 0.0
+            p.wait_instructions += instr
+            if p.visit_rounds:
+                p.negotiating += interval - instr
+            else:
+                p.wait_meeting += interval - instr
+        p.t_mark = now
+
+    def _leave(self, p: Proposal, now: float, how: str) -> None:
+        self.stage_rows.append(
+            (
+                p.id,
+                p.type,
+                p.body,
+                p.entered,
+                now,
+                p.wait_meeting,
+                p.wait_instructions,
+                p.negotiating,
+                p.visit_rounds,
+                how,
+            )
+        )
+        p.body = -1
+
+    def _finish(
+        self, p: Proposal, outcome: str, activity: Activity, now: float, where: str = ""
+    ) -> None:
+        if p.body >= 0:
+            self._account(p, now)
+            body = p.body
+            self._leave(p, now, outcome)
+        else:
+            body = -1
+        p.outcome = outcome
+        p.decided_day = now
+        p.decided_at = where
+        self.log.record(now, p.id, activity, body)

@@ -1,0 +1,184 @@
+"""Treaty decision rules as exact, deterministic functions on numpy vote arrays.
+
+Votes are ``int8`` arrays, one entry per member state, holding :class:`Vote` codes; populations
+are the states' populations in the same order. Each rule answers two questions: is the act
+adopted, and who blocks it. Thresholds come from the scenario (so the same code serves an EU of
+27 or 36), never from constants here. No SimPy, no randomness.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
+
+import numpy as np
+
+from sim.scenario import ConstructiveAbstention, DecisionRuleSpec, QualifiedMajority, Unanimity
+
+_EPS = 1e-9
+
+
+class Vote(IntEnum):
+    """A member state's vote. A formal abstention carries a declaration under Art. 31(1) TEU."""
+
+    FOR = 0
+    AGAINST = 1
+    ABSTAIN = 2
+    FORMAL_ABSTAIN = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The result of applying a rule: adoption, and the states that block (if any)."""
+
+    adopted: bool
+    blocking: np.ndarray
+
+
+def _at_least(share: float, n: int) -> int:
+    """Smallest count reaching ``share`` of ``n`` (robust to float rounding).
+
+    >>> _at_least(0.55, 27), _at_least(0.72, 27), _at_least(1 / 3, 27)
+    (15, 20, 9)
+    """
+    return math.ceil(share * n - _EPS)
+
+
+class VotingRule(Protocol):
+    """A decision rule: ``decide`` one vote, and give the pass thresholds for power indices."""
+
+    @property
+    def name(self) -> str:
+        """The rule's id in the scenario."""
+        ...
+
+    @property
+    def emergency_brake(self) -> bool:
+        """Whether an outvoted state may refer the item to the European Council."""
+        ...
+
+    def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
+        """Whether ``votes`` adopt the act, and who blocks."""
+        ...
+
+    def passing_population(self, n: int, total: int) -> np.ndarray:
+        """For a yes/no game: ``T[k]``, the least population a coalition of ``k`` states
+        (k = 0..n) voting for needs to pass, ``inf`` where ``k`` states can never pass."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UnanimityRule:
+    """Unanimity: any vote against blocks; abstention does not (Art. 238(4) TFEU).
+
+    >>> pop = np.array([10, 20, 30])
+    >>> UnanimityRule("u").decide(np.array([0, 2, 0], dtype=np.int8), pop).adopted
+    True
+    >>> UnanimityRule("u").decide(np.array([0, 1, 0], dtype=np.int8), pop).blocking
+    array([False,  True, False])
+    """
+
+    name: str
+    emergency_brake: bool = False
+
+    def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
+        against = votes == Vote.AGAINST
+        return Decision(not against.any(), against)
+
+    def passing_population(self, n: int, total: int) -> np.ndarray:
+        t = np.full(n + 1, np.inf)
+        t[n] = 0.0
+        return t
+
+
+@dataclass(frozen=True, slots=True)
+class ConstructiveAbstentionRule:
+    """Unanimity with constructive abstention (Art. 31(1) TEU, second subparagraph).
+
+    A state abstaining with a formal declaration need not apply the decision and does not block,
+    unless the declared abstainers are at least ``states_limit`` of the members *and* comprise
+    at least ``population_limit`` of the population (one third each in the Treaty); then the
+    decision is not adopted and the declared abstainers are the ones who block it. As a yes/no
+    game (for power indices) it is unanimity.
+    """
+
+    name: str
+    states_limit: float
+    population_limit: float
+    emergency_brake: bool = False
+
+    def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
+        against = votes == Vote.AGAINST
+        formal = votes == Vote.FORMAL_ABSTAIN
+        n = len(votes)
+        too_many = bool(
+            formal.sum() >= _at_least(self.states_limit, n)
+            and population[formal].sum() >= self.population_limit * population.sum() * (1 - _EPS)
+        )
+        if too_many:
+            return Decision(False, against | formal)
+        return Decision(not against.any(), against)
+
+    def passing_population(self, n: int, total: int) -> np.ndarray:
+        return UnanimityRule(self.name).passing_population(n, total)
+
+
+@dataclass(frozen=True, slots=True)
+class QualifiedMajorityRule:
+    """Qualified majority (Art. 16(4) TEU; Art. 238(2)-(3) TFEU).
+
+    Adopted when at least ``states_threshold`` of the members vote for *and* they comprise at
+    least ``population_threshold`` of the population — or when the states criterion is met and
+    fewer than ``min_blocking_states`` members do not vote for ("a blocking minority must
+    include at least four Council members, failing which the qualified majority shall be deemed
+    attained"; we read the clause as overriding only the population criterion). Abstention
+    counts as not in favour. When blocked, every state not voting for is in the blocking
+    minority. Reinforced QMV is the same rule with 72% of the members (Art. 238(2) TFEU).
+
+    >>> rule, pop = QualifiedMajorityRule("q", 0.5, 0.65, 0), np.array([40, 30, 20, 10])
+    >>> rule.decide(np.array([0, 0, 1, 1], np.int8), pop).adopted
+    True
+    """
+
+    name: str
+    states_threshold: float
+    population_threshold: float
+    min_blocking_states: int
+    emergency_brake: bool = False
+
+    def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
+        favour = votes == Vote.FOR
+        n = len(votes)
+        k = int(favour.sum())
+        states_ok = k >= _at_least(self.states_threshold, n)
+        pop_ok = population[favour].sum() >= self.population_threshold * population.sum() * (
+            1 - _EPS
+        )
+        adopted = states_ok and (bool(pop_ok) or n - k < self.min_blocking_states)
+        return Decision(adopted, np.zeros(n, bool) if adopted else ~favour)
+
+    def passing_population(self, n: int, total: int) -> np.ndarray:
+        t = np.full(n + 1, np.inf)
+        need = math.ceil(self.population_threshold * total * (1 - _EPS))
+        for k in range(_at_least(self.states_threshold, n), n + 1):
+            t[k] = 0.0 if n - k < self.min_blocking_states else need
+        return t
+
+
+def make_rule(name: str, spec: DecisionRuleSpec) -> VotingRule:
+    """Build the runtime rule for a scenario's ``decision_rules.<name>`` table."""
+    if isinstance(spec, Unanimity):
+        return UnanimityRule(name)
+    if isinstance(spec, ConstructiveAbstention):
+        return ConstructiveAbstentionRule(name, spec.states_limit, spec.population_limit)
+    if isinstance(spec, QualifiedMajority):
+        return QualifiedMajorityRule(
+            name,
+            spec.states_threshold,
+            spec.population_threshold,
+            spec.min_blocking_states,
+            spec.emergency_brake,
+        )
+    raise TypeError(f"unknown rule spec {spec!r}")  # pragma: no cover

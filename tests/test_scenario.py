@@ -1,0 +1,145 @@
+"""The scenario language: valid loads, extends, overrides, and the bad-input corpus."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.scenario import ScenarioError, deep_merge, load_scenario
+
+from .conftest import BASELINE, DATA, ROOT
+
+BAD = sorted((DATA / "bad").glob("*.toml"))
+
+
+def _expectation(path: Path) -> tuple[str, str]:
+    m = re.search(r"^# expect: (.*?) \| (.*)$", path.read_text(), re.M)
+    assert m, f"{path.name} has no '# expect: KEY | PROBLEM' line"
+    return m.group(1).strip(), m.group(2).strip()
+
+
+def test_corpus_is_large_enough() -> None:
+    assert len(BAD) >= 25
+
+
+@pytest.mark.parametrize("path", BAD, ids=[p.stem for p in BAD])
+def test_bad_scenario_gives_one_clear_message(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key, problem = _expectation(path)
+    status = main(["validate", str(path)])
+    out, err = capsys.readouterr()
+    assert status == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    assert path.name in lines[0] or "cyclic_b.toml" in lines[0]
+    assert f": {key}:" in lines[0] if key else True
+    assert problem in lines[0], lines[0]
+    assert out == ""
+
+
+@pytest.mark.parametrize("path", BAD[:5], ids=[p.stem for p in BAD[:5]])
+def test_bad_scenario_writes_nothing(path: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(path), "-n", "1", "--out", str(out), "--quiet"]) == 2
+    assert not out.exists()
+
+
+def test_error_names_the_file_that_wrote_the_key(tmp_path: Path) -> None:
+    child = tmp_path / "child.toml"
+    child.write_text(f'extends = "{(DATA / "tiny.toml").as_posix()}"\nname = "child"\n')
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(child, ["bodies.WP.capacity=0"])
+    assert info.value.file == "--set"
+    assert info.value.key == "bodies.WP.capacity"
+
+
+def test_directory_and_non_utf8_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario(tmp_path)
+    binary = tmp_path / "binary.toml"
+    binary.write_bytes(b"name = '\xff\xfe'\n")
+    with pytest.raises(ScenarioError, match="not UTF-8|invalid TOML"):
+        load_scenario(binary)
+    with pytest.raises(ScenarioError, match="file not found"):
+        load_scenario(tmp_path / "absent.toml")
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ("horizon_days.x=3", "is a value, not a table"),
+        ("bodies.WP.nonsense=1", "unknown key"),
+        ("=3", "expected KEY.PATH=VALUE"),
+        ("horizon_days", "expected KEY.PATH=VALUE"),
+        ("member_defaults.salience=2", "less than or equal to 1"),
+    ],
+)
+def test_bad_set_override(
+    override: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(DATA / "tiny.toml"), "--set", override]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --set") and problem in err
+
+
+def test_override_applies_before_validation() -> None:
+    s = load_scenario(DATA / "tiny.toml", ["bodies.WP.capacity=9", "name=renamed run"])
+    assert s.bodies["WP"].capacity == 9
+    assert s.name == "renamed run"
+
+
+def test_extends_merges_tables_by_id(tmp_path: Path) -> None:
+    child = tmp_path / "child.toml"
+    child.write_text(
+        f'extends = "{BASELINE.as_posix()}"\nname = "variant"\n'
+        "[member_states.HU]\nholdout_probability = 0.5\n"
+        "[bodies.PSC]\ncapacity = 3\n"
+    )
+    s = load_scenario(child)
+    base = load_scenario(BASELINE)
+    assert s.member_states["HU"].holdout_probability == 0.5
+    assert s.member_states["HU"].positions == base.member_states["HU"].positions
+    assert s.bodies["PSC"].capacity == 3
+    assert s.bodies["PSC"].calendar == base.bodies["PSC"].calendar
+
+
+def test_deep_merge_replaces_lists() -> None:
+    assert deep_merge({"a": [1, 2], "b": {"c": 1}}, {"a": [3]}) == {"a": [3], "b": {"c": 1}}
+
+
+def test_resolved_scenario_round_trips(tmp_path: Path) -> None:
+    s = load_scenario(BASELINE)
+    out = tmp_path / "resolved.toml"
+    out.write_text(s.to_toml())
+    again = load_scenario(out)
+    assert again == s
+    assert again.sha256() == s.sha256()
+
+
+def test_eu27_reference_data() -> None:
+    s = load_scenario(BASELINE)
+    members = s.resolved_members()
+    assert len(members) == 27
+    assert len({m.code for m in members}) == 27
+    pops = {m.code: m.population for m in members}
+    total = sum(pops.values())
+    assert pops["DE"] / total == pytest.approx(0.1849, abs=1e-4)
+    assert pops["MT"] / total == pytest.approx(0.0012, abs=1e-4)
+
+
+def test_every_bundled_scenario_validates(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = sorted((ROOT / "scenarios").glob("*.toml"))
+    assert paths
+    assert main(["validate", *map(str, paths)]) == 0
+    assert capsys.readouterr().out.count("ok:") == len(paths)
+
+
+def test_scenarios_command_lists_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["scenarios"]) == 0
+    out = capsys.readouterr().out
+    assert "eu27_baseline.toml" in out and "unanimity" in out
