@@ -7,8 +7,10 @@ is reported as one line naming the file, the key path and the problem, with no t
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -36,11 +38,37 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("scenarios", help="list the bundled scenarios")
 
+    r = sub.add_parser("run", help="run seeded replications into a results folder")
+    r.add_argument("scenario", metavar="SCENARIO")
+    r.add_argument("-n", "--replications", type=_positive_int, metavar="N")
+    r.add_argument("--seed", type=_non_negative_int, metavar="S")
+    r.add_argument("--horizon", type=float, metavar="DAYS", help="override horizon_days")
+    r.add_argument("--out", metavar="DIR", help="results folder (default results/<name>)")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    r.add_argument("--workers", type=_positive_int, metavar="N", help="default: all cores")
+    r.add_argument("--dask", metavar="ADDRESS", help="'local' or tcp://host:port")
+    r.add_argument("--force", action="store_true", help="replace an existing results folder")
+    r.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+
     pw = sub.add_parser("power", help="exact voting power (Banzhaf, Shapley-Shubik) of members")
     pw.add_argument("scenario", metavar="SCENARIO")
     pw.add_argument("--rule", help="decision rule id (default: the FAC's / first type's rule)")
     pw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     return p
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # anything else: one line, status 1 (CFSP_SIM_DEBUG=1 re-raises)
+        if os.environ.get("CFSP_SIM_DEBUG"):
+            raise
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -124,7 +157,58 @@ def _power(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_HANDLERS = {"validate": _validate, "scenarios": _scenarios, "power": _power}
+def _run(args: argparse.Namespace) -> int:
+    from sim.results import ResultsExistError
+    from sim.runner import HEADLINE, run_experiment
+
+    overrides = list(args.overrides)
+    if args.horizon is not None:
+        if not args.horizon > 0:
+            raise BadInput(f"--horizon: must be positive, got {args.horizon}")
+        overrides.append(f"horizon_days={args.horizon}")
+    scenario = load_scenario(args.scenario, overrides)
+    out = Path(args.out) if args.out else Path("results") / scenario.name
+    if args.seed is None and scenario.experiment.seed is None and not args.quiet:
+        print("no --seed given: drawing one (recorded in manifest.json and scenario.toml)")
+    try:
+        exp = run_experiment(
+            scenario,
+            out=out,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            dask=args.dask,
+            force=args.force,
+            progress=False if args.quiet else None,
+            scenario_file=str(args.scenario),
+            on_done=_figures_and_report,
+        )
+    except ResultsExistError as exc:
+        raise BadInput(str(exc)) from None
+    if not args.quiet:
+        m = exp.manifest
+        print(
+            f"{scenario.name}: {m['replications']} replications, seed {m['seed']}, "
+            f"horizon {scenario.horizon_days:g} days, {m['wall_seconds']:.1f} s"
+        )
+        print(f"  {'metric':<34}{'mean':>10}  {'95% CI':<22}")
+        for metric, row in exp.headline().iterrows():
+            ci = f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
+            print(f"  {HEADLINE[str(metric)]:<34}{row['mean']:>10.3g}  {ci:<22}")
+    print(f"results: {exp.path}")
+    return EXIT_OK
+
+
+def _figures_and_report(folder: Path) -> None:
+    """Figures and report, drawn from the files just written."""
+
+
+_HANDLERS = {
+    "validate": _validate,
+    "scenarios": _scenarios,
+    "power": _power,
+    "run": _run,
+}
 
 
 def entry() -> None:

@@ -111,14 +111,20 @@ class ProposalStances:
 
 
 def proposal_stances(
-    m: MemberArrays, proposal_type: str, contestation: float, now: float, rng: np.random.Generator
+    m: MemberArrays,
+    proposal_type: str,
+    contestation: float,
+    urgent: bool,
+    now: float,
+    rng: np.random.Generator,
 ) -> ProposalStances:
     """Draw each state's position, hold-out and scrutiny reservation for a new proposal.
 
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
     says, e.g. to extract a concession elsewhere) with its ``holdout_p``, for a duration drawn
-    from its ``holdout_days``; likewise a parliamentary scrutiny reservation. All draws are made
+    from its ``holdout_days``; likewise a parliamentary scrutiny reservation, except on urgent
+    texts (which national parliaments cannot hold up in practice). All draws are made
     for every state so the stream stays aligned across scenarios (common random numbers).
     """
     u = rng.random((3, m.n))
@@ -127,13 +133,17 @@ def proposal_stances(
     hold = m.holdout_days.draw(rng)
     scrut = m.scrutiny_days.draw(rng)
     holdout_until = np.where(u[0] < m.holdout_p, now + hold, -np.inf)
-    scrutiny_until = np.where(u[1] < m.scrutiny_p, now + scrut, -np.inf)
+    scrutiny = (u[1] < m.scrutiny_p) & (not urgent)
+    scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)
     return ProposalStances(positions, holdout_until, scrutiny_until)
 
 
-def instructions_ready(m: MemberArrays, now: float, rng: np.random.Generator) -> np.ndarray:
-    """Day each state's instructions on a new text arrive: ``now`` plus its instruction delay."""
-    return now + m.instruction_delay.draw(rng)
+def instructions_ready(
+    m: MemberArrays, now: float, scale: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Day each state's instructions on a new text arrive: ``now`` plus its instruction delay
+    times ``scale`` (the proposal type's: urgent texts are instructed faster, long ones slower)."""
+    return now + scale * m.instruction_delay.draw(rng)
 
 
 def text_objections(text: float, positions: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
@@ -190,13 +200,18 @@ def compromise(
     text_objectors: np.ndarray,
     step: float,
 ) -> float:
-    """The chair's compromise: move the text ``step`` of the way towards the salience-weighted
-    centre of what the objectors would accept (``position + tolerance``). Never moves the text
-    away from them, and leaves it unchanged when nobody objects to the text itself.
+    """The chair's compromise: move the text towards the salience-weighted centre of what the
+    objectors would accept (``position + tolerance``), by at most ``step`` on the issue
+    dimension in one round. A lone objector is therefore satisfied after finitely many rounds;
+    with several, the text settles where the most salient can live with it. The text never
+    moves away from the objectors and stays put when nobody objects to the text itself.
 
     >>> compromise(1.0, np.array([0.5, 0.9]), np.array([0.1, 0.1]), np.array([1.0, 1.0]),
-    ...            np.array([True, False]), 0.5)
-    0.8
+    ...            np.array([True, False]), 0.25)
+    0.75
+    >>> compromise(1.0, np.array([0.8, 0.9]), np.array([0.1, 0.1]), np.array([1.0, 1.0]),
+    ...            np.array([True, False]), 0.25)
+    0.9
     """
     if step <= 0.0 or not text_objectors.any():
         return text
@@ -204,7 +219,7 @@ def compromise(
     target = float(np.dot(w, positions[text_objectors] + tolerance[text_objectors]) / w.sum())
     if target >= text:
         return text
-    return round(text - step * (text - target), 12)
+    return round(max(target, text - step), 12)
 
 
 def brake_invoked(against: np.ndarray, brake_p: np.ndarray, rng: np.random.Generator) -> np.ndarray:

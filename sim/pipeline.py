@@ -84,7 +84,12 @@ class Replication:
             yield env.timeout(t - env.now)
             ptype = m.types[type_idx]
             stances = proposal_stances(
-                m.members, ptype.name, ptype.spec.contestation, t, streams[type_idx]
+                m.members,
+                ptype.name,
+                ptype.spec.contestation,
+                ptype.spec.urgent,
+                t,
+                streams[type_idx],
             )
             p = Proposal(
                 len(self.proposals),
@@ -98,8 +103,10 @@ class Replication:
             )
             self.proposals.append(p)
             self.log.record(t, p.id, Activity.submitted, value=p.text)
+            scale = ptype.spec.instruction_scale
             p.ready = np.maximum(
-                instructions_ready(m.members, t, self.rng_instructions), stances.scrutiny_until
+                instructions_ready(m.members, t, scale, self.rng_instructions),
+                stances.scrutiny_until,
             )
             p.ready_max = float(p.ready.max())
             p.instr_logged = False
@@ -338,7 +345,8 @@ class Replication:
     # --- book-keeping ------------------------------------------------------------------------
 
     def _new_instructions(self, p: Proposal, now: float) -> None:
-        p.ready = instructions_ready(self.model.members, now, self.rng_instructions)
+        scale = self.model.types[p.type].spec.instruction_scale
+        p.ready = instructions_ready(self.model.members, now, scale, self.rng_instructions)
         p.ready_max = float(p.ready.max())
         p.text_time = now
         p.instr_logged = False

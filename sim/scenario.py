@@ -155,7 +155,11 @@ class Chair(StrEnum):
 
 
 class BodySpec(_Model):
-    """A Council body: its calendar, agenda room and how it negotiates."""
+    """A Council body: its calendar, agenda room and how it negotiates.
+
+    ``capacity`` is the number of discussion (B) items a meeting takes; ``max_rounds`` the
+    failed rounds before the item escalates; ``compromise_step`` the largest move of the text
+    on the issue dimension the chair tables in one round."""
 
     name: str
     level: Level
@@ -210,6 +214,7 @@ class ProposalTypeSpec(_Model):
     ambition: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     urgent: bool = False
     written_procedure: bool = False
+    instruction_scale: PositiveFloat = 1.0
     deadline_days: PositiveFloat | None = None
     withdraw_probability: Probability = 0.0
 
@@ -385,9 +390,7 @@ _DISCRIMINATORS = ("dist", "kind")
 
 
 def _same_variant(base: Mapping[str, Any], override: Mapping[str, Any]) -> bool:
-    return all(
-        override.get(d, base.get(d)) == base.get(d) for d in _DISCRIMINATORS if d in base
-    )
+    return all(override.get(d, base.get(d)) == base.get(d) for d in _DISCRIMINATORS if d in base)
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""The results folder (SPEC §5): written atomically, read back by ``plot`` and ``compare``.
+
+A run writes into a staging folder beside the target (``.<name>.partial``) and streams each
+replication's tables to Parquet as it arrives, so memory stays flat however many replications
+run. Only when everything is written does the staging folder replace the target; the
+manifest says ``"status": "complete"`` only then. An interrupted or failed run leaves a
+manifest saying so and no data file that could be mistaken for a complete one; with
+``--force`` the previous results stay intact until the new ones are complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TABLES = ("proposals", "events", "stages", "meetings")
+
+
+class ResultsExistError(Exception):
+    """The target folder holds results and ``force`` was not given."""
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented JSON, atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
+
+
+def check_target(target: Path, force: bool) -> None:
+    """Refuse a non-empty target folder unless ``force``."""
+    if target.exists() and not target.is_dir():
+        raise ResultsExistError(f"{target}: exists and is not a folder")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise ResultsExistError(
+            f"{target}: folder exists and is not empty (use --force to replace it)"
+        )
+
+
+@dataclass
+class ResultsWriter:
+    """Streams replication tables into a staging folder and publishes it atomically."""
+
+    target: Path
+    force: bool = False
+    manifest: dict[str, Any] = field(default_factory=dict)
+    _writers: dict[str, pq.ParquetWriter] = field(default_factory=dict)
+    _schemas: dict[str, pa.Schema] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_target(self.target, self.force)
+        self.staging = self.target.parent / f".{self.target.name}.partial"
+        if self.staging.exists():
+            shutil.rmtree(self.staging)
+        self.staging.mkdir(parents=True)
+        self.write_manifest(status="running")
+
+    def write_manifest(self, **updates: Any) -> None:
+        """Update and rewrite the staging manifest."""
+        self.manifest.update(updates)
+        write_json_atomic(self.staging / "manifest.json", self.manifest)
+
+    def append(self, name: str, frame: pd.DataFrame) -> None:
+        """Append one replication's rows of table ``name``."""
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if name not in self._writers:
+            schema = _plain_schema(table.schema)
+            self._schemas[name] = schema
+            self._writers[name] = pq.ParquetWriter(
+                self.staging / f"{name}.parquet", schema, compression="zstd"
+            )
+        self._writers[name].write_table(table.cast(self._schemas[name]))
+
+    def path(self, name: str) -> Path:
+        """Where a file goes in the staging folder."""
+        return self.staging / name
+
+    def close_tables(self) -> None:
+        """Finish the Parquet files."""
+        for w in self._writers.values():
+            w.close()
+        self._writers.clear()
+
+    def publish(self) -> Path:
+        """Mark complete and move the staging folder into place (replacing old results)."""
+        self.close_tables()
+        self.write_manifest(status="complete")
+        old = None
+        if self.target.exists():
+            old = self.target.parent / f".{self.target.name}.old"
+            if old.exists():
+                shutil.rmtree(old)
+            os.replace(self.target, old)
+        os.replace(self.staging, self.target)
+        if old is not None:
+            shutil.rmtree(old)
+        return self.target
+
+    def abandon(self, status: str, error: str) -> Path:
+        """Record a failed or interrupted run: drop data files, keep a manifest saying so.
+
+        The manifest lands in the target folder when that held no results; otherwise (a
+        forced run over old results) the old results stay and the manifest stays in staging.
+        """
+        for w in self._writers.values():
+            try:
+                w.close()
+            except Exception:  # noqa: BLE001 - already failing; the file is deleted below
+                pass
+        self._writers.clear()
+        for p in self.staging.iterdir():
+            if p.name != "manifest.json":
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        self.write_manifest(status=status, error=error)
+        if not self.target.exists() or not any(self.target.iterdir()):
+            if self.target.exists():
+                self.target.rmdir()
+            os.replace(self.staging, self.target)
+            return self.target
+        return self.staging
+
+
+def _plain_schema(schema: pa.Schema) -> pa.Schema:
+    """Dictionary (categorical) columns as plain strings, so every replication casts to it."""
+    fields = [
+        pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in schema
+    ]
+    return pa.schema(fields)
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a results folder (``FileNotFoundError`` if there is none)."""
+    data: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return data
+
+
+def read_table(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
+    """One of the folder's Parquet tables as a DataFrame."""
+    return pd.read_parquet(folder / f"{name}.parquet", columns=columns)
