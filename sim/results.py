@@ -10,6 +10,7 @@ manifest saying so and no data file that could be mistaken for a complete one; w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -116,10 +117,8 @@ class ResultsWriter:
         forced run over old results) the old results stay and the manifest stays in staging.
         """
         for w in self._writers.values():
-            try:
+            with contextlib.suppress(Exception):  # already failing; the file is deleted below
                 w.close()
-            except Exception:  # noqa: BLE001 - already failing; the file is deleted below
-                pass
         self._writers.clear()
         for p in self.staging.iterdir():
             if p.name != "manifest.json":

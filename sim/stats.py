@@ -230,13 +230,13 @@ def paired_differences(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     95% t-interval; also the unpaired (Welch) interval, so the gain from common random numbers
     is visible. ``a`` and ``b`` are :func:`replication_metrics` tables."""
     keys = ["metric", "group", "replication"]
-    merged = a[keys + ["value"]].merge(b[keys + ["value"]], on=keys, suffixes=("_a", "_b"))
+    merged = a[[*keys, "value"]].merge(b[[*keys, "value"]], on=keys, suffixes=("_a", "_b"))
     rows = []
     for (metric, group), g in merged.groupby(["metric", "group"], sort=False):
         diff = (g["value_b"] - g["value_a"]).to_numpy(dtype=float)
         mean, lo, hi = t_interval(diff)
         va, vb = g["value_a"].dropna().to_numpy(), g["value_b"].dropna().to_numpy()
-        u_mean, u_lo, u_hi = welch_interval(va, vb)
+        _, u_lo, u_hi = welch_interval(va, vb)
         rows.append(
             {
                 "metric": metric,

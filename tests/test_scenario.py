@@ -63,7 +63,7 @@ def test_directory_and_non_utf8_and_missing_file(tmp_path: Path) -> None:
         load_scenario(tmp_path)
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"name = '\xff\xfe'\n")
-    with pytest.raises(ScenarioError, match="not UTF-8|invalid TOML"):
+    with pytest.raises(ScenarioError, match=r"not UTF-8|invalid TOML"):
         load_scenario(binary)
     with pytest.raises(ScenarioError, match="file not found"):
         load_scenario(tmp_path / "absent.toml")
@@ -79,12 +79,11 @@ def test_directory_and_non_utf8_and_missing_file(tmp_path: Path) -> None:
         ("member_defaults.salience=2", "less than or equal to 1"),
     ],
 )
-def test_bad_set_override(
-    override: str, problem: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_set_override(override: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", str(DATA / "tiny.toml"), "--set", override]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: --set") and problem in err
+    assert err.startswith("error: --set")
+    assert problem in err
 
 
 def test_override_applies_before_validation() -> None:
@@ -142,4 +141,5 @@ def test_every_bundled_scenario_validates(capsys: pytest.CaptureFixture[str]) ->
 def test_scenarios_command_lists_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scenarios"]) == 0
     out = capsys.readouterr().out
-    assert "eu27_baseline.toml" in out and "unanimity" in out
+    assert "eu27_baseline.toml" in out
+    assert "unanimity" in out
