@@ -1,0 +1,118 @@
+"""Member-state behaviour: stances, votes, compromise, delays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.members import (
+    MemberArrays,
+    cast_votes,
+    compromise,
+    instructions_ready,
+    objections,
+    proposal_stances,
+    text_objections,
+)
+from sim.scenario import Scenario
+from sim.voting import Vote
+
+
+@pytest.fixture(scope="module")
+def arrays(baseline: Scenario) -> MemberArrays:
+    types = {t: pt.position for t, pt in baseline.proposal_types.items()}
+    return MemberArrays.of(baseline.resolved_members(), types)
+
+
+def test_member_arrays_follow_scenario(arrays: MemberArrays, baseline: Scenario) -> None:
+    hu = arrays.codes.index("HU")
+    assert arrays.n == 27
+    assert arrays.holdout_p[hu] == baseline.member_states["HU"].holdout_probability
+    assert arrays.positions["sanctions_package"][hu] == 0.85
+    fr = arrays.codes.index("FR")
+    assert (
+        arrays.positions["sanctions_package"][fr]
+        == baseline.proposal_types["sanctions_package"].position
+    )
+
+
+def test_instruction_delays_drawn_in_one_call(arrays: MemberArrays) -> None:
+    assert len(arrays.instruction_delay.groups) == 1
+    ready = instructions_ready(arrays, 10.0, 2.0, np.random.default_rng(1))
+    assert ready.shape == (27,)
+    assert (ready >= 10.0).all()
+
+
+def test_stances_are_clipped_and_deterministic_without_contestation(arrays) -> None:
+    s = proposal_stances(arrays, "listing", 0.0, False, 5.0, np.random.default_rng(2))
+    assert np.array_equal(s.positions, arrays.positions["listing"])
+    s2 = proposal_stances(arrays, "listing", 5.0, False, 5.0, np.random.default_rng(2))
+    assert ((s2.positions >= 0) & (s2.positions <= 1)).all()
+
+
+def test_urgent_texts_get_no_scrutiny_reservation(arrays) -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        s = proposal_stances(arrays, "eu_statement", 0.1, True, 0.0, rng)
+        assert np.isneginf(s.scrutiny_until).all()
+
+
+def test_holdouts_object_whatever_the_text_and_never_abstain(arrays) -> None:
+    s = proposal_stances(arrays, "listing", 0.0, False, 0.0, np.random.default_rng(4))
+    s.holdout_until[3] = 100.0
+    objecting, on_text = objections(arrays, 0.0, s, 50.0, None)
+    assert objecting[3]
+    assert not on_text.any()
+    votes = cast_votes(
+        objecting, np.ones(27), s.holdout_until <= 50.0, False, np.random.default_rng(0)
+    )
+    assert votes[3] == Vote.AGAINST
+    after, _ = objections(arrays, 0.0, s, 100.5, None)
+    assert not after.any()
+
+
+def test_willing_objectors_abstain_formally_under_constructive_abstention() -> None:
+    objecting = np.array([True, True, False])
+    votes = cast_votes(objecting, np.ones(3), np.ones(3, bool), True, np.random.default_rng(0))
+    assert list(votes) == [Vote.FORMAL_ABSTAIN, Vote.FORMAL_ABSTAIN, Vote.FOR]
+    votes = cast_votes(objecting, np.zeros(3), np.ones(3, bool), True, np.random.default_rng(0))
+    assert list(votes) == [Vote.AGAINST, Vote.AGAINST, Vote.FOR]
+
+
+def test_text_objection_threshold() -> None:
+    assert list(text_objections(1.0, np.array([0.8, 0.9]), np.array([0.1, 0.1]))) == [
+        True,
+        False,
+    ]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.floats(0.1, 1.0),
+    st.lists(st.floats(0, 1), min_size=2, max_size=10),
+    st.floats(0.0, 0.5),
+    st.floats(0.01, 1.0),
+)
+def test_compromise_moves_towards_objectors_within_step(text, positions, tol, step) -> None:
+    pos = np.array(positions)
+    tolerance = np.full(len(pos), tol)
+    obj = text_objections(text, pos, tolerance)
+    new = compromise(text, pos, tolerance, np.ones(len(pos)), obj, step)
+    assert new <= text
+    assert text - new <= step + 1e-9
+    if not obj.any():
+        assert new == text
+    else:
+        assert new >= min(pos[obj] + tol) - 1e-9
+
+
+def test_lone_objector_is_satisfied_after_finitely_many_rounds() -> None:
+    pos, tol, sal = np.array([0.5, 0.9, 0.95]), np.full(3, 0.1), np.ones(3)
+    text, rounds = 1.0, 0
+    while (obj := text_objections(text, pos, tol)).any():
+        text = compromise(text, pos, tol, sal, obj, 0.1)
+        rounds += 1
+    assert rounds == 4
+    assert text == pytest.approx(0.6)

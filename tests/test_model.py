@@ -1,0 +1,130 @@
+"""The SimPy model: invariants of the event log and proposal table, determinism, extremes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model import OUTCOMES, Model, ReplicationResult, run_replication
+from sim.recorder import TERMINAL
+from sim.scenario import Scenario, load_scenario
+
+from .conftest import DATA
+
+TERMINAL_NAMES = {a.name for a in TERMINAL}
+
+
+@pytest.fixture(scope="module")
+def baseline_run(baseline: Scenario) -> ReplicationResult:
+    return run_replication(baseline, seed=11, replication=0)
+
+
+@pytest.fixture(scope="module")
+def tiny_runs(tiny: Scenario) -> list[ReplicationResult]:
+    model = Model(tiny)
+    return [model.run(5, rep) for rep in range(5)]
+
+
+def all_runs(baseline_run, tiny_runs):
+    return [baseline_run, *tiny_runs]
+
+
+def test_every_proposal_ends_in_exactly_one_outcome(baseline_run, tiny_runs) -> None:
+    for r in all_runs(baseline_run, tiny_runs):
+        p, ev = r.proposals, r.events
+        assert p["outcome"].notna().all()
+        assert set(p["outcome"].astype(str)) <= set(OUTCOMES)
+        terminal = ev[ev["activity"].isin(TERMINAL_NAMES)]
+        counts = terminal.groupby("case_id").size()
+        assert (counts == 1).all()
+        assert set(counts.index) == set(p["proposal_id"])
+
+
+def test_no_event_before_arrival_or_after_the_outcome(baseline_run, tiny_runs) -> None:
+    for r in all_runs(baseline_run, tiny_runs):
+        ev = r.events
+        first = ev.groupby("case_id")["time_day"].min()
+        submitted = ev[ev["activity"] == "submitted"].set_index("case_id")["time_day"]
+        assert np.allclose(first.loc[submitted.index], submitted)
+        last = ev.groupby("case_id")["time_day"].max()
+        end = ev[ev["activity"].isin(TERMINAL_NAMES)].set_index("case_id")["time_day"]
+        assert np.allclose(last.loc[end.index], end)
+
+
+def test_event_times_never_decrease_within_a_case(baseline_run) -> None:
+    ev = baseline_run.events
+    assert (ev["time_day"].diff().fillna(0) >= 0).all()  # sorted globally, stable per case
+    assert ev["timestamp"].is_monotonic_increasing
+
+
+def test_durations_match_the_log(baseline_run) -> None:
+    p = baseline_run.proposals.set_index("proposal_id")
+    ev = baseline_run.events
+    end = ev[ev["activity"].isin(TERMINAL_NAMES)].set_index("case_id")["time_day"]
+    assert np.allclose(p.loc[end.index, "arrival_day"] + p.loc[end.index, "duration_days"], end)
+    decided = p["outcome"] != "pending"
+    assert p.loc[~decided, "decided_day"].isna().all()
+    assert (p.loc[decided, "decided_day"] <= baseline_run.meetings["time_day"].max() + 30).all()
+
+
+def test_an_item_never_skips_a_body_of_its_route(baseline: Scenario, baseline_run) -> None:
+    routes = {t: pt.route for t, pt in baseline.proposal_types.items()}
+    stages = baseline_run.stages
+    for (_, ptype), visits in stages.groupby(["proposal_id", "type"], observed=True):
+        route = routes[str(ptype)]
+        steps = [route.index(str(b)) for b in visits["body"] if str(b) in route]
+        assert steps[0] == 0
+        assert all(b - a in (0, 1) or b < a for a, b in zip(steps, steps[1:], strict=False))
+        assert max(steps) == len(set(steps)) - 1  # positions visited are 0..k, none skipped
+
+
+def test_no_meeting_in_august_or_in_a_recess(baseline: Scenario, baseline_run) -> None:
+    ts = baseline_run.meetings["timestamp"]
+    assert not (ts.dt.month == 8).any()
+    md = list(zip(ts.dt.month, ts.dt.day, strict=True))
+    assert not any((m == 12 and d >= 20) or (m == 1 and d <= 6) for m, d in md)
+
+
+def test_meetings_respect_agenda_capacity(baseline: Scenario, baseline_run) -> None:
+    m = baseline_run.meetings
+    assert (m["discussed"] <= m["capacity"]).all()
+    assert set(m["presidency"]) == {"2025-H1", "2025-H2"}
+
+
+def test_same_seed_same_result_and_different_seed_differs(tiny: Scenario) -> None:
+    a, b = run_replication(tiny, 3, 1), run_replication(tiny, 3, 1)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    pd.testing.assert_frame_equal(a.proposals, b.proposals)
+    c = run_replication(tiny, 4, 1)
+    assert not a.proposals["arrival_day"].equals(c.proposals["arrival_day"])
+
+
+def test_everyone_always_objecting_adopts_nothing(tmp_path) -> None:
+    s = load_scenario(
+        DATA / "tiny.toml",
+        ["member_defaults.objection_probability=1.0", "member_defaults.abstain_probability=0"],
+    )
+    p = run_replication(s, 1, 0).proposals
+    assert len(p) > 0
+    assert not p["outcome"].isin(["adopted", "adopted_with_abstentions"]).any()
+
+
+def test_horizon_before_first_meeting_leaves_everything_pending() -> None:
+    s = load_scenario(
+        DATA / "tiny.toml", ["horizon_days=0.3", "proposal_types.item.arrivals.rate_per_year=3000"]
+    )
+    p = run_replication(s, 2, 0).proposals
+    assert len(p) > 0
+    assert (p["outcome"] == "pending").all()
+    assert p["decided_day"].isna().all()
+
+
+def test_baseline_year_reads_as_a_story(baseline_run) -> None:
+    p, ev = baseline_run.proposals, baseline_run.events
+    assert 250 <= len(p) <= 450  # several hundred CFSP items a year
+    adopted = p["outcome"].isin(["adopted", "adopted_with_abstentions"]).mean()
+    assert adopted > 0.6
+    acts = set(ev["activity"].astype(str))
+    assert {"submitted", "tabled", "objection", "compromise", "agreed", "adopted"} <= acts
+    assert {"written_procedure", "instructions_received", "reservation"} <= acts

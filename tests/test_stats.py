@@ -1,0 +1,127 @@
+"""Statistics on hand-made tables with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.stats import (
+    kaplan_meier,
+    km_median,
+    paired_differences,
+    replication_metrics,
+    summarise,
+    t_interval,
+    welch_interval,
+)
+
+
+def test_t_interval_known_values() -> None:
+    mean, lo, hi = t_interval(np.array([2.0, 4.0, 6.0, 8.0]))
+    # sd = 2.582, se = 1.291, t(0.975, 3) = 3.182
+    assert mean == 5.0
+    assert hi - mean == pytest.approx(3.182446 * 2.5819889 / 2, rel=1e-5)
+    assert lo == pytest.approx(2 * mean - hi)
+    assert np.isnan(t_interval(np.array([1.0]))[1])
+
+
+def test_kaplan_meier_with_censoring() -> None:
+    df = pd.DataFrame(
+        {
+            "duration_days": [2.0, 3.0, 3.0, 5.0, 8.0, 10.0],
+            "outcome": ["adopted", "pending", "adopted", "adopted", "blocked", "pending"],
+        }
+    )
+    km = kaplan_meier(df)
+    # at t=2: 6 at risk, 1 event -> 5/6; t=3: 5 at risk (the pending at 3 still at risk), 1
+    # event -> 5/6*4/5 = 2/3; t=5: 3 at risk (blocked stays forever, pending 10) -> 2/3*2/3
+    assert km["time_days"].tolist() == [0.0, 2.0, 3.0, 5.0]
+    assert km["survival"].tolist() == pytest.approx([1, 5 / 6, 2 / 3, 4 / 9])
+    assert km["at_risk"].tolist() == [6, 6, 5, 3]
+    assert km_median(df) == 5.0
+
+
+def test_km_median_undefined_when_under_half_adopted() -> None:
+    df = pd.DataFrame(
+        {"duration_days": [1.0, 2.0, 3.0], "outcome": ["adopted", "blocked", "lapsed"]}
+    )
+    assert np.isnan(km_median(df))
+
+
+def _tables():
+    proposals = pd.DataFrame(
+        {
+            "proposal_id": [0, 1, 2, 3],
+            "type": pd.Categorical(["a", "a", "b", "b"]),
+            "outcome": ["adopted", "blocked", "adopted_with_abstentions", "pending"],
+            "duration_days": [10.0, 20.0, 30.0, 40.0],
+            "rounds": [1, 3, 2, 0],
+            "escalations": [0, 2, 1, 0],
+            "dilution": [0.0, 0.2, 0.1, 0.0],
+            "blocking_states": ["", "HU,AT", "", ""],
+        }
+    )
+    stages = pd.DataFrame(
+        {
+            "body": pd.Categorical(["WP", "WP", "PSC"]),
+            "wait_meeting_days": [1.0, 3.0, 2.0],
+            "wait_instructions_days": [2.0, 2.0, 0.0],
+            "negotiating_days": [0.0, 4.0, 1.0],
+        }
+    )
+    members = pd.CategoricalDtype(["AT", "HU", "FR"])
+    events = pd.DataFrame(
+        {
+            "activity": ["objection", "objection", "abstention", "submitted"],
+            "member_state": pd.Series(["HU", "HU", "FR", None], dtype=members),
+            "value": [1.0, 0.0, np.nan, np.nan],
+        }
+    )
+    meetings = pd.DataFrame(
+        {"body": pd.Categorical(["WP", "PSC"]), "discussed": [2, 1], "capacity": [4, 4]}
+    )
+    return proposals, stages, events, meetings
+
+
+def test_replication_metrics_known_answers() -> None:
+    m = replication_metrics(*_tables(), horizon_days=365.0, replication=3)
+    v = m.set_index(["metric", "group"])["value"]
+    assert (m["replication"] == 3).all()
+    assert v["adoption_rate", "all"] == 0.5
+    assert v["adoption_rate", "a"] == 0.5
+    assert v["block_rate", "a"] == 0.5
+    assert v["pending_share", "b"] == 0.5
+    assert v["time_to_adoption_mean", "all"] == 20.0
+    assert v["rounds_mean", "all"] == 1.5
+    assert v["wait_meeting_days", "WP"] == 2.0
+    assert v["negotiating_days", "WP"] == 2.0
+    assert v["agenda_use", "WP"] == 0.5
+    assert v["objections", "HU"] == 2
+    assert v["blocking_votes", "HU"] == 1
+    assert v["abstentions", "FR"] == 1
+    assert v["proposals_blocked", "AT"] == 1
+    assert v["objections", "AT"] == 0
+
+
+def test_summarise_and_paired_differences() -> None:
+    a = pd.DataFrame(
+        {"replication": [0, 1, 2], "metric": "x", "group": "all", "value": [1.0, 2.0, 3.0]}
+    )
+    b = a.assign(value=a["value"] + [1.0, 2.0, 3.0])
+    s = summarise(a).iloc[0]
+    assert s["mean"] == 2.0
+    assert s["n"] == 3
+    d = paired_differences(a, b).iloc[0]
+    assert d["difference"] == 2.0
+    assert d["ci_low"] < 2.0 < d["ci_high"]
+    same = paired_differences(a, a).iloc[0]
+    assert same["difference"] == 0.0
+    assert same["ci_low"] == 0.0
+    assert same["ci_high"] == 0.0
+
+
+def test_welch_interval() -> None:
+    diff, lo, hi = welch_interval(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0, 7.0]))
+    assert diff == 3.5
+    assert lo < 3.5 < hi
