@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,7 +77,7 @@ def test_an_item_never_skips_a_body_of_its_route(baseline: Scenario, baseline_ru
         route = routes[str(ptype)]
         steps = [route.index(str(b)) for b in visits["body"] if str(b) in route]
         assert steps[0] == 0
-        assert all(b - a in (0, 1) or b < a for a, b in zip(steps, steps[1:], strict=False))
+        assert all(b - a in (0, 1) or b < a for a, b in itertools.pairwise(steps))
         assert max(steps) == len(set(steps)) - 1  # positions visited are 0..k, none skipped
 
 

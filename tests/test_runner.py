@@ -130,7 +130,7 @@ def test_interrupted_run_leaves_a_manifest_saying_so(tmp_path: Path) -> None:
     out = tmp_path / "r"
     args = ["run", str(BASELINE), "-n", "400", "--seed", "1", "--workers", "1", "--out", str(out)]
     res = _interrupt(args, ROOT)
-    assert res.returncode == 130, res.stderr
+    assert res.returncode == 130, (res.returncode, res.stderr)
     assert "Traceback" not in res.stderr
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
@@ -144,7 +144,7 @@ def test_interrupted_forced_run_keeps_previous_results(tmp_path: Path) -> None:
     args = ["run", str(BASELINE), "-n", "400", "--seed", "1", "--workers", "1", "--out", str(out),
             "--force"]  # fmt: skip
     res = _interrupt(args, ROOT)
-    assert res.returncode == 130
+    assert res.returncode == 130, (res.returncode, res.stderr)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
     staging = tmp_path / ".r.partial"
