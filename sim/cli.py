@@ -50,6 +50,14 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--force", action="store_true", help="replace an existing results folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
 
+    pl = sub.add_parser("plot", help="redraw the figures and report of a results folder")
+    pl.add_argument("results", metavar="RESULTS_DIR")
+
+    c = sub.add_parser("compare", help="compare runs with paired confidence intervals")
+    c.add_argument("results", nargs="+", metavar="RESULTS_DIR", help="the first is the reference")
+    c.add_argument("--out", metavar="DIR", help="default results/compare_<a>_vs_<b>")
+    c.add_argument("--force", action="store_true", help="replace an existing comparison folder")
+
     pw = sub.add_parser("power", help="exact voting power (Banzhaf, Shapley-Shubik) of members")
     pw.add_argument("scenario", metavar="SCENARIO")
     pw.add_argument("--rule", help="decision rule id (default: the FAC's / first type's rule)")
@@ -201,6 +209,53 @@ def _run(args: argparse.Namespace) -> int:
 
 def _figures_and_report(folder: Path) -> None:
     """Figures and report, drawn from the files just written."""
+    from sim.report import figures_and_report
+
+    figures_and_report(folder)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from sim.report import figures_and_report
+    from sim.results import read_manifest
+
+    folder = Path(args.results)
+    try:
+        status = read_manifest(folder).get("status")
+    except FileNotFoundError:
+        raise BadInput(f"{folder}: no manifest.json (not a results folder)") from None
+    if status != "complete":
+        raise BadInput(f"{folder}: run is not complete (status {status!r})")
+    report = figures_and_report(folder)
+    print(f"figures: {folder / 'figures'}")
+    print(f"report: {report}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.compare import NotComparable, compare_runs
+    from sim.results import ResultsExistError
+
+    folders = [Path(f) for f in args.results]
+    names = "_vs_".join(f.name for f in folders)
+    out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
+    try:
+        c = compare_runs(folders, out, force=args.force)
+    except (NotComparable, ResultsExistError) as exc:
+        raise BadInput(str(exc)) from None
+    print(c.reason)
+    head = c.table[
+        (c.table["group"] == "all")
+        & c.table["metric"].isin(
+            ["adoption_rate", "time_to_adoption_mean", "time_to_adoption_median", "block_rate"]
+        )
+    ]
+    for r in head.itertuples():
+        print(
+            f"  {r.comparison}: {r.metric:<26} {r.difference:+.3g} "
+            f"[{r.ci_low:.3g}, {r.ci_high:.3g}]"
+        )
+    print(f"comparison: {c.path}")
+    return EXIT_OK
 
 
 _HANDLERS = {
@@ -208,6 +263,8 @@ _HANDLERS = {
     "scenarios": _scenarios,
     "power": _power,
     "run": _run,
+    "plot": _plot,
+    "compare": _compare,
 }
 
 

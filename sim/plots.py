@@ -1,0 +1,305 @@
+"""Standard figures: each takes DataFrames and an optional matplotlib ``Axes`` and returns it.
+
+Functions here draw; they do not compute statistics beyond a mean (that is :mod:`sim.stats`),
+never call ``show()`` and never save (the caller does, see :mod:`sim.report`). Every figure has
+a title, axes labelled with units, and a legend where needed, in one consistent look.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from typing import Any
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+
+from sim.meetings import Recess
+from sim.stats import kaplan_meier
+
+OUTCOME_COLOURS = {
+    "adopted": "#2b8a3e",
+    "adopted_with_abstentions": "#8ce99a",
+    "blocked": "#c92a2a",
+    "lapsed": "#f08c00",
+    "withdrawn": "#868e96",
+    "pending": "#d0ebff",
+}
+SPLIT_COLOURS = {
+    "wait_meeting_days": ("waiting for a meeting", "#74c0fc"),
+    "wait_instructions_days": ("waiting for instructions", "#ffd43b"),
+    "negotiating_days": ("negotiating", "#e8590c"),
+}
+SCENARIO_COLOURS = ["#1c7ed6", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#495057"]
+FIGSIZE = (8.0, 4.8)
+STYLE: dict[str, Any] = {
+    "figure.figsize": FIGSIZE,
+    "figure.dpi": 100,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.labelsize": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.fontsize": 8,
+    "legend.frameon": False,
+    "xtick.labelsize": 9,
+    "ytick.labelsize": 9,
+}
+
+
+def style() -> AbstractContextManager[None]:
+    """The project's figure style, as a context manager."""
+    return plt.rc_context(STYLE)  # type: ignore[arg-type]
+
+
+def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
+    if ax is not None:
+        return ax
+    with style():
+        _, new = plt.subplots(figsize=size or FIGSIZE)
+    return new
+
+
+def _label(name: object) -> str:
+    return str(name).replace("_", " ")
+
+
+def plot_time_to_adoption(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Share of proposals adopted by each day after arrival, by type (Kaplan–Meier, with
+    pending proposals censored and blocked/lapsed/withdrawn ones never adopted)."""
+    ax = _ax(ax)
+    for t, g in proposals.groupby("type", observed=True):
+        km = kaplan_meier(g)
+        ax.step(km["time_days"], 1 - km["survival"], where="post", label=_label(t))
+    ax.set_title("Time to adoption by proposal type")
+    ax.set_xlabel("days since the proposal was tabled")
+    ax.set_ylabel("share adopted (Kaplan–Meier)")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.legend(loc="lower right", ncols=2)
+    return ax
+
+
+def plot_time_split(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Where the time goes: mean days per visit to each body, split into waiting for a meeting,
+    waiting for instructions and negotiating (means of per-replication means)."""
+    ax = _ax(ax)
+    parts = metrics[metrics["metric"].isin(list(SPLIT_COLOURS))]
+    table = parts.groupby(["group", "metric"])["value"].mean().unstack("metric")
+    visits = metrics[metrics["metric"] == "visits"].groupby("group")["value"].mean()
+    order = [b for b in visits.index if visits[b] > 0 and b in table.index]
+    table = table.loc[order, list(SPLIT_COLOURS)].fillna(0.0)
+    left = np.zeros(len(table))
+    for col, (label, colour) in SPLIT_COLOURS.items():
+        ax.barh(table.index, table[col], left=left, color=colour, label=label)
+        left += table[col].to_numpy()
+    ax.invert_yaxis()
+    ax.set_title("Where the time goes, by body")
+    ax.set_xlabel("mean days per visit")
+    ax.set_ylabel("body")
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Outcome shares by proposal type (all replications pooled)."""
+    ax = _ax(ax)
+    shares = pd.crosstab(proposals["type"], proposals["outcome"], normalize="index")
+    shares = shares.reindex(columns=[o for o in OUTCOME_COLOURS if o in shares.columns])
+    left = np.zeros(len(shares))
+    for o in shares.columns:
+        ax.barh(shares.index.astype(str), shares[o], left=left, color=OUTCOME_COLOURS[o],
+                label=_label(o))  # fmt: skip
+        left += shares[o].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_title("Outcomes by proposal type")
+    ax.set_xlabel("share of proposals")
+    ax.set_ylabel("proposal type")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=3)
+    return ax
+
+
+def plot_member_states(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Objections, blocking votes and abstentions per member state (mean per replication)."""
+    ax = _ax(ax, (9.0, 4.8))
+    wanted = ["objections", "blocking_votes", "abstentions"]
+    m = metrics[metrics["metric"].isin(wanted)]
+    table = (
+        m.groupby(["group", "metric"])["value"]
+        .mean()
+        .unstack("metric")
+        .reindex(columns=wanted)
+        .fillna(0.0)
+    )
+    table = table.sort_values("objections", ascending=False)
+    x = np.arange(len(table))
+    width = 0.28
+    colours = ["#1c7ed6", "#c92a2a", "#adb5bd"]
+    for i, (col, colour) in enumerate(zip(wanted, colours, strict=True)):
+        ax.bar(x + (i - 1) * width, table[col], width, color=colour, label=_label(col))
+    ax.set_xticks(x, table.index, rotation=90)
+    ax.set_title("Objections and blocks by member state")
+    ax.set_xlabel("member state")
+    ax.set_ylabel("count per replication-year (mean)")
+    ax.legend(loc="upper right")
+    return ax
+
+
+def _recess_spans(recesses: list[Recess], start: dt.date, horizon: float) -> list[tuple]:
+    spans = []
+    for year in range(start.year - 1, start.year + int(horizon // 365) + 2):
+        for r in recesses:
+            s = dt.date(year, int(r.start[:2]), int(r.start[3:]))
+            e_year = year if r.end >= r.start else year + 1
+            e = dt.date(e_year, int(r.end[:2]), int(r.end[3:])) + dt.timedelta(days=1)
+            spans.append((s, e))
+    end = start + dt.timedelta(days=horizon)
+    return [(max(s, start), min(e, end)) for s, e in spans if e > start and s < end]
+
+
+def plot_backlog(
+    proposals: pd.DataFrame,
+    start: dt.date,
+    horizon_days: float,
+    recesses: list[Recess],
+    ax: Axes | None = None,
+) -> Axes:
+    """Proposals open (tabled, not yet decided) over time, mean across replications, with the
+    recesses shaded."""
+    ax = _ax(ax)
+    grid = np.arange(0.0, horizon_days, 1.0)
+    arrival = proposals["arrival_day"].to_numpy()
+    end = proposals["decided_day"].fillna(np.inf).to_numpy()
+    n_reps = max(1, proposals["replication"].nunique()) if "replication" in proposals else 1
+    opened = np.searchsorted(np.sort(arrival), grid, side="right")
+    closed = np.searchsorted(np.sort(end), grid, side="right")
+    dates = mdates.date2num([start + dt.timedelta(days=float(d)) for d in grid])
+    ax.plot(dates, (opened - closed) / n_reps, color="#1c7ed6", label="open proposals")
+    for i, (s, e) in enumerate(_recess_spans(recesses, start, horizon_days)):
+        ax.axvspan(s, e, color="#adb5bd", alpha=0.3, lw=0, label="recess" if i == 0 else None)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.set_title("Backlog over time")
+    ax.set_xlabel("date")
+    ax.set_ylabel("open proposals (mean over replications)")
+    ax.legend(loc="upper left")
+    return ax
+
+
+def plot_swimlane(
+    stages: pd.DataFrame,
+    meetings: pd.DataFrame,
+    start: dt.date,
+    ax: Axes | None = None,
+    proposals: list[int] | None = None,
+) -> Axes:
+    """A few proposals of one replication through the bodies, in real dates: one lane each,
+    one bar per body visit, with that body's meetings marked as ticks."""
+    ax = _ax(ax, (10.0, 4.8))
+    if proposals is None:
+        counts = stages.groupby("proposal_id").size()
+        proposals = list(counts.sort_values(ascending=False).index[:6])
+    bodies = list(dict.fromkeys(stages["body"].astype(str)))
+    cmap = plt.get_cmap("tab10")
+    colours = {b: cmap(i % 10) for i, b in enumerate(bodies)}
+    meet = {str(b): g["time_day"].to_numpy() for b, g in meetings.groupby("body", observed=True)}
+
+    origin = dt.datetime.combine(start, dt.time())
+
+    def to_date(day: float) -> float:
+        return float(mdates.date2num(origin + dt.timedelta(days=day)))
+
+    used: set[str] = set()
+    for lane, pid in enumerate(proposals):
+        visits = stages[stages["proposal_id"] == pid]
+        for v in visits.itertuples():
+            b = str(v.body)
+            x0, x1 = to_date(v.entered_day), to_date(v.left_day)
+            ax.broken_barh([(x0, max(x1 - x0, 0.3))], (lane - 0.3, 0.6), color=colours[b],
+                           label=None if b in used else b)  # fmt: skip
+            used.add(b)
+            ticks = meet.get(b, np.array([]))
+            ticks = ticks[(ticks >= v.entered_day) & (ticks <= v.left_day)]
+            ax.vlines([to_date(t) for t in ticks], lane - 0.38, lane + 0.38, color="black", lw=0.8)
+    ax.set_yticks(range(len(proposals)), [f"proposal {p}" for p in proposals])
+    ax.invert_yaxis()
+    ax.xaxis_date()
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    ax.set_title("Sample proposals through the bodies (ticks: meetings)")
+    ax.set_xlabel("date")
+    ax.set_ylabel("proposal")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=min(6, len(used)))
+    return ax
+
+
+# --- comparison figures ------------------------------------------------------------------------
+
+
+def plot_adoption_overlay(
+    runs: Mapping[str, pd.DataFrame], proposal_type: str | None, ax: Axes | None = None
+) -> Axes:
+    """Share adopted by day since tabling for several scenarios (Kaplan–Meier), one type or
+    all."""
+    ax = _ax(ax)
+    for i, (name, p) in enumerate(runs.items()):
+        sel = p if proposal_type is None else p[p["type"].astype(str) == proposal_type]
+        if not len(sel):
+            continue
+        km = kaplan_meier(sel)
+        ax.step(km["time_days"], 1 - km["survival"], where="post", label=name,
+                color=SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)])  # fmt: skip
+    ax.set_title(f"Time to adoption: {_label(proposal_type or 'all proposals')}")
+    ax.set_xlabel("days since tabled")
+    ax.set_ylabel("share adopted")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.legend(loc="lower right")
+    return ax
+
+
+def plot_forest(
+    differences: pd.DataFrame, labels: Mapping[str, str], ax: Axes | None = None
+) -> Axes:
+    """Paired differences (scenario − reference) with 95% CIs, one row per metric/comparison."""
+    ax = _ax(ax, (8.0, 0.5 + 0.35 * max(3, len(differences))))
+    y = np.arange(len(differences))
+    d = differences["difference"].to_numpy(float)
+    lo = differences["ci_low"].to_numpy(float)
+    hi = differences["ci_high"].to_numpy(float)
+    err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
+    ax.errorbar(d, y, xerr=err, fmt="o", color="#1c7ed6", ecolor="#495057", capsize=3)
+    ax.axvline(0, color="black", lw=0.8)
+    names = [
+        f"{labels.get(m, _label(m))} — {c}"
+        for m, c in zip(differences["metric"], differences["comparison"], strict=True)
+    ]
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_title("Differences from the reference (paired, 95% CI)")
+    ax.set_xlabel("difference (scenario − reference), in the metric's units")
+    return ax
+
+
+def plot_outcome_shares(runs: Mapping[str, pd.DataFrame], ax: Axes | None = None) -> Axes:
+    """Outcome shares of all proposals, scenarios side by side."""
+    ax = _ax(ax)
+    rows = {name: p["outcome"].astype(str).value_counts(normalize=True) for name, p in runs.items()}
+    table = pd.DataFrame(rows).T.reindex(columns=list(OUTCOME_COLOURS)).fillna(0.0)
+    bottom = np.zeros(len(table))
+    for o in table.columns:
+        if table[o].sum() == 0:
+            continue
+        ax.bar(table.index, table[o], bottom=bottom, color=OUTCOME_COLOURS[o], label=_label(o))
+        bottom += table[o].to_numpy()
+    ax.set_ylim(0, 1)
+    ax.set_title("Outcomes by scenario")
+    ax.set_xlabel("scenario")
+    ax.set_ylabel("share of proposals")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return ax

@@ -1,0 +1,290 @@
+"""Figures and the self-contained HTML report of a run, drawn from its saved files alone.
+
+:func:`write_run_figures` and :func:`write_run_report` read a results folder (the Parquet
+tables, ``summary.csv``, ``scenario.toml``) and write ``figures/*.png|svg`` and ``report.html``;
+the report embeds its images as base64, so it opens anywhere with no network. The same holds for
+a comparison (:mod:`sim.compare`).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from sim import plots
+from sim.results import read_manifest, read_table, write_text_atomic
+from sim.scenario import PoissonArrivals, Scenario, load_scenario
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A standard figure: file stem, drawing function and a one-line reading aid."""
+
+    stem: str
+    draw: Callable[[Axes], Axes]
+    caption: str
+
+
+def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
+    """Save ``fig`` as PNG and SVG in ``folder``; returns the paths."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for ext in ("png", "svg"):
+        path = folder / f"{stem}.{ext}"
+        fig.savefig(path, dpi=110 if ext == "png" else None, bbox_inches="tight")
+        out[ext] = path
+    return out
+
+
+def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
+    with plots.style():
+        fig, ax = plt.subplots(figsize=size)
+        spec.draw(ax)
+        fig.tight_layout()
+    return fig
+
+
+def run_figure_specs(folder: Path) -> list[FigureSpec]:
+    """The standard figures of the run in ``folder``, reading only the tables each needs."""
+    scenario = load_scenario(folder / "scenario.toml")
+    proposals = read_table(folder, "proposals", [
+        "replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day",
+        "duration_days",
+    ])  # fmt: skip
+    metrics = read_table(folder, "metrics")
+    rep0 = [("replication", "==", 0)]
+    stages = pd.read_parquet(folder / "stages.parquet", filters=rep0)
+    meetings = pd.read_parquet(folder / "meetings.parquet", filters=rep0)
+    start, horizon = scenario.start_date, scenario.horizon_days
+    sample = _swimlane_sample(stages)
+    return [
+        FigureSpec("time_to_adoption", lambda ax: plots.plot_time_to_adoption(proposals, ax),
+                   "Read across: the share of each type adopted within a given number of days; "
+                   "curves that stay low never reach adoption (blocked, lapsed or pending)."),
+        FigureSpec("time_split", lambda ax: plots.plot_time_split(metrics, ax),
+                   "Each bar is an average visit to a body: blue is waiting for its next "
+                   "meeting, yellow for capitals' instructions, orange negotiating."),
+        FigureSpec("outcomes", lambda ax: plots.plot_outcomes(proposals, ax),
+                   "How proposals of each type end; pending ones are still open at the horizon."),
+        FigureSpec("member_states", lambda ax: plots.plot_member_states(metrics, ax),
+                   "Who objects, who blocks a round (a vote against that stops the item) and who "
+                   "abstains instead, per replication-year."),
+        FigureSpec("backlog", lambda ax: plots.plot_backlog(proposals, start, horizon,
+                                                            scenario.recesses, ax),
+                   "Open proposals on a given day; grey bands are recesses, when the "
+                   "backlog builds up."),
+        FigureSpec("swimlane", lambda ax: plots.plot_swimlane(stages, meetings, start, ax, sample),
+                   "A few proposals of replication 0 in real dates: bars are the time spent at "
+                   "each body, ticks that body's meetings."),
+    ]  # fmt: skip
+
+
+def _swimlane_sample(stages: pd.DataFrame, n: int = 6) -> list[int]:
+    """The proposals with the most body visits, one of each type first, for variety."""
+    visits = stages.groupby(["proposal_id", "type"], observed=True).size().reset_index(name="n")
+    visits = visits.sort_values(["n", "proposal_id"], ascending=[False, True])
+    first = visits.drop_duplicates("type")["proposal_id"].tolist()
+    rest = [p for p in visits["proposal_id"] if p not in first]
+    return sorted((first + rest)[:n])
+
+
+SIZES = {"member_states": (10.0, 4.8), "swimlane": (10.0, 4.8)}
+
+
+Rendered = tuple[str, str, str]
+"""A drawn figure: file stem, one-line reading aid, PNG as base64."""
+
+
+def write_run_figures(folder: Path) -> list[Rendered]:
+    """Draw the run's standard figures into ``folder/figures``."""
+    out = []
+    for spec in run_figure_specs(folder):
+        fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
+        save_figure(fig, folder / "figures", spec.stem)
+        out.append((spec.stem, spec.caption, png_base64(fig)))
+        plt.close(fig)
+    return out
+
+
+def png_base64(fig: Figure) -> str:
+    """The figure as a base64 PNG for embedding in HTML."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+# --- HTML -------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:980px;margin:2em auto;
+padding:0 1em;color:#212529;line-height:1.45}
+h1{font-size:1.6em}h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #dee2e6}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}
+th,td{border:1px solid #dee2e6;padding:.25em .6em;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+figure{margin:1.2em 0}figure img{max-width:100%}figcaption{color:#495057;font-size:.9em}
+.meta{color:#495057;font-size:.9em}
+"""
+
+
+def html_table(frame: pd.DataFrame) -> str:
+    """A DataFrame as a plain HTML table (numbers right-aligned)."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = []
+    for _, r in frame.iterrows():
+        cells = []
+        for v in r:
+            cls = ' class="num"' if isinstance(v, int | float) else ""
+            cells.append(f"<td{cls}>{html.escape(_fmt(v))}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return "–" if v != v else f"{v:.3g}"
+    return str(v)
+
+
+def figures_html(figures: Iterable[Rendered]) -> str:
+    """Embedded figures with their captions."""
+    return "".join(
+        f'<figure><img alt="{html.escape(stem)}" src="data:image/png;base64,{png}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        for stem, caption, png in figures
+    )
+
+
+def page(title: str, body: str) -> str:
+    """A complete, self-contained HTML page."""
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head>"
+        f"<body>{body}</body></html>\n"
+    )
+
+
+def scenario_tables(s: Scenario) -> str:
+    """The scenario as readable tables: bodies and proposal types."""
+    bodies = pd.DataFrame(
+        [
+            {
+                "body": bid,
+                "name": b.name,
+                "level": b.level.value,
+                "chair": b.chair.value,
+                "meets": _calendar_text(b.calendar),
+                "items per meeting": b.capacity,
+                "rounds before escalation": b.max_rounds,
+            }
+            for bid, b in s.bodies.items()
+        ]
+    )
+    types = pd.DataFrame(
+        [
+            {
+                "type": tid,
+                "arrivals": (
+                    f"{t.arrivals.rate_per_year:g} a year"
+                    if isinstance(t.arrivals, PoissonArrivals)
+                    else f"{t.arrivals.count} due on {', '.join(t.arrivals.deadlines)}"
+                ),
+                "route": " → ".join(t.route),
+                "rule": t.rule,
+                "written procedure": "yes" if t.written_procedure else "no",
+            }
+            for tid, t in s.proposal_types.items()
+        ]
+    )
+    return f"<h3>Bodies</h3>{html_table(bodies)}<h3>Proposal types</h3>{html_table(types)}"
+
+
+def _calendar_text(c: object) -> str:
+    from sim.meetings import CalendarSpec
+
+    assert isinstance(c, CalendarSpec)
+    parts = []
+    if c.weekdays:
+        every = "" if c.every_weeks == 1 else f" every {c.every_weeks} weeks"
+        parts.append(", ".join(w.value for w in c.weekdays) + every)
+    parts += [f"{m.nth if m.nth > 0 else 'last'} {m.weekday.value} of the month" for m in c.monthly]
+    if c.months:
+        parts.append("in months " + ", ".join(map(str, c.months)))
+    if c.dates:
+        parts.append(f"{len(c.dates)} set dates")
+    return "; ".join(parts)
+
+
+def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Headline metrics with 95% CIs, in plain language."""
+    from sim.runner import HEADLINE
+
+    s = summary[(summary["group"] == "all") & summary["metric"].isin(list(HEADLINE))]
+    s = s.set_index("metric").reindex([m for m in HEADLINE if m in set(s["metric"])])
+    return pd.DataFrame(
+        {
+            "metric": [HEADLINE[m] for m in s.index],
+            "mean": s["mean"].to_numpy(),
+            "95% CI low": s["ci_low"].to_numpy(),
+            "95% CI high": s["ci_high"].to_numpy(),
+            "replications": s["n"].astype(int).to_numpy(),
+        }
+    )
+
+
+def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Adoption rate and median time to adoption by proposal type, with CIs."""
+    rows = []
+    for metric, label in (("adoption_rate", "adoption rate"),
+                          ("time_to_adoption_median", "median days to adoption")):  # fmt: skip
+        s = summary[(summary["metric"] == metric) & (summary["group"] != "all")]
+        for r in s.itertuples():
+            rows.append({"type": r.group, "metric": label, "mean": r.mean,
+                         "95% CI": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def write_run_report(folder: Path, figures: list[Rendered] | None = None) -> Path:
+    """Write ``report.html`` for the run in ``folder`` (figures drawn if not given)."""
+    figures = figures if figures is not None else write_run_figures(folder)
+    manifest = read_manifest(folder)
+    scenario = load_scenario(folder / "scenario.toml")
+    summary = pd.read_csv(folder / "summary.csv")
+    body = (
+        f"<h1>{html.escape(scenario.name)}: how EU foreign-policy decisions move</h1>"
+        f"<p>{html.escape(scenario.description)}</p>"
+        "<p>The question: how long do CFSP proposals take from tabling to adoption, where does "
+        "the time go, how often are they blocked and by whom — in this scenario?</p>"
+        f'<p class="meta">{manifest["replications"]} replications of '
+        f"{scenario.horizon_days:g} days from {scenario.start_date}, seed {manifest['seed']}; "
+        f"{len(scenario.resolved_members())} member states; cfsp-sim "
+        f"{manifest['versions']['cfsp-sim']}; scenario sha256 "
+        f"{manifest['scenario_sha256'][:12]}…</p>"
+        f"<h2>Headline results</h2>{html_table(headline_table(summary))}"
+        "<p>Means across replications with 95% t-intervals; each replication is one "
+        "independent run of the whole year.</p>"
+        f"<h2>By proposal type</h2>{html_table(by_type_table(summary))}"
+        f"<h2>Figures</h2>{figures_html(figures)}"
+        f"<h2>The scenario</h2>{scenario_tables(scenario)}"
+    )
+    path = folder / "report.html"
+    write_text_atomic(path, page(f"cfsp-sim report: {scenario.name}", body))
+    return path
+
+
+def figures_and_report(folder: Path) -> Path:
+    """Everything ``cfsp-sim plot`` regenerates for a run folder."""
+    return write_run_report(folder, write_run_figures(folder))

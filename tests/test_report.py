@@ -1,0 +1,139 @@
+"""Figures, report and comparison: labelled axes, self-contained HTML, known differences."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+
+from sim import plots
+from sim.cli import main
+from sim.compare import compare_runs
+from sim.report import run_figure_specs
+from sim.runner import Experiment, run_experiment
+from sim.scenario import load_scenario
+
+from .conftest import BASELINE
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("runs")
+    base = load_scenario(BASELINE)
+    # a known difference: halve every capital's instruction delay
+    fast = load_scenario(
+        BASELINE, ['member_defaults.instruction_delay={dist="lognormal", median=0.5, sigma=0.5}']
+    )
+    out = {}
+    for name, s in (("base", base), ("base_again", base), ("fast", fast)):
+        out[name] = run_experiment(
+            s, out=root / name, replications=4, seed=8, progress=False, on_done=None
+        ).path
+    out["other_seed"] = run_experiment(
+        base, out=root / "other_seed", replications=4, seed=9, progress=False
+    ).path
+    return out
+
+
+def test_each_figure_has_title_labels_and_legend(runs) -> None:
+    for spec in run_figure_specs(runs["base"]):
+        fig, ax = plt.subplots()
+        spec.draw(ax)
+        assert ax.get_title(), spec.stem
+        assert ax.get_xlabel(), spec.stem
+        assert ax.get_ylabel(), spec.stem
+        assert ax.get_legend() is not None, spec.stem
+        assert spec.caption
+        plt.close(fig)
+
+
+def test_plot_functions_create_axes_when_none_given(runs) -> None:
+    p = Experiment.open(runs["base"]).proposals
+    ax = plots.plot_outcomes(p)
+    assert ax.get_title() == "Outcomes by proposal type"
+    plt.close("all")
+
+
+class _Refs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.refs: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        for k, v in attrs:
+            if k in ("src", "href") and v:
+                self.refs.append(v)
+
+
+def _check_self_contained(path: Path) -> _Refs:
+    text = path.read_text()
+    assert text.startswith("<!DOCTYPE html>")
+    parser = _Refs()
+    parser.feed(text)
+    parser.close()
+    assert parser.refs
+    assert all(r.startswith("data:image/png;base64,") for r in parser.refs)
+    assert not re.search(r"https?://", text)
+    return parser
+
+
+def test_plot_rebuilds_figures_and_report_from_files_in_a_fresh_process(runs) -> None:
+    folder = runs["base"]
+    assert not (folder / "report.html").exists()
+    res = subprocess.run([sys.executable, "-m", "sim", "plot", str(folder)],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    for spec in run_figure_specs(folder):
+        assert (folder / "figures" / f"{spec.stem}.png").stat().st_size > 1000
+        assert (folder / "figures" / f"{spec.stem}.svg").exists()
+    parser = _check_self_contained(folder / "report.html")
+    assert parser.tags.count("img") == 6
+    assert "table" in parser.tags
+
+
+def test_plot_refuses_a_folder_that_is_not_results(tmp_path, capsys) -> None:
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "not a results folder" in capsys.readouterr().err
+
+
+def test_compare_finds_a_known_difference(runs, tmp_path) -> None:
+    c = compare_runs([runs["base"], runs["fast"]], tmp_path / "cmp")
+    assert c.paired
+    row = c.table[(c.table["metric"] == "time_to_adoption_mean") & (c.table["group"] == "all")]
+    r = row.iloc[0]
+    assert r["difference"] < 0
+    assert r["ci_high"] < 0  # faster instructions: a real difference, CI excludes zero
+    assert (tmp_path / "cmp" / "comparison.csv").exists()
+    for stem in ("adoption_overlay", "forest_rates", "forest_days", "outcome_shares"):
+        assert (tmp_path / "cmp" / "figures" / f"{stem}.png").exists()
+    _check_self_contained(tmp_path / "cmp" / "report.html")
+
+
+def test_compare_identical_runs_gives_exactly_zero(runs, tmp_path) -> None:
+    c = compare_runs([runs["base"], runs["base_again"]], tmp_path / "same")
+    t = c.table.dropna(subset=["difference"])
+    assert (t["difference"] == 0).all()
+    assert (t["ci_low"].fillna(0) == 0).all()
+    assert (t["ci_high"].fillna(0) == 0).all()
+
+
+def test_compare_says_when_runs_are_not_paired(runs, tmp_path, capsys) -> None:
+    out = tmp_path / "unpaired"
+    assert main(["compare", str(runs["base"]), str(runs["other_seed"]), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "NOT paired" in printed
+    table = pd.read_csv(out / "comparison.csv")
+    assert (table["n_pairs"] == 0).all()
+
+
+def test_compare_rejects_incomplete_input(runs, tmp_path, capsys) -> None:
+    assert main(["compare", str(runs["base"]), str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert "not a results folder" in capsys.readouterr().err
