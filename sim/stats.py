@@ -24,11 +24,60 @@ def _rows(rep: int, metric: str, values: pd.Series) -> pd.DataFrame:
     )
 
 
-def _by_type_and_all(proposals: pd.DataFrame, fn: object) -> pd.Series:
-    """Apply ``fn`` (a Series -> float function of a proposals frame) per type and overall."""
-    assert callable(fn)
-    per_type = {str(t): fn(g) for t, g in proposals.groupby("type", observed=False)}
-    return pd.Series({"all": fn(proposals), **per_type}, dtype=float)
+def _long(rep: int, table: pd.DataFrame) -> pd.DataFrame:
+    """A wide table (groups x metrics) as long rows."""
+    long = table.rename_axis(index="group", columns="metric").stack(future_stack=True)
+    out = long.reset_index(name="value")
+    out.insert(0, "replication", rep)
+    out["group"] = out["group"].astype(str)
+    return out[METRIC_COLUMNS]
+
+
+def proposal_metrics(proposals: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
+    """Per-type and overall (``all``) proposal metrics of one replication, as a wide table."""
+    outcome = proposals["outcome"]
+    adopted = outcome.isin(ADOPTED).to_numpy()
+    duration = proposals["duration_days"].to_numpy(dtype=float)
+    frame = pd.DataFrame(
+        {
+            "type": proposals["type"],
+            "proposals": 1.0,
+            "adoption_rate": adopted.astype(float),
+            "abstention_adoption_rate": (outcome == "adopted_with_abstentions").to_numpy(float),
+            "block_rate": (outcome == "blocked").to_numpy(float),
+            "lapse_rate": (outcome == "lapsed").to_numpy(float),
+            "withdrawal_rate": (outcome == "withdrawn").to_numpy(float),
+            "pending_share": (outcome == "pending").to_numpy(float),
+            "adopted_days": np.where(adopted, duration, np.nan),
+            "rounds_mean": proposals["rounds"].to_numpy(float),
+            "escalations_mean": proposals["escalations"].to_numpy(float),
+            "dilution_mean": np.where(adopted, proposals["dilution"].to_numpy(float), np.nan),
+        }
+    )
+    rate_cols = ["adoption_rate", "abstention_adoption_rate", "block_rate", "lapse_rate",
+                 "withdrawal_rate", "pending_share", "rounds_mean", "escalations_mean",
+                 "dilution_mean"]  # fmt: skip
+    groups = frame.groupby("type", observed=False)
+    per_type = groups[rate_cols].mean()
+    per_type["proposals"] = groups["proposals"].sum()
+    days = groups["adopted_days"]
+    per_type["time_to_adoption_mean"] = days.mean()
+    per_type["time_to_adoption_median"] = days.median()
+    per_type["time_to_adoption_p90"] = days.quantile(0.9)
+    overall = frame[rate_cols].mean()
+    overall["proposals"] = float(len(frame))
+    overall["time_to_adoption_mean"] = frame["adopted_days"].mean()
+    overall["time_to_adoption_median"] = frame["adopted_days"].median()
+    overall["time_to_adoption_p90"] = frame["adopted_days"].quantile(0.9)
+    table = pd.concat([overall.to_frame("all").T, per_type])
+    table["throughput_per_year"] = (
+        table["adoption_rate"] * table["proposals"] * 365.0 / horizon_days
+    )
+    table["backlog_at_horizon"] = table["pending_share"] * table["proposals"]
+    km = {"all": km_median(proposals)}
+    km.update({str(t): km_median(g) for t, g in proposals.groupby("type", observed=False)})
+    table["time_to_adoption_km_median"] = pd.Series(km)
+    return table
 
 
 def replication_metrics(
@@ -44,67 +93,33 @@ def replication_metrics(
     Groups: ``all`` and each proposal type for proposal metrics; each body for time splits
     and meetings; each member state for objections, blocks and abstentions.
     """
-    out: list[pd.DataFrame] = []
-    adopted = proposals["outcome"].isin(ADOPTED)
-
-    def share(outcomes: tuple[str, ...]) -> object:
-        return lambda g: g["outcome"].isin(outcomes).mean() if len(g) else np.nan
-
-    def adopted_stat(column: str, how: str) -> object:
-        def f(g: pd.DataFrame) -> float:
-            v = g.loc[g["outcome"].isin(ADOPTED), column]
-            if not len(v):
-                return np.nan
-            return float(v.quantile(0.9) if how == "p90" else getattr(v, how)())
-
-        return f
-
-    specs: list[tuple[str, object]] = [
-        ("proposals", lambda g: float(len(g))),
-        ("adoption_rate", share(ADOPTED)),
-        ("abstention_adoption_rate", share(("adopted_with_abstentions",))),
-        ("block_rate", share(("blocked",))),
-        ("lapse_rate", share(("lapsed",))),
-        ("withdrawal_rate", share(("withdrawn",))),
-        ("pending_share", share(("pending",))),
-        ("time_to_adoption_mean", adopted_stat("duration_days", "mean")),
-        ("time_to_adoption_median", adopted_stat("duration_days", "median")),
-        ("time_to_adoption_p90", adopted_stat("duration_days", "p90")),
-        ("time_to_adoption_km_median", lambda g: km_median(g, horizon_days)),
-        ("rounds_mean", lambda g: g["rounds"].mean() if len(g) else np.nan),
-        ("escalations_mean", lambda g: g["escalations"].mean() if len(g) else np.nan),
-        ("dilution_mean", adopted_stat("dilution", "mean")),
-        ("throughput_per_year", lambda g: g["outcome"].isin(ADOPTED).sum() * 365.0 / horizon_days),
-        ("backlog_at_horizon", lambda g: float((g["outcome"] == "pending").sum())),
-    ]
-    for name, fn in specs:
-        out.append(_rows(replication, name, _by_type_and_all(proposals, fn)))
-    del adopted
-
+    out = [_long(replication, proposal_metrics(proposals, horizon_days))]
     visits = stages.groupby("body", observed=False)
-    for col in ("wait_meeting_days", "wait_instructions_days", "negotiating_days"):
-        out.append(_rows(replication, col, visits[col].mean()))
-    out.append(_rows(replication, "visits", visits.size().astype(float)))
+    body_table = visits[["wait_meeting_days", "wait_instructions_days", "negotiating_days"]].mean()
+    body_table["visits"] = visits.size().astype(float)
     held = meetings.groupby("body", observed=False)
-    out.append(_rows(replication, "meetings_held", held.size().astype(float)))
+    body_table = body_table.join(held.size().astype(float).rename("meetings_held"), how="outer")
     use = (meetings["discussed"] / meetings["capacity"]).groupby(meetings["body"], observed=False)
-    out.append(_rows(replication, "agenda_use", use.mean()))
+    body_table = body_table.join(use.mean().rename("agenda_use"), how="outer")
+    out.append(_long(replication, body_table))
 
-    ev = events[events["member_state"].notna()]
     members = events["member_state"].cat.categories
+    ev = events[events["member_state"].notna()]
+    act = ev["activity"].astype(str)
+    counts = {}
     for metric, mask in (
-        ("objections", ev["activity"] == "objection"),
-        ("blocking_votes", (ev["activity"] == "objection") & (ev["value"] == 1.0)),
-        ("abstentions", ev["activity"] == "abstention"),
-        ("reservations", ev["activity"] == "reservation"),
+        ("objections", act == "objection"),
+        ("blocking_votes", (act == "objection") & (ev["value"] == 1.0)),
+        ("abstentions", act == "abstention"),
+        ("reservations", act == "reservation"),
     ):
-        counts = ev.loc[mask, "member_state"].value_counts().reindex(members, fill_value=0)
-        out.append(_rows(replication, metric, counts.astype(float)))
+        counts[metric] = (
+            ev.loc[mask, "member_state"].value_counts().reindex(members, fill_value=0).astype(float)
+        )
     blocked = proposals.loc[proposals["outcome"].isin(["blocked", "lapsed"]), "blocking_states"]
     codes = blocked[blocked != ""].str.split(",").explode().value_counts()
-    out.append(
-        _rows(replication, "proposals_blocked", codes.reindex(members, fill_value=0).astype(float))
-    )
+    counts["proposals_blocked"] = codes.reindex(members, fill_value=0).astype(float)
+    out.append(_long(replication, pd.DataFrame(counts, index=members)))
     return pd.concat(out, ignore_index=True)
 
 
@@ -217,12 +232,27 @@ def kaplan_meier(proposals: pd.DataFrame, horizon_days: float | None = None) -> 
 
 
 def km_median(proposals: pd.DataFrame, horizon_days: float | None = None) -> float:
-    """Median time to adoption from :func:`kaplan_meier`; NaN when under half are adopted."""
-    if not len(proposals):
+    """Median time to adoption from the Kaplan–Meier estimate (same conventions as
+    :func:`kaplan_meier`); NaN when the estimate never falls to one half.
+
+    >>> df = pd.DataFrame({"duration_days": [1.0, 2.0, 3.0, 4.0],
+    ...                    "outcome": ["adopted", "pending", "adopted", "blocked"]})
+    >>> km_median(df)
+    3.0
+    """
+    outcome = proposals["outcome"]
+    event = outcome.isin(ADOPTED).to_numpy()
+    if not event.any():
         return np.nan
-    km = kaplan_meier(proposals)
-    below = km[km["survival"] <= 0.5]
-    return float(below["time_days"].iloc[0]) if len(below) else np.nan
+    pending = (outcome == "pending").to_numpy()
+    d = proposals["duration_days"].to_numpy(dtype=float)
+    # risk set at t: everyone with d >= t, plus the never-adopted (blocked, lapsed, withdrawn)
+    order = np.sort(np.where(event | pending, d, np.inf))
+    times, n_events = np.unique(d[event], return_counts=True)
+    at_risk = len(order) - np.searchsorted(order, times, side="left")
+    survival = np.cumprod(1.0 - n_events / at_risk)
+    below = np.flatnonzero(survival <= 0.5)
+    return float(times[below[0]]) if len(below) else np.nan
 
 
 def paired_differences(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,158 @@
+"""cfsp-sim benchmark suite: prints its figures, measured in one run (``make bench``).
+
+Not part of the timed test suite: timings depend on the machine. Ratios measured in the same
+run (baseline replication-year vs a plain SimPy reference workload; 2 workers vs 1) mean the
+same on any machine. Targets (issue 8): >= 50 baseline replication-years per second on a 2-core
+machine with all cores, parallel efficiency >= 85% on 2 workers, memory flat in replications.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import simpy
+
+from sim.members import MemberArrays, cast_votes, compromise, objections, proposal_stances
+from sim.model import Model
+from sim.pipeline import Replication
+from sim.power import voting_power
+from sim.runner import _chunks, _pool, _serial
+from sim.scenario import load_scenario
+from sim.voting import make_rule
+
+ROOT = Path(__file__).resolve().parent.parent
+BASELINE = ROOT / "scenarios" / "eu27_baseline.toml"
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    """Best wall time of ``repeat`` calls (seconds)."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def reference_simpy(n_events: int = 100_000) -> int:
+    """A plain SimPy workload: one process yielding ``n_events`` timeouts."""
+    env = simpy.Environment()
+
+    def proc(env: simpy.Environment):
+        for _ in range(n_events):
+            yield env.timeout(1.0)
+
+    env.process(proc(env))
+    env.run()
+    return n_events
+
+
+def replication_years_per_second(n: int, workers: int) -> float:
+    scenario = load_scenario(BASELINE)
+    chunks = _chunks(scenario, 1, n, workers)
+    start = time.perf_counter()
+    results = _serial(chunks) if workers == 1 else _pool(chunks, workers)
+    done = sum(len(c) for c in results)
+    wall = time.perf_counter() - start
+    return done * scenario.horizon_days / 365.0 / wall
+
+
+def simpy_events_per_replication_year() -> float:
+    scenario = load_scenario(BASELINE)
+    model = Model(scenario)
+    counts = []
+    for rep in range(5):
+        r = Replication(model, 1, rep)
+        r.run()
+        counts.append(next(r.env._eid))  # SimPy's scheduled-event counter
+    return float(np.mean(counts)) * 365.0 / scenario.horizon_days
+
+
+def round_cost_us() -> float:
+    scenario = load_scenario(BASELINE)
+    types = {t: pt.position for t, pt in scenario.proposal_types.items()}
+    m = MemberArrays.of(scenario.resolved_members(), types)
+    rng = np.random.default_rng(0)
+    st = proposal_stances(m, "sanctions_package", 0.05, False, 0.0, rng)
+    rule = make_rule("unanimity", scenario.decision_rules["unanimity"])
+    may = np.ones(m.n, bool)
+
+    def one_round() -> None:
+        obj, on_text = objections(m, 1.0, st, 1.0, rng)
+        votes = cast_votes(obj, m.abstain_p, may, False, rng)
+        rule.decide(votes, m.population)
+        compromise(1.0, st.positions, m.tolerance, m.salience, on_text, 0.05)
+
+    n = 20_000
+    t = best_of(lambda: [one_round() for _ in range(n)])
+    return t / n * 1e6
+
+
+def banzhaf_ms() -> float:
+    scenario = load_scenario(BASELINE)
+    members = scenario.resolved_members()
+    rule = make_rule("qmv", scenario.decision_rules["qmv"])
+    pops = np.array([x.population for x in members])
+    codes = [x.code for x in members]
+    return best_of(lambda: voting_power(rule, codes, pops)) * 1e3
+
+
+def peak_memory_mb(replications: int) -> float:
+    """Peak RSS (MB) of a ``cfsp-sim run`` of the baseline, in a fresh process tree."""
+    with tempfile.TemporaryDirectory() as tmp:
+        code = (
+            "import resource, sys; from sim.cli import main; "
+            f"rc = main(['run', {str(BASELINE)!r}, '-n', '{replications}', '--seed', '1', "
+            f"'--out', {tmp + '/r'!r}, '--quiet']); "
+            "own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss; "
+            "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
+            "print(own, kids); sys.exit(rc)"
+        )
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+    return max(int(out[-2]), int(out[-1])) / 1024.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller workloads")
+    args = parser.parse_args()
+    n = 40 if args.quick else 200
+    cores = os.cpu_count() or 1
+    print(f"cfsp-sim benchmarks on {platform.machine()}, {cores} cores, "
+          f"Python {platform.python_version()}, {platform.platform()}")  # fmt: skip
+
+    ref_s = best_of(reference_simpy)
+    print(f"plain SimPy reference: {100_000 / ref_s:,.0f} timeouts/s")
+    one = replication_years_per_second(n, 1)
+    print(f"baseline replication-years per second, 1 worker: {one:.1f}")
+    alln = replication_years_per_second(n, cores)
+    print(f"baseline replication-years per second, {cores} workers: {alln:.1f} "
+          f"(parallel efficiency {alln / one / cores:.0%})")  # fmt: skip
+    events = simpy_events_per_replication_year()
+    print(f"SimPy events per replication-year: {events:,.0f}")
+    ratio = (1.0 / one) / ref_s
+    print(f"one baseline replication-year costs {ratio:.2f}x the 100k-timeout SimPy reference "
+          f"({(1.0 / one) * 1e3:.1f} ms vs {ref_s * 1e3:.1f} ms)")  # fmt: skip
+    print(f"one 27-member round (stances, votes, rule, compromise): {round_cost_us():.1f} us")
+    print(f"exact Banzhaf + Shapley-Shubik, 27 members under QMV: {banzhaf_ms():.0f} ms")
+    small, big = (20, 100) if args.quick else (100, 1000)
+    m_small, m_big = peak_memory_mb(small), peak_memory_mb(big)
+    print(f"peak memory of a run: {m_small:.0f} MB for {small} replications, "
+          f"{m_big:.0f} MB for {big} (ratio {m_big / m_small:.2f})")  # fmt: skip
+    print(
+        f"(max RSS of the main process or of its largest worker; {resource.getpagesize()} B pages)"
+    )
+
+
+if __name__ == "__main__":
+    main()
