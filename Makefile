@@ -32,7 +32,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy sim
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --nbmake tests sim notebooks
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
