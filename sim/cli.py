@@ -58,6 +58,19 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", metavar="DIR", help="default results/compare_<a>_vs_<b>")
     c.add_argument("--force", action="store_true", help="replace an existing comparison folder")
 
+    sw = sub.add_parser("sweep", help="run a grid (or one-at-a-time) of parameter values")
+    sw.add_argument("scenario", metavar="SCENARIO")
+    sw.add_argument("--vary", action="append", required=True, metavar="KEY.PATH=V1,V2,...")
+    sw.add_argument("--oat", action="store_true", help="one parameter at a time, not the grid")
+    sw.add_argument("-n", "--replications", type=_positive_int, metavar="N")
+    sw.add_argument("--seed", type=_non_negative_int, metavar="S")
+    sw.add_argument("--out", metavar="DIR", help="default results/sweep_<name>")
+    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    sw.add_argument("--workers", type=_positive_int, metavar="N")
+    sw.add_argument("--dask", metavar="ADDRESS")
+    sw.add_argument("--force", action="store_true")
+    sw.add_argument("--quiet", action="store_true")
+
     pw = sub.add_parser("power", help="exact voting power (Banzhaf, Shapley-Shubik) of members")
     pw.add_argument("scenario", metavar="SCENARIO")
     pw.add_argument("--rule", help="decision rule id (default: the FAC's / first type's rule)")
@@ -258,6 +271,34 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from sim.results import ResultsExistError
+    from sim.sweep import parse_vary, run_sweep
+
+    params = [parse_vary(v) for v in args.vary]
+    name = load_scenario(args.scenario, args.overrides).name
+    out = Path(args.out) if args.out else Path("results") / f"sweep_{name}"
+    try:
+        sweep = run_sweep(
+            args.scenario, params, out=out, oat=args.oat, overrides=args.overrides,
+            replications=args.replications, seed=args.seed, workers=args.workers,
+            dask=args.dask, force=args.force, progress=False if args.quiet else None,
+            on_point=_figures_and_report,
+        )  # fmt: skip
+    except ResultsExistError as exc:
+        raise BadInput(str(exc)) from None
+    if not args.quiet:
+        t = sweep.table[sweep.table["metric"].isin(["adoption_rate", "time_to_adoption_mean"])]
+        for _, r in t.iterrows():
+            values = ", ".join(f"{p.key}={r[p.key]}" for p in params if r[p.key] != "")
+            print(
+                f"  [{values or 'as given'}] {r['metric']:<24} {r['mean']:.3g} "
+                f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+            )
+    print(f"sweep: {sweep.path}")
+    return EXIT_OK
+
+
 _HANDLERS = {
     "validate": _validate,
     "scenarios": _scenarios,
@@ -265,6 +306,7 @@ _HANDLERS = {
     "run": _run,
     "plot": _plot,
     "compare": _compare,
+    "sweep": _sweep,
 }
 
 

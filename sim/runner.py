@@ -79,15 +79,16 @@ def _pool(chunks: list[Chunk], workers: int) -> Iterator[ChunkResult]:
             raise
 
 
-def _dask(chunks: list[Chunk], address: str) -> Iterator[ChunkResult]:
+def _dask(chunks: list[Chunk], address: str, local_workers: int) -> Iterator[ChunkResult]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - depends on the installed extra
         raise RuntimeError("--dask needs the dask extra: pip install 'cfsp-sim[dask]'") from exc
     cluster = None
     if address == "local":
-        cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
-                               processes=True, dashboard_address=None)  # fmt: skip
+        cluster = LocalCluster(
+            n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(cluster)
     else:
         client = Client(address)
@@ -222,7 +223,8 @@ def run_experiment(
     workers
         Worker processes (``None``: all cores; 1: in this process). Results do not depend on it.
     dask
-        ``"local"`` for a Dask LocalCluster, or a scheduler address ``tcp://host:port``.
+        ``"local"`` for a Dask LocalCluster (of ``workers`` processes), or the address of a
+        running scheduler, ``tcp://host:port``. Results do not depend on it either.
     progress
         Show a progress bar (``None``: only on a terminal or in Jupyter).
     on_done
@@ -248,9 +250,9 @@ def run_experiment(
         git_sha=_git_sha(),
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    chunks = _chunks(scenario, seed, n, workers if not dask else os.cpu_count() or 1)
+    chunks = _chunks(scenario, seed, n, workers)
     if dask:
-        results = _dask(chunks, dask)
+        results = _dask(chunks, dask, workers)
     elif workers == 1:
         results = _serial(chunks)
     else:
