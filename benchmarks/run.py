@@ -25,7 +25,7 @@ from sim.members import MemberArrays, cast_votes, compromise, objections, propos
 from sim.model import Model
 from sim.pipeline import Replication
 from sim.power import voting_power
-from sim.runner import _chunks, _pool, _serial
+from sim.runner import run_experiment
 from sim.scenario import load_scenario
 from sim.voting import make_rule
 
@@ -57,13 +57,16 @@ def reference_simpy(n_events: int = 100_000) -> int:
 
 
 def replication_years_per_second(n: int, workers: int) -> float:
+    """A full ``run_experiment`` of the baseline (simulation, metrics, Parquet files, summary;
+    no figures), in replication-years per wall-clock second."""
     scenario = load_scenario(BASELINE)
-    chunks = _chunks(scenario, 1, n, workers)
-    start = time.perf_counter()
-    results = _serial(chunks) if workers == 1 else _pool(chunks, workers)
-    done = sum(len(c) for c in results)
-    wall = time.perf_counter() - start
-    return done * scenario.horizon_days / 365.0 / wall
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        run_experiment(
+            scenario, out=Path(tmp) / "r", replications=n, seed=1, workers=workers, progress=False
+        )
+        wall = time.perf_counter() - start
+    return n * scenario.horizon_days / 365.0 / wall
 
 
 def simpy_events_per_replication_year() -> float:
@@ -82,13 +85,13 @@ def round_cost_us() -> float:
     types = {t: pt.position for t, pt in scenario.proposal_types.items()}
     m = MemberArrays.of(scenario.resolved_members(), types)
     rng = np.random.default_rng(0)
-    st = proposal_stances(m, "sanctions_package", 0.05, False, 0.0, rng)
+    st = proposal_stances(m, "sanctions_package", 0.05, False, np.zeros(1), rng)[0]
     rule = make_rule("unanimity", scenario.decision_rules["unanimity"])
     may = np.ones(m.n, bool)
 
     def one_round() -> None:
-        obj, on_text = objections(m, 1.0, st, 1.0, rng)
-        votes = cast_votes(obj, m.abstain_p, may, False, rng)
+        obj, on_text = objections(m, 1.0, st, 1.0, rng.random(m.n))
+        votes = cast_votes(obj, m.abstain_p, may, False, rng.random(m.n))
         rule.decide(votes, m.population)
         compromise(1.0, st.positions, m.tolerance, m.salience, on_text, 0.05)
 
@@ -117,8 +120,9 @@ def peak_memory_mb(replications: int) -> float:
             "kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss; "
             "print(own, kids); sys.exit(rc)"
         )
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             check=True).stdout.split()  # fmt: skip
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.split()
     return max(int(out[-2]), int(out[-1])) / 1024.0
 
 
@@ -126,29 +130,37 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
     args = parser.parse_args()
-    n = 40 if args.quick else 200
+    n = 40 if args.quick else 400
     cores = os.cpu_count() or 1
-    print(f"cfsp-sim benchmarks on {platform.machine()}, {cores} cores, "
-          f"Python {platform.python_version()}, {platform.platform()}")  # fmt: skip
+    print(
+        f"cfsp-sim benchmarks on {platform.machine()}, {cores} cores, "
+        f"Python {platform.python_version()}, {platform.platform()}"
+    )
 
     ref_s = best_of(reference_simpy)
     print(f"plain SimPy reference: {100_000 / ref_s:,.0f} timeouts/s")
     one = replication_years_per_second(n, 1)
     print(f"baseline replication-years per second, 1 worker: {one:.1f}")
     alln = replication_years_per_second(n, cores)
-    print(f"baseline replication-years per second, {cores} workers: {alln:.1f} "
-          f"(parallel efficiency {alln / one / cores:.0%})")  # fmt: skip
+    print(
+        f"baseline replication-years per second, {cores} workers: {alln:.1f} "
+        f"(parallel efficiency {alln / one / cores:.0%})"
+    )
     events = simpy_events_per_replication_year()
     print(f"SimPy events per replication-year: {events:,.0f}")
     ratio = (1.0 / one) / ref_s
-    print(f"one baseline replication-year costs {ratio:.2f}x the 100k-timeout SimPy reference "
-          f"({(1.0 / one) * 1e3:.1f} ms vs {ref_s * 1e3:.1f} ms)")  # fmt: skip
+    print(
+        f"one baseline replication-year costs {ratio:.2f}x the 100k-timeout SimPy reference "
+        f"({(1.0 / one) * 1e3:.1f} ms vs {ref_s * 1e3:.1f} ms)"
+    )
     print(f"one 27-member round (stances, votes, rule, compromise): {round_cost_us():.1f} us")
     print(f"exact Banzhaf + Shapley-Shubik, 27 members under QMV: {banzhaf_ms():.0f} ms")
     small, big = (20, 100) if args.quick else (100, 1000)
     m_small, m_big = peak_memory_mb(small), peak_memory_mb(big)
-    print(f"peak memory of a run: {m_small:.0f} MB for {small} replications, "
-          f"{m_big:.0f} MB for {big} (ratio {m_big / m_small:.2f})")  # fmt: skip
+    print(
+        f"peak memory of a run: {m_small:.0f} MB for {small} replications, "
+        f"{m_big:.0f} MB for {big} (ratio {m_big / m_small:.2f})"
+    )
     print(
         f"(max RSS of the main process or of its largest worker; {resource.getpagesize()} B pages)"
     )

@@ -280,11 +280,19 @@ def _sweep(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / f"sweep_{name}"
     try:
         sweep = run_sweep(
-            args.scenario, params, out=out, oat=args.oat, overrides=args.overrides,
-            replications=args.replications, seed=args.seed, workers=args.workers,
-            dask=args.dask, force=args.force, progress=False if args.quiet else None,
+            args.scenario,
+            params,
+            out=out,
+            oat=args.oat,
+            overrides=args.overrides,
+            replications=args.replications,
+            seed=args.seed,
+            workers=args.workers,
+            dask=args.dask,
+            force=args.force,
+            progress=False if args.quiet else None,
             on_point=_figures_and_report,
-        )  # fmt: skip
+        )
     except ResultsExistError as exc:
         raise BadInput(str(exc)) from None
     if not args.quiet:

@@ -50,8 +50,7 @@ def _load(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     if manifest.get("status") != "complete":
         raise NotComparable(f"{folder}: run is not complete (status {manifest.get('status')!r})")
     metrics = read_table(folder, "metrics")
-    proposals = read_table(folder, "proposals", ["replication", "type", "outcome",
-                                                  "duration_days"])  # fmt: skip
+    proposals = read_table(folder, "proposals", ["replication", "type", "outcome", "duration_days"])
     return manifest, metrics, proposals
 
 
@@ -68,11 +67,20 @@ def _unpaired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
         gb = b[(b["metric"] == metric) & (b["group"] == group)]
         va, vb = ga["value"].dropna().to_numpy(), gb["value"].dropna().to_numpy()
         diff, lo, hi = welch_interval(va, vb)
-        rows.append({"metric": metric, "group": group, "n_pairs": 0,
-                     "mean_a": va.mean() if len(va) else float("nan"),
-                     "mean_b": vb.mean() if len(vb) else float("nan"),
-                     "difference": diff, "ci_low": lo, "ci_high": hi,
-                     "unpaired_ci_low": lo, "unpaired_ci_high": hi})  # fmt: skip
+        rows.append(
+            {
+                "metric": metric,
+                "group": group,
+                "n_pairs": 0,
+                "mean_a": va.mean() if len(va) else float("nan"),
+                "mean_b": vb.mean() if len(vb) else float("nan"),
+                "difference": diff,
+                "ci_low": lo,
+                "ci_high": hi,
+                "unpaired_ci_low": lo,
+                "unpaired_ci_high": hi,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -102,8 +110,14 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
     table = pd.concat(tables, ignore_index=True)
 
     writer = ResultsWriter(out, force=force)
-    writer.write_manifest(kind="comparison", runs=[str(f) for f in folders], labels=labels,
-                          reference=labels[0], paired=paired, reason=reason)  # fmt: skip
+    writer.write_manifest(
+        kind="comparison",
+        runs=[str(f) for f in folders],
+        labels=labels,
+        reference=labels[0],
+        paired=paired,
+        reason=reason,
+    )
     write_text_atomic(writer.path("comparison.csv"), table.to_csv(index=False))
     runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
     figures = _comparison_figures(runs, table, writer.staging / "figures")
@@ -139,12 +153,18 @@ def _comparison_figures(
         head = table[(table["group"] == "all") & table["metric"].isin(list(HEADLINE))]
         head = head[head["metric"] != "proposals"]
         for stem, metrics, caption in (
-            ("forest_rates", [m for m in HEADLINE if "rate" in m or m == "pending_share"],
-             "Differences in shares (0.1 = ten percentage points); a bar that does not cross "
-             "zero is a difference beyond chance."),
-            ("forest_days", [m for m in HEADLINE if m.startswith("time_to")],
-             "Differences in days to adoption (negative = faster than the reference)."),
-        ):  # fmt: skip
+            (
+                "forest_rates",
+                [m for m in HEADLINE if "rate" in m or m == "pending_share"],
+                "Differences in shares (0.1 = ten percentage points); a bar that does not cross "
+                "zero is a difference beyond chance.",
+            ),
+            (
+                "forest_days",
+                [m for m in HEADLINE if m.startswith("time_to")],
+                "Differences in days to adoption (negative = faster than the reference).",
+            ),
+        ):
             sel = head[head["metric"].isin(metrics)]
             fig, ax = plt.subplots(figsize=(9, 0.8 + 0.4 * max(3, len(sel))))
             plots.plot_forest(sel, HEADLINE, ax)
@@ -164,14 +184,23 @@ def _comparison_figures(
 
 
 def _write_report(
-    path: Path, labels: list[str], reason: str, table: pd.DataFrame,
+    path: Path,
+    labels: list[str],
+    reason: str,
+    table: pd.DataFrame,
     figures: list[Rendered],
-) -> None:  # fmt: skip
+) -> None:
     head = table[(table["group"] == "all") & table["metric"].isin(list(HEADLINE))].copy()
     head["metric"] = head["metric"].map(HEADLINE)
     head = head[["comparison", "metric", "mean_a", "mean_b", "difference", "ci_low", "ci_high"]]
-    head = head.rename(columns={"mean_a": "reference", "mean_b": "scenario",
-                                "ci_low": "95% CI low", "ci_high": "95% CI high"})  # fmt: skip
+    head = head.rename(
+        columns={
+            "mean_a": "reference",
+            "mean_b": "scenario",
+            "ci_low": "95% CI low",
+            "ci_high": "95% CI high",
+        }
+    )
     body = (
         f"<h1>Comparison: {html.escape(' vs '.join(labels))}</h1>"
         f"<p>Reference: <b>{html.escape(labels[0])}</b>. Every difference is scenario − "

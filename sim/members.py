@@ -18,6 +18,8 @@ from sim.distributions import Distribution
 from sim.scenario import ResolvedMember
 from sim.voting import Vote
 
+_AGAINST, _ABSTAIN, _FORMAL_ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN), int(Vote.FORMAL_ABSTAIN)
+
 
 @dataclass(frozen=True)
 class DelayGroups:
@@ -37,13 +39,13 @@ class DelayGroups:
             spec[key] = d
         return cls(tuple((spec[k], np.asarray(v)) for k, v in index.items()), len(dists))
 
-    def draw(self, rng: np.random.Generator) -> np.ndarray:
-        """One value (days) per state."""
+    def draw(self, rng: np.random.Generator, rows: int) -> np.ndarray:
+        """``rows`` values (days) per state, as a ``(rows, n)`` array."""
         if len(self.groups) == 1:
-            return self.groups[0][0].sample(rng, self.n)
-        out = np.empty(self.n)
+            return self.groups[0][0].sample(rng, rows * self.n).reshape(rows, self.n)
+        out = np.empty((rows, self.n))
         for dist, idx in self.groups:
-            out[idx] = dist.sample(rng, len(idx))
+            out[:, idx] = dist.sample(rng, rows * len(idx)).reshape(rows, len(idx))
         return out
 
 
@@ -106,7 +108,9 @@ class ProposalStances:
     """What each state brings to one proposal: its ideal point, hold-out and scrutiny."""
 
     positions: np.ndarray
+    accept: np.ndarray  # the most ambitious text each state accepts: position + tolerance
     holdout_until: np.ndarray  # day until which the state holds the item hostage (or -inf)
+    holdout_end: float  # when the last hold-out ends
     scrutiny_until: np.ndarray  # day until which a scrutiny reservation stands (or -inf)
 
 
@@ -115,10 +119,11 @@ def proposal_stances(
     proposal_type: str,
     contestation: float,
     urgent: bool,
-    now: float,
+    times: np.ndarray,
     rng: np.random.Generator,
-) -> ProposalStances:
-    """Draw each state's position, hold-out and scrutiny reservation for a new proposal.
+) -> list[ProposalStances]:
+    """Draw each state's position, hold-out and scrutiny reservation for new proposals of one
+    type tabled at ``times`` (one block of draws for all of them).
 
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
@@ -127,23 +132,31 @@ def proposal_stances(
     texts (which national parliaments cannot hold up in practice). All draws are made
     for every state so the stream stays aligned across scenarios (common random numbers).
     """
-    u = rng.random((3, m.n))
-    noise = rng.standard_normal(m.n)
+    k = len(times)
+    now = np.asarray(times, dtype=float)[:, None]
+    u = rng.random((2, k, m.n))
+    noise = rng.standard_normal((k, m.n))
     positions = np.clip(m.positions[proposal_type] + contestation * noise, 0.0, 1.0)
-    hold = m.holdout_days.draw(rng)
-    scrut = m.scrutiny_days.draw(rng)
+    hold = m.holdout_days.draw(rng, k)
+    scrut = m.scrutiny_days.draw(rng, k)
     holdout_until = np.where(u[0] < m.holdout_p, now + hold, -np.inf)
     scrutiny = (u[1] < m.scrutiny_p) & (not urgent)
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)
-    return ProposalStances(positions, holdout_until, scrutiny_until)
+    accept = positions + m.tolerance
+    ends = holdout_until.max(axis=1, initial=-np.inf)
+    return [
+        ProposalStances(
+            positions[i], accept[i], holdout_until[i], float(ends[i]), scrutiny_until[i]
+        )
+        for i in range(k)
+    ]
 
 
-def instructions_ready(
-    m: MemberArrays, now: float, scale: float, rng: np.random.Generator
-) -> np.ndarray:
+def instructions_ready(now: float, scale: float, delays: np.ndarray) -> np.ndarray:
     """Day each state's instructions on a new text arrive: ``now`` plus its instruction delay
-    times ``scale`` (the proposal type's: urgent texts are instructed faster, long ones slower)."""
-    return now + scale * m.instruction_delay.draw(rng)
+    (a row drawn from :attr:`MemberArrays.instruction_delay`) times ``scale``, the proposal
+    type's: urgent texts are instructed faster, long ones slower."""
+    return now + scale * delays
 
 
 def text_objections(text: float, positions: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
@@ -160,18 +173,19 @@ def objections(
     text: float,
     stances: ProposalStances,
     now: float,
-    rng: np.random.Generator | None,
+    uniforms: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Who objects in a round, and who of them objects to the text itself.
 
     A state objects when the text is beyond its tolerance, when it holds the item hostage, or —
-    if ``rng`` is given — at random with its ``objection_p`` (an idiosyncratic objection, e.g. a
-    late instruction to raise a point). Formal adoption of an agreed text passes ``rng=None``.
+    given a row of ``uniforms`` — at random with its ``objection_p`` (an idiosyncratic
+    objection, e.g. a late instruction to raise a point). Formal adoption of an agreed text
+    passes ``uniforms=None``.
     """
-    on_text = text_objections(text, stances.positions, m.tolerance)
-    objecting = on_text | (stances.holdout_until > now)
-    if rng is not None:
-        objecting |= rng.random(m.n) < m.objection_p
+    on_text = text - stances.accept > 1e-12
+    objecting = on_text | (stances.holdout_until > now) if now < stances.holdout_end else on_text
+    if uniforms is not None:
+        objecting = objecting | (uniforms < m.objection_p)
     return objecting, on_text
 
 
@@ -180,15 +194,15 @@ def cast_votes(
     abstain_p: np.ndarray,
     may_abstain: np.ndarray,
     formal: bool,
-    rng: np.random.Generator,
+    uniforms: np.ndarray,
 ) -> np.ndarray:
     """Votes from objections: an objector allowed to abstain (``may_abstain``) does so with its
     ``abstain_p`` — with a formal declaration (Art. 31(1) TEU) when ``formal`` — else votes
     against. Everyone else votes for."""
     votes = np.zeros(len(objecting), dtype=np.int8)
-    abstains = objecting & may_abstain & (rng.random(len(objecting)) < abstain_p)
-    votes[objecting] = Vote.AGAINST
-    votes[abstains] = Vote.FORMAL_ABSTAIN if formal else Vote.ABSTAIN
+    abstains = objecting & may_abstain & (uniforms < abstain_p)
+    votes[objecting] = _AGAINST
+    votes[abstains] = _FORMAL_ABSTAIN if formal else _ABSTAIN
     return votes
 
 

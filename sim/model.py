@@ -8,6 +8,7 @@ in; the proposal table, the event log, the per-body stage table and the meeting 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import numpy as np
@@ -161,52 +162,62 @@ class Model:
         )
 
     def _stage_table(self, rep: Replication) -> pd.DataFrame:
-        cols = [
-            "proposal_id",
-            "type",
-            "body",
-            "entered_day",
-            "left_day",
-            "wait_meeting_days",
-            "wait_instructions_days",
-            "negotiating_days",
-            "rounds",
-            "exit",
-        ]
-        df = pd.DataFrame(rep.stage_rows, columns=cols)
+        cols = list(zip(*rep.stage_rows, strict=True)) if rep.stage_rows else [()] * 10
         names = [b.id for b in self.bodies] + ["written_procedure"]
-        body_idx = df["body"].to_numpy(dtype=np.int64)
-        df["body"] = pd.Categorical.from_codes(
-            np.where(body_idx < 0, len(names) - 1, body_idx), names
+        body = np.asarray(cols[2], dtype=np.int64)
+        floats = [np.asarray(c, dtype=float) for c in cols[3:8]]
+        return pd.DataFrame(
+            {
+                "proposal_id": np.asarray(cols[0], dtype=np.int64),
+                "type": pd.Categorical.from_codes(
+                    np.asarray(cols[1], dtype=np.int64), [t.name for t in self.types]
+                ),
+                "body": pd.Categorical.from_codes(np.where(body < 0, len(names) - 1, body), names),
+                "entered_day": floats[0],
+                "left_day": floats[1],
+                "wait_meeting_days": floats[2],
+                "wait_instructions_days": floats[3],
+                "negotiating_days": floats[4],
+                "rounds": np.asarray(cols[8], dtype=np.int64),
+                "exit": pd.Categorical(cols[9], categories=STAGE_EXITS),
+            }
         )
-        df["type"] = pd.Categorical.from_codes(
-            df["type"].to_numpy(dtype=np.int64), [t.name for t in self.types]
-        )
-        df["proposal_id"] = df["proposal_id"].astype(np.int64)
-        df["rounds"] = df["rounds"].astype(np.int64)
-        return df.astype({c: float for c in cols[3:8]})
 
     def _meeting_table(self, rep: Replication) -> pd.DataFrame:
-        rows = rep.meeting_rows
-        body = np.array([r[0] for r in rows], dtype=np.int64)
-        time = np.array([r[1] for r in rows], dtype=float)
+        cols = list(zip(*rep.meeting_rows, strict=True)) if rep.meeting_rows else [()] * 5
+        body = np.asarray(cols[0], dtype=np.int64)
+        time = np.asarray(cols[1], dtype=float)
         ts = timestamps(self.scenario.start_date, time)
+        capacity = np.array([b.capacity for b in self.bodies], dtype=np.int64)
         return pd.DataFrame(
             {
                 "body": pd.Categorical.from_codes(body, [b.id for b in self.bodies]),
                 "time_day": time,
                 "timestamp": ts,
-                "presidency": [presidency_term(t.date()) for t in ts],
-                "discussed": np.array([r[2] for r in rows], dtype=np.int64),
-                "ia_items": np.array([r[3] for r in rows], dtype=np.int64),
-                "backlog": np.array([r[4] for r in rows], dtype=np.int64),
-                "capacity": np.array([self.bodies[i].capacity for i in body], dtype=np.int64),
+                "presidency": _presidency_terms(ts),
+                "discussed": np.asarray(cols[2], dtype=np.int64),
+                "ia_items": np.asarray(cols[3], dtype=np.int64),
+                "backlog": np.asarray(cols[4], dtype=np.int64),
+                "capacity": capacity[body],
             }
         )
 
 
+def _presidency_terms(ts: pd.Series) -> pd.Categorical:
+    """The presidency term of each timestamp, e.g. ``2025-H2`` (see
+    :func:`sim.meetings.presidency_term`), computed on the array at once."""
+    months = ts.to_numpy().astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    term = (months // 12) * 2 + (months % 12 >= 6)  # half-years since 1970-H1
+    unique, codes = np.unique(term, return_inverse=True)
+    labels = [presidency_term(dt.date(1970 + int(u) // 2, 1 + 6 * (int(u) % 2), 1)) for u in unique]
+    return pd.Categorical.from_codes(codes, labels)
+
+
 OUTCOMES = ["adopted", "adopted_with_abstentions", "blocked", "lapsed", "withdrawn", "pending"]
 """Every proposal ends in exactly one of these."""
+
+STAGE_EXITS = ["agreed", "escalated", "referred_back", "written_procedure", *OUTCOMES]
+"""How a visit to a body ends: moving on, or the proposal's outcome."""
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationResult:

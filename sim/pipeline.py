@@ -32,13 +32,34 @@ from sim.members import (
 )
 from sim.proposals import Proposal
 from sim.recorder import Activity, EventLog
-from sim.rng import Stream, name_key, stream
+from sim.rng import Rows, Stream, name_key, stream
 from sim.voting import ConstructiveAbstentionRule, Vote
 
 if TYPE_CHECKING:
     from sim.model import CompiledBody, Model
 
 ProcessGen = Generator[simpy.Event, Any, None]
+
+# activities bound once: looking up enum members is slow in the per-round loop
+_ABSTENTION = int(Activity.abstention)
+_ADOPTED = int(Activity.adopted)
+_AGREED = int(Activity.agreed)
+_BLOCKED = int(Activity.blocked)
+_COMPROMISE = int(Activity.compromise)
+_EMERGENCY_BRAKE = int(Activity.emergency_brake)
+_ESCALATED = int(Activity.escalated)
+_INSTRUCTIONS_RECEIVED = int(Activity.instructions_received)
+_LAPSED = int(Activity.lapsed)
+_OBJECTION = int(Activity.objection)
+_PENDING = int(Activity.pending)
+_REFERRED_BACK = int(Activity.referred_back)
+_RESERVATION = int(Activity.reservation)
+_SUBMITTED = int(Activity.submitted)
+_TABLED = int(Activity.tabled)
+_VOTE = int(Activity.vote)
+_WITHDRAWN = int(Activity.withdrawn)
+_WRITTEN_PROCEDURE = int(Activity.written_procedure)
+_AGAINST, _ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN)
 
 
 class Replication:
@@ -54,9 +75,10 @@ class Replication:
         self.meeting_rows: list[tuple[Any, ...]] = []
         self._seed, self._rep = seed, replication
         s = lambda purpose: stream(seed, replication, purpose)  # noqa: E731
-        self.rng_instructions = s(Stream.INSTRUCTIONS)
-        self.rng_objections = s(Stream.OBJECTIONS)
-        self.rng_abstentions = s(Stream.ABSTENTIONS)
+        n, delays = model.members.n, model.members.instruction_delay
+        self.instruction_rows = Rows(s(Stream.INSTRUCTIONS), delays.draw)
+        self.objection_rows = Rows(s(Stream.OBJECTIONS), lambda rng, k: rng.random((k, n)))
+        self.abstention_rows = Rows(s(Stream.ABSTENTIONS), lambda rng, k: rng.random((k, n)))
         self.rng_written = s(Stream.WRITTEN)
         self.rng_brake = s(Stream.BRAKE)
         self.rng_outcome = s(Stream.OUTCOME)
@@ -73,24 +95,23 @@ class Replication:
         self.env.run(until=m.horizon)
         for p in self.proposals:
             if p.outcome is None:
-                self._finish(p, "pending", Activity.pending, m.horizon)
+                self._finish(p, "pending", _PENDING, m.horizon)
 
     def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> ProcessGen:
         m, env = self.model, self.env
-        streams = {
-            t.idx: stream(self._seed, self._rep, Stream.PROPOSAL, name_key(t.name)) for t in m.types
-        }
+        stances_by_type = {}  # each type's stances drawn in one block from its own stream
+        for ptype in m.types:
+            times = np.array([a[0] for a in arrivals if a[1] == ptype.idx])
+            rng = stream(self._seed, self._rep, Stream.PROPOSAL, name_key(ptype.name))
+            spec = ptype.spec
+            drawn = proposal_stances(
+                m.members, ptype.name, spec.contestation, spec.urgent, times, rng
+            )
+            stances_by_type[ptype.idx] = iter(drawn)
         for t, type_idx, deadline in arrivals:
             yield env.timeout(t - env.now)
             ptype = m.types[type_idx]
-            stances = proposal_stances(
-                m.members,
-                ptype.name,
-                ptype.spec.contestation,
-                ptype.spec.urgent,
-                t,
-                streams[type_idx],
-            )
+            stances = next(stances_by_type[type_idx])
             p = Proposal(
                 len(self.proposals),
                 type_idx,
@@ -102,10 +123,10 @@ class Replication:
                 m.members.n,
             )
             self.proposals.append(p)
-            self.log.record(t, p.id, Activity.submitted, value=p.text)
+            self.log.record(t, p.id, _SUBMITTED, value=p.text)
             scale = ptype.spec.instruction_scale
             p.ready = np.maximum(
-                instructions_ready(m.members, t, scale, self.rng_instructions),
+                instructions_ready(t, scale, self.instruction_rows.next()),
                 stances.scrutiny_until,
             )
             p.ready_max = float(p.ready.max())
@@ -149,44 +170,44 @@ class Replication:
         members = m.members
         if not p.tabled:
             p.tabled = True
-            log.record(now, p.id, Activity.tabled, b)
-        holders = p.ready > now
-        if holders.any():
-            log.record_members(now, p.id, Activity.reservation, b, holders, p.ready - now)
+            log.record(now, p.id, _TABLED, b)
+        if p.ready_max > now:  # some capital has not sent instructions on this text yet
+            if not p.held_logged:  # the reservations are entered once per text version
+                p.held_logged = True
+                holders = p.ready > now
+                log.record_members(now, p.id, _RESERVATION, b, holders, p.ready - now)
             return
         if not p.instr_logged:
             p.instr_logged = True
             log.record(
                 p.ready_max,
                 p.id,
-                Activity.instructions_received,
+                _INSTRUCTIONS_RECEIVED,
                 b,
                 value=p.ready_max - p.text_time,
             )
         p.rounds += 1
         p.visit_rounds += 1
         rule = body.rule or m.types[p.type].rule
-        objecting, on_text = objections(members, p.text, p.stances, now, self.rng_objections)
+        objecting, on_text = objections(members, p.text, p.stances, now, self.objection_rows.next())
         if objecting.any():
             may_abstain = p.stances.holdout_until <= now
             formal = isinstance(rule, ConstructiveAbstentionRule)
             votes = cast_votes(
-                objecting, members.abstain_p, may_abstain, formal, self.rng_abstentions
+                objecting, members.abstain_p, may_abstain, formal, self.abstention_rows.next()
             )
             decision = rule.decide(votes, members.population)
-            against = votes == Vote.AGAINST
-            abstaining = votes >= Vote.ABSTAIN
-            log.record_members(
-                now, p.id, Activity.objection, b, against, decision.blocking.astype(float)
-            )
-            log.record_members(now, p.id, Activity.abstention, b, abstaining)
+            against = votes == _AGAINST
+            abstaining = votes >= _ABSTAIN
+            log.record_members(now, p.id, _OBJECTION, b, against, decision.blocking.astype(float))
+            log.record_members(now, p.id, _ABSTENTION, b, abstaining)
             if not decision.adopted:
                 self._failed_round(p, body, now, decision.blocking, on_text & objecting)
                 return
             if rule.emergency_brake and against.any() and self._brake(p, body, now, against):
                 return
             p.abstainers |= abstaining
-        log.record(now, p.id, Activity.agreed, b, value=p.text)
+        log.record(now, p.id, _AGREED, b, value=p.text)
         self._agreed(p, body, now)
 
     def _failed_round(
@@ -210,7 +231,7 @@ class Replication:
         )
         if text < p.text:
             p.text = text
-            self.log.record(now, p.id, Activity.compromise, body.idx, value=text)
+            self.log.record(now, p.id, _COMPROMISE, body.idx, value=text)
             self._new_instructions(p, now)
         if p.failed >= body.max_rounds:
             self._exhausted(p, body, now)
@@ -224,7 +245,7 @@ class Replication:
         if not invoked.any():
             return False
         p.braked = True
-        self.log.record_members(now, p.id, Activity.emergency_brake, body.idx, invoked)
+        self.log.record_members(now, p.id, _EMERGENCY_BRAKE, body.idx, invoked)
         self._escalate(p, body, top, now)
         return True
 
@@ -241,15 +262,15 @@ class Replication:
         elif p.deadline is not None:
             p.failed = 0  # keeps trying until the deadline lapses it
         elif self.rng_outcome.random() < m.types[p.type].spec.withdraw_probability:
-            self._finish(p, "withdrawn", Activity.withdrawn, now, body.id)
+            self._finish(p, "withdrawn", _WITHDRAWN, now, body.id)
         else:
-            self._finish(p, "blocked", Activity.blocked, now, body.id)
+            self._finish(p, "blocked", _BLOCKED, now, body.id)
 
     def _escalate(self, p: Proposal, body: CompiledBody, target: int, now: float) -> None:
         p.escalations += 1
         if target == self.model.escalation:
             p.visited_top = True
-        self.log.record(now, p.id, Activity.escalated, body.idx)
+        self.log.record(now, p.id, _ESCALATED, body.idx)
         self._leave(p, now, "escalated")
         self._new_instructions(p, now)
         self._enqueue(p, target, True, now)
@@ -259,7 +280,7 @@ class Replication:
         m = self.model
         route = m.types[p.type].route
         if body.idx == m.escalation:
-            self.log.record(now, p.id, Activity.referred_back, body.idx)
+            self.log.record(now, p.id, _REFERRED_BACK, body.idx)
             self._leave(p, now, "referred_back")
             p.pos = len(route) - 1
             self._enqueue(p, route[-1], False, now)
@@ -284,14 +305,14 @@ class Replication:
         the adopting body unless a state now objects, which turns it into a B item."""
         route = self.model.types[p.type].route
         if body.idx != route[-1]:
-            self.log.record(now, p.id, Activity.agreed, body.idx, value=p.text)
+            self.log.record(now, p.id, _AGREED, body.idx, value=p.text)
             self._leave(p, now, "agreed")
             self._move_on(p, now)
             return
         members = self.model.members
         objecting, _ = objections(members, p.text, p.stances, now, None)
         n_for = float(members.n - objecting.sum())
-        self.log.record(now, p.id, Activity.vote, body.idx, value=n_for)
+        self.log.record(now, p.id, _VOTE, body.idx, value=n_for)
         if not objecting.any():
             self._adopt(p, now, body.id)
         else:
@@ -299,7 +320,7 @@ class Replication:
 
     def _adopt(self, p: Proposal, now: float, where: str) -> None:
         outcome = "adopted_with_abstentions" if p.abstainers.any() else "adopted"
-        self._finish(p, outcome, Activity.adopted, now, where)
+        self._finish(p, outcome, _ADOPTED, now, where)
 
     # --- written procedure and deadlines -------------------------------------------------------
 
@@ -312,7 +333,7 @@ class Replication:
         objecting = written_objections(self.model.members.written_p, self.rng_written)
         p.in_written = True
         p.body = -1
-        self.log.record(now, p.id, Activity.written_procedure, value=days)
+        self.log.record(now, p.id, _WRITTEN_PROCEDURE, value=days)
         self.env.timeout(days).callbacks.append(lambda _: self._end_written(p, now, objecting))
 
     def _end_written(self, p: Proposal, started: float, objecting: np.ndarray) -> None:
@@ -324,7 +345,7 @@ class Replication:
             (p.id, p.type, -1, started, now, now - started, 0.0, 0.0, 0, "written_procedure")
         )
         if objecting.any():
-            self.log.record_members(now, p.id, Activity.objection, -1, objecting)
+            self.log.record_members(now, p.id, _OBJECTION, -1, objecting)
             route = self.model.types[p.type].route
             self._enqueue(p, route[-1], True, now)
         else:
@@ -340,16 +361,17 @@ class Replication:
         if p.body >= 0:
             self.agendas[p.body].remove(p)
         where = self.model.bodies[p.body].id if p.body >= 0 else "written_procedure"
-        self._finish(p, "lapsed", Activity.lapsed, now, where)
+        self._finish(p, "lapsed", _LAPSED, now, where)
 
     # --- book-keeping ------------------------------------------------------------------------
 
     def _new_instructions(self, p: Proposal, now: float) -> None:
         scale = self.model.types[p.type].spec.instruction_scale
-        p.ready = instructions_ready(self.model.members, now, scale, self.rng_instructions)
+        p.ready = instructions_ready(now, scale, self.instruction_rows.next())
         p.ready_max = float(p.ready.max())
         p.text_time = now
         p.instr_logged = False
+        p.held_logged = False
 
     def _enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
         p.body, p.open, p.entered, p.t_mark = body, open_, now, now
@@ -387,7 +409,7 @@ class Replication:
         p.body = -1
 
     def _finish(
-        self, p: Proposal, outcome: str, activity: Activity, now: float, where: str = ""
+        self, p: Proposal, outcome: str, activity: int, now: float, where: str = ""
     ) -> None:
         if p.body >= 0:
             self._account(p, now)

@@ -114,8 +114,13 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     shares = shares.reindex(columns=[o for o in OUTCOME_COLOURS if o in shares.columns])
     left = np.zeros(len(shares))
     for o in shares.columns:
-        ax.barh(shares.index.astype(str), shares[o], left=left, color=OUTCOME_COLOURS[o],
-                label=_label(o))  # fmt: skip
+        ax.barh(
+            shares.index.astype(str),
+            shares[o],
+            left=left,
+            color=OUTCOME_COLOURS[o],
+            label=_label(o),
+        )
         left += shares[o].to_numpy()
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
@@ -221,8 +226,12 @@ def plot_swimlane(
         for v in visits.itertuples():
             b = str(v.body)
             x0, x1 = to_date(v.entered_day), to_date(v.left_day)
-            ax.broken_barh([(x0, max(x1 - x0, 0.3))], (lane - 0.3, 0.6), color=colours[b],
-                           label=None if b in used else b)  # fmt: skip
+            ax.broken_barh(
+                [(x0, max(x1 - x0, 0.3))],
+                (lane - 0.3, 0.6),
+                color=colours[b],
+                label=None if b in used else b,
+            )
             used.add(b)
             ticks = meet.get(b, np.array([]))
             ticks = ticks[(ticks >= v.entered_day) & (ticks <= v.left_day)]
@@ -252,8 +261,13 @@ def plot_adoption_overlay(
         if not len(sel):
             continue
         km = kaplan_meier(sel)
-        ax.step(km["time_days"], 1 - km["survival"], where="post", label=name,
-                color=SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)])  # fmt: skip
+        ax.step(
+            km["time_days"],
+            1 - km["survival"],
+            where="post",
+            label=name,
+            color=SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)],
+        )
     ax.set_title(f"Time to adoption: {_label(proposal_type or 'all proposals')}")
     ax.set_xlabel("days since tabled")
     ax.set_ylabel("share adopted")

@@ -83,6 +83,7 @@ class Proposal:
         "entered",
         "escalations",
         "failed",
+        "held_logged",
         "id",
         "in_written",
         "instr_logged",
@@ -129,6 +130,7 @@ class Proposal:
         self.ready = np.full(n_members, arrival)
         self.ready_max = arrival
         self.instr_logged = True
+        self.held_logged = False
         self.abstainers = np.zeros(n_members, bool)
         self.blockers = np.zeros(n_members, bool)
         self.outcome: str | None = None

@@ -72,7 +72,7 @@ class EventLog:
         self,
         time: float,
         case: int,
-        activity: Activity,
+        activity: int,
         body: int = -1,
         member: int = -1,
         value: float = _NAN,
@@ -89,16 +89,22 @@ class EventLog:
         self,
         time: float,
         case: int,
-        activity: Activity,
+        activity: int,
         body: int,
         mask: np.ndarray,
         values: np.ndarray | None = None,
     ) -> None:
         """Append one event per state selected by ``mask``."""
+        if not mask.any():
+            return
         idx = np.flatnonzero(mask)
-        vals = values[idx] if values is not None else [_NAN] * len(idx)
-        for i, v in zip(idx.tolist(), vals, strict=True):
-            self.record(time, case, activity, body, i, float(v))
+        k = len(idx)
+        self._time.extend([time] * k)
+        self._case.extend([case] * k)
+        self._act.extend([activity] * k)
+        self._body.extend([body] * k)
+        self._member.extend(idx.tolist())
+        self._value.extend(values[idx].tolist() if values is not None else [_NAN] * k)
 
     def __len__(self) -> int:
         return len(self._time)

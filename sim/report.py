@@ -60,10 +60,19 @@ def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
 def run_figure_specs(folder: Path) -> list[FigureSpec]:
     """The standard figures of the run in ``folder``, reading only the tables each needs."""
     scenario = load_scenario(folder / "scenario.toml")
-    proposals = read_table(folder, "proposals", [
-        "replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day",
-        "duration_days",
-    ])  # fmt: skip
+    proposals = read_table(
+        folder,
+        "proposals",
+        [
+            "replication",
+            "proposal_id",
+            "type",
+            "outcome",
+            "arrival_day",
+            "decided_day",
+            "duration_days",
+        ],
+    )
     metrics = read_table(folder, "metrics")
     rep0 = [("replication", "==", 0)]
     stages = pd.read_parquet(folder / "stages.parquet", filters=rep0)
@@ -71,25 +80,41 @@ def run_figure_specs(folder: Path) -> list[FigureSpec]:
     start, horizon = scenario.start_date, scenario.horizon_days
     sample = _swimlane_sample(stages)
     return [
-        FigureSpec("time_to_adoption", lambda ax: plots.plot_time_to_adoption(proposals, ax),
-                   "Read across: the share of each type adopted within a given number of days; "
-                   "curves that stay low never reach adoption (blocked, lapsed or pending)."),
-        FigureSpec("time_split", lambda ax: plots.plot_time_split(metrics, ax),
-                   "Each bar is an average visit to a body: blue is waiting for its next "
-                   "meeting, yellow for capitals' instructions, orange negotiating."),
-        FigureSpec("outcomes", lambda ax: plots.plot_outcomes(proposals, ax),
-                   "How proposals of each type end; pending ones are still open at the horizon."),
-        FigureSpec("member_states", lambda ax: plots.plot_member_states(metrics, ax),
-                   "Who objects, who blocks a round (a vote against that stops the item) and who "
-                   "abstains instead, per replication-year."),
-        FigureSpec("backlog", lambda ax: plots.plot_backlog(proposals, start, horizon,
-                                                            scenario.recesses, ax),
-                   "Open proposals on a given day; grey bands are recesses, when the "
-                   "backlog builds up."),
-        FigureSpec("swimlane", lambda ax: plots.plot_swimlane(stages, meetings, start, ax, sample),
-                   "A few proposals of replication 0 in real dates: bars are the time spent at "
-                   "each body, ticks that body's meetings."),
-    ]  # fmt: skip
+        FigureSpec(
+            "time_to_adoption",
+            lambda ax: plots.plot_time_to_adoption(proposals, ax),
+            "Read across: the share of each type adopted within a given number of days; "
+            "curves that stay low never reach adoption (blocked, lapsed or pending).",
+        ),
+        FigureSpec(
+            "time_split",
+            lambda ax: plots.plot_time_split(metrics, ax),
+            "Each bar is an average visit to a body: blue is waiting for its next "
+            "meeting, yellow for capitals' instructions, orange negotiating.",
+        ),
+        FigureSpec(
+            "outcomes",
+            lambda ax: plots.plot_outcomes(proposals, ax),
+            "How proposals of each type end; pending ones are still open at the horizon.",
+        ),
+        FigureSpec(
+            "member_states",
+            lambda ax: plots.plot_member_states(metrics, ax),
+            "Who objects, who blocks a round (a vote against that stops the item) and who "
+            "abstains instead, per replication-year.",
+        ),
+        FigureSpec(
+            "backlog",
+            lambda ax: plots.plot_backlog(proposals, start, horizon, scenario.recesses, ax),
+            "Open proposals on a given day; grey bands are recesses, when the backlog builds up.",
+        ),
+        FigureSpec(
+            "swimlane",
+            lambda ax: plots.plot_swimlane(stages, meetings, start, ax, sample),
+            "A few proposals of replication 0 in real dates: bars are the time spent at "
+            "each body, ticks that body's meetings.",
+        ),
+    ]
 
 
 def _swimlane_sample(stages: pd.DataFrame, n: int = 6) -> list[int]:
@@ -248,12 +273,20 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
 def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Adoption rate and median time to adoption by proposal type, with CIs."""
     rows = []
-    for metric, label in (("adoption_rate", "adoption rate"),
-                          ("time_to_adoption_median", "median days to adoption")):  # fmt: skip
+    for metric, label in (
+        ("adoption_rate", "adoption rate"),
+        ("time_to_adoption_median", "median days to adoption"),
+    ):
         s = summary[(summary["metric"] == metric) & (summary["group"] != "all")]
         for r in s.itertuples():
-            rows.append({"type": r.group, "metric": label, "mean": r.mean,
-                         "95% CI": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"})  # fmt: skip
+            rows.append(
+                {
+                    "type": r.group,
+                    "metric": label,
+                    "mean": r.mean,
+                    "95% CI": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+                }
+            )
     return pd.DataFrame(rows)
 
 

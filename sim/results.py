@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -74,16 +75,16 @@ class ResultsWriter:
         self.manifest.update(updates)
         write_json_atomic(self.staging / "manifest.json", self.manifest)
 
-    def append(self, name: str, frame: pd.DataFrame) -> None:
-        """Append one replication's rows of table ``name``."""
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+    def append(self, name: str, table: pa.Table) -> None:
+        """Append rows (one or more replications) to the Parquet table ``name``."""
         if name not in self._writers:
-            schema = _plain_schema(table.schema)
-            self._schemas[name] = schema
+            self._schemas[name] = table.schema
             self._writers[name] = pq.ParquetWriter(
-                self.staging / f"{name}.parquet", schema, compression="zstd"
+                self.staging / f"{name}.parquet", table.schema, compression="zstd"
             )
-        self._writers[name].write_table(table.cast(self._schemas[name]))
+        if table.schema != self._schemas[name]:
+            table = table.cast(self._schemas[name])
+        self._writers[name].write_table(table)
 
     def path(self, name: str) -> Path:
         """Where a file goes in the staging folder."""
@@ -132,12 +133,27 @@ class ResultsWriter:
         return self.staging
 
 
-def _plain_schema(schema: pa.Schema) -> pa.Schema:
-    """Dictionary (categorical) columns as plain strings, so every replication casts to it."""
-    fields = [
-        pa.field(f.name, pa.string()) if pa.types.is_dictionary(f.type) else f for f in schema
-    ]
-    return pa.schema(fields)
+def frame_to_arrow(frame: pd.DataFrame, replication: int | None = None) -> pa.Table:
+    """A result DataFrame as an Arrow table, fast: categoricals become dictionary columns
+    (read back as categoricals), numbers and timestamps are passed as numpy buffers; with
+    ``replication`` a leading ``replication`` column is added."""
+    arrays, names = [], []
+    if replication is not None:
+        arrays.append(pa.array(np.full(len(frame), replication, dtype=np.int64)))
+        names.append("replication")
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            codes = s.cat.codes.to_numpy()
+            categories = pa.array([str(c) for c in s.cat.categories], type=pa.string())
+            indices = pa.array(codes.astype(np.int32), mask=codes < 0)
+            arrays.append(pa.DictionaryArray.from_arrays(indices, categories))
+        elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+            arrays.append(pa.array(s.astype(object).tolist(), type=pa.string()))
+        else:
+            arrays.append(pa.array(s.to_numpy()))
+        names.append(str(col))
+    return pa.Table.from_arrays(arrays, names=names)
 
 
 def read_manifest(folder: Path) -> dict[str, Any]:

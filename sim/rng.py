@@ -10,6 +10,7 @@ arrivals (common random numbers).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from enum import IntEnum
 
 import numpy as np
@@ -41,6 +42,37 @@ def stream(seed: int, replication: int, purpose: Stream, *key: int) -> np.random
     """The generator for one purpose (and optional key) of one replication."""
     ss = np.random.SeedSequence(seed, spawn_key=(replication, int(purpose), *key))
     return np.random.Generator(np.random.PCG64(ss))
+
+
+class Rows:
+    """Rows of random numbers drawn in blocks: one generator call serves ``rows`` requests.
+
+    ``draw(rng, rows)`` returns an array whose first axis has ``rows`` entries; :meth:`next`
+    hands them out in order and draws the next block when they run out. Drawing in blocks is
+    much cheaper than one small draw per round, and the sequence stays a pure function of the
+    generator, so runs remain reproducible to the bit.
+    """
+
+    __slots__ = ("_block", "_draw", "_i", "_rng", "_rows")
+
+    def __init__(
+        self,
+        rng: np.random.Generator,
+        draw: Callable[[np.random.Generator, int], np.ndarray],
+        rows: int = 256,
+    ) -> None:
+        self._rng, self._draw, self._rows = rng, draw, rows
+        self._block = draw(rng, rows)
+        self._i = 0
+
+    def next(self) -> np.ndarray:
+        """The next row."""
+        if self._i == len(self._block):
+            self._block = self._draw(self._rng, self._rows)
+            self._i = 0
+        row = self._block[self._i]
+        self._i += 1
+        return row
 
 
 def draw_seed() -> int:

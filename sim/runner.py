@@ -26,15 +26,24 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 
 from sim.model import Model
-from sim.results import ResultsWriter, read_manifest, read_table, write_text_atomic
+from sim.results import (
+    TABLES,
+    ResultsWriter,
+    frame_to_arrow,
+    read_manifest,
+    read_table,
+    write_text_atomic,
+)
 from sim.rng import draw_seed
 from sim.scenario import ExperimentSpec, Scenario, load_scenario
 from sim.stats import pooled_durations, replication_metrics, summarise
 
 Chunk = tuple[Scenario, int, tuple[int, ...]]
-ChunkResult = list[tuple[int, dict[str, pd.DataFrame]]]
+ChunkResult = tuple[int, dict[str, pa.Table], pd.DataFrame]
+"""Replications done, their tables (Arrow, ``replication`` column first), their metrics."""
 
 DEPENDENCIES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "matplotlib")
 
@@ -43,21 +52,17 @@ def run_chunk(task: Chunk) -> ChunkResult:
     """Worker: run a chunk of replications of one scenario (compiled once per chunk)."""
     scenario, seed, reps = task
     model = Model(scenario)
-    out = []
+    tables: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    metrics = []
     for rep in reps:
         r = model.run(seed, rep)
-        metrics = replication_metrics(
-            r.proposals, r.stages, r.events, r.meetings, model.horizon, rep
+        metrics.append(
+            replication_metrics(r.proposals, r.stages, r.events, r.meetings, model.horizon, rep)
         )
-        tables = {
-            "proposals": r.proposals,
-            "events": r.events,
-            "stages": r.stages,
-            "meetings": r.meetings,
-            "metrics": metrics,
-        }
-        out.append((rep, tables))
-    return out
+        for name in TABLES:
+            tables[name].append(frame_to_arrow(getattr(r, name), rep))
+    joined = {name: pa.concat_tables(parts) for name, parts in tables.items()}
+    return len(reps), joined, pd.concat(metrics, ignore_index=True)
 
 
 def _chunks(scenario: Scenario, seed: int, n: int, workers: int) -> list[Chunk]:
@@ -122,9 +127,13 @@ def versions() -> dict[str, str]:
 def _git_sha() -> str | None:
     try:
         sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
-            text=True, timeout=5, check=True,
-        ).stdout.strip()  # fmt: skip
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return sha or None
@@ -260,21 +269,18 @@ def run_experiment(
     metrics: list[pd.DataFrame] = []
     bar = _progress(n, progress)
     try:
-        for chunk in results:
-            for rep, tables in chunk:
-                for name, frame in tables.items():
-                    if name == "metrics":
-                        metrics.append(frame)
-                        continue
-                    frame.insert(0, "replication", rep)
-                    writer.append(name, frame)
-                bar.update(1)
+        for done, tables, chunk_metrics in results:
+            for name, table in tables.items():
+                writer.append(name, table)
+            metrics.append(chunk_metrics)
+            bar.update(done)
         all_metrics = pd.concat(metrics, ignore_index=True)
-        writer.append("metrics", all_metrics)
+        writer.append("metrics", frame_to_arrow(all_metrics))
         writer.close_tables()
         durations = read_table(writer.staging, "proposals", ["type", "outcome", "duration_days"])
-        summary = pd.concat([summarise(all_metrics), pooled_durations(durations)],
-                            ignore_index=True)  # fmt: skip
+        summary = pd.concat(
+            [summarise(all_metrics), pooled_durations(durations)], ignore_index=True
+        )
         write_text_atomic(writer.path("summary.csv"), summary.to_csv(index=False))
         write_text_atomic(writer.path("scenario.toml"), scenario.to_toml())
         if on_done is not None:

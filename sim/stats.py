@@ -12,72 +12,72 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 ADOPTED = ("adopted", "adopted_with_abstentions")
 METRIC_COLUMNS = ["replication", "metric", "group", "value"]
 
 
-def _rows(rep: int, metric: str, values: pd.Series) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"replication": rep, "metric": metric, "group": values.index.astype(str), "value": values}
-    )
+def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes (-1 for missing) and labels of a categorical or plain column."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.cat.codes.to_numpy(), [str(c) for c in series.cat.categories]
+    codes, uniques = pd.factorize(series, sort=True)
+    return codes, [str(u) for u in uniques]
 
 
-def _long(rep: int, table: pd.DataFrame) -> pd.DataFrame:
-    """A wide table (groups x metrics) as long rows."""
-    long = table.rename_axis(index="group", columns="metric").stack(future_stack=True)
-    out = long.reset_index(name="value")
-    out.insert(0, "replication", rep)
-    out["group"] = out["group"].astype(str)
-    return out[METRIC_COLUMNS]
+def _mask(series: pd.Series, values: tuple[str, ...]) -> np.ndarray:
+    codes, labels = _codes(series)
+    wanted = [i for i, label in enumerate(labels) if label in values]
+    return np.isin(codes, wanted)
 
 
-def proposal_metrics(proposals: pd.DataFrame, horizon_days: float) -> pd.DataFrame:
-    """Per-type and overall (``all``) proposal metrics of one replication, as a wide table."""
-    outcome = proposals["outcome"]
-    adopted = outcome.isin(ADOPTED).to_numpy()
-    duration = proposals["duration_days"].to_numpy(dtype=float)
-    frame = pd.DataFrame(
-        {
-            "type": proposals["type"],
-            "proposals": 1.0,
-            "adoption_rate": adopted.astype(float),
-            "abstention_adoption_rate": (outcome == "adopted_with_abstentions").to_numpy(float),
-            "block_rate": (outcome == "blocked").to_numpy(float),
-            "lapse_rate": (outcome == "lapsed").to_numpy(float),
-            "withdrawal_rate": (outcome == "withdrawn").to_numpy(float),
-            "pending_share": (outcome == "pending").to_numpy(float),
-            "adopted_days": np.where(adopted, duration, np.nan),
-            "rounds_mean": proposals["rounds"].to_numpy(float),
-            "escalations_mean": proposals["escalations"].to_numpy(float),
-            "dilution_mean": np.where(adopted, proposals["dilution"].to_numpy(float), np.nan),
-        }
-    )
-    rate_cols = ["adoption_rate", "abstention_adoption_rate", "block_rate", "lapse_rate",
-                 "withdrawal_rate", "pending_share", "rounds_mean", "escalations_mean",
-                 "dilution_mean"]  # fmt: skip
-    groups = frame.groupby("type", observed=False)
-    per_type = groups[rate_cols].mean()
-    per_type["proposals"] = groups["proposals"].sum()
-    days = groups["adopted_days"]
-    per_type["time_to_adoption_mean"] = days.mean()
-    per_type["time_to_adoption_median"] = days.median()
-    per_type["time_to_adoption_p90"] = days.quantile(0.9)
-    overall = frame[rate_cols].mean()
-    overall["proposals"] = float(len(frame))
-    overall["time_to_adoption_mean"] = frame["adopted_days"].mean()
-    overall["time_to_adoption_median"] = frame["adopted_days"].median()
-    overall["time_to_adoption_p90"] = frame["adopted_days"].quantile(0.9)
-    table = pd.concat([overall.to_frame("all").T, per_type])
-    table["throughput_per_year"] = (
-        table["adoption_rate"] * table["proposals"] * 365.0 / horizon_days
-    )
-    table["backlog_at_horizon"] = table["pending_share"] * table["proposals"]
-    km = {"all": km_median(proposals)}
-    km.update({str(t): km_median(g) for t, g in proposals.groupby("type", observed=False)})
-    table["time_to_adoption_km_median"] = pd.Series(km)
-    return table
+class _Rows:
+    """Accumulates ``metric, group, value`` rows cheaply."""
+
+    def __init__(self) -> None:
+        self.metric: list[str] = []
+        self.group: list[str] = []
+        self.value: list[float] = []
+
+    def add(self, metric: str, groups: list[str], values: np.ndarray | list[float]) -> None:
+        self.metric.extend([metric] * len(groups))
+        self.group.extend(groups)
+        self.value.extend(float(v) for v in values)
+
+    def frame(self, replication: int) -> pd.DataFrame:
+        # categoricals: the same metrics and groups repeat in every replication, so a study of
+        # thousands of replications keeps them as small integer codes
+        return pd.DataFrame(
+            {
+                "replication": replication,
+                "metric": pd.Categorical(self.metric),
+                "group": pd.Categorical(self.group),
+                "value": np.asarray(self.value, dtype=float),
+            }
+        )
+
+
+def _per_group(codes: np.ndarray, k: int, values: np.ndarray, how: str) -> np.ndarray:
+    """``how`` (mean, median, p90) of ``values`` per group code 0..k-1 (NaNs ignored)."""
+    out = np.full(k, np.nan)
+    for g in range(k):
+        v = values[(codes == g) & ~np.isnan(values)]
+        if len(v):
+            out[g] = v.mean() if how == "mean" else np.percentile(v, 50 if how == "median" else 90)
+    return out
+
+
+def _km_median(duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray) -> float:
+    if not adopted.any():
+        return np.nan
+    # risk set at t: everyone with duration >= t, plus the never-adopted (blocked, lapsed,
+    # withdrawn), who stay at risk throughout
+    order = np.sort(np.where(adopted | pending, duration, np.inf))
+    times, n_events = np.unique(duration[adopted], return_counts=True)
+    at_risk = len(order) - np.searchsorted(order, times, side="left")
+    survival = np.cumprod(1.0 - n_events / at_risk)
+    below = np.flatnonzero(survival <= 0.5)
+    return float(times[below[0]]) if len(below) else np.nan
 
 
 def replication_metrics(
@@ -90,37 +90,101 @@ def replication_metrics(
 ) -> pd.DataFrame:
     """Long table ``replication, metric, group, value`` for one replication (SPEC §6).
 
-    Groups: ``all`` and each proposal type for proposal metrics; each body for time splits
-    and meetings; each member state for objections, blocks and abstentions.
+    Groups: ``all`` and each proposal type for proposal metrics (rates are shares of all
+    proposals tabled, pending included; times are of adopted proposals); each body for time
+    splits, visits and meetings; each member state for objections, blocking votes,
+    abstentions, reservations and blocked proposals.
     """
-    out = [_long(replication, proposal_metrics(proposals, horizon_days))]
-    visits = stages.groupby("body", observed=False)
-    body_table = visits[["wait_meeting_days", "wait_instructions_days", "negotiating_days"]].mean()
-    body_table["visits"] = visits.size().astype(float)
-    held = meetings.groupby("body", observed=False)
-    body_table = body_table.join(held.size().astype(float).rename("meetings_held"), how="outer")
-    use = (meetings["discussed"] / meetings["capacity"]).groupby(meetings["body"], observed=False)
-    body_table = body_table.join(use.mean().rename("agenda_use"), how="outer")
-    out.append(_long(replication, body_table))
+    rows = _Rows()
+    tcode, types = _codes(proposals["type"])
+    k = len(types)
+    groups = ["all", *types]
+    outcome = proposals["outcome"]
+    adopted = _mask(outcome, ADOPTED)
+    pending = _mask(outcome, ("pending",))
+    duration = proposals["duration_days"].to_numpy(dtype=float)
+    counts = np.bincount(tcode[tcode >= 0], minlength=k).astype(float)
+    n = float(len(proposals))
 
-    members = events["member_state"].cat.categories
-    ev = events[events["member_state"].notna()]
-    act = ev["activity"].astype(str)
-    counts = {}
-    for metric, mask in (
-        ("objections", act == "objection"),
-        ("blocking_votes", (act == "objection") & (ev["value"] == 1.0)),
-        ("abstentions", act == "abstention"),
-        ("reservations", act == "reservation"),
+    def share(flag: np.ndarray) -> np.ndarray:
+        per_type = np.bincount(tcode, weights=flag.astype(float), minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.concatenate([[flag.mean() if n else np.nan], per_type / counts])
+
+    def stat(values: np.ndarray, how: str) -> np.ndarray:
+        overall = _per_group(np.zeros(len(values), int), 1, values, how)
+        return np.concatenate([overall, _per_group(tcode, k, values, how)])
+
+    adopted_days = np.where(adopted, duration, np.nan)
+    rows.add("proposals", groups, np.concatenate([[n], counts]))
+    rows.add("adoption_rate", groups, share(adopted))
+    for metric, outcomes in (
+        ("abstention_adoption_rate", ("adopted_with_abstentions",)),
+        ("block_rate", ("blocked",)),
+        ("lapse_rate", ("lapsed",)),
+        ("withdrawal_rate", ("withdrawn",)),
     ):
-        counts[metric] = (
-            ev.loc[mask, "member_state"].value_counts().reindex(members, fill_value=0).astype(float)
-        )
-    blocked = proposals.loc[proposals["outcome"].isin(["blocked", "lapsed"]), "blocking_states"]
-    codes = blocked[blocked != ""].str.split(",").explode().value_counts()
-    counts["proposals_blocked"] = codes.reindex(members, fill_value=0).astype(float)
-    out.append(_long(replication, pd.DataFrame(counts, index=members)))
-    return pd.concat(out, ignore_index=True)
+        rows.add(metric, groups, share(_mask(outcome, outcomes)))
+    rows.add("pending_share", groups, share(pending))
+    rows.add("time_to_adoption_mean", groups, stat(adopted_days, "mean"))
+    rows.add("time_to_adoption_median", groups, stat(adopted_days, "median"))
+    rows.add("time_to_adoption_p90", groups, stat(adopted_days, "p90"))
+    km = [_km_median(duration, adopted, pending)] + [
+        _km_median(duration[tcode == g], adopted[tcode == g], pending[tcode == g]) for g in range(k)
+    ]
+    rows.add("time_to_adoption_km_median", groups, km)
+    rows.add("rounds_mean", groups, stat(proposals["rounds"].to_numpy(float), "mean"))
+    rows.add("escalations_mean", groups, stat(proposals["escalations"].to_numpy(float), "mean"))
+    dilution = np.where(adopted, proposals["dilution"].to_numpy(float), np.nan)
+    rows.add("dilution_mean", groups, stat(dilution, "mean"))
+    adopted_count = np.concatenate([[adopted.sum()], np.bincount(tcode, adopted, minlength=k)])
+    rows.add("throughput_per_year", groups, adopted_count * 365.0 / horizon_days)
+    pending_count = np.concatenate([[pending.sum()], np.bincount(tcode, pending, minlength=k)])
+    rows.add("backlog_at_horizon", groups, pending_count)
+
+    bcode, bodies = _codes(stages["body"])
+    nb = len(bodies)
+    for col in ("wait_meeting_days", "wait_instructions_days", "negotiating_days"):
+        rows.add(col, bodies, _per_group(bcode, nb, stages[col].to_numpy(float), "mean"))
+    rows.add("visits", bodies, np.bincount(bcode[bcode >= 0], minlength=nb))
+    mcode, mbodies = _codes(meetings["body"])
+    rows.add("meetings_held", mbodies, np.bincount(mcode[mcode >= 0], minlength=len(mbodies)))
+    use = meetings["discussed"].to_numpy(float) / meetings["capacity"].to_numpy(float)
+    rows.add("agenda_use", mbodies, _per_group(mcode, len(mbodies), use, "mean"))
+
+    scode, states = _codes(events["member_state"])
+    acode, activities = _codes(events["activity"])
+    value = events["value"].to_numpy(float)
+    ns = len(states)
+
+    def per_state(mask: np.ndarray) -> np.ndarray:
+        sel = mask & (scode >= 0)
+        return np.bincount(scode[sel], minlength=ns)
+
+    def is_activity(name: str) -> np.ndarray:
+        return acode == (activities.index(name) if name in activities else -2)
+
+    objection = is_activity("objection")
+    rows.add("objections", states, per_state(objection))
+    rows.add("blocking_votes", states, per_state(objection & (value == 1.0)))
+    rows.add("abstentions", states, per_state(is_activity("abstention")))
+    rows.add("reservations", states, per_state(is_activity("reservation")))
+    blocked = _mask(outcome, ("blocked", "lapsed"))
+    tally = dict.fromkeys(states, 0.0)
+    for text in proposals.loc[blocked, "blocking_states"]:
+        for code in filter(None, str(text).split(",")):
+            if code in tally:
+                tally[code] += 1.0
+    rows.add("proposals_blocked", states, list(tally.values()))
+    return rows.frame(replication)
+
+
+def _t_quantile(q: float, dof: float) -> float:
+    """Student-t quantile (scipy is imported here, not at module level: it is slow to import
+    and worker processes need only the per-replication metrics)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(q, dof))
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
@@ -137,7 +201,7 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     mean = float(v.mean())
     if n == 1:
         return mean, np.nan, np.nan
-    half = float(sps.t.ppf(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
+    half = float(_t_quantile(0.5 + level / 2, n - 1) * v.std(ddof=1) / np.sqrt(n))
     return mean, mean - half, mean + half
 
 
@@ -241,18 +305,11 @@ def km_median(proposals: pd.DataFrame, horizon_days: float | None = None) -> flo
     3.0
     """
     outcome = proposals["outcome"]
-    event = outcome.isin(ADOPTED).to_numpy()
-    if not event.any():
-        return np.nan
-    pending = (outcome == "pending").to_numpy()
-    d = proposals["duration_days"].to_numpy(dtype=float)
-    # risk set at t: everyone with d >= t, plus the never-adopted (blocked, lapsed, withdrawn)
-    order = np.sort(np.where(event | pending, d, np.inf))
-    times, n_events = np.unique(d[event], return_counts=True)
-    at_risk = len(order) - np.searchsorted(order, times, side="left")
-    survival = np.cumprod(1.0 - n_events / at_risk)
-    below = np.flatnonzero(survival <= 0.5)
-    return float(times[below[0]]) if len(below) else np.nan
+    return _km_median(
+        proposals["duration_days"].to_numpy(dtype=float),
+        _mask(outcome, ADOPTED),
+        _mask(outcome, ("pending",)),
+    )
 
 
 def paired_differences(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
@@ -295,5 +352,5 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
     if se == 0:
         return diff, diff, diff
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(sps.t.ppf(0.5 + level / 2, dof) * se)
+    half = float(_t_quantile(0.5 + level / 2, dof) * se)
     return diff, diff - half, diff + half

@@ -30,8 +30,14 @@ from sim.results import ResultsWriter, write_text_atomic
 from sim.runner import HEADLINE, Experiment, run_experiment
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_override
 
-SWEEP_METRICS = ("adoption_rate", "time_to_adoption_mean", "time_to_adoption_median",
-                 "block_rate", "lapse_rate", "dilution_mean")  # fmt: skip
+SWEEP_METRICS = (
+    "adoption_rate",
+    "time_to_adoption_mean",
+    "time_to_adoption_median",
+    "block_rate",
+    "lapse_rate",
+    "dilution_mean",
+)
 
 
 def split_values(text: str) -> list[str]:
@@ -80,8 +86,10 @@ def points(params: list[Parameter], oat: bool) -> list[dict[str, str]]:
     """The sweep's points: the full grid, or one-at-a-time (the scenario as given first, then
     each parameter's values with the others left as they are)."""
     if not oat:
-        return [dict(zip([p.key for p in params], combo, strict=True))
-                for combo in itertools.product(*[p.values for p in params])]  # fmt: skip
+        return [
+            dict(zip([p.key for p in params], combo, strict=True))
+            for combo in itertools.product(*[p.values for p in params])
+        ]
     out: list[dict[str, str]] = [{}]
     for p in params:
         out.extend({p.key: v} for v in p.values)
@@ -132,16 +140,28 @@ def run_sweep(
 
         seed = draw_seed()
     writer = ResultsWriter(out, force=force)
-    writer.write_manifest(kind="sweep", scenario=base.name, scenario_file=str(scenario_path),
-                          seed=seed, oat=oat, parameters={p.key: list(p.values) for p in params},
-                          points=len(grid))  # fmt: skip
+    writer.write_manifest(
+        kind="sweep",
+        scenario=base.name,
+        scenario_file=str(scenario_path),
+        seed=seed,
+        oat=oat,
+        parameters={p.key: list(p.values) for p in params},
+        points=len(grid),
+    )
     try:
         experiments = []
         for i, (point, s) in enumerate(zip(grid, scenarios, strict=True)):
             exp = run_experiment(
-                s, out=writer.staging / f"p{i:02d}_{_label(point)}", replications=replications,
-                seed=seed, workers=workers, dask=dask, progress=progress, on_done=on_point,
-            )  # fmt: skip
+                s,
+                out=writer.staging / f"p{i:02d}_{_label(point)}",
+                replications=replications,
+                seed=seed,
+                workers=workers,
+                dask=dask,
+                progress=progress,
+                on_done=on_point,
+            )
             experiments.append(exp)
         table = sweep_table(grid, experiments, params)
         write_text_atomic(writer.path("sweep.csv"), table.to_csv(index=False))
@@ -149,8 +169,10 @@ def run_sweep(
         save_figure(fig, writer.staging, "sensitivity")
         plt.close(fig)
     except BaseException as exc:
-        writer.abandon("interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-                       f"{type(exc).__name__}: {exc}")  # fmt: skip
+        writer.abandon(
+            "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
+            f"{type(exc).__name__}: {exc}",
+        )
         raise
     path = writer.publish()
     for exp in experiments:
@@ -169,8 +191,15 @@ def sweep_table(
         for r in s.itertuples():
             row: dict[str, Any] = {"point": i, "folder": exp.path.name}
             row.update({p.key: point.get(p.key, "") for p in params})
-            row.update({"metric": r.metric, "mean": r.mean, "ci_low": r.ci_low,
-                        "ci_high": r.ci_high, "n": r.n})  # fmt: skip
+            row.update(
+                {
+                    "metric": r.metric,
+                    "mean": r.mean,
+                    "ci_low": r.ci_low,
+                    "ci_high": r.ci_high,
+                    "n": r.n,
+                }
+            )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -185,8 +214,12 @@ def sensitivity(table: pd.DataFrame, params: list[Parameter]) -> plt.Figure:
     combinations as separate lines)."""
     metrics = [m for m in SWEEP_METRICS if m in set(table["metric"])][:4]
     with plots.style():
-        fig, axes = plt.subplots(len(params), len(metrics), figsize=(4.2 * len(metrics),
-                                 3.4 * len(params)), squeeze=False)  # fmt: skip
+        fig, axes = plt.subplots(
+            len(params),
+            len(metrics),
+            figsize=(4.2 * len(metrics), 3.4 * len(params)),
+            squeeze=False,
+        )
         for row, p in enumerate(params):
             others = [q.key for q in params if q.key != p.key]
             for col, metric in enumerate(metrics):
@@ -222,8 +255,9 @@ def tornado(table: pd.DataFrame, params: list[Parameter]) -> plt.Figure:
     scenario as given (bars), with the as-given value as the centre line."""
     metrics = [m for m in SWEEP_METRICS if m in set(table["metric"])][:4]
     with plots.style():
-        fig, axes = plt.subplots(1, len(metrics), figsize=(4.5 * len(metrics), 1.5 +
-                                 0.6 * len(params)), squeeze=False)  # fmt: skip
+        fig, axes = plt.subplots(
+            1, len(metrics), figsize=(4.5 * len(metrics), 1.5 + 0.6 * len(params)), squeeze=False
+        )
         for ax, metric in zip(axes[0], metrics, strict=True):
             sel = table[table["metric"] == metric]
             centre = float(sel[sel["point"] == 0]["mean"].iloc[0])
@@ -233,8 +267,12 @@ def tornado(table: pd.DataFrame, params: list[Parameter]) -> plt.Figure:
                 spans.append((p.key, float(vals.min()) - centre, float(vals.max()) - centre))
             spans.sort(key=lambda s: s[2] - s[1])
             y = np.arange(len(spans))
-            ax.barh(y, [s[2] - s[1] for s in spans], left=[centre + s[1] for s in spans],
-                    color="#74c0fc")  # fmt: skip
+            ax.barh(
+                y,
+                [s[2] - s[1] for s in spans],
+                left=[centre + s[1] for s in spans],
+                color="#74c0fc",
+            )
             ax.axvline(centre, color="black", lw=1)
             ax.set_yticks(y, [s[0] for s in spans])
             ax.set_title(HEADLINE.get(metric, metric), fontsize=10)

@@ -29,6 +29,9 @@ class Vote(IntEnum):
     FORMAL_ABSTAIN = 3
 
 
+_AGAINST, _FORMAL_ABSTAIN, _FOR = int(Vote.AGAINST), int(Vote.FORMAL_ABSTAIN), int(Vote.FOR)
+
+
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The result of applying a rule: adoption, and the states that block (if any)."""
@@ -84,7 +87,7 @@ class UnanimityRule:
     emergency_brake: bool = False
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
-        against = votes == Vote.AGAINST
+        against = votes == _AGAINST
         return Decision(not against.any(), against)
 
     def passing_population(self, n: int, total: int) -> np.ndarray:
@@ -110,8 +113,8 @@ class ConstructiveAbstentionRule:
     emergency_brake: bool = False
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
-        against = votes == Vote.AGAINST
-        formal = votes == Vote.FORMAL_ABSTAIN
+        against = votes == _AGAINST
+        formal = votes == _FORMAL_ABSTAIN
         n = len(votes)
         too_many = bool(
             formal.sum() >= _at_least(self.states_limit, n)
@@ -149,7 +152,7 @@ class QualifiedMajorityRule:
     emergency_brake: bool = False
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
-        favour = votes == Vote.FOR
+        favour = votes == _FOR
         n = len(votes)
         k = int(favour.sum())
         states_ok = k >= _at_least(self.states_threshold, n)

@@ -40,34 +40,56 @@ def test_member_arrays_follow_scenario(arrays: MemberArrays, baseline: Scenario)
 
 def test_instruction_delays_drawn_in_one_call(arrays: MemberArrays) -> None:
     assert len(arrays.instruction_delay.groups) == 1
-    ready = instructions_ready(arrays, 10.0, 2.0, np.random.default_rng(1))
+    delays = arrays.instruction_delay.draw(np.random.default_rng(1), 5)
+    assert delays.shape == (5, 27)
+    ready = instructions_ready(10.0, 2.0, delays[0])
     assert ready.shape == (27,)
-    assert (ready >= 10.0).all()
+    assert np.allclose(ready, 10.0 + 2.0 * delays[0])
+
+
+def test_block_rows_are_reproducible_and_refill() -> None:
+    from sim.rng import Rows
+
+    a = Rows(np.random.default_rng(3), lambda rng, k: rng.random((k, 4)), rows=2)
+    b = Rows(np.random.default_rng(3), lambda rng, k: rng.random((k, 4)), rows=2)
+    rows_a = [a.next() for _ in range(5)]
+    rows_b = [b.next() for _ in range(5)]
+    assert all(np.array_equal(x, y) for x, y in zip(rows_a, rows_b, strict=True))
+    assert len({tuple(r) for r in rows_a}) == 5
+
+
+def stance(arrays, ptype="listing", contestation=0.0, urgent=False, now=0.0, seed=0):
+    return proposal_stances(
+        arrays, ptype, contestation, urgent, np.array([now]), np.random.default_rng(seed)
+    )[0]
 
 
 def test_stances_are_clipped_and_deterministic_without_contestation(arrays) -> None:
-    s = proposal_stances(arrays, "listing", 0.0, False, 5.0, np.random.default_rng(2))
+    s = stance(arrays, now=5.0, seed=2)
     assert np.array_equal(s.positions, arrays.positions["listing"])
-    s2 = proposal_stances(arrays, "listing", 5.0, False, 5.0, np.random.default_rng(2))
-    assert ((s2.positions >= 0) & (s2.positions <= 1)).all()
+    assert np.allclose(s.accept, s.positions + arrays.tolerance)
+    block = proposal_stances(
+        arrays, "listing", 5.0, False, np.array([1.0, 2.0, 3.0]), np.random.default_rng(2)
+    )
+    assert len(block) == 3
+    assert all(((b.positions >= 0) & (b.positions <= 1)).all() for b in block)
 
 
 def test_urgent_texts_get_no_scrutiny_reservation(arrays) -> None:
-    rng = np.random.default_rng(3)
-    for _ in range(50):
-        s = proposal_stances(arrays, "eu_statement", 0.1, True, 0.0, rng)
-        assert np.isneginf(s.scrutiny_until).all()
+    block = proposal_stances(
+        arrays, "eu_statement", 0.1, True, np.zeros(50), np.random.default_rng(3)
+    )
+    assert all(np.isneginf(s.scrutiny_until).all() for s in block)
 
 
 def test_holdouts_object_whatever_the_text_and_never_abstain(arrays) -> None:
-    s = proposal_stances(arrays, "listing", 0.0, False, 0.0, np.random.default_rng(4))
+    s = stance(arrays, seed=4)
     s.holdout_until[3] = 100.0
+    s = type(s)(s.positions, s.accept, s.holdout_until, 100.0, s.scrutiny_until)
     objecting, on_text = objections(arrays, 0.0, s, 50.0, None)
     assert objecting[3]
     assert not on_text.any()
-    votes = cast_votes(
-        objecting, np.ones(27), s.holdout_until <= 50.0, False, np.random.default_rng(0)
-    )
+    votes = cast_votes(objecting, np.ones(27), s.holdout_until <= 50.0, False, np.zeros(27))
     assert votes[3] == Vote.AGAINST
     after, _ = objections(arrays, 0.0, s, 100.5, None)
     assert not after.any()
@@ -75,9 +97,10 @@ def test_holdouts_object_whatever_the_text_and_never_abstain(arrays) -> None:
 
 def test_willing_objectors_abstain_formally_under_constructive_abstention() -> None:
     objecting = np.array([True, True, False])
-    votes = cast_votes(objecting, np.ones(3), np.ones(3, bool), True, np.random.default_rng(0))
+    u = np.full(3, 0.5)
+    votes = cast_votes(objecting, np.ones(3), np.ones(3, bool), True, u)
     assert list(votes) == [Vote.FORMAL_ABSTAIN, Vote.FORMAL_ABSTAIN, Vote.FOR]
-    votes = cast_votes(objecting, np.zeros(3), np.ones(3, bool), True, np.random.default_rng(0))
+    votes = cast_votes(objecting, np.zeros(3), np.ones(3, bool), True, u)
     assert list(votes) == [Vote.AGAINST, Vote.AGAINST, Vote.FOR]
 
 

@@ -88,8 +88,12 @@ def _check_self_contained(path: Path) -> _Refs:
 def test_plot_rebuilds_figures_and_report_from_files_in_a_fresh_process(runs) -> None:
     folder = runs["base"]
     assert not (folder / "report.html").exists()
-    res = subprocess.run([sys.executable, "-m", "sim", "plot", str(folder)],
-                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    res = subprocess.run(
+        [sys.executable, "-m", "sim", "plot", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr
     for spec in run_figure_specs(folder):
         assert (folder / "figures" / f"{spec.stem}.png").stat().st_size > 1000

@@ -47,13 +47,35 @@ def test_results_folder_contract(tiny: Scenario, tmp_path: Path) -> None:
     assert {"simpy", "numpy", "pandas", "cfsp-sim"} <= set(m["versions"])
     assert m["wall_seconds"] > 0
     p = exp.proposals
-    needed = {"replication", "proposal_id", "type", "arrival_day", "arrival_time", "outcome",
-              "decided_day", "duration_days", "rounds", "decided_at", "escalations",
-              "blocking_states", "abstaining_states", "dilution", "deadline_day"}  # fmt: skip
+    needed = {
+        "replication",
+        "proposal_id",
+        "type",
+        "arrival_day",
+        "arrival_time",
+        "outcome",
+        "decided_day",
+        "duration_days",
+        "rounds",
+        "decided_at",
+        "escalations",
+        "blocking_states",
+        "abstaining_states",
+        "dilution",
+        "deadline_day",
+    }
     assert needed <= set(p.columns)
     e = exp.events
-    assert {"replication", "case_id", "activity", "body", "time_day", "timestamp",
-            "member_state", "value"} <= set(e.columns)  # fmt: skip
+    assert {
+        "replication",
+        "case_id",
+        "activity",
+        "body",
+        "time_day",
+        "timestamp",
+        "member_state",
+        "value",
+    } <= set(e.columns)
     assert sorted(p["replication"].unique()) == [0, 1, 2]
     assert not list(tmp_path.glob(".*partial*"))
 
@@ -111,9 +133,12 @@ def tiny_path() -> Path:
 
 def _interrupt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim", *args], cwd=cwd, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     out = Path(args[args.index("--out") + 1])
     staging = out.parent / f".{out.name}.partial"
@@ -141,8 +166,19 @@ def test_interrupted_forced_run_keeps_previous_results(tmp_path: Path) -> None:
     out = tmp_path / "r"
     assert main(["run", str(DATA / "tiny.toml"), "-n", "2", "--out", str(out), "--quiet"]) == 0
     before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
-    args = ["run", str(BASELINE), "-n", "400", "--seed", "1", "--workers", "1", "--out", str(out),
-            "--force"]  # fmt: skip
+    args = [
+        "run",
+        str(BASELINE),
+        "-n",
+        "400",
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--force",
+    ]
     res = _interrupt(args, ROOT)
     assert res.returncode == 130, (res.returncode, res.stderr)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}

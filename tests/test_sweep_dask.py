@@ -41,8 +41,14 @@ def test_grid_and_one_at_a_time_points() -> None:
 
 def test_sweep_of_three_values_shares_arrivals_and_matches_single_runs(tmp_path: Path) -> None:
     tiny = DATA / "tiny.toml"
-    sweep = run_sweep(tiny, [parse_vary("bodies.WP.capacity=1,2,5")], out=tmp_path / "sw",
-                      replications=3, seed=4, progress=False)  # fmt: skip
+    sweep = run_sweep(
+        tiny,
+        [parse_vary("bodies.WP.capacity=1,2,5")],
+        out=tmp_path / "sw",
+        replications=3,
+        seed=4,
+        progress=False,
+    )
     assert (tmp_path / "sw" / "sweep.csv").exists()
     assert (tmp_path / "sw" / "sensitivity.png").exists()
     table = pd.read_csv(tmp_path / "sw" / "sweep.csv")
@@ -52,15 +58,29 @@ def test_sweep_of_three_values_shares_arrivals_and_matches_single_runs(tmp_path:
         pd.testing.assert_frame_equal(arrivals[0], other)  # common random numbers
     from sim.scenario import load_scenario
 
-    alone = run_experiment(load_scenario(tiny, ["bodies.WP.capacity=2"]), out=tmp_path / "one",
-                           replications=3, seed=4, progress=False)  # fmt: skip
+    alone = run_experiment(
+        load_scenario(tiny, ["bodies.WP.capacity=2"]),
+        out=tmp_path / "one",
+        replications=3,
+        seed=4,
+        progress=False,
+    )
     assert_same(sweep.experiments[1].path, alone.path)
 
 
 def test_sweep_rejects_a_bad_point_before_running_anything(tmp_path: Path, capsys) -> None:
     out = tmp_path / "sw"
-    args = ["sweep", str(DATA / "tiny.toml"), "--vary", "bodies.WP.capacity=2,0", "--out",
-            str(out), "-n", "1", "--quiet"]  # fmt: skip
+    args = [
+        "sweep",
+        str(DATA / "tiny.toml"),
+        "--vary",
+        "bodies.WP.capacity=2,0",
+        "--out",
+        str(out),
+        "-n",
+        "1",
+        "--quiet",
+    ]
     assert main(args) == 2
     assert "bodies.WP.capacity" in capsys.readouterr().err
     assert not out.exists()
@@ -68,18 +88,33 @@ def test_sweep_rejects_a_bad_point_before_running_anything(tmp_path: Path, capsy
 
 def test_oat_sweep_draws_a_tornado(tmp_path: Path) -> None:
     params = [parse_vary("bodies.WP.capacity=1,5"), parse_vary("member_defaults.salience=0.2,0.9")]
-    sweep = run_sweep(DATA / "tiny.toml", params, out=tmp_path / "oat", oat=True,
-                      replications=2, seed=1, progress=False)  # fmt: skip
+    sweep = run_sweep(
+        DATA / "tiny.toml",
+        params,
+        out=tmp_path / "oat",
+        oat=True,
+        replications=2,
+        seed=1,
+        progress=False,
+    )
     assert len(sweep.experiments) == 5
     assert (tmp_path / "oat" / "sensitivity.svg").exists()
 
 
 @pytest.mark.slow
 def test_dask_local_cluster_matches_serial(baseline: Scenario, tmp_path: Path) -> None:
-    serial = run_experiment(baseline, out=tmp_path / "serial", replications=6, seed=2,
-                            workers=1, progress=False)  # fmt: skip
-    dask = run_experiment(baseline, out=tmp_path / "dask", replications=6, seed=2, workers=2,
-                          dask="local", progress=False)  # fmt: skip
+    serial = run_experiment(
+        baseline, out=tmp_path / "serial", replications=6, seed=2, workers=1, progress=False
+    )
+    dask = run_experiment(
+        baseline,
+        out=tmp_path / "dask",
+        replications=6,
+        seed=2,
+        workers=2,
+        dask="local",
+        progress=False,
+    )
     assert dask.manifest["engine"] == "dask:local"
     assert_same(serial.path, dask.path)
 
@@ -88,12 +123,17 @@ def test_dask_local_cluster_matches_serial(baseline: Scenario, tmp_path: Path) -
 def test_dask_survives_losing_a_worker(baseline: Scenario, tmp_path: Path) -> None:
     from dask.distributed import Client, LocalCluster
 
-    serial = run_experiment(baseline, out=tmp_path / "serial", replications=40, seed=6,
-                            workers=1, progress=False)  # fmt: skip
+    serial = run_experiment(
+        baseline, out=tmp_path / "serial", replications=40, seed=6, workers=1, progress=False
+    )
     first_result = tmp_path / ".dask.partial" / "proposals.parquet"
     killed_at: list[float] = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+    with (
+        LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         pids = list(client.run(os.getpid).values())
         import threading
 
@@ -107,8 +147,15 @@ def test_dask_survives_losing_a_worker(baseline: Scenario, tmp_path: Path) -> No
         killer = threading.Thread(target=kill_one)
         killer.start()
         address = cluster.scheduler_address
-        dask = run_experiment(baseline, out=tmp_path / "dask", replications=40, seed=6,
-                              workers=2, dask=address, progress=False)  # fmt: skip
+        dask = run_experiment(
+            baseline,
+            out=tmp_path / "dask",
+            replications=40,
+            seed=6,
+            workers=2,
+            dask=address,
+            progress=False,
+        )
         finished = time.time()
         killer.join()
         assert killed_at
