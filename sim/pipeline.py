@@ -59,7 +59,7 @@ _TABLED = int(Activity.tabled)
 _VOTE = int(Activity.vote)
 _WITHDRAWN = int(Activity.withdrawn)
 _WRITTEN_PROCEDURE = int(Activity.written_procedure)
-_AGAINST, _ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN)
+_AGAINST, _ABSTAIN, _FORMAL_ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN), int(Vote.FORMAL_ABSTAIN)
 
 
 class Replication:
@@ -301,22 +301,34 @@ class Replication:
             self._enqueue(p, ptype.route[p.pos], False, now)
 
     def _pass_closed(self, p: Proposal, body: CompiledBody, now: float) -> None:
-        """An I/A item: noted without discussion below the Council; formally adopted (A item) at
-        the adopting body unless a state now objects, which turns it into a B item."""
-        route = self.model.types[p.type].route
+        """An I/A item: noted without discussion below the Council; formally voted (A item) at
+        the adopting body. States keep the stance they took when the text was agreed: those
+        that abstained abstain again, others who still object vote against. If the rule then
+        fails, the item becomes a B item, discussed from the next meeting on."""
+        m = self.model
+        route = m.types[p.type].route
         if body.idx != route[-1]:
             self.log.record(now, p.id, _AGREED, body.idx, value=p.text)
             self._leave(p, now, "agreed")
             self._move_on(p, now)
             return
-        members = self.model.members
+        members = m.members
         objecting, _ = objections(members, p.text, p.stances, now, None)
-        n_for = float(members.n - objecting.sum())
-        self.log.record(now, p.id, _VOTE, body.idx, value=n_for)
-        if not objecting.any():
+        votes = np.zeros(members.n, dtype=np.int8)
+        if objecting.any():
+            rule = body.rule or m.types[p.type].rule
+            abstain = _FORMAL_ABSTAIN if isinstance(rule, ConstructiveAbstentionRule) else _ABSTAIN
+            votes[objecting] = _AGAINST
+            votes[objecting & p.abstainers] = abstain
+            adopted = rule.decide(votes, members.population).adopted
+        else:
+            adopted = True
+        self.log.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
+        if adopted:
+            p.abstainers |= votes >= _ABSTAIN
             self._adopt(p, now, body.id)
         else:
-            p.open = True  # discussed as a B item from the next meeting on
+            p.open = True
 
     def _adopt(self, p: Proposal, now: float, where: str) -> None:
         outcome = "adopted_with_abstentions" if p.abstainers.any() else "adopted"

@@ -70,13 +70,24 @@ def _label(name: object) -> str:
     return str(name).replace("_", " ")
 
 
+def _adoption_curve(proposals: pd.DataFrame, points: int = 600) -> tuple[np.ndarray, np.ndarray]:
+    """1 − S(t) of :func:`~sim.stats.kaplan_meier`, on at most ``points`` times (the step
+    function sampled exactly at grid points, so thousands of replications draw quickly)."""
+    km = kaplan_meier(proposals)
+    t, adopted = km["time_days"].to_numpy(), 1.0 - km["survival"].to_numpy()
+    if len(t) <= points:
+        return t, adopted
+    grid = np.linspace(0.0, t[-1], points)
+    return grid, adopted[np.searchsorted(t, grid, side="right") - 1]
+
+
 def plot_time_to_adoption(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Share of proposals adopted by each day after arrival, by type (Kaplan–Meier, with
     pending proposals censored and blocked/lapsed/withdrawn ones never adopted)."""
     ax = _ax(ax)
     for t, g in proposals.groupby("type", observed=True):
-        km = kaplan_meier(g)
-        ax.step(km["time_days"], 1 - km["survival"], where="post", label=_label(t))
+        x, y = _adoption_curve(g)
+        ax.step(x, y, where="post", label=_label(t))
     ax.set_title("Time to adoption by proposal type")
     ax.set_xlabel("days since the proposal was tabled")
     ax.set_ylabel("share adopted (Kaplan–Meier)")
@@ -260,10 +271,10 @@ def plot_adoption_overlay(
         sel = p if proposal_type is None else p[p["type"].astype(str) == proposal_type]
         if not len(sel):
             continue
-        km = kaplan_meier(sel)
+        x, y = _adoption_curve(sel)
         ax.step(
-            km["time_days"],
-            1 - km["survival"],
+            x,
+            y,
             where="post",
             label=name,
             color=SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)],

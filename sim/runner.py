@@ -205,6 +205,22 @@ HEADLINE = {
 """Headline metrics and their plain-language labels."""
 
 
+def _write_summary(
+    writer: ResultsWriter, metrics: list[pd.DataFrame], durations: list[pa.Table]
+) -> pd.DataFrame:
+    """Finish the tables and write ``summary.csv``; frees the per-replication inputs (so the
+    figures drawn next do not pile on top of them)."""
+    all_metrics = pd.concat(metrics, ignore_index=True)
+    metrics.clear()
+    writer.append("metrics", frame_to_arrow(all_metrics))
+    writer.close_tables()
+    pooled = pooled_durations(pa.concat_tables(durations).to_pandas())
+    durations.clear()
+    summary = pd.concat([summarise(all_metrics), pooled], ignore_index=True)
+    write_text_atomic(writer.path("summary.csv"), summary.to_csv(index=False))
+    return summary
+
+
 def run_experiment(
     scenario: Scenario,
     *,
@@ -269,19 +285,14 @@ def run_experiment(
     metrics: list[pd.DataFrame] = []
     bar = _progress(n, progress)
     try:
+        durations: list[pa.Table] = []  # three columns of the proposals, for pooled percentiles
         for done, tables, chunk_metrics in results:
             for name, table in tables.items():
                 writer.append(name, table)
+            durations.append(tables["proposals"].select(["type", "outcome", "duration_days"]))
             metrics.append(chunk_metrics)
             bar.update(done)
-        all_metrics = pd.concat(metrics, ignore_index=True)
-        writer.append("metrics", frame_to_arrow(all_metrics))
-        writer.close_tables()
-        durations = read_table(writer.staging, "proposals", ["type", "outcome", "duration_days"])
-        summary = pd.concat(
-            [summarise(all_metrics), pooled_durations(durations)], ignore_index=True
-        )
-        write_text_atomic(writer.path("summary.csv"), summary.to_csv(index=False))
+        summary = _write_summary(writer, metrics, durations)
         write_text_atomic(writer.path("scenario.toml"), scenario.to_toml())
         if on_done is not None:
             on_done(writer.staging)

@@ -71,7 +71,7 @@ def _km_median(duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray) -
     if not adopted.any():
         return np.nan
     # risk set at t: everyone with duration >= t, plus the never-adopted (blocked, lapsed,
-    # withdrawn), who stay at risk throughout
+    # withdrawn), who stay at risk throughout (as in kaplan_meier)
     order = np.sort(np.where(adopted | pending, duration, np.inf))
     times, n_events = np.unique(duration[adopted], return_counts=True)
     at_risk = len(order) - np.searchsorted(order, times, side="left")
@@ -269,28 +269,20 @@ def kaplan_meier(proposals: pd.DataFrame, horizon_days: float | None = None) -> 
     >>> kaplan_meier(df)["survival"].round(3).tolist()
     [1.0, 0.75, 0.375]
     """
+    outcome = proposals["outcome"]
+    event = _mask(outcome, ADOPTED)
+    pending = _mask(outcome, ("pending",))
     d = proposals["duration_days"].to_numpy(dtype=float)
-    outcome = proposals["outcome"].astype(str).to_numpy()
-    event = np.isin(outcome, ADOPTED)
-    never = ~event & (outcome != "pending")
-    d = np.where(never, np.inf, d)
-    times = np.unique(d[event])
-    surv, s = [1.0], 1.0
-    at_risk_list, events_list = [len(d)], [0]
-    order = np.sort(d)
-    for t in times:
-        at_risk = len(order) - np.searchsorted(order, t, side="left")
-        n_event = int(np.sum(event & (d == t)))
-        s *= 1.0 - n_event / at_risk
-        surv.append(s)
-        at_risk_list.append(int(at_risk))
-        events_list.append(n_event)
+    order = np.sort(np.where(event | pending, d, np.inf))
+    times, n_events = np.unique(d[event], return_counts=True)
+    at_risk = len(order) - np.searchsorted(order, times, side="left")
+    survival = np.cumprod(1.0 - n_events / at_risk) if len(times) else np.array([])
     return pd.DataFrame(
         {
             "time_days": np.concatenate([[0.0], times]),
-            "survival": surv,
-            "at_risk": at_risk_list,
-            "adopted": events_list,
+            "survival": np.concatenate([[1.0], survival]),
+            "at_risk": np.concatenate([[len(d)], at_risk]).astype(np.int64),
+            "adopted": np.concatenate([[0], n_events]).astype(np.int64),
         }
     )
 

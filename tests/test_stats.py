@@ -125,3 +125,27 @@ def test_welch_interval() -> None:
     diff, lo, hi = welch_interval(np.array([1.0, 2.0, 3.0]), np.array([4.0, 5.0, 6.0, 7.0]))
     assert diff == 3.5
     assert lo < 3.5 < hi
+
+
+def test_kaplan_meier_matches_a_direct_product_limit_on_random_data() -> None:
+    rng = np.random.default_rng(5)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "duration_days": rng.integers(1, 40, n).astype(float),  # many ties
+            "outcome": rng.choice(
+                ["adopted", "pending", "blocked", "lapsed"], n, p=[0.6, 0.2, 0.1, 0.1]
+            ),
+        }
+    )
+    km = kaplan_meier(df)
+    d = df["duration_days"].to_numpy()
+    event = (df["outcome"] == "adopted").to_numpy()
+    never = df["outcome"].isin(["blocked", "lapsed"]).to_numpy()
+    s, expected = 1.0, [1.0]
+    for t in np.unique(d[event]):
+        at_risk = np.sum((d >= t) | never)
+        s *= 1 - np.sum(event & (d == t)) / at_risk
+        expected.append(s)
+    assert km["survival"].to_numpy() == pytest.approx(expected)
+    assert km_median(df) == km.loc[km["survival"] <= 0.5, "time_days"].iloc[0]
