@@ -165,35 +165,6 @@ def meeting_days(
     return np.asarray(out, dtype=float)
 
 
-class MeetingCalendar:
-    """A body's meeting times over the horizon, with look-ups.
-
-    >>> cal = MeetingCalendar(np.array([2.0, 9.0, 16.0]))
-    >>> cal.next_meeting(3.0)
-    9.0
-    >>> cal.next_meeting(17.0) is None
-    True
-    """
-
-    __slots__ = ("times",)
-
-    def __init__(self, times: np.ndarray) -> None:
-        self.times = times
-
-    def next_meeting(self, t: SimTime) -> SimTime | None:
-        """Time of the first meeting at or after ``t``, or ``None`` if none is left."""
-        i = int(np.searchsorted(self.times, t, side="left"))
-        return float(self.times[i]) if i < len(self.times) else None
-
-    def __len__(self) -> int:
-        return len(self.times)
-
-
-def to_timestamp(start: dt.date, t: SimTime) -> dt.datetime:
-    """Calendar timestamp of simulation time ``t``."""
-    return dt.datetime.combine(start, dt.time()) + dt.timedelta(days=t)
-
-
 def presidency_term(day: dt.date) -> str:
     """The six-month presidency term of ``day``, e.g. ``"2025-H2"``.
 

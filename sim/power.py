@@ -138,16 +138,3 @@ def voting_power(
     ).sort_values(["banzhaf", "population_share"], ascending=False, ignore_index=True)
     passing = sum(pass_counts) / 2**n
     return table, passing
-
-
-def passing_probability_bruteforce(rule: VotingRule, populations: np.ndarray) -> float:
-    """Share of coalitions that pass, by enumerating all 2^n (for tests with small n)."""
-    w = np.asarray(populations, dtype=np.int64)
-    n = len(w)
-    t = rule.passing_population(n, int(w.sum()))
-    passing = 0
-    for mask in range(1 << n):
-        members = [(mask >> j) & 1 for j in range(n)]
-        k = sum(members)
-        passing += int(np.dot(members, w) >= t[k])
-    return passing / 2**n

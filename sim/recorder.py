@@ -106,9 +106,6 @@ class EventLog:
         self._member.extend(idx.tolist())
         self._value.extend(values[idx].tolist() if values is not None else [_NAN] * k)
 
-    def __len__(self) -> int:
-        return len(self._time)
-
     def to_frame(self, start: dt.date) -> pd.DataFrame:
         """The log as a DataFrame sorted by time (stable, so same-time events keep their order)."""
         time = np.asarray(self._time, dtype=float)

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 
 ADOPTED = ("adopted", "adopted_with_abstentions")
-METRIC_COLUMNS = ["replication", "metric", "group", "value"]
 
 
 def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:

@@ -7,9 +7,17 @@ import itertools
 import numpy as np
 import pytest
 
-from sim.power import passing_probability_bruteforce, voting_power
+from sim.power import voting_power
 from sim.scenario import Scenario
 from sim.voting import QualifiedMajorityRule, UnanimityRule, make_rule
+
+
+def passing_probability_bruteforce(rule, w: np.ndarray) -> float:
+    """Share of coalitions that pass, by enumerating all 2^n."""
+    n = len(w)
+    t = rule.passing_population(n, int(w.sum()))
+    masks = np.array(list(itertools.product([0, 1], repeat=n)), bool)
+    return float(np.mean(masks @ w >= t[masks.sum(axis=1)]))
 
 
 def brute_banzhaf_swings(rule, w: np.ndarray) -> list[int]:
