@@ -138,6 +138,9 @@ def _interrupt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell running us in the background ignores SIGINT, and Python then keeps it
+        # ignored; restore the default so the child gets its KeyboardInterrupt like a user's
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.time() + 60
     out = Path(args[args.index("--out") + 1])
