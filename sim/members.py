@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.distributions import Distribution
 from sim.scenario import ResolvedMember
-from sim.voting import Vote
+from sim.voting import Vote, any_true
 
 _AGAINST, _ABSTAIN, _FORMAL_ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN), int(Vote.FORMAL_ABSTAIN)
 
@@ -227,7 +227,7 @@ def compromise(
     ...            np.array([True, False]), 0.25)
     0.9
     """
-    if step <= 0.0 or not text_objectors.any():
+    if step <= 0.0 or not any_true(text_objectors):
         return text
     w = salience[text_objectors] + 1e-9
     target = float(np.dot(w, positions[text_objectors] + tolerance[text_objectors]) / w.sum())

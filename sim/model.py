@@ -93,6 +93,13 @@ class Model:
         self.escalation = index[scenario.escalation_body] if scenario.escalation_body else None
         wp = scenario.written_procedure
         self.written_days: Distribution | None = wp.days if wp else None
+        # categorical dtypes built once: constructing one validates its categories
+        self.type_dtype = pd.CategoricalDtype([t.name for t in self.types])
+        self.body_dtype = pd.CategoricalDtype([b.id for b in self.bodies])
+        self.stage_body_dtype = pd.CategoricalDtype(
+            [b.id for b in self.bodies] + ["written_procedure"]
+        )
+        self.member_dtype = pd.CategoricalDtype(list(self.members.codes))
 
     def arrivals(self, seed: int, replication: int) -> list[tuple[float, int, float | None]]:
         """All arrivals of the replication as ``(day, type index, deadline day)``, by time.
@@ -135,14 +142,18 @@ class Model:
         arrival = np.array([p.arrival for p in ps], dtype=float)
         decided = np.array([p.decided_day for p in ps], dtype=float)
         pending = np.array([p.outcome == "pending" for p in ps], dtype=bool)
-        type_names = [t.name for t in self.types]
         return pd.DataFrame(
             {
                 "proposal_id": np.array([p.id for p in ps], dtype=np.int64),
-                "type": pd.Categorical([type_names[p.type] for p in ps], type_names),
+                "type": pd.Categorical.from_codes(
+                    np.array([p.type for p in ps], dtype=np.int64), dtype=self.type_dtype
+                ),
                 "arrival_day": arrival,
                 "arrival_time": timestamps(self.scenario.start_date, arrival),
-                "outcome": pd.Categorical([p.outcome for p in ps], OUTCOMES),
+                "outcome": pd.Categorical.from_codes(
+                    np.array([_OUTCOME_CODE[str(p.outcome)] for p in ps], dtype=np.int64),
+                    dtype=OUTCOME_DTYPE,
+                ),
                 "decided_day": np.where(pending, np.nan, decided),
                 "duration_days": decided - arrival,
                 "rounds": np.array([p.rounds for p in ps], dtype=np.int64),
@@ -170,16 +181,20 @@ class Model:
             {
                 "proposal_id": np.asarray(cols[0], dtype=np.int64),
                 "type": pd.Categorical.from_codes(
-                    np.asarray(cols[1], dtype=np.int64), [t.name for t in self.types]
+                    np.asarray(cols[1], dtype=np.int64), dtype=self.type_dtype
                 ),
-                "body": pd.Categorical.from_codes(np.where(body < 0, len(names) - 1, body), names),
+                "body": pd.Categorical.from_codes(
+                    np.where(body < 0, len(names) - 1, body), dtype=self.stage_body_dtype
+                ),
                 "entered_day": floats[0],
                 "left_day": floats[1],
                 "wait_meeting_days": floats[2],
                 "wait_instructions_days": floats[3],
                 "negotiating_days": floats[4],
                 "rounds": np.asarray(cols[8], dtype=np.int64),
-                "exit": pd.Categorical(cols[9], categories=STAGE_EXITS),
+                "exit": pd.Categorical.from_codes(
+                    np.array([_EXIT_CODE[x] for x in cols[9]], dtype=np.int64), dtype=EXIT_DTYPE
+                ),
             }
         )
 
@@ -191,7 +206,7 @@ class Model:
         capacity = np.array([b.capacity for b in self.bodies], dtype=np.int64)
         return pd.DataFrame(
             {
-                "body": pd.Categorical.from_codes(body, [b.id for b in self.bodies]),
+                "body": pd.Categorical.from_codes(body, dtype=self.body_dtype),
                 "time_day": time,
                 "timestamp": ts,
                 "presidency": _presidency_terms(ts),
@@ -203,10 +218,10 @@ class Model:
         )
 
 
-def _presidency_terms(ts: pd.Series) -> pd.Categorical:
+def _presidency_terms(ts: np.ndarray) -> pd.Categorical:
     """The presidency term of each timestamp, e.g. ``2025-H2`` (see
     :func:`sim.meetings.presidency_term`), computed on the array at once."""
-    months = ts.to_numpy().astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    months = np.asarray(ts).astype("datetime64[M]").astype(np.int64)  # months since 1970-01
     term = (months // 12) * 2 + (months % 12 >= 6)  # half-years since 1970-H1
     unique, codes = np.unique(term, return_inverse=True)
     labels = [presidency_term(dt.date(1970 + int(u) // 2, 1 + 6 * (int(u) % 2), 1)) for u in unique]
@@ -218,6 +233,10 @@ OUTCOMES = ["adopted", "adopted_with_abstentions", "blocked", "lapsed", "withdra
 
 STAGE_EXITS = ["agreed", "escalated", "referred_back", "written_procedure", *OUTCOMES]
 """How a visit to a body ends: moving on, or the proposal's outcome."""
+
+OUTCOME_DTYPE, EXIT_DTYPE = pd.CategoricalDtype(OUTCOMES), pd.CategoricalDtype(STAGE_EXITS)
+_OUTCOME_CODE = {o: i for i, o in enumerate(OUTCOMES)}
+_EXIT_CODE = {x: i for i, x in enumerate(STAGE_EXITS)}
 
 
 def run_replication(scenario: Scenario, seed: int, replication: int) -> ReplicationResult:

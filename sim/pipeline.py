@@ -33,7 +33,7 @@ from sim.members import (
 from sim.proposals import Proposal
 from sim.recorder import Activity, EventLog
 from sim.rng import Rows, Stream, name_key, stream
-from sim.voting import ConstructiveAbstentionRule, Vote
+from sim.voting import ConstructiveAbstentionRule, Vote, any_true
 
 if TYPE_CHECKING:
     from sim.model import CompiledBody, Model
@@ -68,7 +68,7 @@ class Replication:
     def __init__(self, model: Model, seed: int, replication: int) -> None:
         self.model = model
         self.env = simpy.Environment()
-        self.log = EventLog([b.id for b in model.bodies], list(model.members.codes))
+        self.log = EventLog(model.body_dtype, model.member_dtype)
         self.agendas: list[list[Proposal]] = [[] for _ in model.bodies]
         self.proposals: list[Proposal] = []
         self.stage_rows: list[tuple[Any, ...]] = []
@@ -190,7 +190,7 @@ class Replication:
         p.visit_rounds += 1
         rule = body.rule or m.types[p.type].rule
         objecting, on_text = objections(members, p.text, p.stances, now, self.objection_rows.next())
-        if objecting.any():
+        if any_true(objecting):
             may_abstain = p.stances.holdout_until <= now
             formal = isinstance(rule, ConstructiveAbstentionRule)
             votes = cast_votes(
@@ -204,7 +204,7 @@ class Replication:
             if not decision.adopted:
                 self._failed_round(p, body, now, decision.blocking, on_text & objecting)
                 return
-            if rule.emergency_brake and against.any() and self._brake(p, body, now, against):
+            if rule.emergency_brake and any_true(against) and self._brake(p, body, now, against):
                 return
             p.abstainers |= abstaining
         log.record(now, p.id, _AGREED, b, value=p.text)
@@ -242,7 +242,7 @@ class Replication:
         if p.braked or top is None or body.idx == top:
             return False
         invoked = brake_invoked(against, self.model.members.brake_p, self.rng_brake)
-        if not invoked.any():
+        if not any_true(invoked):
             return False
         p.braked = True
         self.log.record_members(now, p.id, _EMERGENCY_BRAKE, body.idx, invoked)
@@ -315,7 +315,7 @@ class Replication:
         members = m.members
         objecting, _ = objections(members, p.text, p.stances, now, None)
         votes = np.zeros(members.n, dtype=np.int8)
-        if objecting.any():
+        if any_true(objecting):
             rule = body.rule or m.types[p.type].rule
             abstain = _FORMAL_ABSTAIN if isinstance(rule, ConstructiveAbstentionRule) else _ABSTAIN
             votes[objecting] = _AGAINST
@@ -331,7 +331,7 @@ class Replication:
             p.open = True
 
     def _adopt(self, p: Proposal, now: float, where: str) -> None:
-        outcome = "adopted_with_abstentions" if p.abstainers.any() else "adopted"
+        outcome = "adopted_with_abstentions" if any_true(p.abstainers) else "adopted"
         self._finish(p, outcome, _ADOPTED, now, where)
 
     # --- written procedure and deadlines -------------------------------------------------------
@@ -356,7 +356,7 @@ class Replication:
         self.stage_rows.append(
             (p.id, p.type, -1, started, now, now - started, 0.0, 0.0, 0, "written_procedure")
         )
-        if objecting.any():
+        if any_true(objecting):
             self.log.record_members(now, p.id, _OBJECTION, -1, objecting)
             route = self.model.types[p.type].route
             self._enqueue(p, route[-1], True, now)

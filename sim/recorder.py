@@ -39,6 +39,9 @@ class Activity(IntEnum):
     pending = 17
 
 
+ACTIVITIES = pd.CategoricalDtype([a.name for a in Activity])
+"""The ``activity`` column's categories."""
+
 TERMINAL = frozenset(
     {Activity.adopted, Activity.blocked, Activity.lapsed, Activity.withdrawn, Activity.pending}
 )
@@ -47,10 +50,21 @@ TERMINAL = frozenset(
 _NAN = math.nan
 
 
-def timestamps(start: dt.date, days: np.ndarray | pd.Series) -> pd.Series:
-    """Calendar timestamps of simulation times (days since ``start`` at 00:00)."""
-    base = pd.Timestamp(start)
-    return pd.Series(base + pd.to_timedelta(np.asarray(days, dtype=float), unit="D"))
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def timestamps(start: dt.date, days: np.ndarray | pd.Series) -> np.ndarray:
+    """Calendar timestamps (``datetime64[ns]``) of simulation times (days since ``start`` at
+    00:00); NaN days give NaT.
+
+    >>> str(timestamps(dt.date(2025, 1, 1), np.array([1.5]))[0])
+    '2025-01-02T12:00:00.000000000'
+    """
+    d = np.asarray(days, dtype=float)
+    ns = np.where(np.isnan(d), 0, np.round(d * _NS_PER_DAY)).astype("timedelta64[ns]")
+    out = np.datetime64(start, "ns") + ns
+    out[np.isnan(d)] = np.datetime64("NaT")
+    return out
 
 
 class EventLog:
@@ -58,7 +72,7 @@ class EventLog:
 
     __slots__ = ("_act", "_body", "_case", "_member", "_time", "_value", "bodies", "members")
 
-    def __init__(self, bodies: list[str], members: list[str]) -> None:
+    def __init__(self, bodies: pd.CategoricalDtype, members: pd.CategoricalDtype) -> None:
         self.bodies = bodies
         self.members = members
         self._case: list[int] = []
@@ -95,7 +109,7 @@ class EventLog:
         values: np.ndarray | None = None,
     ) -> None:
         """Append one event per state selected by ``mask``."""
-        if not mask.any():
+        if not np.count_nonzero(mask):
             return
         idx = np.flatnonzero(mask)
         k = len(idx)
@@ -117,11 +131,11 @@ class EventLog:
         return pd.DataFrame(
             {
                 "case_id": np.asarray(self._case, dtype=np.int64)[order],
-                "activity": pd.Categorical.from_codes(act, [a.name for a in Activity]),
-                "body": pd.Categorical.from_codes(body, self.bodies),
+                "activity": pd.Categorical.from_codes(act, dtype=ACTIVITIES),
+                "body": pd.Categorical.from_codes(body, dtype=self.bodies),
                 "time_day": time,
                 "timestamp": timestamps(start, time),
-                "member_state": pd.Categorical.from_codes(member, self.members),
+                "member_state": pd.Categorical.from_codes(member, dtype=self.members),
                 "value": np.asarray(self._value, dtype=float)[order],
             }
         )

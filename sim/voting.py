@@ -17,6 +17,19 @@ import numpy as np
 
 from sim.scenario import ConstructiveAbstention, DecisionRuleSpec, QualifiedMajority, Unanimity
 
+_count_nonzero = np.count_nonzero
+
+
+def any_true(mask: np.ndarray) -> bool:
+    """Whether a boolean mask (one entry per state) has a true entry: ``mask.any()`` without
+    numpy's Python-level reduction wrapper, several times faster on 27-element arrays."""
+    return bool(_count_nonzero(mask))
+
+
+def _count(mask: np.ndarray) -> int:
+    return int(_count_nonzero(mask))
+
+
 _EPS = 1e-9
 
 
@@ -88,7 +101,7 @@ class UnanimityRule:
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         against = votes == _AGAINST
-        return Decision(not against.any(), against)
+        return Decision(not any_true(against), against)
 
     def passing_population(self, n: int, total: int) -> np.ndarray:
         t = np.full(n + 1, np.inf)
@@ -117,12 +130,12 @@ class ConstructiveAbstentionRule:
         formal = votes == _FORMAL_ABSTAIN
         n = len(votes)
         too_many = bool(
-            formal.sum() >= _at_least(self.states_limit, n)
+            _count(formal) >= _at_least(self.states_limit, n)
             and population[formal].sum() >= self.population_limit * population.sum() * (1 - _EPS)
         )
         if too_many:
             return Decision(False, against | formal)
-        return Decision(not against.any(), against)
+        return Decision(not any_true(against), against)
 
     def passing_population(self, n: int, total: int) -> np.ndarray:
         return UnanimityRule(self.name).passing_population(n, total)
@@ -154,7 +167,7 @@ class QualifiedMajorityRule:
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         favour = votes == _FOR
         n = len(votes)
-        k = int(favour.sum())
+        k = _count(favour)
         states_ok = k >= _at_least(self.states_threshold, n)
         pop_ok = population[favour].sum() >= self.population_threshold * population.sum() * (
             1 - _EPS
