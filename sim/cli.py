@@ -216,7 +216,7 @@ def _run(args: argparse.Namespace) -> int:
         for metric, row in exp.headline().iterrows():
             ci = f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
             print(f"  {HEADLINE[str(metric)]:<34}{row['mean']:>10.3g}  {ci:<22}")
-    print(f"results: {exp.path}")
+    print(f"results: {exp.path} (seed {exp.manifest['seed']})")
     return EXIT_OK
 
 

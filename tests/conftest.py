@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import matplotlib
+import pandas as pd
 import pytest
 
 from sim.scenario import Scenario, load_scenario
@@ -16,6 +17,19 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 BASELINE = ROOT / "scenarios" / "eu27_baseline.toml"
+
+
+RESULT_TABLES = ("proposals", "events", "stages", "meetings", "metrics")
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    """Two results folders hold the same tables, summary and resolved scenario."""
+    for t in RESULT_TABLES:
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(a / f"{t}.parquet"), pd.read_parquet(b / f"{t}.parquet")
+        )
+    assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
+    assert (a / "scenario.toml").read_bytes() == (b / "scenario.toml").read_bytes()
 
 
 @pytest.fixture(scope="session")

@@ -16,29 +16,18 @@ from sim.cli import main
 from sim.runner import Experiment, run_experiment
 from sim.scenario import Scenario, load_scenario
 
-from .conftest import BASELINE, DATA, ROOT
-
-TABLES = ("proposals", "events", "stages", "meetings", "metrics")
+from .conftest import BASELINE, DATA, RESULT_TABLES, ROOT, assert_same_results
 
 
 def run(scenario: Scenario, out: Path, **kw) -> Experiment:
     return run_experiment(scenario, out=out, progress=False, **kw)
 
 
-def assert_same_results(a: Path, b: Path) -> None:
-    for t in TABLES:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(a / f"{t}.parquet"), pd.read_parquet(b / f"{t}.parquet")
-        )
-    assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
-    assert (a / "scenario.toml").read_bytes() == (b / "scenario.toml").read_bytes()
-
-
 def test_results_folder_contract(tiny: Scenario, tmp_path: Path) -> None:
     exp = run(tiny, tmp_path / "r", replications=3, seed=5)
     names = {p.name for p in exp.path.iterdir()}
     assert {"manifest.json", "scenario.toml", "summary.csv"} <= names
-    assert {f"{t}.parquet" for t in TABLES} <= names
+    assert {f"{t}.parquet" for t in RESULT_TABLES} <= names
     m = json.loads((exp.path / "manifest.json").read_text())
     assert m["status"] == "complete"
     assert m["seed"] == 5

@@ -15,17 +15,7 @@ from sim.runner import run_experiment
 from sim.scenario import Scenario, ScenarioError
 from sim.sweep import parse_vary, points, run_sweep, split_values
 
-from .conftest import DATA
-
-TABLES = ("proposals", "events", "stages", "meetings", "metrics")
-
-
-def assert_same(a: Path, b: Path) -> None:
-    for t in TABLES:
-        pd.testing.assert_frame_equal(
-            pd.read_parquet(a / f"{t}.parquet"), pd.read_parquet(b / f"{t}.parquet")
-        )
-    assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
+from .conftest import DATA, assert_same_results
 
 
 def test_grid_and_one_at_a_time_points() -> None:
@@ -65,7 +55,7 @@ def test_sweep_of_three_values_shares_arrivals_and_matches_single_runs(tmp_path:
         seed=4,
         progress=False,
     )
-    assert_same(sweep.experiments[1].path, alone.path)
+    assert_same_results(sweep.experiments[1].path, alone.path)
 
 
 def test_sweep_rejects_a_bad_point_before_running_anything(tmp_path: Path, capsys) -> None:
@@ -116,7 +106,7 @@ def test_dask_local_cluster_matches_serial(baseline: Scenario, tmp_path: Path) -
         progress=False,
     )
     assert dask.manifest["engine"] == "dask:local"
-    assert_same(serial.path, dask.path)
+    assert_same_results(serial.path, dask.path)
 
 
 @pytest.mark.slow
@@ -161,4 +151,4 @@ def test_dask_survives_losing_a_worker(baseline: Scenario, tmp_path: Path) -> No
         assert killed_at
         assert killed_at[0] < finished  # the worker died while the run was going on
         assert pids[0] not in set(client.run(os.getpid).values())  # the worker really died
-    assert_same(serial.path, dask.path)
+    assert_same_results(serial.path, dask.path)
