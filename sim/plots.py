@@ -50,6 +50,7 @@ STYLE: dict[str, Any] = {
     "legend.frameon": False,
     "xtick.labelsize": 9,
     "ytick.labelsize": 9,
+    "svg.hashsalt": "cfsp-sim",  # stable SVG ids: the same run draws the same files
 }
 
 

@@ -44,7 +44,12 @@ def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
     out = {}
     for ext in ("png", "svg"):
         path = folder / f"{stem}.{ext}"
-        fig.savefig(path, dpi=110 if ext == "png" else None, bbox_inches="tight")
+        # no creation date in the SVG, so the same run gives the same files
+        metadata = {"Date": None} if ext == "svg" else None
+        with plots.style():  # includes a fixed svg.hashsalt: stable SVG element ids
+            fig.savefig(
+                path, dpi=110 if ext == "png" else None, bbox_inches="tight", metadata=metadata
+            )
         out[ext] = path
     return out
 

@@ -10,7 +10,6 @@ workers or the engine.
 from __future__ import annotations
 
 import datetime as dt
-import math
 import os
 import platform
 import subprocess
@@ -65,9 +64,13 @@ def run_chunk(task: Chunk) -> ChunkResult:
     return len(reps), joined, pd.concat(metrics, ignore_index=True)
 
 
-def _chunks(scenario: Scenario, seed: int, n: int, workers: int) -> list[Chunk]:
-    size = max(1, min(25, math.ceil(n / max(1, workers * 4))))
-    return [(scenario, seed, tuple(range(i, min(n, i + size)))) for i in range(0, n, size)]
+CHUNK = 10
+"""Replications per task. Fixed, not derived from the number of workers: each task becomes one
+Parquet row group, so the files are the same to the byte whatever the workers or engine."""
+
+
+def _chunks(scenario: Scenario, seed: int, n: int) -> list[Chunk]:
+    return [(scenario, seed, tuple(range(i, min(n, i + CHUNK)))) for i in range(0, n, CHUNK)]
 
 
 def _serial(chunks: list[Chunk]) -> Iterator[ChunkResult]:
@@ -275,7 +278,7 @@ def run_experiment(
         git_sha=_git_sha(),
         started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    chunks = _chunks(scenario, seed, n, workers)
+    chunks = _chunks(scenario, seed, n)
     if dask:
         results = _dask(chunks, dask, workers)
     elif workers == 1:

@@ -23,11 +23,12 @@ RESULT_TABLES = ("proposals", "events", "stages", "meetings", "metrics")
 
 
 def assert_same_results(a: Path, b: Path) -> None:
-    """Two results folders hold the same tables, summary and resolved scenario."""
+    """Two results folders hold the same tables (to the byte), summary and resolved scenario."""
     for t in RESULT_TABLES:
         pd.testing.assert_frame_equal(
             pd.read_parquet(a / f"{t}.parquet"), pd.read_parquet(b / f"{t}.parquet")
         )
+        assert (a / f"{t}.parquet").read_bytes() == (b / f"{t}.parquet").read_bytes(), t
     assert (a / "summary.csv").read_bytes() == (b / "summary.csv").read_bytes()
     assert (a / "scenario.toml").read_bytes() == (b / "scenario.toml").read_bytes()
 

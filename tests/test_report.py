@@ -19,7 +19,7 @@ from sim.report import run_figure_specs
 from sim.runner import Experiment, run_experiment
 from sim.scenario import load_scenario
 
-from .conftest import BASELINE
+from .conftest import BASELINE, DATA
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +141,30 @@ def test_compare_says_when_runs_are_not_paired(runs, tmp_path, capsys) -> None:
 def test_compare_rejects_incomplete_input(runs, tmp_path, capsys) -> None:
     assert main(["compare", str(runs["base"]), str(tmp_path), "--out", str(tmp_path / "x")]) == 2
     assert "not a results folder" in capsys.readouterr().err
+
+
+def test_same_seed_gives_the_same_files_byte_for_byte(tmp_path) -> None:
+    """Every file of a run but the manifest (timings, engine) is identical for the same seed,
+    whether one process or two ran the replications — figures and report included."""
+    from sim.report import figures_and_report
+
+    tiny = load_scenario(DATA / "tiny.toml")
+    folders = []
+    for workers in (1, 2):
+        exp = run_experiment(
+            tiny,
+            out=tmp_path / f"w{workers}",
+            replications=3,
+            seed=4,
+            workers=workers,
+            progress=False,
+            on_done=figures_and_report,
+        )
+        folders.append(exp.path)
+    a, b = folders
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert len([f for f in files if f.suffix == ".svg"]) == 6
+    for f in files:
+        if f.name != "manifest.json":
+            assert (a / f).read_bytes() == (b / f).read_bytes(), f
