@@ -130,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
     args = parser.parse_args()
-    n = 40 if args.quick else 400
+    n1, n2 = (40, 80) if args.quick else (200, 1000)
     cores = os.cpu_count() or 1
     print(
         f"cfsp-sim benchmarks on {platform.machine()}, {cores} cores, "
@@ -139,11 +139,11 @@ def main() -> None:
 
     ref_s = best_of(reference_simpy)
     print(f"plain SimPy reference: {100_000 / ref_s:,.0f} timeouts/s")
-    one = replication_years_per_second(n, 1)
-    print(f"baseline replication-years per second, 1 worker: {one:.1f}")
-    alln = replication_years_per_second(n, cores)
+    one = replication_years_per_second(n1, 1)
+    print(f"baseline replication-years per second, 1 worker ({n1} replications): {one:.1f}")
+    alln = replication_years_per_second(n2, cores)
     print(
-        f"baseline replication-years per second, {cores} workers: {alln:.1f} "
+        f"baseline replication-years per second, {cores} workers ({n2} replications): {alln:.1f} "
         f"(parallel efficiency {alln / one / cores:.0%})"
     )
     events = simpy_events_per_replication_year()
