@@ -130,7 +130,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller workloads")
     args = parser.parse_args()
-    n1, n2 = (40, 80) if args.quick else (200, 1000)
+    n1 = n2 = 80 if args.quick else 1000  # the same study on 1 worker and on all cores
     cores = os.cpu_count() or 1
     print(
         f"cfsp-sim benchmarks on {platform.machine()}, {cores} cores, "
