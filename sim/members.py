@@ -159,13 +159,14 @@ def instructions_ready(now: float, scale: float, delays: np.ndarray) -> np.ndarr
     return now + scale * delays
 
 
-def text_objections(text: float, positions: np.ndarray, tolerance: np.ndarray) -> np.ndarray:
-    """States for which the text goes too far: ``text - position > tolerance``.
+def text_objections(text: float, accept: np.ndarray) -> np.ndarray:
+    """States for which the text goes too far: ``text > accept``, where ``accept`` is each
+    state's ``position + tolerance`` (:attr:`ProposalStances.accept`).
 
-    >>> text_objections(0.9, np.array([0.9, 0.6, 0.7]), np.array([0.1, 0.1, 0.2]))
+    >>> text_objections(0.9, np.array([0.9, 0.6, 0.7]) + np.array([0.1, 0.1, 0.2]))
     array([False,  True, False])
     """
-    return text - positions > tolerance + 1e-12
+    return text - accept > 1e-12
 
 
 def objections(
@@ -182,7 +183,7 @@ def objections(
     objection, e.g. a late instruction to raise a point). Formal adoption of an agreed text
     passes ``uniforms=None``.
     """
-    on_text = text - stances.accept > 1e-12
+    on_text = text_objections(text, stances.accept)
     objecting = on_text | (stances.holdout_until > now) if now < stances.holdout_end else on_text
     if uniforms is not None:
         objecting = objecting | (uniforms < m.objection_p)

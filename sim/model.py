@@ -186,7 +186,6 @@ class Model:
 
     def _stage_table(self, rep: Replication) -> pd.DataFrame:
         cols = list(zip(*rep.stage_rows, strict=True)) if rep.stage_rows else [()] * 10
-        names = [b.id for b in self.bodies] + ["written_procedure"]
         body = np.asarray(cols[2], dtype=np.int64)
         floats = [np.asarray(c, dtype=float) for c in cols[3:8]]
         return pd.DataFrame(
@@ -196,7 +195,9 @@ class Model:
                     np.asarray(cols[1], dtype=np.int64), dtype=self.type_dtype
                 ),
                 "body": pd.Categorical.from_codes(
-                    np.where(body < 0, len(names) - 1, body), dtype=self.stage_body_dtype
+                    # -1 (the written procedure) is the last category
+                    np.where(body < 0, len(self.bodies), body),
+                    dtype=self.stage_body_dtype,
                 ),
                 "entered_day": floats[0],
                 "left_day": floats[1],

@@ -208,6 +208,14 @@ HEADLINE = {
 """Headline metrics and their plain-language labels."""
 
 
+def resolve_seed(scenario: Scenario, seed: int | None) -> int:
+    """The seed given, else the scenario's ``[experiment] seed``, else a fresh one (which the
+    manifest and the resolved scenario record)."""
+    if seed is not None:
+        return seed
+    return scenario.experiment.seed if scenario.experiment.seed is not None else draw_seed()
+
+
 def _write_summary(
     writer: ResultsWriter, metrics: list[pd.DataFrame], durations: list[pa.Table]
 ) -> pd.DataFrame:
@@ -260,7 +268,7 @@ def run_experiment(
     """
     exp = scenario.experiment
     n = replications or exp.replications
-    seed = seed if seed is not None else (exp.seed if exp.seed is not None else draw_seed())
+    seed = resolve_seed(scenario, seed)
     scenario = scenario.model_copy(update={"experiment": ExperimentSpec(replications=n, seed=seed)})
     workers = workers or os.cpu_count() or 1
     writer = ResultsWriter(Path(out), force=force)

@@ -24,10 +24,12 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(u) for u in uniques]
 
 
+def _label_mask(codes: np.ndarray, labels: list[str], values: tuple[str, ...]) -> np.ndarray:
+    return np.isin(codes, [i for i, label in enumerate(labels) if label in values])
+
+
 def _mask(series: pd.Series, values: tuple[str, ...]) -> np.ndarray:
-    codes, labels = _codes(series)
-    wanted = [i for i, label in enumerate(labels) if label in values]
-    return np.isin(codes, wanted)
+    return _label_mask(*_codes(series), values)
 
 
 class _Rows:
@@ -66,15 +68,23 @@ def _per_group(codes: np.ndarray, k: int, values: np.ndarray, how: str) -> np.nd
     return out
 
 
-def _km_median(duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray) -> float:
-    if not adopted.any():
-        return np.nan
-    # risk set at t: everyone with duration >= t, plus the never-adopted (blocked, lapsed,
-    # withdrawn), who stay at risk throughout (as in kaplan_meier)
+def _product_limit(
+    duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Kaplan–Meier at each adoption time: ``times, adoptions, at_risk, survival``.
+
+    The risk set at t is everyone with duration >= t, plus the never-adopted (blocked, lapsed,
+    withdrawn), who stay at risk throughout; pending proposals are censored at their duration.
+    """
     order = np.sort(np.where(adopted | pending, duration, np.inf))
     times, n_events = np.unique(duration[adopted], return_counts=True)
     at_risk = len(order) - np.searchsorted(order, times, side="left")
-    survival = np.cumprod(1.0 - n_events / at_risk)
+    survival = np.cumprod(1.0 - n_events / at_risk) if len(times) else np.array([])
+    return times, n_events, at_risk, survival
+
+
+def _km_median(duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray) -> float:
+    times, _, _, survival = _product_limit(duration, adopted, pending)
     below = np.flatnonzero(survival <= 0.5)
     return float(times[below[0]]) if len(below) else np.nan
 
@@ -102,7 +112,7 @@ def replication_metrics(
     ocode, olabels = _codes(outcome)
 
     def is_outcome(values: tuple[str, ...]) -> np.ndarray:
-        return np.isin(ocode, [i for i, label in enumerate(olabels) if label in values])
+        return _label_mask(ocode, olabels, values)
 
     adopted = is_outcome(ADOPTED)
     pending = is_outcome(("pending",))
@@ -274,13 +284,10 @@ def kaplan_meier(proposals: pd.DataFrame, horizon_days: float | None = None) -> 
     [1.0, 0.75, 0.375]
     """
     outcome = proposals["outcome"]
-    event = _mask(outcome, ADOPTED)
-    pending = _mask(outcome, ("pending",))
     d = proposals["duration_days"].to_numpy(dtype=float)
-    order = np.sort(np.where(event | pending, d, np.inf))
-    times, n_events = np.unique(d[event], return_counts=True)
-    at_risk = len(order) - np.searchsorted(order, times, side="left")
-    survival = np.cumprod(1.0 - n_events / at_risk) if len(times) else np.array([])
+    times, n_events, at_risk, survival = _product_limit(
+        d, _mask(outcome, ADOPTED), _mask(outcome, ("pending",))
+    )
     return pd.DataFrame(
         {
             "time_days": np.concatenate([[0.0], times]),

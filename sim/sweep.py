@@ -27,7 +27,7 @@ import pandas as pd
 from sim import plots
 from sim.report import save_figure
 from sim.results import ResultsWriter, write_text_atomic
-from sim.runner import HEADLINE, Experiment, run_experiment
+from sim.runner import HEADLINE, Experiment, resolve_seed, run_experiment
 from sim.scenario import Scenario, ScenarioError, load_scenario, parse_override
 
 SWEEP_METRICS = (
@@ -134,11 +134,7 @@ def run_sweep(
         sets = [*(overrides or []), *(f"{k}={v}" for k, v in point.items())]
         scenarios.append(load_scenario(scenario_path, sets))
     base = scenarios[0]
-    seed = seed if seed is not None else base.experiment.seed
-    if seed is None:
-        from sim.rng import draw_seed
-
-        seed = draw_seed()
+    seed = resolve_seed(base, seed)  # one seed for every point: common random numbers
     writer = ResultsWriter(out, force=force)
     writer.write_manifest(
         kind="sweep",

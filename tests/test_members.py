@@ -105,7 +105,7 @@ def test_willing_objectors_abstain_formally_under_constructive_abstention() -> N
 
 
 def test_text_objection_threshold() -> None:
-    assert list(text_objections(1.0, np.array([0.8, 0.9]), np.array([0.1, 0.1]))) == [
+    assert list(text_objections(1.0, np.array([0.8, 0.9]) + np.array([0.1, 0.1]))) == [
         True,
         False,
     ]
@@ -121,7 +121,7 @@ def test_text_objection_threshold() -> None:
 def test_compromise_moves_towards_objectors_within_step(text, positions, tol, step) -> None:
     pos = np.array(positions)
     tolerance = np.full(len(pos), tol)
-    obj = text_objections(text, pos, tolerance)
+    obj = text_objections(text, pos + tolerance)
     new = compromise(text, pos, tolerance, np.ones(len(pos)), obj, step)
     assert new <= text
     assert text - new <= step + 1e-9
@@ -134,7 +134,7 @@ def test_compromise_moves_towards_objectors_within_step(text, positions, tol, st
 def test_lone_objector_is_satisfied_after_finitely_many_rounds() -> None:
     pos, tol, sal = np.array([0.5, 0.9, 0.95]), np.full(3, 0.1), np.ones(3)
     text, rounds = 1.0, 0
-    while (obj := text_objections(text, pos, tol)).any():
+    while (obj := text_objections(text, pos + tol)).any():
         text = compromise(text, pos, tol, sal, obj, 0.1)
         rounds += 1
     assert rounds == 4
