@@ -21,13 +21,12 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from sim.members import MemberArrays, cast_votes, compromise, objections, proposal_stances
-from sim.model import Model
-from sim.pipeline import Replication
-from sim.power import voting_power
-from sim.runner import run_experiment
+from sim.core.members import cast_votes, compromise, objections, proposal_stances
+from sim.core.power import voting_power
+from sim.engine.compile import Model, make_rule, member_arrays
+from sim.engine.replication import Replication
+from sim.experiment.runner import run_experiment
 from sim.scenario import load_scenario
-from sim.voting import make_rule
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "eu27_baseline.toml"
@@ -83,7 +82,7 @@ def simpy_events_per_replication_year() -> float:
 def round_cost_us() -> float:
     scenario = load_scenario(BASELINE)
     types = {t: pt.position for t, pt in scenario.proposal_types.items()}
-    m = MemberArrays.of(scenario.resolved_members(), types)
+    m = member_arrays(scenario.resolved_members(), types)
     rng = np.random.default_rng(0)
     st = proposal_stances(m, "sanctions_package", 0.05, False, np.zeros(1), rng)[0]
     rule = make_rule("unanimity", scenario.decision_rules["unanimity"])

@@ -1,6 +1,6 @@
 """cfsp-sim: a discrete-event model of EU foreign and security policy decision-making."""
 
-from sim.model import Model, ReplicationResult, run_replication
+from sim.engine.compile import Model, ReplicationResult, run_replication
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 __version__ = "0.1.0"

@@ -152,8 +152,8 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _power(args: argparse.Namespace) -> int:
-    from sim.power import voting_power
-    from sim.voting import make_rule
+    from sim.core.power import voting_power
+    from sim.engine.compile import make_rule
 
     s = load_scenario(args.scenario, args.overrides)
     rule_id = args.rule or next(iter(s.proposal_types.values())).rule
@@ -179,8 +179,9 @@ def _power(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.results import ResultsExistError
-    from sim.runner import HEADLINE, run_experiment
+    from sim.analysis.metrics import HEADLINE
+    from sim.experiment.results import ResultsExistError
+    from sim.experiment.runner import run_experiment
 
     overrides = list(args.overrides)
     if args.horizon is not None:
@@ -222,14 +223,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _figures_and_report(folder: Path) -> None:
     """Figures and report, drawn from the files just written."""
-    from sim.report import figures_and_report
+    from sim.report.html import figures_and_report
 
     figures_and_report(folder)
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from sim.report import figures_and_report
-    from sim.results import read_manifest
+    from sim.experiment.results import read_manifest
+    from sim.report.html import figures_and_report
 
     folder = Path(args.results)
     try:
@@ -245,8 +246,8 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.compare import NotComparable, compare_runs
-    from sim.results import ResultsExistError
+    from sim.experiment.results import ResultsExistError
+    from sim.report.comparison import NotComparable, compare_runs
 
     folders = [Path(f) for f in args.results]
     names = "_vs_".join(f.name for f in folders)
@@ -272,8 +273,9 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.results import ResultsExistError
-    from sim.sweep import parse_vary, run_sweep
+    from sim.experiment.results import ResultsExistError
+    from sim.experiment.sweep import parse_vary, run_sweep
+    from sim.report.sweep import sweep_figures
 
     params = [parse_vary(v) for v in args.vary]
     name = load_scenario(args.scenario, args.overrides).name
@@ -292,6 +294,7 @@ def _sweep(args: argparse.Namespace) -> int:
             force=args.force,
             progress=False if args.quiet else None,
             on_point=_figures_and_report,
+            figures=sweep_figures(params, args.oat),
         )
     except ResultsExistError as exc:
         raise BadInput(str(exc)) from None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pydantic import TypeAdapter
 
-from sim.distributions import Distribution
+from sim.core.distributions import Distribution
 
 SPECS = [
     {"dist": "fixed", "value": 3.0},

@@ -6,7 +6,7 @@ import datetime as dt
 
 import numpy as np
 
-from sim.meetings import (
+from sim.core.calendars import (
     CalendarSpec,
     MonthlyMeeting,
     Recess,

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.members import (
+from sim.core.members import (
     MemberArrays,
     cast_votes,
     compromise,
@@ -16,14 +16,15 @@ from sim.members import (
     proposal_stances,
     text_objections,
 )
+from sim.core.voting import Vote
+from sim.engine.compile import member_arrays
 from sim.scenario import Scenario
-from sim.voting import Vote
 
 
 @pytest.fixture(scope="module")
 def arrays(baseline: Scenario) -> MemberArrays:
     types = {t: pt.position for t, pt in baseline.proposal_types.items()}
-    return MemberArrays.of(baseline.resolved_members(), types)
+    return member_arrays(baseline.resolved_members(), types)
 
 
 def test_member_arrays_follow_scenario(arrays: MemberArrays, baseline: Scenario) -> None:
@@ -48,7 +49,7 @@ def test_instruction_delays_drawn_in_one_call(arrays: MemberArrays) -> None:
 
 
 def test_block_rows_are_reproducible_and_refill() -> None:
-    from sim.rng import Rows
+    from sim.core.rng import Rows
 
     a = Rows(np.random.default_rng(3), lambda rng, k: rng.random((k, 4)), rows=2)
     b = Rows(np.random.default_rng(3), lambda rng, k: rng.random((k, 4)), rows=2)

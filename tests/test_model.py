@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import OUTCOMES, Model, ReplicationResult, run_replication
-from sim.recorder import TERMINAL
+from sim.engine.compile import OUTCOMES, Model, ReplicationResult, run_replication
+from sim.engine.logs import TERMINAL
 from sim.scenario import Scenario, load_scenario
 
 from .conftest import DATA

@@ -7,9 +7,10 @@ import itertools
 import numpy as np
 import pytest
 
-from sim.power import voting_power
+from sim.core.power import voting_power
+from sim.core.voting import QualifiedMajorityRule, UnanimityRule
+from sim.engine.compile import make_rule
 from sim.scenario import Scenario
-from sim.voting import QualifiedMajorityRule, UnanimityRule, make_rule
 
 
 def passing_probability_bruteforce(rule, w: np.ndarray) -> float:

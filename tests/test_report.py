@@ -12,11 +12,11 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from sim import plots
 from sim.cli import main
-from sim.compare import compare_runs
-from sim.report import run_figure_specs
-from sim.runner import Experiment, run_experiment
+from sim.experiment.runner import Experiment, run_experiment
+from sim.report import plots
+from sim.report.comparison import compare_runs
+from sim.report.html import run_figure_specs
 from sim.scenario import load_scenario
 
 from .conftest import BASELINE, DATA
@@ -146,7 +146,7 @@ def test_compare_rejects_incomplete_input(runs, tmp_path, capsys) -> None:
 def test_same_seed_gives_the_same_files_byte_for_byte(tmp_path) -> None:
     """Every file of a run but the manifest (timings, engine) is identical for the same seed,
     whether one process or two ran the replications — figures and report included."""
-    from sim.report import figures_and_report
+    from sim.report.html import figures_and_report
 
     tiny = load_scenario(DATA / "tiny.toml")
     folders = []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.rng import Stream, name_key, stream
+from sim.core.rng import Stream, name_key, stream
 
 
 def test_same_address_same_draws() -> None:

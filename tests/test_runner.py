@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.runner import Experiment, run_experiment
+from sim.experiment.runner import Experiment, run_experiment
 from sim.scenario import Scenario, load_scenario
 
 from .conftest import BASELINE, DATA, RESULT_TABLES, ROOT, assert_same_results

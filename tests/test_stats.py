@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.stats import (
+from sim.analysis.stats import (
     kaplan_meier,
     km_median,
     paired_differences,

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.runner import run_experiment
+from sim.experiment.runner import run_experiment
+from sim.experiment.sweep import parse_vary, points, run_sweep, split_values
+from sim.report.sweep import sweep_figures
 from sim.scenario import Scenario, ScenarioError
-from sim.sweep import parse_vary, points, run_sweep, split_values
 
 from .conftest import DATA, assert_same_results
 
@@ -31,13 +32,15 @@ def test_grid_and_one_at_a_time_points() -> None:
 
 def test_sweep_of_three_values_shares_arrivals_and_matches_single_runs(tmp_path: Path) -> None:
     tiny = DATA / "tiny.toml"
+    params = [parse_vary("bodies.WP.capacity=1,2,5")]
     sweep = run_sweep(
         tiny,
-        [parse_vary("bodies.WP.capacity=1,2,5")],
+        params,
         out=tmp_path / "sw",
         replications=3,
         seed=4,
         progress=False,
+        figures=sweep_figures(params, oat=False),
     )
     assert (tmp_path / "sw" / "sweep.csv").exists()
     assert (tmp_path / "sw" / "sensitivity.png").exists()
@@ -86,6 +89,7 @@ def test_oat_sweep_draws_a_tornado(tmp_path: Path) -> None:
         replications=2,
         seed=1,
         progress=False,
+        figures=sweep_figures(params, oat=True),
     )
     assert len(sweep.experiments) == 5
     assert (tmp_path / "oat" / "sensitivity.svg").exists()

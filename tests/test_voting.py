@@ -7,14 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.scenario import Scenario
-from sim.voting import (
+from sim.core.voting import (
     ConstructiveAbstentionRule,
     QualifiedMajorityRule,
     UnanimityRule,
     Vote,
-    make_rule,
 )
+from sim.engine.compile import make_rule
+from sim.scenario import Scenario
 
 F, A, X, D = Vote.FOR, Vote.AGAINST, Vote.ABSTAIN, Vote.FORMAL_ABSTAIN
 

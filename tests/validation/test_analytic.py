@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from sim.model import Model, run_replication
+from sim.engine.compile import Model, run_replication
 from sim.scenario import load_scenario
 
 from ..conftest import DATA

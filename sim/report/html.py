@@ -3,7 +3,7 @@
 :func:`write_run_figures` and :func:`write_run_report` read a results folder (the Parquet
 tables, ``summary.csv``, ``scenario.toml``) and write ``figures/*.png|svg`` and ``report.html``;
 the report embeds its images as base64, so it opens anywhere with no network. The same holds for
-a comparison (:mod:`sim.compare`).
+a comparison (:mod:`sim.report.comparison`).
 """
 
 from __future__ import annotations
@@ -15,17 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim import plots
-from sim.results import read_manifest, read_table, write_text_atomic
+from sim.experiment.results import read_manifest, read_table, write_text_atomic
+from sim.report import plots
 from sim.scenario import PoissonArrivals, Scenario, load_scenario
 
 
@@ -56,7 +51,8 @@ def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
 
 def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
     with plots.style():
-        fig, ax = plt.subplots(figsize=size)
+        fig = Figure(figsize=size)
+        ax = fig.subplots()
         spec.draw(ax)
         fig.tight_layout()
     return fig
@@ -145,7 +141,6 @@ def write_run_figures(folder: Path) -> list[Rendered]:
         fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
         save_figure(fig, folder / "figures", spec.stem)
         out.append((spec.stem, spec.caption, png_base64(fig)))
-        plt.close(fig)
     return out
 
 
@@ -243,7 +238,7 @@ def scenario_tables(s: Scenario) -> str:
 
 
 def _calendar_text(c: object) -> str:
-    from sim.meetings import CalendarSpec
+    from sim.core.calendars import CalendarSpec
 
     assert isinstance(c, CalendarSpec)
     parts = []
@@ -260,7 +255,7 @@ def _calendar_text(c: object) -> str:
 
 def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Headline metrics with 95% CIs, in plain language."""
-    from sim.runner import HEADLINE
+    from sim.analysis.metrics import HEADLINE
 
     s = summary[(summary["group"] == "all") & summary["metric"].isin(list(HEADLINE))]
     s = s.set_index("metric").reindex([m for m in HEADLINE if m in set(s["metric"])])

@@ -15,15 +15,29 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.distributions import Distribution
-from sim.meetings import meeting_days, presidency_term
-from sim.members import MemberArrays
-from sim.pipeline import Replication
-from sim.proposals import poisson_arrivals, scheduled_arrivals
-from sim.recorder import timestamps
-from sim.rng import Stream, name_key, stream
-from sim.scenario import PoissonArrivals, ProposalTypeSpec, Scenario
-from sim.voting import VotingRule, make_rule
+from sim.core.calendars import meeting_days, presidency_term
+from sim.core.distributions import Distribution
+from sim.core.members import DelayGroups, MemberArrays
+from sim.core.rng import Stream, name_key, stream
+from sim.core.voting import (
+    ConstructiveAbstentionRule,
+    QualifiedMajorityRule,
+    UnanimityRule,
+    VotingRule,
+)
+from sim.engine.logs import timestamps
+from sim.engine.proposal import poisson_arrivals, scheduled_arrivals
+from sim.engine.replication import Replication
+from sim.scenario import (
+    ConstructiveAbstention,
+    DecisionRuleSpec,
+    PoissonArrivals,
+    ProposalTypeSpec,
+    QualifiedMajority,
+    ResolvedMember,
+    Scenario,
+    Unanimity,
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +83,7 @@ class Model:
         self.horizon = float(scenario.horizon_days)
         members = scenario.resolved_members()
         types = scenario.proposal_types
-        self.members = MemberArrays.of(members, {t: pt.position for t, pt in types.items()})
+        self.members = member_arrays(members, {t: pt.position for t, pt in types.items()})
         rules = {name: make_rule(name, spec) for name, spec in scenario.decision_rules.items()}
         self.bodies = [
             CompiledBody(
@@ -267,3 +281,49 @@ def run_replication(scenario: Scenario, seed: int, replication: int) -> Replicat
 
 
 __all__ = ["OUTCOMES", "Model", "ReplicationResult", "run_replication"]
+
+
+def member_arrays(members: list[ResolvedMember], type_positions: dict[str, float]) -> MemberArrays:
+    """Arrays for ``members``; ``type_positions``: each proposal type's default position."""
+    b = [m.behaviour for m in members]
+
+    def arr(name: str) -> np.ndarray:
+        return np.array([getattr(x, name) for x in b], dtype=float)
+
+    positions = {
+        t: np.array([x.positions.get(t, default) for x in b])
+        for t, default in type_positions.items()
+    }
+    return MemberArrays(
+        codes=tuple(m.code for m in members),
+        population=np.array([m.population for m in members], dtype=float),
+        salience=arr("salience"),
+        tolerance=arr("tolerance"),
+        objection_p=arr("objection_probability"),
+        scrutiny_p=arr("scrutiny_probability"),
+        holdout_p=arr("holdout_probability"),
+        abstain_p=arr("abstain_probability"),
+        brake_p=arr("brake_probability"),
+        written_p=arr("written_objection_probability"),
+        instruction_delay=DelayGroups.of([x.instruction_delay for x in b]),
+        scrutiny_days=DelayGroups.of([x.scrutiny_days for x in b]),
+        holdout_days=DelayGroups.of([x.holdout_days for x in b]),
+        positions=positions,
+    )
+
+
+def make_rule(name: str, spec: DecisionRuleSpec) -> VotingRule:
+    """Build the runtime rule for a scenario's ``decision_rules.<name>`` table."""
+    if isinstance(spec, Unanimity):
+        return UnanimityRule(name)
+    if isinstance(spec, ConstructiveAbstention):
+        return ConstructiveAbstentionRule(name, spec.states_limit, spec.population_limit)
+    if isinstance(spec, QualifiedMajority):
+        return QualifiedMajorityRule(
+            name,
+            spec.states_threshold,
+            spec.population_threshold,
+            spec.min_blocking_states,
+            spec.emergency_brake,
+        )
+    raise TypeError(f"unknown rule spec {spec!r}")  # pragma: no cover

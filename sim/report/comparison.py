@@ -9,23 +9,18 @@ The first run is the reference; every difference is ``other − reference``.
 
 from __future__ import annotations
 
+import html
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import html
-
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
-from sim import plots
-from sim.report import Rendered, figures_html, html_table, page, png_base64, save_figure
-from sim.results import ResultsWriter, read_manifest, read_table, write_text_atomic
-from sim.runner import HEADLINE
-from sim.stats import paired_differences, welch_interval
+from sim.analysis.metrics import HEADLINE
+from sim.analysis.stats import paired_differences, welch_interval
+from sim.experiment.results import ResultsWriter, read_manifest, read_table, write_text_atomic
+from sim.report import plots
+from sim.report.html import Rendered, figures_html, html_table, page, png_base64, save_figure
 
 
 class NotComparable(Exception):
@@ -136,7 +131,8 @@ def _comparison_figures(
         n = len(types) + 1
         cols = 3
         rows = -(-n // cols)
-        fig, axes = plt.subplots(rows, cols, figsize=(12, 3.4 * rows), squeeze=False)
+        fig = Figure(figsize=(12, 3.4 * rows))
+        axes = fig.subplots(rows, cols, squeeze=False)
         for ax, t in zip(axes.flat, [None, *types], strict=False):
             plots.plot_adoption_overlay(runs, t, ax)
         for ax in list(axes.flat)[n:]:
@@ -148,7 +144,6 @@ def _comparison_figures(
             "to the left is faster; a higher plateau means more proposals adopted at all."
         )
         out.append(("adoption_overlay", caption, png_base64(fig)))
-        plt.close(fig)
 
         head = table[(table["group"] == "all") & table["metric"].isin(list(HEADLINE))]
         head = head[head["metric"] != "proposals"]
@@ -166,20 +161,20 @@ def _comparison_figures(
             ),
         ):
             sel = head[head["metric"].isin(metrics)]
-            fig, ax = plt.subplots(figsize=(9, 0.8 + 0.4 * max(3, len(sel))))
+            fig = Figure(figsize=(9, 0.8 + 0.4 * max(3, len(sel))))
+            ax = fig.subplots()
             plots.plot_forest(sel, HEADLINE, ax)
             fig.tight_layout()
             save_figure(fig, folder, stem)
             out.append((stem, caption, png_base64(fig)))
-            plt.close(fig)
 
-        fig, ax = plt.subplots(figsize=(8, 4.8))
+        fig = Figure(figsize=(8, 4.8))
+        ax = fig.subplots()
         plots.plot_outcome_shares(runs, ax)
         fig.tight_layout()
         save_figure(fig, folder, "outcome_shares")
         caption = "How proposals end in each scenario, all types pooled."
         out.append(("outcome_shares", caption, png_base64(fig)))
-        plt.close(fig)
     return out
 
 

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from sim.distributions import Distribution
-from sim.scenario import ResolvedMember
-from sim.voting import Vote, any_true
+from sim.core.distributions import Distribution
+from sim.core.voting import Vote, any_true
 
 _AGAINST, _ABSTAIN, _FORMAL_ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN), int(Vote.FORMAL_ABSTAIN)
 
@@ -67,35 +66,6 @@ class MemberArrays:
     scrutiny_days: DelayGroups
     holdout_days: DelayGroups
     positions: dict[str, np.ndarray] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, members: list[ResolvedMember], type_positions: dict[str, float]) -> MemberArrays:
-        """Arrays for ``members``; ``type_positions``: each proposal type's default position."""
-        b = [m.behaviour for m in members]
-
-        def arr(name: str) -> np.ndarray:
-            return np.array([getattr(x, name) for x in b], dtype=float)
-
-        positions = {
-            t: np.array([x.positions.get(t, default) for x in b])
-            for t, default in type_positions.items()
-        }
-        return cls(
-            codes=tuple(m.code for m in members),
-            population=np.array([m.population for m in members], dtype=float),
-            salience=arr("salience"),
-            tolerance=arr("tolerance"),
-            objection_p=arr("objection_probability"),
-            scrutiny_p=arr("scrutiny_probability"),
-            holdout_p=arr("holdout_probability"),
-            abstain_p=arr("abstain_probability"),
-            brake_p=arr("brake_probability"),
-            written_p=arr("written_objection_probability"),
-            instruction_delay=DelayGroups.of([x.instruction_delay for x in b]),
-            scrutiny_days=DelayGroups.of([x.scrutiny_days for x in b]),
-            holdout_days=DelayGroups.of([x.holdout_days for x in b]),
-            positions=positions,
-        )
 
     @property
     def n(self) -> int:

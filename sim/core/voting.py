@@ -15,8 +15,6 @@ from typing import Protocol
 
 import numpy as np
 
-from sim.scenario import ConstructiveAbstention, DecisionRuleSpec, QualifiedMajority, Unanimity
-
 _count_nonzero = np.count_nonzero
 
 
@@ -181,20 +179,3 @@ class QualifiedMajorityRule:
         for k in range(_at_least(self.states_threshold, n), n + 1):
             t[k] = 0.0 if n - k < self.min_blocking_states else need
         return t
-
-
-def make_rule(name: str, spec: DecisionRuleSpec) -> VotingRule:
-    """Build the runtime rule for a scenario's ``decision_rules.<name>`` table."""
-    if isinstance(spec, Unanimity):
-        return UnanimityRule(name)
-    if isinstance(spec, ConstructiveAbstention):
-        return ConstructiveAbstentionRule(name, spec.states_limit, spec.population_limit)
-    if isinstance(spec, QualifiedMajority):
-        return QualifiedMajorityRule(
-            name,
-            spec.states_threshold,
-            spec.population_threshold,
-            spec.min_blocking_states,
-            spec.emergency_brake,
-        )
-    raise TypeError(f"unknown rule spec {spec!r}")  # pragma: no cover

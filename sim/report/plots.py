@@ -1,8 +1,9 @@
 """Standard figures: each takes DataFrames and an optional matplotlib ``Axes`` and returns it.
 
-Functions here draw; they do not compute statistics beyond a mean (that is :mod:`sim.stats`),
-never call ``show()`` and never save (the caller does, see :mod:`sim.report`). Every figure has
-a title, axes labelled with units, and a legend where needed, in one consistent look.
+Functions here draw; they do not compute statistics beyond a mean (that is
+:mod:`sim.analysis.stats`), never call ``show()`` and never save (the caller does, see
+:mod:`sim.report.html`). Every figure has a title, axes labelled with units, and a legend
+where needed, in one consistent look.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
+import matplotlib as mpl
 import matplotlib.dates as mdates
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from sim.meetings import Recess
-from sim.stats import kaplan_meier
+from sim.analysis.stats import kaplan_meier
+from sim.core.calendars import Recess
 
 OUTCOME_COLOURS = {
     "adopted": "#2b8a3e",
@@ -56,12 +57,14 @@ STYLE: dict[str, Any] = {
 
 def style() -> AbstractContextManager[None]:
     """The project's figure style, as a context manager."""
-    return plt.rc_context(STYLE)  # type: ignore[arg-type]
+    return mpl.rc_context(STYLE)  # type: ignore[arg-type]
 
 
 def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
     if ax is not None:
         return ax
+    import matplotlib.pyplot as plt  # only when the caller gives no Axes, e.g. in a notebook
+
     with style():
         _, new = plt.subplots(figsize=size or FIGSIZE)
     return new
@@ -223,7 +226,7 @@ def plot_swimlane(
         counts = stages.groupby("proposal_id").size()
         proposals = list(counts.sort_values(ascending=False).index[:6])
     bodies = list(dict.fromkeys(stages["body"].astype(str)))
-    cmap = plt.get_cmap("tab10")
+    cmap = mpl.colormaps["tab10"]
     colours = {b: cmap(i % 10) for i, b in enumerate(bodies)}
     meet = {str(b): g["time_day"].to_numpy() for b, g in meetings.groupby("body", observed=True)}
 

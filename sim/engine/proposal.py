@@ -1,8 +1,8 @@
 """Proposals: when they arrive, and the state one carries through the Council ladder.
 
 Arrival generation is pure (explicit generator in, sorted times out). :class:`Proposal` is the
-mutable record the SimPy shell (:mod:`sim.pipeline`) updates as the item moves; it is a slotted
-class because the model creates hundreds per replication-year.
+mutable record the SimPy shell (:mod:`sim.engine.replication`) updates as the item moves; it
+is a slotted class because the model creates hundreds per replication-year.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from sim.members import ProposalStances
+from sim.core.members import ProposalStances
 from sim.scenario import PoissonArrivals, ScheduledArrivals
 
 

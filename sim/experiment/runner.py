@@ -27,8 +27,11 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from sim.model import Model
-from sim.results import (
+from sim.analysis.metrics import HEADLINE
+from sim.analysis.stats import pooled_durations, replication_metrics, summarise
+from sim.core.rng import draw_seed
+from sim.engine.compile import Model
+from sim.experiment.results import (
     TABLES,
     ResultsWriter,
     frame_to_arrow,
@@ -36,9 +39,7 @@ from sim.results import (
     read_table,
     write_text_atomic,
 )
-from sim.rng import draw_seed
 from sim.scenario import ExperimentSpec, Scenario, load_scenario
-from sim.stats import pooled_durations, replication_metrics, summarise
 
 Chunk = tuple[Scenario, int, tuple[int, ...]]
 ChunkResult = tuple[int, dict[str, pa.Table], pd.DataFrame]
@@ -191,21 +192,6 @@ class Experiment:
         keys = list(HEADLINE)
         s = self.summary[(self.summary["group"] == "all") & self.summary["metric"].isin(keys)]
         return s.set_index("metric").loc[[k for k in keys if k in set(s["metric"])]]
-
-
-HEADLINE = {
-    "proposals": "proposals per replication",
-    "adoption_rate": "adoption rate",
-    "block_rate": "block rate",
-    "lapse_rate": "lapse rate",
-    "pending_share": "pending at horizon",
-    "time_to_adoption_mean": "time to adoption, mean (days)",
-    "time_to_adoption_median": "time to adoption, median (days)",
-    "time_to_adoption_p90": "time to adoption, p90 (days)",
-    "rounds_mean": "rounds per proposal",
-    "dilution_mean": "dilution of adopted texts",
-}
-"""Headline metrics and their plain-language labels."""
 
 
 def resolve_seed(scenario: Scenario, seed: int | None) -> int:

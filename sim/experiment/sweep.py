@@ -16,28 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
-from sim import plots
-from sim.report import save_figure
-from sim.results import ResultsWriter, write_text_atomic
-from sim.runner import HEADLINE, Experiment, resolve_seed, run_experiment
-from sim.scenario import Scenario, ScenarioError, load_scenario, parse_override
-
-SWEEP_METRICS = (
-    "adoption_rate",
-    "time_to_adoption_mean",
-    "time_to_adoption_median",
-    "block_rate",
-    "lapse_rate",
-    "dilution_mean",
-)
+from sim.analysis.metrics import SWEEP_METRICS
+from sim.experiment.results import ResultsWriter, write_text_atomic
+from sim.experiment.runner import Experiment, resolve_seed, run_experiment
+from sim.scenario import Scenario, ScenarioError, load_scenario
 
 
 def split_values(text: str) -> list[str]:
@@ -126,8 +110,13 @@ def run_sweep(
     force: bool = False,
     progress: bool | None = None,
     on_point: Callable[[Path], None] | None = None,
+    figures: Callable[[Path, pd.DataFrame], None] | None = None,
 ) -> Sweep:
-    """Run every point of the sweep into ``out/<point>/`` and summarise them."""
+    """Run every point of the sweep into ``out/<point>/`` and summarise them.
+
+    ``figures(folder, table)`` draws into the unpublished folder, so the sweep and its figures
+    appear together (:func:`sim.report.sweep.sweep_figures` is the standard one).
+    """
     grid = points(params, oat)
     scenarios: list[Scenario] = []
     for point in grid:  # validate every point before running anything
@@ -161,9 +150,8 @@ def run_sweep(
             experiments.append(exp)
         table = sweep_table(grid, experiments, params)
         write_text_atomic(writer.path("sweep.csv"), table.to_csv(index=False))
-        fig = (tornado if oat else sensitivity)(table, params)
-        save_figure(fig, writer.staging, "sensitivity")
-        plt.close(fig)
+        if figures is not None:
+            figures(writer.staging, table)
     except BaseException as exc:
         writer.abandon(
             "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
@@ -198,82 +186,3 @@ def sweep_table(
             )
             rows.append(row)
     return pd.DataFrame(rows)
-
-
-def _value(v: str) -> Any:
-    _, parsed = parse_override(f"x={v}")
-    return parsed
-
-
-def sensitivity(table: pd.DataFrame, params: list[Parameter]) -> plt.Figure:
-    """Each headline metric against each parameter, with 95% CI bands (other parameters'
-    combinations as separate lines)."""
-    metrics = [m for m in SWEEP_METRICS if m in set(table["metric"])][:4]
-    with plots.style():
-        fig, axes = plt.subplots(
-            len(params),
-            len(metrics),
-            figsize=(4.2 * len(metrics), 3.4 * len(params)),
-            squeeze=False,
-        )
-        for row, p in enumerate(params):
-            others = [q.key for q in params if q.key != p.key]
-            for col, metric in enumerate(metrics):
-                ax = axes[row][col]
-                sel = table[table["metric"] == metric]
-                groups = sel.groupby(others, sort=False) if others else [("", sel)]
-                for name, g in groups:
-                    x_raw = [_value(v) for v in g[p.key]]
-                    numeric = all(isinstance(v, int | float) for v in x_raw)
-                    x = np.asarray(x_raw, float) if numeric else np.arange(len(x_raw))
-                    label = ", ".join(
-                        f"{k.split('.')[-1]}={v}"
-                        for k, v in zip(
-                            others, name if isinstance(name, tuple) else [name], strict=False
-                        )
-                    )
-                    ax.plot(x, g["mean"], marker="o", label=label or None)
-                    ax.fill_between(x, g["ci_low"], g["ci_high"], alpha=0.2)
-                    if not numeric:
-                        ax.set_xticks(x, [str(v) for v in x_raw])
-                ax.set_title(HEADLINE.get(metric, metric), fontsize=10)
-                ax.set_xlabel(p.key)
-                ax.set_ylabel(metric.replace("_", " "))
-                if others:
-                    ax.legend(fontsize=7)
-        fig.suptitle("Sensitivity of headline metrics (mean, 95% CI band)")
-        fig.tight_layout()
-    return fig
-
-
-def tornado(table: pd.DataFrame, params: list[Parameter]) -> plt.Figure:
-    """One-at-a-time sweep: for each metric, the range each parameter spans around the
-    scenario as given (bars), with the as-given value as the centre line."""
-    metrics = [m for m in SWEEP_METRICS if m in set(table["metric"])][:4]
-    with plots.style():
-        fig, axes = plt.subplots(
-            1, len(metrics), figsize=(4.5 * len(metrics), 1.5 + 0.6 * len(params)), squeeze=False
-        )
-        for ax, metric in zip(axes[0], metrics, strict=True):
-            sel = table[table["metric"] == metric]
-            centre = float(sel[sel["point"] == 0]["mean"].iloc[0])
-            spans = []
-            for p in params:
-                vals = sel[sel[p.key] != ""]["mean"]
-                spans.append((p.key, float(vals.min()) - centre, float(vals.max()) - centre))
-            spans.sort(key=lambda s: s[2] - s[1])
-            y = np.arange(len(spans))
-            ax.barh(
-                y,
-                [s[2] - s[1] for s in spans],
-                left=[centre + s[1] for s in spans],
-                color="#74c0fc",
-            )
-            ax.axvline(centre, color="black", lw=1)
-            ax.set_yticks(y, [s[0] for s in spans])
-            ax.set_title(HEADLINE.get(metric, metric), fontsize=10)
-            ax.set_xlabel(metric.replace("_", " "))
-            ax.set_ylabel("parameter")
-        fig.suptitle("One-at-a-time sensitivity (bar: range over the parameter's values)")
-        fig.tight_layout()
-    return fig

@@ -12,7 +12,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from sim.stats import ADOPTED
+from sim.analysis.stats import ADOPTED
 
 
 def observed() -> dict[str, pd.DataFrame]:

@@ -20,7 +20,7 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
-from sim.voting import VotingRule
+from sim.core.voting import VotingRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +94,7 @@ def voting_power(
 
     Examples
     --------
-    >>> from sim.voting import UnanimityRule
+    >>> from sim.core.voting import UnanimityRule
     >>> t, p = voting_power(UnanimityRule("u"), ["A", "B"], np.array([1, 3]))
     >>> t["banzhaf"].tolist(), p
     ([0.5, 0.5], 0.25)

@@ -1,11 +1,10 @@
 """The SimPy shell: arrivals, body meetings, written procedure and deadlines for one replication.
 
-Processes only orchestrate — wait for the next meeting, ask the pure core (:mod:`sim.members`,
-:mod:`sim.voting`) what the states do, record the result. A body's meetings are one process that
-sleeps until each meeting on its calendar and takes up to ``capacity`` discussion items from its
-agenda (urgent first, then oldest); items agreed lower down pass as I/A items without using
-discussion room. Deadlines and written procedures are timeouts with callbacks, so a proposal
-costs no SimPy process of its own.
+Processes only orchestrate: wait for the next meeting, ask the pure core what the states do,
+record the result. A body's meetings are one process that sleeps until each meeting on its
+calendar and takes up to ``capacity`` discussion items from its agenda (urgent first, then
+oldest); items agreed lower down pass as I/A items without using discussion room. Deadlines
+and written procedures are timeouts with callbacks, so a proposal costs no SimPy process.
 
 Time accounting per body visit: each interval between two looks at an item is split into
 *waiting for instructions* (while some capital has not sent instructions on the current text),
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import simpy
 
-from sim.members import (
+from sim.core.members import (
     brake_invoked,
     cast_votes,
     compromise,
@@ -30,13 +29,13 @@ from sim.members import (
     proposal_stances,
     written_objections,
 )
-from sim.proposals import Proposal
-from sim.recorder import Activity, EventLog
-from sim.rng import Rows, Stream, name_key, stream
-from sim.voting import ConstructiveAbstentionRule, Vote, any_true
+from sim.core.rng import Rows, Stream, name_key, stream
+from sim.core.voting import ConstructiveAbstentionRule, Vote, any_true
+from sim.engine.logs import Activity, EventLog
+from sim.engine.proposal import Proposal
 
 if TYPE_CHECKING:
-    from sim.model import CompiledBody, Model
+    from sim.engine.compile import CompiledBody, Model
 
 ProcessGen = Generator[simpy.Event, Any, None]
 

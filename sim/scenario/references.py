@@ -1,0 +1,130 @@
+"""Cross-references between a scenario's tables, and member states resolved against the
+reference data (``sim/data/eu27.toml``).
+
+Each problem is a :class:`KeyedError` carrying the key path, which the loader turns into a
+:class:`~sim.scenario.schema.ScenarioError` naming the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Any
+
+from sim.core.calendars import meeting_days
+from sim.scenario.schema import (
+    MemberBehaviour,
+    MemberStateSpec,
+    QualifiedMajority,
+    Scenario,
+    ScheduledArrivals,
+    _Model,
+)
+
+
+class KeyedError(ValueError):
+    """A cross-field problem at a known key path."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(problem)
+        self.key = key
+
+
+def check_cross_references(s: Scenario) -> None:
+    for rule_id, rule in s.decision_rules.items():
+        if isinstance(rule, QualifiedMajority) and rule.emergency_brake and not s.escalation_body:
+            raise KeyedError(
+                f"decision_rules.{rule_id}.emergency_brake",
+                "the emergency brake needs an escalation_body (the European Council)",
+            )
+    for body_id, body in s.bodies.items():
+        if body.rule is not None and body.rule not in s.decision_rules:
+            raise KeyedError(f"bodies.{body_id}.rule", f"unknown decision rule {body.rule!r}")
+        recesses = s.recesses if body.calendar.recesses is None else body.calendar.recesses
+        if len(meeting_days(body.calendar, recesses, s.start_date, max(s.horizon_days, 366))) == 0:
+            raise KeyedError(
+                f"bodies.{body_id}.calendar", "no meeting day in a year (recesses cover them all?)"
+            )
+    if s.escalation_body is not None and s.escalation_body not in s.bodies:
+        raise KeyedError("escalation_body", f"unknown body {s.escalation_body!r}")
+    for type_id, pt in s.proposal_types.items():
+        for i, body_id in enumerate(pt.route):
+            if body_id not in s.bodies:
+                known = ", ".join(sorted(s.bodies))
+                raise KeyedError(
+                    f"proposal_types.{type_id}.route[{i}]",
+                    f"unknown body {body_id!r} (known: {known})",
+                )
+        if len(set(pt.route)) != len(pt.route):
+            raise KeyedError(f"proposal_types.{type_id}.route", "a body appears twice")
+        if pt.rule not in s.decision_rules:
+            raise KeyedError(f"proposal_types.{type_id}.rule", f"unknown decision rule {pt.rule!r}")
+        if pt.written_procedure and s.written_procedure is None:
+            raise KeyedError(
+                f"proposal_types.{type_id}.written_procedure",
+                "needs a [written_procedure] table in the scenario",
+            )
+        if isinstance(pt.arrivals, ScheduledArrivals) and pt.deadline_days is not None:
+            raise KeyedError(
+                f"proposal_types.{type_id}.deadline_days",
+                "scheduled arrivals take their deadlines from arrivals.deadlines",
+            )
+    positions = [("member_defaults", s.member_defaults.positions)] + [
+        (f"member_states.{c}", m.positions) for c, m in s.member_states.items()
+    ]
+    for where, table in positions:
+        for type_id in table:
+            if type_id not in s.proposal_types:
+                raise KeyedError(f"{where}.positions.{type_id}", "unknown proposal type")
+    resolve_members(s)
+
+
+class ResolvedMember(_Model):
+    """A member state with every parameter known."""
+
+    code: str
+    name: str
+    population: int
+    behaviour: MemberBehaviour
+
+
+def _reference_states() -> dict[str, dict[str, Any]]:
+    text = resources.files("sim").joinpath("data/eu27.toml").read_text(encoding="utf-8")
+    states: dict[str, dict[str, Any]] = tomllib.loads(text)["states"]
+    return states
+
+
+def resolve_members(s: Scenario) -> list[ResolvedMember]:
+    reference = _reference_states() if s.membership == "eu27" else {}
+    seen: dict[str, str] = {}
+    for code in s.member_states:
+        if code.upper() in seen:
+            first = seen[code.upper()]
+            raise KeyedError(f"member_states.{code}", f"duplicate member code (also {first!r})")
+        seen[code.upper()] = code
+        if not (2 <= len(code) <= 3 and code.isalpha() and code.isupper()):
+            raise KeyedError(f"member_states.{code}", "a member code is 2-3 capital letters")
+    codes = list(reference) + [c for c in s.member_states if c not in reference]
+    if not codes:
+        raise KeyedError("member_states", "no member states (membership = 'none' and none given)")
+    defaults = s.member_defaults.model_dump(by_alias=True)
+    out = []
+    for code in codes:
+        spec = s.member_states.get(code, MemberStateSpec())
+        ref = reference.get(code, {})
+        name = spec.name or ref.get("name")
+        population = spec.population or ref.get("population")
+        if name is None or population is None:
+            raise KeyedError(
+                f"member_states.{code}",
+                "a state outside the reference data needs a name and a population",
+            )
+        overrides = spec.model_dump(
+            by_alias=True, exclude_none=True, exclude={"name", "population", "population_source"}
+        )
+        positions = {**defaults["positions"], **overrides.pop("positions", {})}
+        behaviour = MemberBehaviour.model_validate(
+            {**defaults, **overrides, "positions": positions}
+        )
+        out.append(ResolvedMember(code=code, name=name, population=population, behaviour=behaviour))
+    return out

@@ -1,0 +1,271 @@
+"""The scenario schema: pydantic models that forbid unknown keys and check every value.
+
+Cross-references between tables (routes, rules, member codes) are checked by
+:mod:`sim.scenario.references`; reading files, ``extends`` and ``--set`` by
+:mod:`sim.scenario.loading`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Literal
+
+import tomli_w
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    model_validator,
+)
+
+from sim.core.calendars import CalendarSpec, MonthDay, Recess
+from sim.core.distributions import Distribution
+
+if TYPE_CHECKING:
+    from sim.scenario.references import ResolvedMember
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used: names the file, the key path and the problem."""
+
+    def __init__(self, file: str | Path, key: str, problem: str) -> None:
+        self.file, self.key, self.problem = str(file), key, problem
+        where = f"{self.file}: {key}" if key else self.file
+        super().__init__(f"{where}: {problem}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# --- member states -------------------------------------------------------------------------
+
+
+class MemberBehaviour(_Model):
+    """How a member state behaves in negotiations (all fields required in ``member_defaults``).
+
+    Positions are on each proposal type's issue dimension in [0, 1]: the original text stands at
+    the type's ``ambition``; a state objects to a text ``x`` when ``x - position > tolerance``.
+    """
+
+    salience: Probability
+    tolerance: NonNegativeFloat
+    instruction_delay: Distribution
+    objection_probability: Probability
+    scrutiny_probability: Probability
+    scrutiny_days: Distribution
+    holdout_probability: Probability
+    holdout_days: Distribution
+    abstain_probability: Probability
+    brake_probability: Probability
+    written_objection_probability: Probability
+    positions: dict[str, Probability] = Field(default_factory=dict)
+
+
+class MemberStateSpec(_Model):
+    """One member state: reference data (name, population) and behaviour overrides."""
+
+    name: str | None = None
+    population: Annotated[int, Field(gt=0)] | None = None
+    population_source: str | None = None
+    salience: Probability | None = None
+    tolerance: NonNegativeFloat | None = None
+    instruction_delay: Distribution | None = None
+    objection_probability: Probability | None = None
+    scrutiny_probability: Probability | None = None
+    scrutiny_days: Distribution | None = None
+    holdout_probability: Probability | None = None
+    holdout_days: Distribution | None = None
+    abstain_probability: Probability | None = None
+    brake_probability: Probability | None = None
+    written_objection_probability: Probability | None = None
+    positions: dict[str, Probability] = Field(default_factory=dict)
+
+
+# --- decision rules ------------------------------------------------------------------------
+
+
+class Unanimity(_Model):
+    """Any vote against blocks; abstention does not (Art. 238(4) TFEU)."""
+
+    kind: Literal["unanimity"]
+    description: str | None = None
+
+
+class ConstructiveAbstention(_Model):
+    """Unanimity where formal abstainers block only if at least ``states_limit`` of the states
+    comprising at least ``population_limit`` of the population (Art. 31(1) TEU: one third each)."""
+
+    kind: Literal["constructive_abstention"]
+    states_limit: Share
+    population_limit: Share
+    description: str | None = None
+
+
+class QualifiedMajority(_Model):
+    """QMV: ``states_threshold`` of the members comprising ``population_threshold`` of the
+    population; a blocking minority needs ``min_blocking_states`` (Art. 16(4) TEU, Art. 238(2)-(3)
+    TFEU). ``emergency_brake`` lets an outvoted state refer the item to the European Council
+    (Art. 31(2) TEU)."""
+
+    kind: Literal["qmv"]
+    states_threshold: Share
+    population_threshold: Share
+    min_blocking_states: Annotated[int, Field(ge=0)]
+    emergency_brake: bool = False
+    description: str | None = None
+
+
+DecisionRuleSpec = Annotated[
+    Unanimity | ConstructiveAbstention | QualifiedMajority, Field(discriminator="kind")
+]
+
+
+# --- bodies --------------------------------------------------------------------------------
+
+
+class Level(StrEnum):
+    """Rungs of the Council ladder, lowest first."""
+
+    working_party = "working_party"
+    committee = "committee"
+    coreper = "coreper"
+    council = "council"
+    european_council = "european_council"
+
+
+class Chair(StrEnum):
+    """Who chairs a body (and tables compromises)."""
+
+    presidency = "presidency"
+    eeas = "eeas"
+    hr_vp = "hr_vp"
+    euco_president = "euco_president"
+
+
+class BodySpec(_Model):
+    """A Council body: its calendar, agenda room and how it negotiates.
+
+    ``capacity`` is the number of discussion (B) items a meeting takes; ``max_rounds`` the
+    failed rounds before the item escalates; ``compromise_step`` the largest move of the text
+    on the issue dimension the chair tables in one round."""
+
+    name: str
+    level: Level
+    chair: Chair
+    calendar: CalendarSpec
+    capacity: Annotated[int, Field(ge=1)]
+    max_rounds: Annotated[int, Field(ge=1)]
+    compromise_step: Share
+    rule: str | None = None
+
+
+# --- proposal types ------------------------------------------------------------------------
+
+
+class PoissonArrivals(_Model):
+    """Poisson arrivals at ``rate_per_year``, optionally shaped by twelve ``month_weights``."""
+
+    kind: Literal["poisson"]
+    rate_per_year: PositiveFloat
+    month_weights: list[NonNegativeFloat] | None = None
+
+    @model_validator(mode="after")
+    def _twelve(self) -> PoissonArrivals:
+        w = self.month_weights
+        if w is not None and (len(w) != 12 or sum(w) <= 0):
+            raise ValueError("month_weights needs 12 non-negative values, not all zero")
+        return self
+
+
+class ScheduledArrivals(_Model):
+    """``count`` proposals due every year on each of ``deadlines`` (``"MM-DD"``), each tabled
+    ``lead_days`` before its deadline — e.g. six-monthly sanctions renewals."""
+
+    kind: Literal["scheduled"]
+    deadlines: list[MonthDay] = Field(min_length=1)
+    lead_days: NonNegativeFloat
+    count: Annotated[int, Field(ge=1)] = 1
+
+
+ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="kind")]
+
+
+class ProposalTypeSpec(_Model):
+    """A kind of CFSP proposal: how it arrives, where it goes, how it is decided."""
+
+    description: str
+    arrivals: ArrivalSpec
+    route: list[str] = Field(min_length=1)
+    rule: str
+    position: Probability
+    contestation: NonNegativeFloat
+    ambition: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
+    urgent: bool = False
+    written_procedure: bool = False
+    instruction_scale: PositiveFloat = 1.0
+    deadline_days: PositiveFloat | None = None
+    withdraw_probability: Probability = 0.0
+
+
+class WrittenProcedureSpec(_Model):
+    """Written / silence procedure (Council Rules of Procedure, Art. 12(2))."""
+
+    days: Distribution
+
+
+class ExperimentSpec(_Model):
+    """Defaults for a run of this scenario (the command line may override them)."""
+
+    replications: Annotated[int, Field(ge=1)] = 20
+    seed: Annotated[int, Field(ge=0)] | None = None
+
+
+class Scenario(_Model):
+    """A complete, validated scenario."""
+
+    name: str
+    description: str
+    start_date: dt.date
+    horizon_days: PositiveFloat
+    membership: Literal["eu27", "none"]
+    recesses: list[Recess] = Field(default_factory=list)
+    member_defaults: MemberBehaviour
+    member_states: dict[str, MemberStateSpec] = Field(default_factory=dict)
+    decision_rules: dict[str, DecisionRuleSpec]
+    bodies: dict[str, BodySpec] = Field(min_length=1)
+    proposal_types: dict[str, ProposalTypeSpec] = Field(min_length=1)
+    escalation_body: str | None = None
+    written_procedure: WrittenProcedureSpec | None = None
+    experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        from sim.scenario.references import check_cross_references
+
+        check_cross_references(self)
+        return self
+
+    def resolved_members(self) -> list[ResolvedMember]:
+        """Every member state with reference data and behaviour filled in, in a stable order
+        (reference order, then additions in file order)."""
+        from sim.scenario.references import resolve_members
+
+        return resolve_members(self)
+
+    def to_toml(self) -> str:
+        """The fully resolved scenario as TOML; loading it gives an equal scenario."""
+        data = self.model_dump(mode="python", by_alias=True, exclude_none=True)
+        return tomli_w.dumps(data)
+
+    def sha256(self) -> str:
+        """Content hash of the resolved scenario."""
+        return hashlib.sha256(self.to_toml().encode()).hexdigest()
