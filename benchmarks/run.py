@@ -73,7 +73,7 @@ def simpy_events_per_replication_year() -> float:
     model = Model(scenario)
     counts = []
     for rep in range(5):
-        r = Replication(model, 1, rep)
+        r = Replication(model.compiled, model.dtypes, 1, rep)
         r.run()
         counts.append(next(r.env._eid))  # SimPy's scheduled-event counter
     return float(np.mean(counts)) * 365.0 / scenario.horizon_days

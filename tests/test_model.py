@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.engine.compile import OUTCOMES, Model, ReplicationResult, run_replication
+from sim.core.outcomes import Outcome
+from sim.engine.compile import Model, ReplicationResult, run_replication
 from sim.engine.logs import TERMINAL
 from sim.scenario import Scenario, load_scenario
 
 from .conftest import DATA
 
-TERMINAL_NAMES = {a.name for a in TERMINAL}
+TERMINAL_NAMES = {a.name.lower() for a in TERMINAL}
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_every_proposal_ends_in_exactly_one_outcome(baseline_run, tiny_runs) -> 
     for r in all_runs(baseline_run, tiny_runs):
         p, ev = r.proposals, r.events
         assert p["outcome"].notna().all()
-        assert set(p["outcome"].astype(str)) <= set(OUTCOMES)
+        assert set(p["outcome"].astype(str)) <= {o.value for o in Outcome}
         terminal = ev[ev["activity"].isin(TERMINAL_NAMES)]
         counts = terminal.groupby("case_id").size()
         assert (counts == 1).all()

@@ -207,11 +207,13 @@ def compromise(
     return round(max(target, text - step), 12)
 
 
-def brake_invoked(against: np.ndarray, brake_p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Outvoted states that invoke vital national interests (emergency brake, Art. 31(2) TEU)."""
-    return against & (rng.random(len(against)) < brake_p)
+def brake_invoked(against: np.ndarray, brake_p: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """Outvoted states that invoke vital national interests (emergency brake, Art. 31(2) TEU),
+    given one uniform draw per state."""
+    return against & (uniforms < brake_p)
 
 
-def written_objections(written_p: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """States that object in a written or silence procedure (Council RoP Art. 12(2))."""
-    return rng.random(len(written_p)) < written_p
+def written_objections(written_p: np.ndarray, uniforms: np.ndarray) -> np.ndarray:
+    """States that object in a written or silence procedure (Council RoP Art. 12(2)), given one
+    uniform draw per state."""
+    return uniforms < written_p

@@ -1,4 +1,8 @@
-"""The event log: cheap columnar buffers during a run, one tidy DataFrame at the end.
+"""The logs of a replication: cheap columnar buffers during a run, tidy DataFrames at the end.
+
+:class:`EventLog` (what happened to each proposal), :class:`StageLog` (body visits and where
+their time went), :class:`MeetingLog` (agenda use per meeting) and :func:`proposal_frame` (one
+row per proposal).
 
 Appending an event costs five list appends of plain ints and floats; strings (activities,
 bodies, member states) are stored as small integer codes and become categoricals only in
@@ -11,39 +15,47 @@ from __future__ import annotations
 import datetime as dt
 import math
 from enum import IntEnum
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from sim.core.calendars import presidency_term
+from sim.core.outcomes import Outcome, StageExit
+from sim.core.visit import Visit
+
+if TYPE_CHECKING:
+    from sim.engine.proposal import Proposal
+
 
 class Activity(IntEnum):
-    """What happened to a proposal. Append only; the names are the log's vocabulary."""
+    """What happened to a proposal. Append only; the lower-case names are the log's vocabulary."""
 
-    submitted = 0
-    tabled = 1
-    instructions_received = 2
-    reservation = 3
-    objection = 4
-    abstention = 5
-    compromise = 6
-    agreed = 7
-    escalated = 8
-    referred_back = 9
-    written_procedure = 10
-    vote = 11
-    emergency_brake = 12
-    adopted = 13
-    blocked = 14
-    lapsed = 15
-    withdrawn = 16
-    pending = 17
+    SUBMITTED = 0
+    TABLED = 1
+    INSTRUCTIONS_RECEIVED = 2
+    RESERVATION = 3
+    OBJECTION = 4
+    ABSTENTION = 5
+    COMPROMISE = 6
+    AGREED = 7
+    ESCALATED = 8
+    REFERRED_BACK = 9
+    WRITTEN_PROCEDURE = 10
+    VOTE = 11
+    EMERGENCY_BRAKE = 12
+    ADOPTED = 13
+    BLOCKED = 14
+    LAPSED = 15
+    WITHDRAWN = 16
+    PENDING = 17
 
 
-ACTIVITIES = pd.CategoricalDtype([a.name for a in Activity])
+ACTIVITIES = pd.CategoricalDtype([a.name.lower() for a in Activity])
 """The ``activity`` column's categories."""
 
 TERMINAL = frozenset(
-    {Activity.adopted, Activity.blocked, Activity.lapsed, Activity.withdrawn, Activity.pending}
+    {Activity.ADOPTED, Activity.BLOCKED, Activity.LAPSED, Activity.WITHDRAWN, Activity.PENDING}
 )
 """Activities that end a proposal: exactly one per proposal."""
 
@@ -139,3 +151,172 @@ class EventLog:
                 "value": np.asarray(self._value, dtype=float)[order],
             }
         )
+
+
+STAGE_EXITS = pd.CategoricalDtype([x.value for x in StageExit])
+"""The ``exit`` column's categories: how a visit to a body ends."""
+
+OUTCOMES = pd.CategoricalDtype([o.value for o in Outcome])
+"""The ``outcome`` column's categories."""
+
+_EXIT_CODE = {x: i for i, x in enumerate(StageExit)}
+_OUTCOME_CODE = {o: i for i, o in enumerate(Outcome)}
+
+
+class StageLog:
+    """Columnar buffers of body visits: one row per visit, written when the visit ends.
+
+    ``bodies`` are the stage-body categories: the scenario's bodies, then the written procedure.
+    """
+
+    __slots__ = ("_cols", "bodies", "types")
+
+    _FLOATS = ("entered_day", "left_day", "wait_meeting_days", "wait_instructions_days")
+
+    def __init__(self, types: pd.CategoricalDtype, bodies: pd.CategoricalDtype) -> None:
+        self.types, self.bodies = types, bodies
+        self._cols: tuple[list[Any], ...] = tuple([] for _ in range(10))
+
+    def record(
+        self, pid: int, type_idx: int, body: int, visit: Visit, now: float, how: StageExit
+    ) -> None:
+        """The end of ``visit`` (at stage-body index ``body``) at day ``now``."""
+        c = self._cols
+        for col, v in zip(
+            c,
+            (
+                pid,
+                type_idx,
+                body,
+                visit.entered,
+                now,
+                visit.wait_meeting,
+                visit.wait_instructions,
+                visit.negotiating,
+                visit.rounds,
+                _EXIT_CODE[how],
+            ),
+            strict=True,
+        ):
+            col.append(v)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per visit, in the order the visits ended."""
+        c = self._cols
+        floats = [np.asarray(x, dtype=float) for x in c[3:8]]
+        return pd.DataFrame(
+            {
+                "proposal_id": np.asarray(c[0], dtype=np.int64),
+                "type": pd.Categorical.from_codes(
+                    np.asarray(c[1], dtype=np.int64), dtype=self.types
+                ),
+                "body": pd.Categorical.from_codes(
+                    np.asarray(c[2], dtype=np.int64), dtype=self.bodies
+                ),
+                "entered_day": floats[0],
+                "left_day": floats[1],
+                "wait_meeting_days": floats[2],
+                "wait_instructions_days": floats[3],
+                "negotiating_days": floats[4],
+                "rounds": np.asarray(c[8], dtype=np.int64),
+                "exit": pd.Categorical.from_codes(
+                    np.asarray(c[9], dtype=np.int64), dtype=STAGE_EXITS
+                ),
+            }
+        )
+
+
+class MeetingLog:
+    """Columnar buffers of meetings: one row per meeting held."""
+
+    __slots__ = ("_backlog", "_body", "_discussed", "_ia", "_time", "bodies", "capacity")
+
+    def __init__(self, bodies: pd.CategoricalDtype, capacity: np.ndarray) -> None:
+        self.bodies, self.capacity = bodies, capacity
+        self._body: list[int] = []
+        self._time: list[float] = []
+        self._discussed: list[int] = []
+        self._ia: list[int] = []
+        self._backlog: list[int] = []
+
+    def record(self, body: int, now: float, discussed: int, ia_items: int, backlog: int) -> None:
+        """A meeting of ``body`` at ``now``: items discussed, I/A items passed, items left."""
+        self._body.append(body)
+        self._time.append(now)
+        self._discussed.append(discussed)
+        self._ia.append(ia_items)
+        self._backlog.append(backlog)
+
+    def to_frame(self, start: dt.date) -> pd.DataFrame:
+        """One row per meeting, with its calendar timestamp and presidency term."""
+        body = np.asarray(self._body, dtype=np.int64)
+        time = np.asarray(self._time, dtype=float)
+        ts = timestamps(start, time)
+        return pd.DataFrame(
+            {
+                "body": pd.Categorical.from_codes(body, dtype=self.bodies),
+                "time_day": time,
+                "timestamp": ts,
+                "presidency": _presidency_terms(ts),
+                "discussed": np.asarray(self._discussed, dtype=np.int64),
+                "ia_items": np.asarray(self._ia, dtype=np.int64),
+                "backlog": np.asarray(self._backlog, dtype=np.int64),
+                "capacity": self.capacity[body],
+            }
+        )
+
+
+def _presidency_terms(ts: np.ndarray) -> pd.Categorical:
+    """The presidency term of each timestamp, e.g. ``2025-H2`` (see
+    :func:`sim.core.calendars.presidency_term`), computed on the array at once."""
+    months = np.asarray(ts).astype("datetime64[M]").astype(np.int64)  # months since 1970-01
+    term = (months // 12) * 2 + (months % 12 >= 6)  # half-years since 1970-H1
+    unique, codes = np.unique(term, return_inverse=True)
+    labels = [presidency_term(dt.date(1970 + int(u) // 2, 1 + 6 * (int(u) % 2), 1)) for u in unique]
+    return pd.Categorical.from_codes(codes, labels)
+
+
+def _outcome_code(p: Proposal) -> int:
+    if p.outcome is None:
+        raise ValueError(f"proposal {p.id} has no outcome: the replication was not closed")
+    return _OUTCOME_CODE[p.outcome]
+
+
+def proposal_frame(
+    proposals: list[Proposal], types: pd.CategoricalDtype, members: tuple[str, ...], start: dt.date
+) -> pd.DataFrame:
+    """One row per proposal: what it was, how and when it ended, who blocked or abstained."""
+    codes = np.array(members)
+    ps = proposals
+    arrival = np.array([p.arrival for p in ps], dtype=float)
+    decided = np.array([p.decided_day for p in ps], dtype=float)
+    pending = np.array([p.outcome is Outcome.PENDING for p in ps], dtype=bool)
+    ended_by_block = (Outcome.BLOCKED, Outcome.LAPSED)
+    return pd.DataFrame(
+        {
+            "proposal_id": np.array([p.id for p in ps], dtype=np.int64),
+            "type": pd.Categorical.from_codes(
+                np.array([p.type.idx for p in ps], dtype=np.int64), dtype=types
+            ),
+            "arrival_day": arrival,
+            "arrival_time": timestamps(start, arrival),
+            "outcome": pd.Categorical.from_codes(
+                np.array([_outcome_code(p) for p in ps], dtype=np.int64),
+                dtype=OUTCOMES,
+            ),
+            "decided_day": np.where(pending, np.nan, decided),
+            "duration_days": decided - arrival,
+            "rounds": np.array([p.rounds for p in ps], dtype=np.int64),
+            "decided_at": [p.decided_at for p in ps],
+            "escalations": np.array([p.escalations for p in ps], dtype=np.int64),
+            "blocking_states": [
+                ",".join(codes[p.blockers]) if p.outcome in ended_by_block else "" for p in ps
+            ],
+            "abstaining_states": [",".join(codes[p.abstainers]) for p in ps],
+            "dilution": np.array([p.type.ambition - p.text for p in ps], dtype=float),
+            "deadline_day": np.array(
+                [np.nan if p.deadline is None else p.deadline for p in ps], dtype=float
+            ),
+            "urgent": np.array([p.type.urgent for p in ps], dtype=bool),
+        }
+    )

@@ -1,0 +1,210 @@
+"""The chair of a meeting: holds a round on an item and applies what the core decides.
+
+:meth:`Chair.round` asks :func:`sim.core.negotiation.negotiate` for the round's result and
+:mod:`sim.core.ladder` where the item goes next, and records both through the
+:class:`~sim.engine.secretariat.Secretariat`. I/A items are passed by :meth:`Chair.pass_closed`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
+from sim.core.members import MemberArrays
+from sim.core.negotiation import RoundResult, formal_vote, negotiate
+from sim.core.outcomes import Outcome, StageExit
+from sim.core.rng import Rows, Stream, stream
+from sim.core.visit import Visit
+from sim.core.voting import Vote
+from sim.engine.logs import Activity
+from sim.engine.proposal import Proposal
+from sim.engine.secretariat import Secretariat
+
+if TYPE_CHECKING:
+    from sim.engine.compile import CompiledBody
+
+# activities bound once: looking up enum members is slow in the per-round loop
+_ABSTENTION = int(Activity.ABSTENTION)
+_AGREED = int(Activity.AGREED)
+_BLOCKED = int(Activity.BLOCKED)
+_COMPROMISE = int(Activity.COMPROMISE)
+_EMERGENCY_BRAKE = int(Activity.EMERGENCY_BRAKE)
+_OBJECTION = int(Activity.OBJECTION)
+_INSTRUCTIONS_RECEIVED = int(Activity.INSTRUCTIONS_RECEIVED)
+_REFERRED_BACK = int(Activity.REFERRED_BACK)
+_RESERVATION = int(Activity.RESERVATION)
+_TABLED = int(Activity.TABLED)
+_VOTE = int(Activity.VOTE)
+_WITHDRAWN = int(Activity.WITHDRAWN)
+_ABSTAIN = int(Vote.ABSTAIN)
+_AGAINST = int(Vote.AGAINST)
+
+
+class StreamDraws:
+    """The round's draws from the replication's named streams (see :class:`sim.core.rng.Rows`)."""
+
+    __slots__ = ("_abstentions", "_brake", "_n", "_objections")
+
+    def __init__(self, seed: int, replication: int, n: int) -> None:
+        uniforms = lambda rng, k: rng.random((k, n))  # noqa: E731
+        self._objections = Rows(stream(seed, replication, Stream.OBJECTIONS), uniforms)
+        self._abstentions = Rows(stream(seed, replication, Stream.ABSTENTIONS), uniforms)
+        self._brake = stream(seed, replication, Stream.BRAKE)
+        self._n = n
+
+    def objections(self) -> np.ndarray:
+        return self._objections.next()
+
+    def abstentions(self) -> np.ndarray:
+        return self._abstentions.next()
+
+    def brake(self) -> np.ndarray:
+        return self._brake.random(self._n)
+
+
+class Chair:
+    """Holds the rounds of one replication's meetings."""
+
+    def __init__(
+        self,
+        members: MemberArrays,
+        desk: Secretariat,
+        draws: StreamDraws,
+        rng_outcome: np.random.Generator,
+        start_written: Callable[[Proposal, float], None],
+    ) -> None:
+        self.members = members
+        self.desk = desk
+        self.draws = draws
+        self._rng_outcome = rng_outcome
+        self._start_written = start_written
+
+    def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        desk, b, v = self.desk, body.idx, _visit(p)
+        log = desk.events
+        if not v.tabled:
+            v.tabled = True
+            log.record(now, p.id, _TABLED, b)
+        if p.ready_max > now:  # some capital has not sent instructions on this text yet
+            if not p.held_logged:  # the reservations are entered once per text version
+                p.held_logged = True
+                log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
+            return
+        if not p.instr_logged:
+            p.instr_logged = True
+            log.record(
+                p.ready_max, p.id, _INSTRUCTIONS_RECEIVED, b, value=p.ready_max - p.text_time
+            )
+        p.rounds += 1
+        v.rounds += 1
+        top = brake_target(p.type.route, b, p.braked)
+        result = negotiate(
+            self.members,
+            p.text,
+            p.stances,
+            body.rule or p.type.rule,
+            now,
+            self.draws,
+            compromise_step=body.compromise_step,
+            brake_possible=top is not None,
+        )
+        if result.votes is not None:
+            assert result.decision is not None
+            against, blocking = result.votes == _AGAINST, result.decision.blocking
+            log.record_members(now, p.id, _OBJECTION, b, against, blocking.astype(float))
+            log.record_members(now, p.id, _ABSTENTION, b, result.votes >= _ABSTAIN)
+        if result.brake is not None:
+            assert top is not None
+            p.braked = True
+            log.record_members(now, p.id, _EMERGENCY_BRAKE, b, result.brake)
+            desk.escalate(p, b, top, now)
+        elif not result.agreed:
+            self.failed_round(p, body, now, result)
+        else:
+            if result.votes is not None:
+                p.abstainers |= result.votes >= _ABSTAIN
+            log.record(now, p.id, _AGREED, b, value=p.text)
+            self.agreed(p, body, now)
+
+    def failed_round(self, p: Proposal, body: CompiledBody, now: float, r: RoundResult) -> None:
+        desk, v = self.desk, _visit(p)
+        assert r.decision is not None
+        v.failed += 1
+        p.blockers = r.decision.blocking
+        if r.text < p.text:
+            p.text = r.text
+            desk.events.record(now, p.id, _COMPROMISE, body.idx, value=r.text)
+            desk.new_text(p, now)
+        if v.failed < body.max_rounds:
+            return
+        withdraw_p = p.type.withdraw_probability
+        move = after_exhaustion(
+            p.type.route,
+            body.idx,
+            p.pos,
+            p.visited_top,
+            p.deadline is not None,
+            lambda: bool(self._rng_outcome.random() < withdraw_p),
+        )
+        if move.step is Step.ESCALATE:
+            assert move.target is not None
+            p.pos = move.pos
+            desk.escalate(p, body.idx, move.target, now)
+        elif move.step is Step.KEEP_TRYING:
+            v.failed = 0  # keeps trying until the deadline lapses it
+        elif move.step is Step.WITHDRAW:
+            desk.finish(p, Outcome.WITHDRAWN, _WITHDRAWN, now, body.id)
+        else:
+            desk.finish(p, Outcome.BLOCKED, _BLOCKED, now, body.id)
+
+    def agreed(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        """After agreement: refer back from the top, adopt at the end of the route, or move on."""
+        desk = self.desk
+        move = after_agreement(p.type.route, body.idx, p.pos)
+        if move.step is Step.ADOPT:
+            desk.adopt(p, now, body.id)
+            return
+        if move.step is Step.REFER_BACK:
+            desk.events.record(now, p.id, _REFERRED_BACK, body.idx)
+            desk.leave(p, now, StageExit.REFERRED_BACK)
+        else:
+            desk.leave(p, now, StageExit.AGREED)
+        self.move(p, move.step, move.target, move.pos, now)
+
+    def move(self, p: Proposal, step: Step, target: int | None, pos: int, now: float) -> None:
+        """Send an agreed text on: to written procedure, or to ``target`` as an I/A item."""
+        p.pos = pos
+        if step is Step.WRITTEN_PROCEDURE:
+            self._start_written(p, now)
+        else:
+            assert target is not None
+            self.desk.enqueue(p, target, False, now)
+
+    def pass_closed(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        """An I/A item: noted without discussion below the Council; formally voted (A item) at
+        the adopting body. If the rule then fails, the item becomes a B item, discussed from
+        the next meeting on."""
+        desk, route = self.desk, p.type.route
+        if body.idx != route.adopting:
+            desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
+            desk.leave(p, now, StageExit.AGREED)
+            move = after_agreement(route, body.idx, p.pos)
+            self.move(p, move.step, move.target, move.pos, now)
+            return
+        rule = body.rule or p.type.rule
+        votes, adopted = formal_vote(self.members, p.text, p.stances, rule, now, p.abstainers)
+        desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
+        if adopted:
+            p.abstainers |= votes >= _ABSTAIN
+            desk.adopt(p, now, body.id)
+        else:
+            _visit(p).open = True
+
+
+def _visit(p: Proposal) -> Visit:
+    """The visit of an item on an agenda (always set while it is on one)."""
+    assert p.visit is not None
+    return p.visit

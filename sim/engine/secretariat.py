@@ -1,0 +1,92 @@
+"""The Council secretariat of one replication: agendas, proposals and the logs.
+
+Book-keeping only: putting an item on a body's agenda, closing a visit (with its time split),
+sending new texts to capitals, and closing a proposal with its outcome. What happens in a
+meeting is decided by the pure core and applied by :mod:`sim.engine.replication`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from sim.core.members import instructions_ready
+from sim.core.outcomes import Outcome, StageExit
+from sim.core.rng import Rows
+from sim.core.visit import Visit
+from sim.core.voting import any_true
+from sim.engine.logs import Activity, EventLog, MeetingLog, StageLog
+from sim.engine.proposal import Proposal
+
+if TYPE_CHECKING:
+    from sim.engine.compile import CompiledScenario
+
+_ADOPTED, _ESCALATED = int(Activity.ADOPTED), int(Activity.ESCALATED)
+
+
+class Secretariat:
+    """Agendas, proposals and logs of one replication."""
+
+    def __init__(
+        self,
+        compiled: CompiledScenario,
+        dtypes: dict[str, pd.CategoricalDtype],
+        instruction_rows: Rows,
+    ) -> None:
+        self.compiled = compiled
+        self.agendas: list[list[Proposal]] = [[] for _ in compiled.bodies]
+        self.proposals: list[Proposal] = []
+        self.events = EventLog(dtypes["body"], dtypes["member"])
+        self.stages = StageLog(dtypes["type"], dtypes["stage_body"])
+        capacity = np.array([b.capacity for b in compiled.bodies], dtype=np.int64)
+        self.meetings = MeetingLog(dtypes["body"], capacity)
+        self._instruction_rows = instruction_rows
+
+    def enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
+        """Put ``p`` on ``body``'s agenda: to be discussed (``open_``) or as an I/A item."""
+        p.visit = Visit(body, now, open_)
+        self.agendas[body].append(p)
+
+    def leave(self, p: Proposal, now: float, how: StageExit) -> None:
+        """Close ``p``'s current visit."""
+        assert p.visit is not None
+        self.stages.record(p.id, p.type.idx, p.visit.body, p.visit, now, how)
+        p.visit = None
+
+    def new_text(self, p: Proposal, now: float, not_before: np.ndarray | None = None) -> None:
+        """Capitals instruct on ``p``'s text from ``now``, each with its own delay (and not
+        before ``not_before``, e.g. the end of a parliamentary scrutiny reservation)."""
+        ready = instructions_ready(now, p.type.instruction_scale, self._instruction_rows.next())
+        p.instruct(ready if not_before is None else np.maximum(ready, not_before), now)
+
+    def escalate(self, p: Proposal, body: int, target: int, now: float) -> None:
+        """Send ``p`` up from ``body`` to ``target``, to be discussed there on new instructions."""
+        p.escalations += 1
+        if target == self.compiled.escalation:
+            p.visited_top = True
+        self.events.record(now, p.id, _ESCALATED, body)
+        self.leave(p, now, StageExit.ESCALATED)
+        self.new_text(p, now)
+        self.enqueue(p, target, True, now)
+
+    def adopt(self, p: Proposal, now: float, where: str) -> None:
+        """Adopt ``p`` (with abstentions, if any state abstained on the way)."""
+        outcome = Outcome.ADOPTED_WITH_ABSTENTIONS if any_true(p.abstainers) else Outcome.ADOPTED
+        self.finish(p, outcome, _ADOPTED, now, where)
+
+    def finish(
+        self, p: Proposal, outcome: Outcome, activity: int, now: float, where: str = ""
+    ) -> None:
+        """Close ``p`` with ``outcome`` at ``now`` (``where``: the deciding body's id)."""
+        if p.visit is not None:
+            p.visit.account(now, p.ready_max)
+            body = p.visit.body
+            self.leave(p, now, StageExit(outcome.value))
+        else:
+            body = -1
+        p.outcome = outcome
+        p.decided_day = now
+        p.decided_at = where
+        self.events.record(now, p.id, activity, body)
