@@ -14,7 +14,7 @@ import numpy as np
 
 from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
 from sim.core.members import MemberArrays
-from sim.core.negotiation import RoundResult, formal_vote, negotiate
+from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
 from sim.core.visit import Visit
@@ -72,7 +72,7 @@ class Chair:
         self,
         members: MemberArrays,
         desk: Secretariat,
-        draws: StreamDraws,
+        draws: Draws,
         rng_outcome: np.random.Generator,
         start_written: Callable[[Proposal, float], None],
     ) -> None:

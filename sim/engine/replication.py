@@ -19,6 +19,7 @@ import pandas as pd
 import simpy
 
 from sim.core.members import proposal_stances, written_objections
+from sim.core.negotiation import Draws
 from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome, StageExit
 from sim.core.rng import Rows, Stream, name_key, stream
 from sim.core.visit import Visit
@@ -50,7 +51,10 @@ class Replication:
         dtypes: dict[str, pd.CategoricalDtype],
         seed: int,
         replication: int,
+        draws: Draws | None = None,
     ) -> None:
+        """``draws``: the rounds' uniform draws (default: the replication's named streams;
+        tests script them)."""
         self.c = compiled
         self.dtypes = dtypes
         self.env = simpy.Environment()
@@ -64,16 +68,22 @@ class Replication:
         self.chair = Chair(
             compiled.members,
             self.desk,
-            StreamDraws(seed, replication, members.n),
+            draws or StreamDraws(seed, replication, members.n),
             stream(seed, replication, Stream.OUTCOME),
             self._start_written,
         )
 
     # --- processes ---------------------------------------------------------------------------
 
-    def run(self) -> None:
-        """Run to the horizon and close every open proposal as ``pending``."""
-        self.env.process(self._arrivals(self.c.arrivals(self._seed, self._rep)))
+    def run(self, arrivals: list[tuple[float, int, float | None]] | None = None) -> None:
+        """Run to the horizon and close every open proposal as ``pending``.
+
+        ``arrivals``: ``(day, type index, deadline day)`` of each proposal, by time (default:
+        drawn from the scenario, :meth:`~sim.engine.compile.CompiledScenario.arrivals`).
+        """
+        if arrivals is None:
+            arrivals = self.c.arrivals(self._seed, self._rep)
+        self.env.process(self._arrivals(arrivals))
         for body in self.c.bodies:
             if len(body.times):
                 self.env.process(self._meetings(body))

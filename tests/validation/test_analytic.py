@@ -78,21 +78,3 @@ def test_deterministic_time_split_by_body() -> None:
     assert wp["wait_meeting_days"] == pytest.approx(14 + 10 / 24 - 8)
     assert wp["negotiating_days"] == 0
     assert st.loc["COUNCIL", "wait_meeting_days"] == pytest.approx(2.0)
-
-
-@pytest.mark.slow
-def test_littles_law_on_the_event_log(baseline) -> None:
-    r = run_replication(baseline, 5, 0)
-    ev, p = r.events, r.proposals
-    horizon = baseline.horizon_days
-    start = ev[ev["activity"] == "submitted"].set_index("case_id")["time_day"]
-    terminal = ev[ev["activity"].isin(["adopted", "blocked", "lapsed", "withdrawn", "pending"])]
-    end = terminal.set_index("case_id")["time_day"].loc[start.index]
-    grid = np.linspace(0, horizon, 20001)[:-1] + horizon / 40000
-    in_system = (start.to_numpy()[None, :] <= grid[:, None]) & (
-        grid[:, None] < end.to_numpy()[None, :]
-    )
-    L = in_system.sum(axis=1).mean()  # time-average number in the system, from the log
-    lam = len(p) / horizon  # arrival rate
-    W = p["duration_days"].mean()  # mean time in system (censored at the horizon)
-    assert L == pytest.approx(lam * W, rel=0.01)

@@ -1,0 +1,423 @@
+"""Story tests: a tiny Council with fixed delays, hand-placed arrivals and scripted draws, and
+the exact sequence of events each branch of the treaty flow must produce.
+
+The Council of three states (AA, BB, CC; populations 1000, 2000, 3000) starts on Monday
+6 January 2025 at midnight. The working party (WP) meets on Mondays (days 0, 7, 14, ...),
+Coreper on Wednesdays (2, 9, ...), the Council on Fridays (4, 11, 18, ...) and the European
+Council (EUCO) on 23 January (day 17) and 20 February (day 45). Capitals instruct in half a day.
+Unless a story says otherwise, nobody objects, and every body gives up after one failed round.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.core.negotiation import negotiate
+from sim.core.voting import ConstructiveAbstentionRule
+from sim.engine.compile import compile_scenario
+from sim.engine.replication import Replication
+from sim.scenario import Scenario
+
+NO = 1.0  # a uniform draw above every probability in these stories: nothing happens
+YES = 0.0  # a uniform draw below any positive probability: it happens
+
+
+def _body(name: str, level: str, calendar: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "level": level,
+        "chair": "presidency",
+        "calendar": {"hour": 0.0, **calendar},
+        "capacity": 10,
+        "max_rounds": 1,
+        "compromise_step": 0.0,
+        **extra,
+    }
+
+
+BASE: dict[str, Any] = {
+    "name": "story",
+    "description": "A three-state Council for story tests",
+    "start_date": "2025-01-06",
+    "horizon_days": 60,
+    "membership": "none",
+    "member_defaults": {
+        "salience": 0.5,
+        "tolerance": 1.0,
+        "instruction_delay": {"dist": "fixed", "value": 0.5},
+        "objection_probability": 0.0,
+        "scrutiny_probability": 0.0,
+        "scrutiny_days": {"dist": "fixed", "value": 0},
+        "holdout_probability": 0.0,
+        "holdout_days": {"dist": "fixed", "value": 0},
+        "abstain_probability": 0.0,
+        "brake_probability": 0.0,
+        "written_objection_probability": 0.0,
+    },
+    "member_states": {
+        "AA": {"name": "Alpha", "population": 1000},
+        "BB": {"name": "Beta", "population": 2000},
+        "CC": {"name": "Gamma", "population": 3000},
+    },
+    "decision_rules": {
+        "unanimity": {"kind": "unanimity"},
+        "qmv": {
+            "kind": "qmv",
+            "states_threshold": 0.55,
+            "population_threshold": 0.65,
+            "min_blocking_states": 0,
+            "emergency_brake": True,
+        },
+        "ca": {"kind": "constructive_abstention", "states_limit": 1 / 3, "population_limit": 1 / 3},
+    },
+    "bodies": {
+        "WP": _body("Working party", "working_party", {"weekdays": ["mon"]}),
+        "COREPER": _body("Coreper", "coreper", {"weekdays": ["wed"]}),
+        "COUNCIL": _body("Council", "council", {"weekdays": ["fri"]}),
+        "EUCO": _body(
+            "European Council",
+            "european_council",
+            {"dates": ["2025-01-23", "2025-02-20"]},
+            rule="unanimity",
+        ),
+    },
+    "escalation_body": "EUCO",
+    "written_procedure": {"days": {"dist": "fixed", "value": 3}},
+    "proposal_types": {
+        "item": {
+            "description": "A proposal",
+            "arrivals": {"kind": "poisson", "rate_per_year": 1},
+            "route": ["WP", "COREPER", "COUNCIL"],
+            "rule": "unanimity",
+            "position": 0.5,
+            "contestation": 0.0,
+        },
+        "urgent_item": {
+            "description": "An urgent proposal",
+            "arrivals": {"kind": "poisson", "rate_per_year": 1},
+            "route": ["WP", "COREPER", "COUNCIL"],
+            "rule": "unanimity",
+            "position": 0.5,
+            "contestation": 0.0,
+            "urgent": True,
+        },
+    },
+}
+
+
+class ScriptedDraws:
+    """Round draws from scripts: one row per round that needs it, ``NO`` once a script ends."""
+
+    def __init__(
+        self,
+        objections: list[list[float]] | None = None,
+        abstentions: list[list[float]] | None = None,
+        brake: list[list[float]] | None = None,
+    ) -> None:
+        self.scripts = {
+            "objections": list(objections or []),
+            "abstentions": list(abstentions or []),
+            "brake": list(brake or []),
+        }
+
+    def _next(self, name: str) -> np.ndarray:
+        script = self.scripts[name]
+        return np.asarray(script.pop(0) if script else [NO, NO, NO], dtype=float)
+
+    def objections(self) -> np.ndarray:
+        return self._next("objections")
+
+    def abstentions(self) -> np.ndarray:
+        return self._next("abstentions")
+
+    def brake(self) -> np.ndarray:
+        return self._next("brake")
+
+
+def scenario(**changes: Any) -> dict[str, Any]:
+    """The base scenario with ``changes`` at dotted key paths (``"bodies.WP.capacity"``)."""
+    s = copy.deepcopy(BASE)
+    for path, value in changes.items():
+        *parents, leaf = path.split("__")
+        node = s
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return s
+
+
+def story(
+    spec: dict[str, Any],
+    arrivals: list[tuple[float, int, float | None]],
+    draws: ScriptedDraws | None = None,
+) -> tuple[list[tuple[float, str, str, str]], pd.DataFrame, Any]:
+    """Run the story: ``(day, activity, body, member)`` of every event, the proposals, and
+    the replication's tables."""
+    compiled = compile_scenario(Scenario.model_validate(spec))
+    rep = Replication(compiled, compiled.dtypes(), seed=0, replication=0, draws=draws)
+    rep.run(arrivals)
+    r = rep.result()
+    ev = r.events
+    events = [
+        (round(float(t), 6), str(a), "" if pd.isna(b) else str(b), "" if pd.isna(m) else str(m))
+        for t, a, b, m in zip(
+            ev["time_day"], ev["activity"], ev["body"], ev["member_state"], strict=True
+        )
+    ]
+    return events, r.proposals, r
+
+
+ITEM, URGENT = 0, 1
+
+
+def test_uncontested_item_climbs_the_ladder_and_is_adopted_as_an_a_item() -> None:
+    events, props, r = story(BASE, [(0.5, ITEM, None)])
+    assert events == [
+        (0.5, "submitted", "", ""),
+        (1.0, "instructions_received", "WP", ""),
+        (7.0, "tabled", "WP", ""),
+        (7.0, "agreed", "WP", ""),
+        (9.0, "agreed", "COREPER", ""),
+        (11.0, "vote", "COUNCIL", ""),
+        (11.0, "adopted", "COUNCIL", ""),
+    ]
+    assert props["outcome"].tolist() == ["adopted"]
+    assert props["duration_days"].tolist() == [10.5]
+    stages = r.stages
+    assert stages["body"].astype(str).tolist() == ["WP", "COREPER", "COUNCIL"]
+    assert stages["exit"].astype(str).tolist() == ["agreed", "agreed", "adopted"]
+    # at the WP (6.5 days): half a day waiting for instructions, then 6 for the meeting
+    assert stages.loc[0, ["wait_instructions_days", "wait_meeting_days"]].tolist() == [0.5, 6.0]
+
+
+def test_scrutiny_reservation_holds_the_item_until_the_parliament_has_spoken() -> None:
+    spec = scenario(
+        member_states__AA__scrutiny_probability=1.0,
+        member_states__AA__scrutiny_days={"dist": "fixed", "value": 10},
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    assert events[:5] == [
+        (0.5, "submitted", "", ""),
+        (7.0, "tabled", "WP", ""),
+        (7.0, "reservation", "WP", "AA"),  # only AA: the others were instructed on day 1
+        (10.5, "instructions_received", "WP", ""),
+        (14.0, "agreed", "WP", ""),
+    ]
+    assert r.events.loc[r.events["activity"] == "reservation", "value"].tolist() == [3.5]
+    assert props["outcome"].tolist() == ["adopted"]
+
+
+def test_compromise_moves_the_text_step_by_step_until_the_objector_can_accept() -> None:
+    spec = scenario(
+        member_states__AA__positions={"item": 0.2},
+        member_states__AA__tolerance=0.3,  # AA accepts texts up to 0.5; the text starts at 1.0
+        bodies__WP__compromise_step=0.25,
+        bodies__WP__max_rounds=5,
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    wp = [e for e in events if e[2] == "WP" and e[1] != "abstention"]
+    assert wp == [
+        (1.0, "instructions_received", "WP", ""),
+        (7.0, "tabled", "WP", ""),
+        (7.0, "objection", "WP", "AA"),
+        (7.0, "compromise", "WP", ""),
+        (7.5, "instructions_received", "WP", ""),
+        (14.0, "objection", "WP", "AA"),
+        (14.0, "compromise", "WP", ""),
+        (14.5, "instructions_received", "WP", ""),
+        (21.0, "agreed", "WP", ""),
+    ]
+    texts = r.events.loc[r.events["activity"] == "compromise", "value"].tolist()
+    assert texts == [0.75, 0.5]
+    assert props["dilution"].tolist() == [0.5]
+    assert props["rounds"].tolist() == [3]
+
+
+def test_escalation_to_the_european_council_and_referral_back_for_adoption() -> None:
+    spec = scenario(member_states__AA__objection_probability=0.5)
+    aa_objects = [[YES, NO, NO]] * 3  # at the WP, in Coreper and in the Council
+    events, props, _ = story(spec, [(0.5, ITEM, None)], ScriptedDraws(objections=aa_objects))
+    flow = [(t, a, b) for t, a, b, _ in events if a not in ("objection", "abstention")]
+    assert flow == [
+        (0.5, "submitted", ""),
+        (1.0, "instructions_received", "WP"),
+        (7.0, "tabled", "WP"),
+        (7.0, "escalated", "WP"),
+        (7.5, "instructions_received", "COREPER"),
+        (9.0, "tabled", "COREPER"),
+        (9.0, "escalated", "COREPER"),
+        (9.5, "instructions_received", "COUNCIL"),
+        (11.0, "tabled", "COUNCIL"),
+        (11.0, "escalated", "COUNCIL"),
+        (11.5, "instructions_received", "EUCO"),
+        (17.0, "tabled", "EUCO"),
+        (17.0, "agreed", "EUCO"),
+        (17.0, "referred_back", "EUCO"),
+        (18.0, "vote", "COUNCIL"),
+        (18.0, "adopted", "COUNCIL"),
+    ]
+    assert props[["outcome", "escalations", "decided_at"]].values.tolist() == [
+        ["adopted", 3, "COUNCIL"]
+    ]
+
+
+@pytest.mark.parametrize(("withdraw_p", "outcome"), [(0.0, "blocked"), (1.0, "withdrawn")])
+def test_an_item_that_fails_at_the_top_is_blocked_or_withdrawn(
+    withdraw_p: float, outcome: str
+) -> None:
+    spec = scenario(
+        member_states__AA__objection_probability=0.5,
+        proposal_types__item__withdraw_probability=withdraw_p,
+    )
+    aa_objects = [[YES, NO, NO]] * 4  # ... and at the European Council
+    events, props, _ = story(spec, [(0.5, ITEM, None)], ScriptedDraws(objections=aa_objects))
+    assert events[-3:] == [
+        (17.0, "tabled", "EUCO", ""),
+        (17.0, "objection", "EUCO", "AA"),
+        (17.0, outcome, "EUCO", ""),
+    ]
+    assert props[["outcome", "decided_at"]].values.tolist() == [[outcome, "EUCO"]]
+    assert props["blocking_states"].tolist() == (["AA"] if outcome == "blocked" else [""])
+
+
+def test_an_item_with_a_deadline_keeps_trying_at_the_top_until_it_lapses() -> None:
+    spec = scenario(
+        member_states__AA__positions={"item": 0.0},
+        member_states__AA__tolerance=0.1,  # AA objects to the text whatever happens
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, 50.0)])
+    euco = [(t, a) for t, a, b, m in events if b == "EUCO" and a != "abstention"]
+    assert euco == [
+        (11.5, "instructions_received"),
+        (17.0, "tabled"),
+        (17.0, "objection"),  # rounds exhausted at the top: the deadline keeps it alive
+        (45.0, "objection"),
+        (50.0, "lapsed"),
+    ]
+    assert props[["outcome", "blocking_states"]].values.tolist() == [["lapsed", "AA"]]
+
+
+def test_emergency_brake_refers_an_outvoted_state_to_the_european_council() -> None:
+    spec = scenario(
+        proposal_types__item__rule="qmv",
+        member_states__AA__objection_probability=0.5,
+        member_states__AA__brake_probability=0.5,
+    )
+    draws = ScriptedDraws(objections=[[YES, NO, NO]], brake=[[YES, NO, NO]])
+    events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
+    assert events[2:8] == [
+        (7.0, "tabled", "WP", ""),
+        (7.0, "objection", "WP", "AA"),  # outvoted: BB and CC are a qualified majority
+        (7.0, "emergency_brake", "WP", "AA"),
+        (7.0, "escalated", "WP", ""),
+        (7.5, "instructions_received", "EUCO", ""),
+        (17.0, "tabled", "EUCO", ""),
+    ]
+    assert events[-4:] == [
+        (17.0, "agreed", "EUCO", ""),
+        (17.0, "referred_back", "EUCO", ""),
+        (18.0, "vote", "COUNCIL", ""),
+        (18.0, "adopted", "COUNCIL", ""),
+    ]
+    assert draws.scripts["brake"] == []  # the brake was drawn once, when AA was outvoted
+    assert props[["outcome", "escalations"]].values.tolist() == [["adopted", 1]]
+
+
+def test_urgent_items_are_discussed_first_when_agenda_room_is_short() -> None:
+    spec = scenario(bodies__WP__capacity=1)
+    events, _, r = story(spec, [(0.5, ITEM, None), (1.0, URGENT, None)])
+    tabled = [(t, b) for t, a, b, _ in events if a == "tabled"]
+    assert tabled == [(7.0, "WP"), (14.0, "WP")]
+    first = r.events[r.events["activity"] == "tabled"]["case_id"].tolist()
+    assert first == [1, 0]  # the urgent item (id 1) first, although it came later
+    wp = r.meetings[(r.meetings["body"] == "WP") & (r.meetings["time_day"] == 7.0)]
+    assert wp[["discussed", "backlog"]].values.tolist() == [[1, 1]]
+
+
+def test_ia_items_pass_without_using_discussion_room() -> None:
+    spec = scenario(bodies__COREPER__capacity=1)
+    _, props, r = story(spec, [(0.5, ITEM, None), (0.6, ITEM, None)])
+    coreper = r.meetings[(r.meetings["body"] == "COREPER") & (r.meetings["time_day"] == 9.0)]
+    assert coreper[["discussed", "ia_items", "backlog"]].values.tolist() == [[0, 2, 0]]
+    assert props["decided_day"].tolist() == [11.0, 11.0]
+
+
+@pytest.mark.parametrize("objects", [False, True])
+def test_written_procedure_adopts_unless_a_state_objects(objects: bool) -> None:
+    spec = scenario(
+        proposal_types__item__route=["WP", "COUNCIL"],
+        proposal_types__item__written_procedure=True,
+        member_states__AA__written_objection_probability=1.0 if objects else 0.0,
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    assert events[2:4] == [(7.0, "tabled", "WP", ""), (7.0, "agreed", "WP", "")]
+    assert events[4] == (7.0, "written_procedure", "", "")
+    if objects:
+        assert events[5:] == [
+            (10.0, "objection", "", "AA"),  # silence broken: back to the Council's agenda
+            (11.0, "tabled", "COUNCIL", ""),
+            (11.0, "agreed", "COUNCIL", ""),
+            (11.0, "adopted", "COUNCIL", ""),
+        ]
+    else:
+        assert events[5:] == [(10.0, "adopted", "", "")]
+        assert props["decided_at"].tolist() == ["written_procedure"]
+    written = r.stages[r.stages["body"] == "written_procedure"]
+    assert written[["wait_meeting_days", "exit"]].astype(str).values.tolist() == [
+        ["3.0", "written_procedure"]
+    ]
+
+
+def test_a_formal_abstention_below_the_limits_lets_the_act_pass() -> None:
+    spec = scenario(
+        proposal_types__item__rule="ca",
+        member_states__AA__objection_probability=0.5,
+        member_states__AA__abstain_probability=0.5,
+    )
+    draws = ScriptedDraws(objections=[[YES, NO, NO]], abstentions=[[YES, NO, NO]])
+    events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
+    assert (7.0, "abstention", "WP", "AA") in events
+    assert props[["outcome", "abstaining_states"]].values.tolist() == [
+        ["adopted_with_abstentions", "AA"]
+    ]
+
+
+def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_both() -> None:
+    """Art. 31(1) TEU: abstainers with a declaration comprising at least one third of the
+    states and one third of the population stop the decision. CC alone is one state of three
+    and half the population: the round fails and CC is the one blocking; AA alone (a sixth of
+    the population) does not stop it."""
+    compiled = compile_scenario(
+        Scenario.model_validate(
+            scenario(
+                member_states__AA__abstain_probability=0.5,
+                member_states__CC__abstain_probability=0.5,
+                member_states__AA__objection_probability=0.5,
+                member_states__CC__objection_probability=0.5,
+            )
+        )
+    )
+    m = compiled.members
+    from sim.core.members import proposal_stances
+
+    stances = proposal_stances(m, "item", 0.0, False, np.array([0.0]), np.random.default_rng(0))[0]
+    rule = ConstructiveAbstentionRule("ca", 1 / 3, 1 / 3)
+    for who, adopted in (([YES, NO, NO], True), ([NO, NO, YES], False)):
+        r = negotiate(
+            m,
+            1.0,
+            stances,
+            rule,
+            1.0,
+            ScriptedDraws(objections=[who], abstentions=[who]),
+            compromise_step=0.0,
+            brake_possible=False,
+        )
+        assert r.agreed is adopted
+        assert r.decision is not None
+        assert r.decision.blocking.tolist() == ([False] * 3 if adopted else [False, False, True])
