@@ -32,7 +32,8 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy sim
 
 test: lint
-	$(BIN)/python -m pytest -q --nbmake tests sim notebooks
+	$(BIN)/python -m pytest -q --nbmake --cov --cov-report=term tests sim notebooks
+	$(BIN)/python tests/coverage_floor.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
