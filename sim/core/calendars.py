@@ -28,13 +28,13 @@ SimTime = float
 class Weekday(StrEnum):
     """Days of the week as written in scenario files."""
 
-    mon = "mon"
-    tue = "tue"
-    wed = "wed"
-    thu = "thu"
-    fri = "fri"
-    sat = "sat"
-    sun = "sun"
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
 
     @property
     def number(self) -> int:

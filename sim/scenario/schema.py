@@ -135,20 +135,20 @@ DecisionRuleSpec = Annotated[
 class Level(StrEnum):
     """Rungs of the Council ladder, lowest first."""
 
-    working_party = "working_party"
-    committee = "committee"
-    coreper = "coreper"
-    council = "council"
-    european_council = "european_council"
+    WORKING_PARTY = "working_party"
+    COMMITTEE = "committee"
+    COREPER = "coreper"
+    COUNCIL = "council"
+    EUROPEAN_COUNCIL = "european_council"
 
 
 class Chair(StrEnum):
     """Who chairs a body (and tables compromises)."""
 
-    presidency = "presidency"
-    eeas = "eeas"
-    hr_vp = "hr_vp"
-    euco_president = "euco_president"
+    PRESIDENCY = "presidency"
+    EEAS = "eeas"
+    HR_VP = "hr_vp"
+    EUCO_PRESIDENT = "euco_president"
 
 
 class BodySpec(_Model):
