@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import simpy
 
-from sim.core.members import cast_votes, compromise, objections, proposal_stances
+from sim.core.members import Holdouts, cast_votes, compromise, objections, proposal_stances
 from sim.core.power import voting_power
 from sim.engine.compile import Model, make_rule, member_arrays
 from sim.engine.replication import Replication
@@ -87,10 +87,11 @@ def round_cost_us() -> float:
     st = proposal_stances(m, "sanctions_package", 0.05, False, np.zeros(1), rng)[0]
     rule = make_rule("unanimity", scenario.decision_rules["unanimity"])
     may = np.ones(m.n, bool)
+    held = Holdouts.none(m.n)
 
     def one_round() -> None:
-        obj, on_text = objections(m, 1.0, st, 1.0, rng.random(m.n))
-        votes = cast_votes(obj, m.abstain_p, may, False, rng.random(m.n))
+        obj, on_text = objections(m, 1.0, st, held, 1.0, rng.random(m.n))
+        votes = cast_votes(obj, m.abstain_p, may, rng.random(m.n))
         rule.decide(votes, m.population)
         compromise(1.0, st.positions, m.tolerance, m.salience, on_text, 0.05)
 

@@ -8,12 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.core.members import (
+    Holdouts,
     MemberArrays,
     cast_votes,
     compromise,
+    declaration_willingness,
     instructions_ready,
     objections,
     proposal_stances,
+    raise_holdouts,
     text_objections,
 )
 from sim.core.voting import Vote
@@ -85,24 +88,42 @@ def test_urgent_texts_get_no_scrutiny_reservation(arrays) -> None:
 
 def test_holdouts_object_whatever_the_text_and_never_abstain(arrays) -> None:
     s = stance(arrays, seed=4)
-    s.holdout_until[3] = 100.0
-    s = type(s)(s.positions, s.accept, s.holdout_until, 100.0, s.scrutiny_until)
-    objecting, on_text = objections(arrays, 0.0, s, 50.0, None)
+    holders = np.zeros(27, bool)
+    holders[3] = True
+    s = type(s)(s.positions, s.accept, holders, np.full(27, 60.0), s.scrutiny_until)
+    held = raise_holdouts(s, 40.0, None)  # raised on day 40, held for 60 days
+    assert held.until[3] == 100.0
+    assert held.end == 100.0
+    objecting, on_text = objections(arrays, 0.0, s, held, 50.0, None)
     assert objecting[3]
     assert not on_text.any()
-    votes = cast_votes(objecting, np.ones(27), s.holdout_until <= 50.0, False, np.zeros(27))
+    votes = cast_votes(objecting, np.ones(27), held.until <= 50.0, np.zeros(27))
     assert votes[3] == Vote.AGAINST
-    after, _ = objections(arrays, 0.0, s, 100.5, None)
+    after, _ = objections(arrays, 0.0, s, held, 100.5, None)
     assert not after.any()
+    before, _ = objections(arrays, 0.0, s, Holdouts.none(27), 50.0, None)
+    assert not before.any()  # not raised yet: no objection
+    assert raise_holdouts(s, 40.0, concede_by=70.0).until[3] == 70.0  # a deadline binds
 
 
-def test_willing_objectors_abstain_formally_under_constructive_abstention() -> None:
+def test_objectors_declare_under_constructive_abstention_and_abstain_simply_otherwise() -> None:
     objecting = np.array([True, True, False])
-    u = np.full(3, 0.5)
-    votes = cast_votes(objecting, np.ones(3), np.ones(3, bool), True, u)
-    assert list(votes) == [Vote.FORMAL_ABSTAIN, Vote.FORMAL_ABSTAIN, Vote.FOR]
-    votes = cast_votes(objecting, np.zeros(3), np.ones(3, bool), True, u)
+    u = np.array([0.1, 0.5, 0.0])
+    declare = np.array([0.3, 0.3, 0.3])
+    votes = cast_votes(objecting, np.full(3, 0.3), np.ones(3, bool), u, declare)
+    assert list(votes) == [Vote.FORMAL_ABSTAIN, Vote.ABSTAIN, Vote.FOR]
+    votes = cast_votes(objecting, np.full(3, 0.3), np.ones(3, bool), u)
+    assert list(votes) == [Vote.ABSTAIN, Vote.AGAINST, Vote.FOR]
+    votes = cast_votes(objecting, np.zeros(3), np.ones(3, bool), u, np.zeros(3))
     assert list(votes) == [Vote.AGAINST, Vote.AGAINST, Vote.FOR]
+
+
+def test_willingness_to_declare_falls_with_salience_and_distance(arrays) -> None:
+    accept = np.full(27, 0.5)
+    near = declaration_willingness(arrays, 0.5, accept)
+    far = declaration_willingness(arrays, 0.9, accept)
+    assert (far <= near).all()
+    assert near == pytest.approx(arrays.declaration_p * (1 - arrays.salience))
 
 
 def test_text_objection_threshold() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.core.members import Holdouts
 from sim.core.negotiation import negotiate
 from sim.core.voting import ConstructiveAbstentionRule
 from sim.engine.compile import compile_scenario
@@ -377,7 +378,7 @@ def test_a_formal_abstention_below_the_limits_lets_the_act_pass() -> None:
     spec = scenario(
         proposal_types__item__rule="ca",
         member_states__AA__objection_probability=0.5,
-        member_states__AA__abstain_probability=0.5,
+        member_states__AA__declaration_probability=0.5,  # willingness 0.5 * (1 - salience 0.5)
     )
     draws = ScriptedDraws(objections=[[YES, NO, NO]], abstentions=[[YES, NO, NO]])
     events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
@@ -395,8 +396,8 @@ def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_bot
     compiled = compile_scenario(
         Scenario.model_validate(
             scenario(
-                member_states__AA__abstain_probability=0.5,
-                member_states__CC__abstain_probability=0.5,
+                member_states__AA__declaration_probability=0.5,
+                member_states__CC__declaration_probability=0.5,
                 member_states__AA__objection_probability=0.5,
                 member_states__CC__objection_probability=0.5,
             )
@@ -412,6 +413,7 @@ def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_bot
             m,
             1.0,
             stances,
+            Holdouts.none(3),
             rule,
             1.0,
             ScriptedDraws(objections=[who], abstentions=[who]),
@@ -420,4 +422,6 @@ def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_bot
         )
         assert r.agreed is adopted
         assert r.decision is not None
+        assert r.votes is not None
+        assert (r.votes == 3).tolist() == [w == YES for w in who]  # formal declarations
         assert r.decision.blocking.tolist() == ([False] * 3 if adopted else [False, False, True])

@@ -30,12 +30,25 @@ class Step(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """The bodies a proposal type climbs (indices), the escalation body above them, and whether
-    the adopting body may be replaced by written procedure."""
+    """The bodies a proposal type climbs (indices), the escalation body above them, whether
+    the adopting body may be replaced by written procedure, and the body (any Council
+    configuration) that adopts agreed texts as A items, if not the adopting one."""
 
     bodies: tuple[int, ...]
     top: int | None
     written_procedure: bool = False
+    a_items: int | None = None
+
+    def adopts(self, body: int) -> bool:
+        """Whether ``body`` votes on the act (the adopting body, or the A-item Council)."""
+        return body == self.bodies[-1] or body == self.a_items
+
+    def without(self, skipped: tuple[int, ...]) -> Route:
+        """The route with the bodies ``skipped`` left out (e.g. the PSC when not required)."""
+        if not skipped:
+            return self
+        kept = tuple(b for b in self.bodies if b not in skipped)
+        return Route(kept, self.top, self.written_procedure, self.a_items)
 
     @property
     def adopting(self) -> int:
@@ -65,11 +78,13 @@ target=2, pos=2), <Step.ADOPT: 'adopt'>)
     last = len(route.bodies) - 1
     if body == route.top:
         return Move(Step.REFER_BACK, route.adopting, last)
-    if body == route.adopting:
+    if route.adopts(body):
         return Move(Step.ADOPT, None, pos)
     nxt = pos + 1
     if nxt == last and route.written_procedure:
         return Move(Step.WRITTEN_PROCEDURE, None, nxt)
+    if nxt == last and route.a_items is not None:
+        return Move(Step.MOVE_ON, route.a_items, nxt)
     return Move(Step.MOVE_ON, route.bodies[nxt], nxt)
 
 
@@ -78,21 +93,22 @@ def after_exhaustion(
     body: int,
     pos: int,
     visited_top: bool,
-    has_deadline: bool,
+    keeps_trying: bool,
     withdraws: Callable[[], bool],
 ) -> Move:
     """Where an item goes when ``body`` has used up its rounds on it.
 
     Below the top it escalates to the next body of its route, then (once) to the escalation
-    body. At the top, or with no way up, an item with a deadline keeps trying until it lapses;
-    otherwise it is withdrawn if ``withdraws()`` (a draw, asked only here) says so, else blocked.
+    body. At the top, or with no way up, an item that ``keeps_trying`` (it has a deadline, or a
+    hold-out is still to concede) stays on the agenda; otherwise it is withdrawn if
+    ``withdraws()`` (a draw, asked only here) says so, else blocked.
     """
     at_top = body == route.top
     if not at_top and pos < len(route.bodies) - 1:
         return Move(Step.ESCALATE, route.bodies[pos + 1], pos + 1)
     if not at_top and route.top is not None and not visited_top:
         return Move(Step.ESCALATE, route.top, pos)
-    if has_deadline:
+    if keeps_trying:
         return Move(Step.KEEP_TRYING, None, pos)
     return Move(Step.WITHDRAW if withdraws() else Step.BLOCK, None, pos)
 

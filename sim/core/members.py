@@ -62,6 +62,8 @@ class MemberArrays:
     abstain_p: np.ndarray
     brake_p: np.ndarray
     written_p: np.ndarray
+    declaration_p: np.ndarray
+    concession_abstain_p: np.ndarray
     instruction_delay: DelayGroups
     scrutiny_days: DelayGroups
     holdout_days: DelayGroups
@@ -79,16 +81,45 @@ class ProposalStances:
 
     positions: np.ndarray
     accept: np.ndarray  # the most ambitious text each state accepts: position + tolerance
-    holdout_until: np.ndarray  # day until which the state holds the item hostage (or -inf)
-    holdout_end: float  # when the last hold-out ends
+    holders: np.ndarray  # states that hold the item hostage for a demand of their own
+    hold_days: np.ndarray  # how long each would hold out, once its demand is raised
     scrutiny_until: np.ndarray  # day until which a scrutiny reservation stands (or -inf)
+
+
+@dataclass(frozen=True, slots=True)
+class Holdouts:
+    """When each hold-out ends (``-inf``: none, or not raised yet) and the last of them."""
+
+    until: np.ndarray
+    end: float
+
+    @classmethod
+    def none(cls, n: int) -> Holdouts:
+        """No hold-out raised."""
+        return cls(np.full(n, -np.inf), -np.inf)
+
+
+def raise_holdouts(stances: ProposalStances, now: float, concede_by: float | None) -> Holdouts:
+    """The holders raise their demands at ``now``: each holds out for its ``hold_days``, but
+    concedes by ``concede_by`` (a deadline less a margin), if given, at the latest.
+
+    >>> s = ProposalStances(np.zeros(2), np.ones(2), np.array([True, False]),
+    ...                     np.array([30.0, 5.0]), np.full(2, -np.inf))
+    >>> raise_holdouts(s, 10.0, None).until.tolist(), raise_holdouts(s, 10.0, 25.0).end
+    ([40.0, -inf], 25.0)
+    """
+    until = now + stances.hold_days
+    if concede_by is not None:
+        until = np.minimum(until, max(concede_by, now))
+    until = np.where(stances.holders, until, -np.inf)
+    return Holdouts(until, float(until.max(initial=-np.inf)))
 
 
 def proposal_stances(
     m: MemberArrays,
     proposal_type: str,
     contestation: float,
-    urgent: bool,
+    urgent: bool | np.ndarray,
     times: np.ndarray,
     rng: np.random.Generator,
 ) -> list[ProposalStances]:
@@ -98,8 +129,9 @@ def proposal_stances(
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
     says, e.g. to extract a concession elsewhere) with its ``holdout_p``, for a duration drawn
-    from its ``holdout_days``; likewise a parliamentary scrutiny reservation, except on urgent
-    texts (which national parliaments cannot hold up in practice). All draws are made
+    from its ``holdout_days`` (counted from when it raises its demand, see
+    :func:`raise_holdouts`); likewise a parliamentary scrutiny reservation, except on the
+    ``urgent`` texts (which national parliaments cannot hold up in practice). All draws are made
     for every state so the stream stays aligned across scenarios (common random numbers).
     """
     k = len(times)
@@ -109,15 +141,13 @@ def proposal_stances(
     positions = np.clip(m.positions[proposal_type] + contestation * noise, 0.0, 1.0)
     hold = m.holdout_days.draw(rng, k)
     scrut = m.scrutiny_days.draw(rng, k)
-    holdout_until = np.where(u[0] < m.holdout_p, now + hold, -np.inf)
-    scrutiny = (u[1] < m.scrutiny_p) & (not urgent)
+    holders = u[0] < m.holdout_p
+    urgent = np.broadcast_to(np.asarray(urgent, dtype=bool), (k,))
+    scrutiny = (u[1] < m.scrutiny_p) & ~urgent[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)
     accept = positions + m.tolerance
-    ends = holdout_until.max(axis=1, initial=-np.inf)
     return [
-        ProposalStances(
-            positions[i], accept[i], holdout_until[i], float(ends[i]), scrutiny_until[i]
-        )
+        ProposalStances(positions[i], accept[i], holders[i], hold[i], scrutiny_until[i])
         for i in range(k)
     ]
 
@@ -143,6 +173,7 @@ def objections(
     m: MemberArrays,
     text: float,
     stances: ProposalStances,
+    holdouts: Holdouts,
     now: float,
     uniforms: np.ndarray | None,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -154,7 +185,7 @@ def objections(
     passes ``uniforms=None``.
     """
     on_text = text_objections(text, stances.accept)
-    objecting = on_text | (stances.holdout_until > now) if now < stances.holdout_end else on_text
+    objecting = on_text | (holdouts.until > now) if now < holdouts.end else on_text
     if uniforms is not None:
         objecting = objecting | (uniforms < m.objection_p)
     return objecting, on_text
@@ -164,17 +195,37 @@ def cast_votes(
     objecting: np.ndarray,
     abstain_p: np.ndarray,
     may_abstain: np.ndarray,
-    formal: bool,
     uniforms: np.ndarray,
+    declare_p: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Votes from objections: an objector allowed to abstain (``may_abstain``) does so with its
-    ``abstain_p`` — with a formal declaration (Art. 31(1) TEU) when ``formal`` — else votes
-    against. Everyone else votes for."""
+    """Votes from objections. An objector allowed to abstain (``may_abstain``) declares a
+    constructive abstention (Art. 31(1) TEU) with its ``declare_p`` where the rule provides for
+    one (``declare_p`` given), else abstains simply with its ``abstain_p``, else votes against
+    (one uniform draw per state decides). Everyone else votes for.
+
+    >>> u = np.array([0.05, 0.15, 0.5])
+    >>> cast_votes(np.ones(3, bool), np.full(3, 0.1), np.ones(3, bool), u, np.full(3, 0.1))
+    array([3, 2, 1], dtype=int8)
+    """
     votes = np.zeros(len(objecting), dtype=np.int8)
-    abstains = objecting & may_abstain & (uniforms < abstain_p)
+    free = objecting & may_abstain
     votes[objecting] = _AGAINST
-    votes[abstains] = _FORMAL_ABSTAIN if formal else _ABSTAIN
+    if declare_p is None:
+        votes[free & (uniforms < abstain_p)] = _ABSTAIN
+        return votes
+    declares = free & (uniforms < declare_p)
+    votes[free & ~declares & (uniforms < declare_p + abstain_p)] = _ABSTAIN
+    votes[declares] = _FORMAL_ABSTAIN
     return votes
+
+
+def declaration_willingness(m: MemberArrays, text: float, accept: np.ndarray) -> np.ndarray:
+    """Each state's willingness to declare a constructive abstention on ``text``: its
+    ``declaration_p``, lower the more salient the issue is to it, and falling with how far the
+    text goes beyond what it accepts (``exp(-distance / tolerance)``): a state just beyond its
+    tolerance steps aside readily, one far beyond would rather block."""
+    distance = np.maximum(text - accept, 0.0)
+    return m.declaration_p * (1.0 - m.salience) * np.exp(-distance / np.maximum(m.tolerance, 1e-9))
 
 
 def compromise(

@@ -18,11 +18,13 @@ from typing import Protocol
 import numpy as np
 
 from sim.core.members import (
+    Holdouts,
     MemberArrays,
     ProposalStances,
     brake_invoked,
     cast_votes,
     compromise,
+    declaration_willingness,
     objections,
 )
 from sim.core.voting import ConstructiveAbstentionRule, Decision, Vote, VotingRule, any_true
@@ -48,53 +50,63 @@ class Draws(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RoundResult:
-    """What one round produced. ``votes`` is None when nobody objected (agreed by consensus)."""
+    """What one round produced. ``votes`` is None when nobody objected. ``failed``: the rule
+    was not met (a failed round, counted towards escalation); a round that is neither agreed
+    nor failed was held under a reservation, or ended with an emergency brake (``brake``)."""
 
     agreed: bool
     votes: np.ndarray | None
     decision: Decision | None
     text: float
     brake: np.ndarray | None = None
+    failed: bool = False
+    movers: np.ndarray | None = None  # the states a compromise was aimed at
 
 
 def negotiate(
     members: MemberArrays,
     text: float,
     stances: ProposalStances,
+    holdouts: Holdouts,
     rule: VotingRule,
     now: float,
     draws: Draws,
     *,
     compromise_step: float,
     brake_possible: bool,
+    reserved: bool = False,
 ) -> RoundResult:
     """One round on ``text`` at day ``now``.
 
     States object to a text beyond their tolerance, while they hold the item hostage, or at
-    random; objectors may abstain once their hold-out is over (formally, with a declaration
-    under Art. 31(1) TEU, when the rule provides for it) and otherwise vote against. If the rule
-    is not met, the chair's compromise moves the text towards the text-objectors
+    random; objectors may abstain once their hold-out is over (with a declaration under
+    Art. 31(1) TEU when the rule provides for one) and otherwise vote against. If the rule is
+    not met, the chair's compromise moves the text towards the text-objectors
     (:func:`sim.core.members.compromise`). If it is met over the votes of some states and
-    ``brake_possible`` (QMV with the brake, not yet at the top), an outvoted state may invoke
-    the emergency brake (Art. 31(2) TEU): the round then ends without agreement.
+    ``brake_possible`` (a QMV vote with the brake, not at the top), an outvoted state may invoke
+    the emergency brake (Art. 31(2) TEU): the round then ends without agreement. While some
+    capital has not instructed (``reserved``), the round is discussion only: the text may move,
+    but nothing can be agreed.
     """
-    objecting, on_text = objections(members, text, stances, now, draws.objections())
+    objecting, on_text = objections(members, text, stances, holdouts, now, draws.objections())
     if not any_true(objecting):
-        return RoundResult(True, None, None, text)
-    may_abstain = stances.holdout_until <= now
-    formal = isinstance(rule, ConstructiveAbstentionRule)
-    votes = cast_votes(objecting, members.abstain_p, may_abstain, formal, draws.abstentions())
+        return RoundResult(not reserved, None, None, text)
+    may_abstain = holdouts.until <= now
+    declare_p = (
+        declaration_willingness(members, text, stances.accept)
+        if isinstance(rule, ConstructiveAbstentionRule)
+        else None
+    )
+    votes = cast_votes(objecting, members.abstain_p, may_abstain, draws.abstentions(), declare_p)
     decision = rule.decide(votes, members.population)
     if not decision.adopted:
+        movers = on_text & objecting
         new = compromise(
-            text,
-            stances.positions,
-            members.tolerance,
-            members.salience,
-            on_text & objecting,
-            compromise_step,
+            text, stances.positions, members.tolerance, members.salience, movers, compromise_step
         )
-        return RoundResult(False, votes, decision, new)
+        return RoundResult(False, votes, decision, new, failed=True, movers=movers)
+    if reserved:
+        return RoundResult(False, votes, decision, text)
     against = votes == _AGAINST
     if rule.emergency_brake and brake_possible and any_true(against):
         invoked = brake_invoked(against, members.brake_p, draws.brake())
@@ -107,6 +119,7 @@ def formal_vote(
     members: MemberArrays,
     text: float,
     stances: ProposalStances,
+    holdouts: Holdouts,
     rule: VotingRule,
     now: float,
     abstainers: np.ndarray,
@@ -117,7 +130,7 @@ def formal_vote(
     again (formally under a constructive-abstention rule), others who still object vote against;
     no idiosyncratic objections at this stage.
     """
-    objecting, _ = objections(members, text, stances, now, None)
+    objecting, _ = objections(members, text, stances, holdouts, now, None)
     votes = np.zeros(members.n, dtype=np.int8)
     if not any_true(objecting):
         return votes, True

@@ -27,6 +27,9 @@ class Stream(IntEnum):
     WRITTEN = 5  # written-procedure periods and objections
     BRAKE = 6  # emergency-brake invocations
     OUTCOME = 7  # withdrawal of hopeless items
+    ROUTE = 8  # per-proposal urgency and bodies skipped, keyed by proposal type
+    SHOCK = 9  # the shared factor of all capitals' instruction delays on one text
+    CONCESSION = 10  # concession margins before deadlines, abstention after a concession
 
 
 def name_key(name: str) -> int:

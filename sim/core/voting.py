@@ -150,6 +150,8 @@ class QualifiedMajorityRule:
     attained"; we read the clause as overriding only the population criterion). Abstention
     counts as not in favour. When blocked, every state not voting for is in the blocking
     minority. Reinforced QMV is the same rule with 72% of the members (Art. 238(2) TFEU).
+    Practice (:meth:`votes_at`): below ``vote_rank`` and for the first ``consensus_rounds``
+    rounds the chair seeks consensus (the caller decides by unanimity instead).
 
     >>> rule, pop = QualifiedMajorityRule("q", 0.5, 0.65, 0), np.array([40, 30, 20, 10])
     >>> rule.decide(np.array([0, 0, 1, 1], np.int8), pop).adopted
@@ -161,6 +163,13 @@ class QualifiedMajorityRule:
     population_threshold: float
     min_blocking_states: int
     emergency_brake: bool = False
+    vote_rank: int = -1  # votes only at bodies of this rank or above (consensus below)
+    consensus_rounds: int = 0  # rounds the chair seeks consensus before putting it to a vote
+
+    def votes_at(self, rank: int, rounds: int) -> bool:
+        """Whether a body of ``rank`` takes a QMV vote in its ``rounds``-th round on an item:
+        in practice the chair seeks consensus first, and votes only at the Council."""
+        return rank >= self.vote_rank and rounds > self.consensus_rounds
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         favour = votes == _FOR

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
-from sim.core.members import MemberArrays
+from sim.core.members import brake_invoked
 from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
 from sim.core.visit import Visit
-from sim.core.voting import Vote
+from sim.core.voting import QualifiedMajorityRule, UnanimityRule, Vote, VotingRule, any_true
 from sim.engine.logs import Activity
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
-    from sim.engine.compile import CompiledBody
+    from sim.engine.compile import CompiledBody, CompiledScenario
 
 # activities bound once: looking up enum members is slow in the per-round loop
 _ABSTENTION = int(Activity.ABSTENTION)
@@ -70,46 +70,53 @@ class Chair:
 
     def __init__(
         self,
-        members: MemberArrays,
+        compiled: CompiledScenario,
         desk: Secretariat,
         draws: Draws,
         rng_outcome: np.random.Generator,
         start_written: Callable[[Proposal, float], None],
     ) -> None:
-        self.members = members
+        self.members = compiled.members
+        self.practice = compiled.practice
         self.desk = desk
         self.draws = draws
         self._rng_outcome = rng_outcome
         self._start_written = start_written
 
     def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
+        """A round on ``p`` (a discussion item) at a meeting of ``body``."""
         desk, b, v = self.desk, body.idx, _visit(p)
         log = desk.events
         if not v.tabled:
             v.tabled = True
             log.record(now, p.id, _TABLED, b)
-        if p.ready_max > now:  # some capital has not sent instructions on this text yet
+        reserved = p.ready_max > now  # some capital has not sent instructions on this text yet
+        if reserved:
             if not p.held_logged:  # the reservations are entered once per text version
                 p.held_logged = True
                 log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
-            return
-        if not p.instr_logged:
+            if not self.practice.discuss_under_reservation:
+                return
+        elif not p.instr_logged:
             p.instr_logged = True
             log.record(
                 p.ready_max, p.id, _INSTRUCTIONS_RECEIVED, b, value=p.ready_max - p.text_time
             )
         p.rounds += 1
         v.rounds += 1
-        top = brake_target(p.type.route, b, p.braked)
+        rule, voting = _rule(p, body, v.rounds)
+        top = brake_target(p.route, b, p.braked) if voting else None
         result = negotiate(
             self.members,
             p.text,
             p.stances,
-            body.rule or p.type.rule,
+            p.holdouts,
+            rule,
             now,
             self.draws,
             compromise_step=body.compromise_step,
             brake_possible=top is not None,
+            reserved=reserved,
         )
         if result.votes is not None:
             assert result.decision is not None
@@ -118,18 +125,24 @@ class Chair:
             log.record_members(now, p.id, _ABSTENTION, b, result.votes >= _ABSTAIN)
         if result.brake is not None:
             assert top is not None
-            p.braked = True
-            log.record_members(now, p.id, _EMERGENCY_BRAKE, b, result.brake)
-            desk.escalate(p, b, top, now)
-        elif not result.agreed:
+            self._brake(p, b, top, result.brake, now)
+        elif result.failed:
             self.failed_round(p, body, now, result)
-        else:
+        elif result.agreed:
             if result.votes is not None:
                 p.abstainers |= result.votes >= _ABSTAIN
             log.record(now, p.id, _AGREED, b, value=p.text)
             self.agreed(p, body, now)
 
+    def _brake(self, p: Proposal, body: int, top: int, invoked: np.ndarray, now: float) -> None:
+        """Emergency brake (Art. 31(2) TEU): the outvoted state's declaration refers the
+        unchanged text to the European Council."""
+        p.braked = True
+        self.desk.events.record_members(now, p.id, _EMERGENCY_BRAKE, body, invoked)
+        self.desk.escalate(p, body, top, now)
+
     def failed_round(self, p: Proposal, body: CompiledBody, now: float, r: RoundResult) -> None:
+        """The rule was not met: the chair's compromise, and escalation when rounds run out."""
         desk, v = self.desk, _visit(p)
         assert r.decision is not None
         v.failed += 1
@@ -137,16 +150,17 @@ class Chair:
         if r.text < p.text:
             p.text = r.text
             desk.events.record(now, p.id, _COMPROMISE, body.idx, value=r.text)
-            desk.new_text(p, now)
+            desk.new_text(p, now, who=r.movers if self.practice.reinstruct_objectors_only else None)
         if v.failed < body.max_rounds:
             return
         withdraw_p = p.type.withdraw_probability
+        waiting = self.practice.bargaining and p.holdouts.end > now  # a concession to come
         move = after_exhaustion(
-            p.type.route,
+            p.route,
             body.idx,
             p.pos,
             p.visited_top,
-            p.deadline is not None,
+            p.deadline is not None or waiting,
             lambda: bool(self._rng_outcome.random() < withdraw_p),
         )
         if move.step is Step.ESCALATE:
@@ -154,7 +168,7 @@ class Chair:
             p.pos = move.pos
             desk.escalate(p, body.idx, move.target, now)
         elif move.step is Step.KEEP_TRYING:
-            v.failed = 0  # keeps trying until the deadline lapses it
+            v.failed = 0  # keeps trying until a concession, or the deadline lapses it
         elif move.step is Step.WITHDRAW:
             desk.finish(p, Outcome.WITHDRAWN, _WITHDRAWN, now, body.id)
         else:
@@ -163,7 +177,7 @@ class Chair:
     def agreed(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """After agreement: refer back from the top, adopt at the end of the route, or move on."""
         desk = self.desk
-        move = after_agreement(p.type.route, body.idx, p.pos)
+        move = after_agreement(p.route, body.idx, p.pos)
         if move.step is Step.ADOPT:
             desk.adopt(p, now, body.id)
             return
@@ -184,24 +198,47 @@ class Chair:
             self.desk.enqueue(p, target, False, now)
 
     def pass_closed(self, p: Proposal, body: CompiledBody, now: float) -> None:
-        """An I/A item: noted without discussion below the Council; formally voted (A item) at
-        the adopting body. If the rule then fails, the item becomes a B item, discussed from
-        the next meeting on."""
-        desk, route = self.desk, p.type.route
-        if body.idx != route.adopting:
+        """An I/A item: noted without discussion below the Council; formally voted (A item) by
+        the Council. If the vote fails, the item becomes a B item: discussed from the next
+        meeting on, or sent to the adopting configuration from the A-item Council."""
+        desk, route = self.desk, p.route
+        if not route.adopts(body.idx):
             desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
             desk.leave(p, now, StageExit.AGREED)
             move = after_agreement(route, body.idx, p.pos)
             self.move(p, move.step, move.target, move.pos, now)
             return
-        rule = body.rule or p.type.rule
-        votes, adopted = formal_vote(self.members, p.text, p.stances, rule, now, p.abstainers)
+        rule, voting = _rule(p, body, rounds=None)
+        votes, adopted = formal_vote(
+            self.members, p.text, p.stances, p.holdouts, rule, now, p.abstainers
+        )
         desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
+        top = brake_target(route, body.idx, p.braked) if voting and rule.emergency_brake else None
+        against = votes == _AGAINST
+        if adopted and top is not None and any_true(against):
+            invoked = brake_invoked(against, self.members.brake_p, self.draws.brake())
+            if any_true(invoked):
+                self._brake(p, body.idx, top, invoked, now)
+                return
         if adopted:
             p.abstainers |= votes >= _ABSTAIN
             desk.adopt(p, now, body.id)
+        elif body.idx != route.adopting:
+            desk.escalate(p, body.idx, route.adopting, now)
         else:
             _visit(p).open = True
+
+
+def _rule(p: Proposal, body: CompiledBody, rounds: int | None) -> tuple[VotingRule, bool]:
+    """The rule a round (or, with ``rounds`` None, a formal vote) at ``body`` is decided by,
+    and whether it is a QMV vote: under QMV the chair seeks consensus (unanimity) below the
+    rule's voting level and for its first consensus rounds."""
+    rule = body.rule or p.type.rule
+    if not isinstance(rule, QualifiedMajorityRule):
+        return rule, False
+    if rule.votes_at(body.rank, rule.consensus_rounds + 1 if rounds is None else rounds):
+        return rule, True
+    return UnanimityRule(rule.name), False
 
 
 def _visit(p: Proposal) -> Visit:

@@ -32,12 +32,16 @@ from sim.core.voting import (
 from sim.scenario import (
     ConstructiveAbstention,
     DecisionRuleSpec,
+    Level,
     PoissonArrivals,
     QualifiedMajority,
     ResolvedMember,
     Scenario,
     Unanimity,
 )
+
+LEVELS = list(Level)
+"""Rungs of the ladder, lowest first: a body's rank is its level's index."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,8 @@ class CompiledBody:
     max_rounds: int
     compromise_step: float
     rule: VotingRule | None
+    rank: int  # the body's level on the ladder (working party = 0)
+    extraordinary_days: float | None  # urgent items: a meeting at short notice within this
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,23 @@ class CompiledType:
     contestation: float
     instruction_scale: float
     withdraw_probability: float
+    skip: tuple[tuple[int, float], ...]  # bodies of the route skipped with a probability
+    urgent_share: float  # share of proposals tabled as urgent (all of them if ``urgent``)
+    urgent_instruction_scale: float
+    deadline_escalation_days: float | None
+
+
+@dataclass(frozen=True)
+class Practice:
+    """How negotiations are conducted (:class:`~sim.scenario.schema.NegotiationSpec`)."""
+
+    bargaining: bool
+    holdout_rank: int
+    concession_margin: Distribution | None
+    instruction_shock: Distribution | None
+    reinstruct_objectors_only: bool
+    reinstruct_on_escalation: bool
+    discuss_under_reservation: bool
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class CompiledScenario:
     types: list[CompiledType]
     escalation: int | None
     written_days: Distribution | None
+    practice: Practice
 
     @property
     def written_stage(self) -> int:
@@ -139,11 +163,15 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             max_rounds=spec.max_rounds,
             compromise_step=spec.compromise_step,
             rule=rules[spec.rule] if spec.rule else None,
+            rank=LEVELS.index(spec.level),
+            extraordinary_days=spec.extraordinary_days,
         )
         for i, (bid, spec) in enumerate(scenario.bodies.items())
     ]
     index = {b.id: b.idx for b in bodies}
     top = index[scenario.escalation_body] if scenario.escalation_body else None
+    neg = scenario.negotiation
+    a_items = index[neg.a_item_body] if neg.a_item_body else None
     compiled_types = []
     for i, (name, spec) in enumerate(types.items()):
         arr = spec.arrivals
@@ -158,7 +186,9 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             CompiledType(
                 idx=i,
                 name=name,
-                route=Route(tuple(index[b] for b in spec.route), top, spec.written_procedure),
+                route=Route(
+                    tuple(index[b] for b in spec.route), top, spec.written_procedure, a_items
+                ),
                 rule=rules[spec.rule],
                 arrivals=arrivals,
                 deadline_days=spec.deadline_days,
@@ -167,6 +197,10 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
                 contestation=spec.contestation,
                 instruction_scale=spec.instruction_scale,
                 withdraw_probability=spec.withdraw_probability,
+                skip=tuple((index[b], pr) for b, pr in spec.skip.items()),
+                urgent_share=1.0 if spec.urgent else spec.urgent_share,
+                urgent_instruction_scale=spec.urgent_instruction_scale or spec.instruction_scale,
+                deadline_escalation_days=spec.deadline_escalation_days,
             )
         )
     wp = scenario.written_procedure
@@ -180,6 +214,15 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         types=compiled_types,
         escalation=top,
         written_days=wp.days if wp else None,
+        practice=Practice(
+            bargaining=neg.bargaining,
+            holdout_rank=LEVELS.index(neg.holdout_level),
+            concession_margin=neg.concession_margin,
+            instruction_shock=neg.instruction_shock,
+            reinstruct_objectors_only=neg.reinstruct == "objectors",
+            reinstruct_on_escalation=neg.reinstruct_on_escalation,
+            discuss_under_reservation=neg.discuss_under_reservation,
+        ),
     )
 
 
@@ -267,6 +310,8 @@ def member_arrays(members: list[ResolvedMember], type_positions: dict[str, float
         abstain_p=arr("abstain_probability"),
         brake_p=arr("brake_probability"),
         written_p=arr("written_objection_probability"),
+        declaration_p=arr("declaration_probability"),
+        concession_abstain_p=arr("abstain_after_concession"),
         instruction_delay=DelayGroups.of([x.instruction_delay for x in b]),
         scrutiny_days=DelayGroups.of([x.scrutiny_days for x in b]),
         holdout_days=DelayGroups.of([x.holdout_days for x in b]),
@@ -287,5 +332,7 @@ def make_rule(name: str, spec: DecisionRuleSpec) -> VotingRule:
             spec.population_threshold,
             spec.min_blocking_states,
             spec.emergency_brake,
+            -1 if spec.vote_level is None else LEVELS.index(spec.vote_level),
+            spec.consensus_rounds,
         )
     raise TypeError(f"unknown rule spec {spec!r}")  # pragma: no cover

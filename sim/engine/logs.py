@@ -49,6 +49,7 @@ class Activity(IntEnum):
     LAPSED = 15
     WITHDRAWN = 16
     PENDING = 17
+    CONCESSION = 18
 
 
 ACTIVITIES = pd.CategoricalDtype([a.name.lower() for a in Activity])
@@ -229,7 +230,16 @@ class StageLog:
 class MeetingLog:
     """Columnar buffers of meetings: one row per meeting held."""
 
-    __slots__ = ("_backlog", "_body", "_discussed", "_ia", "_time", "bodies", "capacity")
+    __slots__ = (
+        "_backlog",
+        "_body",
+        "_discussed",
+        "_extra",
+        "_ia",
+        "_time",
+        "bodies",
+        "capacity",
+    )
 
     def __init__(self, bodies: pd.CategoricalDtype, capacity: np.ndarray) -> None:
         self.bodies, self.capacity = bodies, capacity
@@ -238,9 +248,20 @@ class MeetingLog:
         self._discussed: list[int] = []
         self._ia: list[int] = []
         self._backlog: list[int] = []
+        self._extra: list[bool] = []
 
-    def record(self, body: int, now: float, discussed: int, ia_items: int, backlog: int) -> None:
-        """A meeting of ``body`` at ``now``: items discussed, I/A items passed, items left."""
+    def record(
+        self,
+        body: int,
+        now: float,
+        discussed: int,
+        ia_items: int,
+        backlog: int,
+        extraordinary: bool = False,
+    ) -> None:
+        """A meeting of ``body`` at ``now``: items discussed, I/A items passed, items left,
+        and whether it was an extraordinary meeting called at short notice."""
+        self._extra.append(extraordinary)
         self._body.append(body)
         self._time.append(now)
         self._discussed.append(discussed)
@@ -262,6 +283,7 @@ class MeetingLog:
                 "ia_items": np.asarray(self._ia, dtype=np.int64),
                 "backlog": np.asarray(self._backlog, dtype=np.int64),
                 "capacity": self.capacity[body],
+                "extraordinary": np.asarray(self._extra, dtype=bool),
             }
         )
 
@@ -317,6 +339,6 @@ def proposal_frame(
             "deadline_day": np.array(
                 [np.nan if p.deadline is None else p.deadline for p in ps], dtype=float
             ),
-            "urgent": np.array([p.type.urgent for p in ps], dtype=bool),
+            "urgent": np.array([p.urgent for p in ps], dtype=bool),
         }
     )

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.members import ProposalStances
+from sim.core.ladder import Route
+from sim.core.members import Holdouts, ProposalStances
 from sim.core.outcomes import Outcome
 from sim.core.visit import Visit
 
@@ -33,6 +34,8 @@ class Proposal:
         "decided_day",
         "escalations",
         "held_logged",
+        "hold_started",
+        "holdouts",
         "id",
         "in_written",
         "instr_logged",
@@ -41,10 +44,12 @@ class Proposal:
         "ready",
         "ready_max",
         "rounds",
+        "route",
         "stances",
         "text",
         "text_time",
         "type",
+        "urgent",
         "visit",
         "visited_top",
     )
@@ -57,13 +62,19 @@ class Proposal:
         deadline: float | None,
         stances: ProposalStances,
         n_members: int,
+        route: Route,
+        urgent: bool,
     ) -> None:
         self.id = pid
         self.type = ptype
+        self.route = route  # the type's route less the bodies skipped for this proposal
+        self.urgent = urgent
         self.arrival = arrival
         self.deadline = deadline
         self.text = ptype.ambition
         self.stances = stances
+        self.holdouts = Holdouts.none(n_members)  # raised when the item reaches their level
+        self.hold_started = False
         # instructions on the current text: the day each capital's arrive
         self.text_time = arrival
         self.ready = np.full(n_members, arrival)
@@ -86,7 +97,7 @@ class Proposal:
     def instruct(self, ready: np.ndarray, now: float) -> None:
         """A new text at ``now``: capitals' instructions arrive on the days ``ready``."""
         self.ready = ready
-        self.ready_max = float(ready.max())
+        self.ready_max = float(ready.max(initial=now))
         self.text_time = now
         self.instr_logged = False
         self.held_logged = False

@@ -11,26 +11,33 @@ timeouts with callbacks, so a proposal costs no SimPy process.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from sim.core.members import proposal_stances, written_objections
+from sim.core.ladder import Route
+from sim.core.members import ProposalStances, proposal_stances, written_objections
 from sim.core.negotiation import Draws
 from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome, StageExit
 from sim.core.rng import Rows, Stream, name_key, stream
 from sim.core.visit import Visit
 from sim.core.voting import any_true
+from sim.engine.bargaining import Bargaining
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
-    from sim.engine.compile import CompiledBody, CompiledScenario, ReplicationResult
+    from sim.engine.compile import (
+        CompiledBody,
+        CompiledScenario,
+        CompiledType,
+        ReplicationResult,
+    )
 
 ProcessGen = Generator[simpy.Event, Any, None]
 
@@ -62,11 +69,17 @@ class Replication:
         members = compiled.members
         instructions = stream(seed, replication, Stream.INSTRUCTIONS)
         self.desk = Secretariat(
-            compiled, dtypes, Rows(instructions, members.instruction_delay.draw)
+            compiled,
+            dtypes,
+            Rows(instructions, members.instruction_delay.draw),
+            stream(seed, replication, Stream.SHOCK),
+            self._on_enqueue,
         )
+        self.bargaining = Bargaining(compiled, self.env, self.desk, seed, replication)
+        self._extra: dict[int, float] = {}  # body: day of its pending extraordinary meeting
         self.rng_written = stream(seed, replication, Stream.WRITTEN)
         self.chair = Chair(
-            compiled.members,
+            compiled,
             self.desk,
             draws or StreamDraws(seed, replication, members.n),
             stream(seed, replication, Stream.OUTCOME),
@@ -106,23 +119,23 @@ class Replication:
 
     def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> ProcessGen:
         c, env, desk = self.c, self.env, self.desk
-        stances_by_type = {}  # each type's stances drawn in one block from its own stream
-        for t in c.types:
-            times = np.array([a[0] for a in arrivals if a[1] == t.idx])
-            rng = stream(self._seed, self._rep, Stream.PROPOSAL, name_key(t.name))
-            drawn = proposal_stances(c.members, t.name, t.contestation, t.urgent, times, rng)
-            stances_by_type[t.idx] = iter(drawn)
+        tabling = {t.idx: _tabling(c, t, arrivals, self._seed, self._rep) for t in c.types}
         for day, type_idx, deadline in arrivals:
             yield env.timeout(day - env.now)
             ptype = c.types[type_idx]
-            stances = next(stances_by_type[type_idx])
-            p = Proposal(len(desk.proposals), ptype, day, deadline, stances, c.members.n)
+            stances, route, urgent = next(tabling[type_idx])
+            p = Proposal(
+                len(desk.proposals), ptype, day, deadline, stances, c.members.n, route, urgent
+            )
             desk.proposals.append(p)
             desk.events.record(day, p.id, _SUBMITTED, value=p.text)
             desk.new_text(p, day, not_before=stances.scrutiny_until)
             if deadline is not None:
                 env.timeout(deadline - day).callbacks.append(self._lapse_callback(p))
-            desk.enqueue(p, ptype.route.bodies[0], True, day)
+                pressure = ptype.deadline_escalation_days
+                if pressure is not None and deadline - pressure > day:
+                    env.timeout(deadline - pressure - day).callbacks.append(self._pressure(p))
+            desk.enqueue(p, route.bodies[0], True, day)
 
     def _meetings(self, body: CompiledBody) -> ProcessGen:
         env = self.env
@@ -132,13 +145,13 @@ class Replication:
 
     # --- a meeting ---------------------------------------------------------------------------
 
-    def _hold_meeting(self, body: CompiledBody, now: float) -> None:
+    def _hold_meeting(self, body: CompiledBody, now: float, extraordinary: bool = False) -> None:
         b, desk = body.idx, self.desk
         agenda = desk.agendas[b]
         keep = [p for p in agenda if _visit(p).entered >= now]
         eligible = sorted(
             (p for p in agenda if _visit(p).entered < now),
-            key=lambda p: (not p.type.urgent, _visit(p).entered, p.id),
+            key=lambda p: (not p.urgent, _visit(p).entered, p.id),
         )
         used = ia = 0
         for p in eligible:
@@ -154,7 +167,42 @@ class Replication:
             if p.outcome is None and p.visit is not None and p.visit.body == b:
                 keep.append(p)
         desk.agendas[b] = keep
-        desk.meetings.record(b, now, used, ia, len(keep))
+        desk.meetings.record(b, now, used, ia, len(keep), extraordinary)
+
+    def _on_enqueue(self, p: Proposal, body: int, now: float) -> None:
+        """An item put on ``body``'s agenda: its hold-outs may be raised there, and an urgent
+        one may need an extraordinary meeting."""
+        b = self.c.bodies[body]
+        self.bargaining.reached(p, b.rank, now)
+        if p.urgent and b.extraordinary_days is not None:
+            self._convene(b, now)
+
+    def _convene(self, body: CompiledBody, now: float) -> None:
+        """An extraordinary meeting of ``body`` within its ``extraordinary_days`` (PSC or
+        Coreper at short notice, a special European Council), unless one is due by then."""
+        at = now + float(body.extraordinary_days or 0.0)
+        i = int(np.searchsorted(body.times, now, side="right"))
+        if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
+            return
+        self._extra[body.idx] = at
+        self.env.timeout(at - now).callbacks.append(lambda _: self._hold_meeting(body, at, True))
+
+    def _pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
+        """An item still below the adopting Council when its deadline nears goes to ministers."""
+
+        def to_ministers(_: simpy.Event) -> None:
+            v, target = p.visit, p.route.adopting
+            if p.outcome is not None or v is None or not v.open:
+                return
+            if self.c.bodies[v.body].rank >= self.c.bodies[target].rank:
+                return
+            now = self.env.now
+            self.desk.agendas[v.body].remove(p)
+            v.account(now, p.ready_max)
+            p.pos = len(p.route.bodies) - 1
+            self.desk.escalate(p, v.body, target, now)
+
+        return to_ministers
 
     # --- written procedure and deadlines -------------------------------------------------------
 
@@ -180,7 +228,7 @@ class Replication:
         desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
         if any_true(objecting):
             desk.events.record_members(now, p.id, _OBJECTION, -1, objecting)
-            desk.enqueue(p, p.type.route.adopting, True, now)
+            desk.enqueue(p, p.route.adopting, True, now)
         else:
             desk.adopt(p, now, WRITTEN_PROCEDURE)
 
@@ -202,3 +250,27 @@ def _visit(p: Proposal) -> Visit:
     """The visit of an item on an agenda (always set while it is on one)."""
     assert p.visit is not None
     return p.visit
+
+
+def _tabling(
+    c: CompiledScenario,
+    t: CompiledType,
+    arrivals: list[tuple[float, int, float | None]],
+    seed: int,
+    replication: int,
+) -> Iterator[tuple[ProposalStances, Route, bool]]:
+    """Each new proposal of type ``t``: the states' stances, its route (optional bodies
+    skipped) and whether it is urgent, drawn in one block per type from the type's streams."""
+    times = np.array([a[0] for a in arrivals if a[1] == t.idx])
+    k = len(times)
+    urgent = np.full(k, t.urgent_share >= 1.0)
+    skipped: list[tuple[int, ...]] = [()] * k
+    if 0.0 < t.urgent_share < 1.0 or t.skip:
+        rng = stream(seed, replication, Stream.ROUTE, name_key(t.name))
+        u = rng.random((k, 1 + len(t.skip)))
+        urgent = u[:, 0] < t.urgent_share
+        skipped = [tuple(b for j, (b, pr) in enumerate(t.skip) if row[1 + j] < pr) for row in u]
+    rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
+    stances = proposal_stances(c.members, t.name, t.contestation, urgent, times, rng)
+    for i in range(k):
+        yield stances[i], t.route.without(skipped[i]), bool(urgent[i])

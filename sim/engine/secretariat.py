@@ -7,6 +7,7 @@ meeting is decided by the pure core and applied by :mod:`sim.engine.replication`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,7 +35,11 @@ class Secretariat:
         compiled: CompiledScenario,
         dtypes: dict[str, pd.CategoricalDtype],
         instruction_rows: Rows,
+        shocks: np.random.Generator,
+        on_enqueue: Callable[[Proposal, int, float], None] | None = None,
     ) -> None:
+        """``shocks``: the stream of shared instruction-delay factors; ``on_enqueue(p, body,
+        now)``: called when an item is put on an agenda (hold-outs, extraordinary meetings)."""
         self.compiled = compiled
         self.agendas: list[list[Proposal]] = [[] for _ in compiled.bodies]
         self.proposals: list[Proposal] = []
@@ -43,11 +48,15 @@ class Secretariat:
         capacity = np.array([b.capacity for b in compiled.bodies], dtype=np.int64)
         self.meetings = MeetingLog(dtypes["body"], capacity)
         self._instruction_rows = instruction_rows
+        self._shocks = shocks
+        self._on_enqueue = on_enqueue
 
     def enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
         """Put ``p`` on ``body``'s agenda: to be discussed (``open_``) or as an I/A item."""
         p.visit = Visit(body, now, open_)
         self.agendas[body].append(p)
+        if self._on_enqueue is not None:
+            self._on_enqueue(p, body, now)
 
     def leave(self, p: Proposal, now: float, how: StageExit) -> None:
         """Close ``p``'s current visit."""
@@ -55,20 +64,39 @@ class Secretariat:
         self.stages.record(p.id, p.type.idx, p.visit.body, p.visit, now, how)
         p.visit = None
 
-    def new_text(self, p: Proposal, now: float, not_before: np.ndarray | None = None) -> None:
-        """Capitals instruct on ``p``'s text from ``now``, each with its own delay (and not
-        before ``not_before``, e.g. the end of a parliamentary scrutiny reservation)."""
-        ready = instructions_ready(now, p.type.instruction_scale, self._instruction_rows.next())
-        p.instruct(ready if not_before is None else np.maximum(ready, not_before), now)
+    def new_text(
+        self,
+        p: Proposal,
+        now: float,
+        not_before: np.ndarray | None = None,
+        who: np.ndarray | None = None,
+    ) -> None:
+        """Capitals instruct on ``p``'s text from ``now``, each with its own delay times the
+        text's shared factor (a shock common to all capitals, if the scenario has one), and
+        not before ``not_before`` (e.g. the end of a parliamentary scrutiny reservation). With
+        ``who``, only those capitals re-instruct; the others keep their instructions."""
+        t = p.type
+        scale = t.urgent_instruction_scale if p.urgent else t.instruction_scale
+        shock = self.compiled.practice.instruction_shock
+        if shock is not None:
+            scale *= float(shock.sample(self._shocks, 1)[0])
+        ready = instructions_ready(now, scale, self._instruction_rows.next())
+        if not_before is not None:
+            ready = np.maximum(ready, not_before)
+        if who is not None:
+            ready = np.where(who, ready, p.ready)
+        p.instruct(ready, now)
 
     def escalate(self, p: Proposal, body: int, target: int, now: float) -> None:
-        """Send ``p`` up from ``body`` to ``target``, to be discussed there on new instructions."""
+        """Send ``p`` up from ``body`` to ``target``, to be discussed there (on new
+        instructions, where the scenario's practice asks for them for an unchanged text)."""
         p.escalations += 1
         if target == self.compiled.escalation:
             p.visited_top = True
         self.events.record(now, p.id, _ESCALATED, body)
         self.leave(p, now, StageExit.ESCALATED)
-        self.new_text(p, now)
+        if self.compiled.practice.reinstruct_on_escalation:
+            self.new_text(p, now)
         self.enqueue(p, target, True, now)
 
     def adopt(self, p: Proposal, now: float, where: str) -> None:

@@ -47,6 +47,9 @@ def check_cross_references(s: Scenario) -> None:
             )
     if s.escalation_body is not None and s.escalation_body not in s.bodies:
         raise KeyedError("escalation_body", f"unknown body {s.escalation_body!r}")
+    a_items = s.negotiation.a_item_body
+    if a_items is not None and a_items not in s.bodies:
+        raise KeyedError("negotiation.a_item_body", f"unknown body {a_items!r}")
     for type_id, pt in s.proposal_types.items():
         for i, body_id in enumerate(pt.route):
             if body_id not in s.bodies:
@@ -54,6 +57,12 @@ def check_cross_references(s: Scenario) -> None:
                 raise KeyedError(
                     f"proposal_types.{type_id}.route[{i}]",
                     f"unknown body {body_id!r} (known: {known})",
+                )
+        for body_id in pt.skip:
+            if body_id not in pt.route[:-1]:
+                raise KeyedError(
+                    f"proposal_types.{type_id}.skip.{body_id}",
+                    "only a body of the route, before the adopting one, can be skipped",
                 )
         if len(set(pt.route)) != len(pt.route):
             raise KeyedError(f"proposal_types.{type_id}.route", "a body appears twice")

@@ -67,6 +67,8 @@ class MemberBehaviour(_Model):
     abstain_probability: Probability
     brake_probability: Probability
     written_objection_probability: Probability
+    declaration_probability: Probability = 0.0
+    abstain_after_concession: Probability = 0.0
     positions: dict[str, Probability] = Field(default_factory=dict)
 
 
@@ -87,6 +89,8 @@ class MemberStateSpec(_Model):
     abstain_probability: Probability | None = None
     brake_probability: Probability | None = None
     written_objection_probability: Probability | None = None
+    declaration_probability: Probability | None = None
+    abstain_after_concession: Probability | None = None
     positions: dict[str, Probability] = Field(default_factory=dict)
 
 
@@ -121,6 +125,8 @@ class QualifiedMajority(_Model):
     population_threshold: Share
     min_blocking_states: Annotated[int, Field(ge=0)]
     emergency_brake: bool = False
+    vote_level: Level | None = None
+    consensus_rounds: Annotated[int, Field(ge=0)] = 0
     description: str | None = None
 
 
@@ -166,6 +172,7 @@ class BodySpec(_Model):
     max_rounds: Annotated[int, Field(ge=1)]
     compromise_step: Share
     rule: str | None = None
+    extraordinary_days: PositiveFloat | None = None
 
 
 # --- proposal types ------------------------------------------------------------------------
@@ -214,12 +221,40 @@ class ProposalTypeSpec(_Model):
     instruction_scale: PositiveFloat = 1.0
     deadline_days: PositiveFloat | None = None
     withdraw_probability: Probability = 0.0
+    skip: dict[str, Probability] = Field(default_factory=dict)
+    deadline_escalation_days: PositiveFloat | None = None
+    urgent_share: Probability = 0.0
+    urgent_instruction_scale: PositiveFloat | None = None
 
 
 class WrittenProcedureSpec(_Model):
     """Written / silence procedure (Council Rules of Procedure, Art. 12(2))."""
 
     days: Distribution
+
+
+class NegotiationSpec(_Model):
+    """How negotiations are conducted (each default reproduces the first model's mechanics).
+
+    ``bargaining``: hold-outs bargain (their demand is raised at ``holdout_level`` or above,
+    where their clock starts; they concede by ``concession_margin`` days before a deadline; an
+    item waits at the top for a pending concession instead of being blocked).
+    ``instruction_shock``: a factor shared by all capitals' delays on one text (correlated
+    instructions). ``reinstruct``: who re-instructs after a compromise (``all`` capitals or only
+    the ``objectors`` the change is aimed at); ``reinstruct_on_escalation``: whether an unchanged
+    text escalated needs new instructions. ``discuss_under_reservation``: a pending instruction
+    blocks agreement but not discussion. ``a_item_body``: the body (any Council configuration)
+    where agreed texts are adopted as A items.
+    """
+
+    bargaining: bool = False
+    holdout_level: Level = Level.WORKING_PARTY
+    concession_margin: Distribution | None = None
+    instruction_shock: Distribution | None = None
+    reinstruct: Literal["all", "objectors"] = "all"
+    reinstruct_on_escalation: bool = True
+    discuss_under_reservation: bool = False
+    a_item_body: str | None = None
 
 
 class ExperimentSpec(_Model):
@@ -245,6 +280,7 @@ class Scenario(_Model):
     proposal_types: dict[str, ProposalTypeSpec] = Field(min_length=1)
     escalation_body: str | None = None
     written_procedure: WrittenProcedureSpec | None = None
+    negotiation: NegotiationSpec = Field(default_factory=NegotiationSpec)
     experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
 
     @model_validator(mode="after")
