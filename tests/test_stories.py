@@ -425,3 +425,157 @@ def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_bot
         assert r.votes is not None
         assert (r.votes == 3).tolist() == [w == YES for w in who]  # formal declarations
         assert r.decision.blocking.tolist() == ([False] * 3 if adopted else [False, False, True])
+
+
+# --- the negotiating practice ([negotiation] and the QMV practice) ------------------------------
+
+
+def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession() -> None:
+    spec = scenario(
+        negotiation={"bargaining": True, "holdout_level": "coreper"},
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        member_states__BB__abstain_after_concession=1.0,
+        bodies__COREPER__max_rounds=5,
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    flow = [(t, a, b, m) for t, a, b, m in events if a not in ("abstention", "tabled")]
+    assert flow == [
+        (0.5, "submitted", "", ""),
+        (1.0, "instructions_received", "WP", ""),
+        (7.0, "agreed", "WP", ""),  # no demand raised in the working party
+        (16.0, "objection", "COREPER", "BB"),  # raised on day 7: an I item no more on day 9
+        (17.0, "concession", "COREPER", "BB"),  # ten days after it was raised
+        (23.0, "agreed", "COREPER", ""),
+        (25.0, "vote", "COUNCIL", ""),
+        (25.0, "adopted", "COUNCIL", ""),
+    ]
+    assert r.events.loc[r.events["activity"] == "concession", "value"].tolist() == [10.0]
+    assert props[["outcome", "abstaining_states", "dilution"]].values.tolist() == [
+        ["adopted_with_abstentions", "BB", 0.0]  # it abstained after conceding; no dilution
+    ]
+
+
+def test_a_holdout_concedes_before_the_deadline_and_the_item_waits_at_the_top() -> None:
+    spec = scenario(
+        negotiation={
+            "bargaining": True,
+            "holdout_level": "coreper",
+            "concession_margin": {"dist": "fixed", "value": 5},
+        },
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 400},
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, 40.0)])
+    assert events[-2:] == [
+        (35.0, "concession", "EUCO", "BB"),  # the deadline binds: 5 days before it
+        (40.0, "lapsed", "EUCO", ""),  # too late all the same: EUCO meets next on day 45
+    ]
+    assert props["outcome"].tolist() == ["lapsed"]
+    # without a deadline the item waits at the top for the concession instead of failing
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    assert props["outcome"].tolist() == ["pending"]
+    assert "blocked" not in {a for _, a, _, _ in events}
+
+
+def test_an_unchanged_text_escalates_without_new_instructions() -> None:
+    spec = scenario(
+        negotiation={"reinstruct_on_escalation": False},
+        member_states__AA__objection_probability=0.5,
+    )
+    draws = ScriptedDraws(objections=[[YES, NO, NO]])
+    events, _, _ = story(spec, [(0.5, ITEM, None)], draws)
+    instructed = [(t, b) for t, a, b, _ in events if a == "instructions_received"]
+    assert instructed == [(1.0, "WP")]  # once, on the first text
+    assert (9.0, "agreed", "COREPER", "") in events  # discussed at the next Coreper at once
+
+
+def test_after_a_compromise_only_the_objectors_re_instruct_and_talks_go_on_meanwhile() -> None:
+    spec = scenario(
+        negotiation={"reinstruct": "objectors", "discuss_under_reservation": True},
+        member_states__AA__positions={"item": 0.2},
+        member_states__AA__tolerance=0.3,
+        member_states__AA__instruction_delay={"dist": "fixed", "value": 8},
+        bodies__WP__compromise_step=0.25,
+        bodies__WP__max_rounds=5,
+    )
+    events, _, _ = story(spec, [(0.5, ITEM, None)])
+    reservations = [(t, m) for t, a, _, m in events if a == "reservation"]
+    assert reservations == [(7.0, "AA"), (14.0, "AA"), (21.0, "AA")]  # AA alone re-instructs
+    compromises = [t for t, a, _, _ in events if a == "compromise"]
+    assert compromises == [7.0, 14.0]  # the first under AA's reservation: discussion went on
+    assert (21.0, "objection", "WP", "AA") not in events
+    assert (28.0, "agreed", "WP", "") in events  # AA's instructions on 0.5 came on day 22
+
+
+def test_bodies_not_required_are_skipped_and_a_items_go_to_any_council() -> None:
+    spec = scenario(
+        proposal_types__item__skip={"COREPER": 1.0},
+        negotiation={"a_item_body": "AITEMS"},
+        bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    assert [(t, a, b) for t, a, b, _ in events][-3:] == [
+        (7.0, "agreed", "WP"),  # straight on: the PSC-style body was not required
+        (8.0, "vote", "AITEMS"),  # the next day's Council adopts it as an A item
+        (8.0, "adopted", "AITEMS"),
+    ]
+    assert props["decided_at"].tolist() == ["AITEMS"]
+
+
+def test_urgent_items_get_extraordinary_meetings() -> None:
+    spec = scenario(bodies__WP__extraordinary_days=1.0, bodies__COREPER__extraordinary_days=1.0)
+    _, props, r = story(spec, [(0.5, URGENT, None), (0.5, ITEM, None)])
+    # the WP meets the next day instead of on day 7; the ordinary item rides along
+    assert props["decided_day"].tolist() == [4.0, 4.0]
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert extra[["body", "time_day"]].astype(str).values.tolist() == [["WP", "1.5"]]
+
+
+def test_under_qmv_the_chair_seeks_consensus_and_votes_only_in_the_council() -> None:
+    rule = dict(BASE["decision_rules"]["qmv"], vote_level="council", consensus_rounds=1)
+    spec = scenario(
+        decision_rules__qmv=rule,
+        proposal_types__item__rule="qmv",
+        member_states__AA__positions={"item": 0.0},
+        member_states__AA__tolerance=0.1,  # AA objects to the text throughout
+        member_states__AA__brake_probability=0.5,
+        bodies__COUNCIL__max_rounds=3,
+    )
+    draws = ScriptedDraws(brake=[[YES, NO, NO]])
+    events, _, _ = story(spec, [(0.5, ITEM, None)], draws)
+    failed_below = [(t, b) for t, a, b, _ in events if a == "escalated"]
+    assert failed_below[:2] == [(7.0, "WP"), (9.0, "COREPER")]  # consensus sought, not found
+    council = [(t, a) for t, a, b, _ in events if b == "COUNCIL" and a != "abstention"]
+    assert council[-4:] == [
+        (11.0, "objection"),  # the first round at the Council still seeks consensus
+        (18.0, "objection"),  # then a QMV vote outvotes AA ...
+        (18.0, "emergency_brake"),  # ... who pulls the brake, at the Council only
+        (18.0, "escalated"),
+    ]
+
+
+def test_an_item_still_low_down_near_its_deadline_goes_to_ministers() -> None:
+    spec = scenario(
+        proposal_types__item__deadline_escalation_days=10,
+        member_states__AA__positions={"item": 0.0},
+        member_states__AA__tolerance=0.1,
+        bodies__WP__max_rounds=50,
+    )
+    events, _, _ = story(spec, [(0.5, ITEM, 30.0)])
+    assert (20.0, "escalated", "WP", "") in events
+    assert (25.0, "tabled", "COUNCIL", "") in events
+
+
+def test_a_renewal_is_tabled_its_lead_days_of_working_time_before_expiry() -> None:
+    import datetime as dt
+
+    from sim.core.arrivals import ScheduledSpec, scheduled_arrivals
+    from sim.core.calendars import Recess
+
+    summer = Recess(name="summer", start="07-25", end="08-31")
+    spec = ScheduledSpec(("07-31",), 35, 1, (summer,))
+    # 31 July 2025 is day 211; 25-30 July are recess days, so 35 working days start on day 170
+    assert scheduled_arrivals(spec, dt.date(2025, 1, 1), 365) == [(170.0, 211.0)]
+    plain = ScheduledSpec(("07-31",), 35, 1)
+    assert scheduled_arrivals(plain, dt.date(2025, 1, 1), 365) == [(176.0, 211.0)]

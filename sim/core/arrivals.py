@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.core.calendars import Recess
+
 
 @dataclass(frozen=True, slots=True)
 class PoissonSpec:
@@ -27,6 +29,7 @@ class ScheduledSpec:
     deadlines: tuple[str, ...]
     lead_days: float
     count: int
+    recesses: tuple[Recess, ...] = ()  # lead days are counted outside these
 
 
 def poisson_arrivals(
@@ -55,8 +58,9 @@ def scheduled_arrivals(
 ) -> list[tuple[float, float]]:
     """``(arrival_day, deadline_day)`` of every scheduled proposal tabled within the horizon.
 
-    Each deadline ``MM-DD`` recurs yearly; its proposals are tabled ``lead_days`` before it.
-    Those that would have been tabled before day 0 are not simulated.
+    Each deadline ``MM-DD`` recurs yearly; its proposals are tabled ``lead_days`` before it,
+    counting only days outside the spec's recesses (the Council does not prepare a renewal in
+    August). Those that would have been tabled before day 0 are not simulated.
 
     >>> scheduled_arrivals(ScheduledSpec(("03-15",), 30, 1), dt.date(2025, 1, 1), 365)
     [(43.0, 73.0)]
@@ -68,7 +72,7 @@ def scheduled_arrivals(
             if month == 2 and day == 29 and not _leap(year):
                 day = 28
             deadline = (dt.date(year, month, day) - start).days
-            arrival = deadline - spec.lead_days
+            arrival = deadline - spec.lead_days - _recess_days(spec, start, deadline)
             if 0 <= arrival < horizon_days:
                 out.extend([(float(arrival), float(deadline))] * spec.count)
     return sorted(out)
@@ -76,3 +80,17 @@ def scheduled_arrivals(
 
 def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+
+
+def _recess_days(spec: ScheduledSpec, start: dt.date, deadline: int) -> int:
+    """Recess days to add to the lead time so that ``lead_days`` working days remain."""
+    if not spec.recesses:
+        return 0
+    extra, working, day = 0, 0, deadline
+    while working < spec.lead_days:
+        day -= 1
+        if any(r.covers(start + dt.timedelta(days=day)) for r in spec.recesses):
+            extra += 1
+        else:
+            working += 1
+    return extra

@@ -200,8 +200,12 @@ class Chair:
     def pass_closed(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """An I/A item: noted without discussion below the Council; formally voted (A item) by
         the Council. If the vote fails, the item becomes a B item: discussed from the next
-        meeting on, or sent to the adopting configuration from the A-item Council."""
+        meeting on, or sent to the adopting configuration from the A-item Council. A state
+        holding the item hostage has it discussed instead (when hold-outs bargain)."""
         desk, route = self.desk, p.route
+        if self.practice.bargaining and p.holdouts.end > now:
+            _visit(p).open = True  # the holder asks for the item to be discussed
+            return
         if not route.adopts(body.idx):
             desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
             desk.leave(p, now, StageExit.AGREED)

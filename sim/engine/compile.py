@@ -180,7 +180,12 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
                 arr.rate_per_year, None if arr.month_weights is None else tuple(arr.month_weights)
             )
             if isinstance(arr, PoissonArrivals)
-            else ScheduledSpec(tuple(arr.deadlines), arr.lead_days, arr.count)
+            else ScheduledSpec(
+                tuple(arr.deadlines),
+                arr.lead_days,
+                arr.count,
+                tuple(scenario.recesses) if arr.lead_skips_recesses else (),
+            )
         )
         compiled_types.append(
             CompiledType(

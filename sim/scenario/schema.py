@@ -201,6 +201,7 @@ class ScheduledArrivals(_Model):
     deadlines: list[MonthDay] = Field(min_length=1)
     lead_days: NonNegativeFloat
     count: Annotated[int, Field(ge=1)] = 1
+    lead_skips_recesses: bool = True
 
 
 ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="kind")]
