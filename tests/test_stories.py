@@ -555,16 +555,21 @@ def test_under_qmv_the_chair_seeks_consensus_and_votes_only_in_the_council() -> 
     ]
 
 
-def test_an_item_still_low_down_near_its_deadline_goes_to_ministers() -> None:
+def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meeting() -> None:
     spec = scenario(
         proposal_types__item__deadline_escalation_days=10,
-        member_states__AA__positions={"item": 0.0},
-        member_states__AA__tolerance=0.1,
-        bodies__WP__max_rounds=50,
+        bodies__COREPER__extraordinary_days=1.0,
+        member_states__AA__objection_probability=0.5,
+        bodies__WP__max_rounds=5,
     )
-    events, _, _ = story(spec, [(0.5, ITEM, 30.0)])
-    assert (20.0, "escalated", "WP", "") in events
-    assert (25.0, "tabled", "COUNCIL", "") in events
+    draws = ScriptedDraws(objections=[[YES, NO, NO]] * 2)  # AA objects on days 7 and 14
+    events, props, r = story(spec, [(0.5, ITEM, 26.0)], draws)
+    assert props["urgent"].tolist() == [True]  # from day 16
+    assert (21.0, "agreed", "WP", "") in events
+    assert (22.0, "agreed", "COREPER", "") in events  # at short notice, not on day 23
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert extra[["body", "time_day"]].astype(str).values.tolist() == [["COREPER", "22.0"]]
+    assert props["outcome"].tolist() == ["adopted"]
 
 
 def test_a_renewal_is_tabled_its_lead_days_of_working_time_before_expiry() -> None:

@@ -41,7 +41,9 @@ class Bargaining:
         desk: Secretariat,
         seed: int,
         replication: int,
+        conceded: Callable[[Proposal], None],
     ) -> None:
+        """``conceded(p)``: called after a concession (an urgent item gets a meeting)."""
         practice = compiled.practice
         self.enabled = practice.bargaining
         self.rank = practice.holdout_rank if practice.bargaining else 0
@@ -49,6 +51,7 @@ class Bargaining:
         self.abstain_p = compiled.members.concession_abstain_p
         self.env, self.desk = env, desk
         self.rng = stream(seed, replication, Stream.CONCESSION)
+        self._conceded = conceded
 
     def reached(self, p: Proposal, rank: int, now: float) -> None:
         """``p`` was put on the agenda of a body of ``rank`` at ``now``."""
@@ -76,5 +79,6 @@ class Bargaining:
             self.desk.events.record(now, p.id, _CONCESSION, body, state, value=now - since)
             if self.rng.random() < self.abstain_p[state]:
                 p.abstainers[state] = True
+            self._conceded(p)
 
         return concede

@@ -75,7 +75,9 @@ class Replication:
             stream(seed, replication, Stream.SHOCK),
             self._on_enqueue,
         )
-        self.bargaining = Bargaining(compiled, self.env, self.desk, seed, replication)
+        self.bargaining = Bargaining(
+            compiled, self.env, self.desk, seed, replication, self.convene_for
+        )
         self._extra: dict[int, float] = {}  # body: day of its pending extraordinary meeting
         self.rng_written = stream(seed, replication, Stream.WRITTEN)
         self.chair = Chair(
@@ -174,8 +176,7 @@ class Replication:
         one may need an extraordinary meeting."""
         b = self.c.bodies[body]
         self.bargaining.reached(p, b.rank, now)
-        if p.urgent and b.extraordinary_days is not None:
-            self._convene(b, now)
+        self.convene_for(p)
 
     def _convene(self, body: CompiledBody, now: float) -> None:
         """An extraordinary meeting of ``body`` within its ``extraordinary_days`` (PSC or
@@ -188,21 +189,22 @@ class Replication:
         self.env.timeout(at - now).callbacks.append(lambda _: self._hold_meeting(body, at, True))
 
     def _pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
-        """An item still below the adopting Council when its deadline nears goes to ministers."""
+        """An item still open when its deadline nears becomes urgent: first on agendas, and
+        discussed at extraordinary meetings where a body holds them."""
 
-        def to_ministers(_: simpy.Event) -> None:
-            v, target = p.visit, p.route.adopting
-            if p.outcome is not None or v is None or not v.open:
-                return
-            if self.c.bodies[v.body].rank >= self.c.bodies[target].rank:
-                return
-            now = self.env.now
-            self.desk.agendas[v.body].remove(p)
-            v.account(now, p.ready_max)
-            p.pos = len(p.route.bodies) - 1
-            self.desk.escalate(p, v.body, target, now)
+        def urgent(_: simpy.Event) -> None:
+            if p.outcome is None:
+                p.urgent = True
+                self.convene_for(p)
 
-        return to_ministers
+        return urgent
+
+    def convene_for(self, p: Proposal) -> None:
+        """An extraordinary meeting of the body an urgent item ``p`` is at, if it holds them."""
+        if p.urgent and p.visit is not None:
+            body = self.c.bodies[p.visit.body]
+            if body.extraordinary_days is not None:
+                self._convene(body, self.env.now)
 
     # --- written procedure and deadlines -------------------------------------------------------
 
