@@ -456,7 +456,7 @@ def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession() -> 
     ]
 
 
-def test_a_holdout_concedes_before_the_deadline_and_the_item_waits_at_the_top() -> None:
+def test_a_holdout_concedes_before_the_deadline_while_the_item_waits_in_coreper() -> None:
     spec = scenario(
         negotiation={
             "bargaining": True,
@@ -467,14 +467,17 @@ def test_a_holdout_concedes_before_the_deadline_and_the_item_waits_at_the_top() 
         member_states__BB__holdout_days={"dist": "fixed", "value": 400},
     )
     events, props, _ = story(spec, [(0.5, ITEM, 40.0)])
-    assert events[-2:] == [
-        (35.0, "concession", "EUCO", "BB"),  # the deadline binds: 5 days before it
-        (40.0, "lapsed", "EUCO", ""),  # too late all the same: EUCO meets next on day 45
+    assert [(t, a, b) for t, a, b, _ in events if t >= 30] == [
+        (30.0, "objection", "COREPER"),  # rounds run out: it stays, the deadline will decide
+        (35.0, "concession", "COREPER"),  # the deadline binds: 5 days before it
+        (37.0, "agreed", "COREPER"),
+        (39.0, "vote", "COUNCIL"),
+        (39.0, "adopted", "COUNCIL"),
     ]
-    assert props["outcome"].tolist() == ["lapsed"]
-    # without a deadline the item waits at the top for the concession instead of failing
+    # without a deadline the item climbs, then waits at the top for the concession
     events, props, _ = story(spec, [(0.5, ITEM, None)])
-    assert props["outcome"].tolist() == ["pending"]
+    assert props[["outcome", "decided_at"]].values.tolist() == [["pending", ""]]
+    assert events[-2:] == [(45.0, "objection", "EUCO", "BB"), (60.0, "pending", "EUCO", "")]
     assert "blocked" not in {a for _, a, _, _ in events}
 
 
@@ -543,16 +546,22 @@ def test_under_qmv_the_chair_seeks_consensus_and_votes_only_in_the_council() -> 
         bodies__COUNCIL__max_rounds=3,
     )
     draws = ScriptedDraws(brake=[[YES, NO, NO]])
-    events, _, _ = story(spec, [(0.5, ITEM, None)], draws)
-    failed_below = [(t, b) for t, a, b, _ in events if a == "escalated"]
-    assert failed_below[:2] == [(7.0, "WP"), (9.0, "COREPER")]  # consensus sought, not found
+    events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
+    # one consensus round per body below the Council, then up: no vote there
+    assert [(t, a, b) for t, a, b, _ in events if a in ("objection", "escalated")][:4] == [
+        (7.0, "objection", "WP"),
+        (7.0, "escalated", "WP"),
+        (9.0, "objection", "COREPER"),
+        (9.0, "escalated", "COREPER"),
+    ]
     council = [(t, a) for t, a, b, _ in events if b == "COUNCIL" and a != "abstention"]
     assert council[-4:] == [
-        (11.0, "objection"),  # the first round at the Council still seeks consensus
-        (18.0, "objection"),  # then a QMV vote outvotes AA ...
-        (18.0, "emergency_brake"),  # ... who pulls the brake, at the Council only
-        (18.0, "escalated"),
+        (11.0, "tabled"),
+        (11.0, "objection"),  # a QMV vote outvotes AA ...
+        (11.0, "emergency_brake"),  # ... who pulls the brake, at the Council only
+        (11.0, "escalated"),
     ]
+    assert props[["outcome", "decided_at"]].values.tolist() == [["blocked", "EUCO"]]
 
 
 def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meeting() -> None:

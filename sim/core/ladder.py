@@ -43,6 +43,15 @@ class Route:
         """Whether ``body`` votes on the act (the adopting body, or the A-item Council)."""
         return body == self.bodies[-1] or body == self.a_items
 
+    @property
+    def reopens(self) -> int:
+        """Where an act that failed its formal adoption (an A-item vote, or an objection in
+        written procedure) is discussed: with A items adopted by any Council, back in the last
+        preparatory body (Coreper), else in the adopting body itself."""
+        if self.a_items is not None and len(self.bodies) > 1:
+            return self.bodies[-2]
+        return self.bodies[-1]
+
     def without(self, skipped: tuple[int, ...]) -> Route:
         """The route with the bodies ``skipped`` left out (e.g. the PSC when not required)."""
         if not skipped:
@@ -95,14 +104,18 @@ def after_exhaustion(
     visited_top: bool,
     keeps_trying: bool,
     withdraws: Callable[[], bool],
+    stays: bool = False,
 ) -> Move:
     """Where an item goes when ``body`` has used up its rounds on it.
 
     Below the top it escalates to the next body of its route, then (once) to the escalation
     body. At the top, or with no way up, an item that ``keeps_trying`` (it has a deadline, or a
     hold-out is still to concede) stays on the agenda; otherwise it is withdrawn if
-    ``withdraws()`` (a draw, asked only here) says so, else blocked.
+    ``withdraws()`` (a draw, asked only here) says so, else blocked. An item that ``stays``
+    (its deadline will bring a concession) keeps trying where it is, at any level.
     """
+    if stays:
+        return Move(Step.KEEP_TRYING, None, pos)
     at_top = body == route.top
     if not at_top and pos < len(route.bodies) - 1:
         return Move(Step.ESCALATE, route.bodies[pos + 1], pos + 1)

@@ -104,7 +104,7 @@ class Chair:
             )
         p.rounds += 1
         v.rounds += 1
-        rule, voting = _rule(p, body, v.rounds)
+        rule, voting = _rule(p, body, p.rounds)
         top = brake_target(p.route, b, p.braked) if voting else None
         result = negotiate(
             self.members,
@@ -151,10 +151,15 @@ class Chair:
             p.text = r.text
             desk.events.record(now, p.id, _COMPROMISE, body.idx, value=r.text)
             desk.new_text(p, now, who=r.movers if self.practice.reinstruct_objectors_only else None)
-        if v.failed < body.max_rounds:
+        rule = body.rule or p.type.rule
+        limit, vote_above = body.max_rounds, False
+        if isinstance(rule, QualifiedMajorityRule) and body.rank < rule.vote_rank:
+            limit, vote_above = min(limit, rule.consensus_rounds), True
+        if v.failed < max(limit, 1):
             return
         withdraw_p = p.type.withdraw_probability
-        waiting = self.practice.bargaining and p.holdouts.end > now  # a concession to come
+        # a concession to come, and no QMV vote higher up to override the holder
+        waiting = self.practice.bargaining and p.holdouts.end > now and not vote_above
         move = after_exhaustion(
             p.route,
             body.idx,
@@ -162,6 +167,7 @@ class Chair:
             p.visited_top,
             p.deadline is not None or waiting,
             lambda: bool(self._rng_outcome.random() < withdraw_p),
+            stays=waiting and (p.deadline is not None or not self.practice.escalate_holdouts),
         )
         if move.step is Step.ESCALATE:
             assert move.target is not None
@@ -191,7 +197,9 @@ class Chair:
     def move(self, p: Proposal, step: Step, target: int | None, pos: int, now: float) -> None:
         """Send an agreed text on: to written procedure, or to ``target`` as an I/A item."""
         p.pos = pos
-        if step is Step.WRITTEN_PROCEDURE:
+        if p.b_item and pos == len(p.route.bodies) - 1:  # ministers discuss it (B item)
+            self.desk.enqueue(p, p.route.adopting, True, now)
+        elif step is Step.WRITTEN_PROCEDURE:
             self._start_written(p, now)
         else:
             assert target is not None
@@ -227,16 +235,20 @@ class Chair:
         if adopted:
             p.abstainers |= votes >= _ABSTAIN
             desk.adopt(p, now, body.id)
-        elif body.idx != route.adopting:
-            desk.escalate(p, body.idx, route.adopting, now)
+        elif body.idx != route.reopens:
+            desk.events.record(now, p.id, _REFERRED_BACK, body.idx)
+            desk.leave(p, now, StageExit.REFERRED_BACK)
+            p.pos = route.bodies.index(route.reopens)
+            desk.enqueue(p, route.reopens, True, now)
         else:
             _visit(p).open = True
 
 
 def _rule(p: Proposal, body: CompiledBody, rounds: int | None) -> tuple[VotingRule, bool]:
-    """The rule a round (or, with ``rounds`` None, a formal vote) at ``body`` is decided by,
-    and whether it is a QMV vote: under QMV the chair seeks consensus (unanimity) below the
-    rule's voting level and for its first consensus rounds."""
+    """The rule a round (the item's ``rounds``-th; None for a formal vote) at ``body`` is
+    decided by, and whether it is a QMV vote: under QMV the chair seeks consensus (unanimity)
+    below the rule's voting level and for the item's first consensus rounds, and a body below
+    the voting level sends the item up after that many failed rounds."""
     rule = body.rule or p.type.rule
     if not isinstance(rule, QualifiedMajorityRule):
         return rule, False

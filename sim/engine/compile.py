@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.arrivals import PoissonSpec, ScheduledSpec, poisson_arrivals, scheduled_arrivals
-from sim.core.calendars import meeting_days
+from sim.core.calendars import Recess, meeting_days
 from sim.core.distributions import Distribution
 from sim.core.ladder import Route
 from sim.core.members import DelayGroups, MemberArrays
@@ -33,7 +33,9 @@ from sim.scenario import (
     ConstructiveAbstention,
     DecisionRuleSpec,
     Level,
+    NegotiationSpec,
     PoissonArrivals,
+    ProposalTypeSpec,
     QualifiedMajority,
     ResolvedMember,
     Scenario,
@@ -79,6 +81,9 @@ class CompiledType:
     urgent_share: float  # share of proposals tabled as urgent (all of them if ``urgent``)
     urgent_instruction_scale: float
     deadline_escalation_days: float | None
+    scrutiny: bool  # national parliaments may hold a scrutiny reservation on it
+    holdout_scale: float  # the states' hold-out propensities scaled for this type
+    ministers_discuss: float  # share of agreed texts ministers discuss (B item), not A items
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,7 @@ class Practice:
     reinstruct_objectors_only: bool
     reinstruct_on_escalation: bool
     discuss_under_reservation: bool
+    escalate_holdouts: bool
 
 
 @dataclass(frozen=True)
@@ -172,42 +178,10 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     top = index[scenario.escalation_body] if scenario.escalation_body else None
     neg = scenario.negotiation
     a_items = index[neg.a_item_body] if neg.a_item_body else None
-    compiled_types = []
-    for i, (name, spec) in enumerate(types.items()):
-        arr = spec.arrivals
-        arrivals: PoissonSpec | ScheduledSpec = (
-            PoissonSpec(
-                arr.rate_per_year, None if arr.month_weights is None else tuple(arr.month_weights)
-            )
-            if isinstance(arr, PoissonArrivals)
-            else ScheduledSpec(
-                tuple(arr.deadlines),
-                arr.lead_days,
-                arr.count,
-                tuple(scenario.recesses) if arr.lead_skips_recesses else (),
-            )
-        )
-        compiled_types.append(
-            CompiledType(
-                idx=i,
-                name=name,
-                route=Route(
-                    tuple(index[b] for b in spec.route), top, spec.written_procedure, a_items
-                ),
-                rule=rules[spec.rule],
-                arrivals=arrivals,
-                deadline_days=spec.deadline_days,
-                urgent=spec.urgent,
-                ambition=spec.ambition,
-                contestation=spec.contestation,
-                instruction_scale=spec.instruction_scale,
-                withdraw_probability=spec.withdraw_probability,
-                skip=tuple((index[b], pr) for b, pr in spec.skip.items()),
-                urgent_share=1.0 if spec.urgent else spec.urgent_share,
-                urgent_instruction_scale=spec.urgent_instruction_scale or spec.instruction_scale,
-                deadline_escalation_days=spec.deadline_escalation_days,
-            )
-        )
+    compiled_types = [
+        _compile_type(i, name, spec, index, (top, a_items), rules, scenario.recesses)
+        for i, (name, spec) in enumerate(types.items())
+    ]
     wp = scenario.written_procedure
     return CompiledScenario(
         start_date=scenario.start_date,
@@ -219,15 +193,67 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         types=compiled_types,
         escalation=top,
         written_days=wp.days if wp else None,
-        practice=Practice(
-            bargaining=neg.bargaining,
-            holdout_rank=LEVELS.index(neg.holdout_level),
-            concession_margin=neg.concession_margin,
-            instruction_shock=neg.instruction_shock,
-            reinstruct_objectors_only=neg.reinstruct == "objectors",
-            reinstruct_on_escalation=neg.reinstruct_on_escalation,
-            discuss_under_reservation=neg.discuss_under_reservation,
-        ),
+        practice=_practice(neg),
+    )
+
+
+def _compile_type(
+    i: int,
+    name: str,
+    spec: ProposalTypeSpec,
+    index: dict[str, int],
+    tops: tuple[int | None, int | None],
+    rules: dict[str, VotingRule],
+    recesses: list[Recess],
+) -> CompiledType:
+    """One proposal type: ``tops`` are the escalation body and the A-item Council."""
+    top, a_items = tops
+    arr = spec.arrivals
+    arrivals: PoissonSpec | ScheduledSpec = (
+        PoissonSpec(
+            arr.rate_per_year, None if arr.month_weights is None else tuple(arr.month_weights)
+        )
+        if isinstance(arr, PoissonArrivals)
+        else ScheduledSpec(
+            tuple(arr.deadlines),
+            arr.lead_days,
+            arr.count,
+            tuple(recesses) if arr.lead_skips_recesses else (),
+        )
+    )
+    return CompiledType(
+        idx=i,
+        name=name,
+        route=Route(tuple(index[b] for b in spec.route), top, spec.written_procedure, a_items),
+        rule=rules[spec.rule],
+        arrivals=arrivals,
+        deadline_days=spec.deadline_days,
+        urgent=spec.urgent,
+        ambition=spec.ambition,
+        contestation=spec.contestation,
+        instruction_scale=spec.instruction_scale,
+        withdraw_probability=spec.withdraw_probability,
+        skip=tuple((index[b], pr) for b, pr in spec.skip.items()),
+        urgent_share=1.0 if spec.urgent else spec.urgent_share,
+        urgent_instruction_scale=spec.urgent_instruction_scale or spec.instruction_scale,
+        deadline_escalation_days=spec.deadline_escalation_days,
+        scrutiny=spec.scrutiny,
+        holdout_scale=spec.holdout_scale,
+        ministers_discuss=spec.ministers_discuss,
+    )
+
+
+def _practice(neg: NegotiationSpec) -> Practice:
+    """The scenario's negotiating practice, with levels as ranks."""
+    return Practice(
+        bargaining=neg.bargaining,
+        holdout_rank=LEVELS.index(neg.holdout_level),
+        concession_margin=neg.concession_margin,
+        instruction_shock=neg.instruction_shock,
+        reinstruct_objectors_only=neg.reinstruct == "objectors",
+        reinstruct_on_escalation=neg.reinstruct_on_escalation,
+        discuss_under_reservation=neg.discuss_under_reservation,
+        escalate_holdouts=neg.escalate_holdouts,
     )
 
 

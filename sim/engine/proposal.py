@@ -27,6 +27,7 @@ class Proposal:
     __slots__ = (
         "abstainers",
         "arrival",
+        "b_item",
         "blockers",
         "braked",
         "deadline",
@@ -64,11 +65,13 @@ class Proposal:
         n_members: int,
         route: Route,
         urgent: bool,
+        b_item: bool = False,
     ) -> None:
         self.id = pid
         self.type = ptype
         self.route = route  # the type's route less the bodies skipped for this proposal
         self.urgent = urgent
+        self.b_item = b_item  # ministers will discuss it at the adopting body
         self.arrival = arrival
         self.deadline = deadline
         self.text = ptype.ambition

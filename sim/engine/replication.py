@@ -28,6 +28,7 @@ from sim.core.voting import any_true
 from sim.engine.bargaining import Bargaining
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
+from sim.engine.presidency import Presidency
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
@@ -75,10 +76,10 @@ class Replication:
             stream(seed, replication, Stream.SHOCK),
             self._on_enqueue,
         )
+        self.presidency = Presidency(compiled, self.env, self._hold_meeting)
         self.bargaining = Bargaining(
-            compiled, self.env, self.desk, seed, replication, self.convene_for
+            compiled, self.env, self.desk, seed, replication, self.presidency.convene_for
         )
-        self._extra: dict[int, float] = {}  # body: day of its pending extraordinary meeting
         self.rng_written = stream(seed, replication, Stream.WRITTEN)
         self.chair = Chair(
             compiled,
@@ -125,9 +126,17 @@ class Replication:
         for day, type_idx, deadline in arrivals:
             yield env.timeout(day - env.now)
             ptype = c.types[type_idx]
-            stances, route, urgent = next(tabling[type_idx])
+            stances, route, urgent, b_item = next(tabling[type_idx])
             p = Proposal(
-                len(desk.proposals), ptype, day, deadline, stances, c.members.n, route, urgent
+                len(desk.proposals),
+                ptype,
+                day,
+                deadline,
+                stances,
+                c.members.n,
+                route,
+                urgent,
+                b_item,
             )
             desk.proposals.append(p)
             desk.events.record(day, p.id, _SUBMITTED, value=p.text)
@@ -136,7 +145,8 @@ class Replication:
                 env.timeout(deadline - day).callbacks.append(self._lapse_callback(p))
                 pressure = ptype.deadline_escalation_days
                 if pressure is not None and deadline - pressure > day:
-                    env.timeout(deadline - pressure - day).callbacks.append(self._pressure(p))
+                    wait = deadline - pressure - day
+                    env.timeout(wait).callbacks.append(self.presidency.pressure(p))
             desk.enqueue(p, route.bodies[0], True, day)
 
     def _meetings(self, body: CompiledBody) -> ProcessGen:
@@ -169,42 +179,16 @@ class Replication:
             if p.outcome is None and p.visit is not None and p.visit.body == b:
                 keep.append(p)
         desk.agendas[b] = keep
+        for p in keep:  # urgent items not settled: the body meets again at short notice
+            if p.urgent and _visit(p).open:
+                self.presidency.convene_for(p)
         desk.meetings.record(b, now, used, ia, len(keep), extraordinary)
 
     def _on_enqueue(self, p: Proposal, body: int, now: float) -> None:
         """An item put on ``body``'s agenda: its hold-outs may be raised there, and an urgent
         one may need an extraordinary meeting."""
-        b = self.c.bodies[body]
-        self.bargaining.reached(p, b.rank, now)
-        self.convene_for(p)
-
-    def _convene(self, body: CompiledBody, now: float) -> None:
-        """An extraordinary meeting of ``body`` within its ``extraordinary_days`` (PSC or
-        Coreper at short notice, a special European Council), unless one is due by then."""
-        at = now + float(body.extraordinary_days or 0.0)
-        i = int(np.searchsorted(body.times, now, side="right"))
-        if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
-            return
-        self._extra[body.idx] = at
-        self.env.timeout(at - now).callbacks.append(lambda _: self._hold_meeting(body, at, True))
-
-    def _pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
-        """An item still open when its deadline nears becomes urgent: first on agendas, and
-        discussed at extraordinary meetings where a body holds them."""
-
-        def urgent(_: simpy.Event) -> None:
-            if p.outcome is None:
-                p.urgent = True
-                self.convene_for(p)
-
-        return urgent
-
-    def convene_for(self, p: Proposal) -> None:
-        """An extraordinary meeting of the body an urgent item ``p`` is at, if it holds them."""
-        if p.urgent and p.visit is not None:
-            body = self.c.bodies[p.visit.body]
-            if body.extraordinary_days is not None:
-                self._convene(body, self.env.now)
+        self.bargaining.reached(p, self.c.bodies[body].rank, now)
+        self.presidency.convene_for(p)
 
     # --- written procedure and deadlines -------------------------------------------------------
 
@@ -230,7 +214,8 @@ class Replication:
         desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
         if any_true(objecting):
             desk.events.record_members(now, p.id, _OBJECTION, -1, objecting)
-            desk.enqueue(p, p.route.adopting, True, now)
+            p.pos = p.route.bodies.index(p.route.reopens)
+            desk.enqueue(p, p.route.reopens, True, now)
         else:
             desk.adopt(p, now, WRITTEN_PROCEDURE)
 
@@ -260,19 +245,25 @@ def _tabling(
     arrivals: list[tuple[float, int, float | None]],
     seed: int,
     replication: int,
-) -> Iterator[tuple[ProposalStances, Route, bool]]:
+) -> Iterator[tuple[ProposalStances, Route, bool, bool]]:
     """Each new proposal of type ``t``: the states' stances, its route (optional bodies
-    skipped) and whether it is urgent, drawn in one block per type from the type's streams."""
+    skipped), whether it is urgent and whether ministers will discuss it, drawn in one block
+    per type from the type's streams."""
     times = np.array([a[0] for a in arrivals if a[1] == t.idx])
     k = len(times)
     urgent = np.full(k, t.urgent_share >= 1.0)
+    b_item = np.zeros(k, dtype=bool)
     skipped: list[tuple[int, ...]] = [()] * k
-    if 0.0 < t.urgent_share < 1.0 or t.skip:
+    if 0.0 < t.urgent_share < 1.0 or t.skip or t.ministers_discuss > 0.0:
         rng = stream(seed, replication, Stream.ROUTE, name_key(t.name))
-        u = rng.random((k, 1 + len(t.skip)))
-        urgent = u[:, 0] < t.urgent_share
-        skipped = [tuple(b for j, (b, pr) in enumerate(t.skip) if row[1 + j] < pr) for row in u]
+        u = rng.random((k, 2 + len(t.skip)))
+        urgent = u[:, 0] < t.urgent_share if t.urgent_share < 1.0 else urgent
+        b_item = u[:, 1] < t.ministers_discuss
+        skipped = [tuple(b for j, (b, pr) in enumerate(t.skip) if row[2 + j] < pr) for row in u]
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
-    stances = proposal_stances(c.members, t.name, t.contestation, urgent, times, rng)
+    exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
+    stances = proposal_stances(
+        c.members, t.name, t.contestation, exempt, times, rng, t.holdout_scale
+    )
     for i in range(k):
-        yield stances[i], t.route.without(skipped[i]), bool(urgent[i])
+        yield stances[i], t.route.without(skipped[i]), bool(urgent[i]), bool(b_item[i])

@@ -226,6 +226,9 @@ class ProposalTypeSpec(_Model):
     deadline_escalation_days: PositiveFloat | None = None
     urgent_share: Probability = 0.0
     urgent_instruction_scale: PositiveFloat | None = None
+    scrutiny: bool = True
+    holdout_scale: NonNegativeFloat = 1.0
+    ministers_discuss: Probability = 0.0
 
 
 class WrittenProcedureSpec(_Model):
@@ -245,7 +248,9 @@ class NegotiationSpec(_Model):
     the ``objectors`` the change is aimed at); ``reinstruct_on_escalation``: whether an unchanged
     text escalated needs new instructions. ``discuss_under_reservation``: a pending instruction
     blocks agreement but not discussion. ``a_item_body``: the body (any Council configuration)
-    where agreed texts are adopted as A items.
+    where agreed texts are adopted as A items. ``escalate_holdouts``: whether an item held by
+    a hold-out climbs to ministers when a body's rounds run out (else it is bargained where it
+    is until the concession).
     """
 
     bargaining: bool = False
@@ -256,6 +261,7 @@ class NegotiationSpec(_Model):
     reinstruct_on_escalation: bool = True
     discuss_under_reservation: bool = False
     a_item_body: str | None = None
+    escalate_holdouts: bool = True
 
 
 class ExperimentSpec(_Model):

@@ -1,0 +1,61 @@
+"""The presidency's calendar management: extraordinary meetings and items under time pressure.
+
+An urgent item (a crisis package, or any item whose deadline is near) is first on agendas, and
+a body that holds extraordinary meetings (``extraordinary_days`` in the scenario: PSC or
+Coreper at short notice, a special European Council) meets for it within that many days when
+its next regular meeting is later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+import simpy
+
+from sim.engine.proposal import Proposal
+
+if TYPE_CHECKING:
+    from sim.engine.compile import CompiledBody, CompiledScenario
+
+
+class Presidency:
+    """Convenes extraordinary meetings for urgent items."""
+
+    def __init__(
+        self,
+        compiled: CompiledScenario,
+        env: simpy.Environment,
+        hold_meeting: Callable[[CompiledBody, float, bool], None],
+    ) -> None:
+        """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
+        self.bodies = compiled.bodies
+        self.env = env
+        self._hold_meeting = hold_meeting
+        self._extra: dict[int, float] = {}  # body: day of its pending extraordinary meeting
+
+    def convene_for(self, p: Proposal) -> None:
+        """An extraordinary meeting of the body an urgent item ``p`` is at, if it holds them."""
+        if p.urgent and p.visit is not None:
+            body = self.bodies[p.visit.body]
+            if body.extraordinary_days is not None:
+                self._convene(body, self.env.now)
+
+    def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
+        """A callback for when ``p``'s deadline nears: if still open, it becomes urgent."""
+
+        def urgent(_: simpy.Event) -> None:
+            if p.outcome is None:
+                p.urgent = True
+                self.convene_for(p)
+
+        return urgent
+
+    def _convene(self, body: CompiledBody, now: float) -> None:
+        at = now + float(body.extraordinary_days or 0.0)
+        i = int(np.searchsorted(body.times, now, side="right"))
+        if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
+            return  # a meeting is due by then anyway
+        self._extra[body.idx] = at
+        self.env.timeout(at - now).callbacks.append(lambda _: self._hold_meeting(body, at, True))
