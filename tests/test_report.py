@@ -21,14 +21,20 @@ from sim.scenario import load_scenario
 
 from .conftest import BASELINE, DATA
 
+HOLDERS = ("states.HU", "states.AT", "states.EL")
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("runs")
     base = load_scenario(BASELINE)
-    # a known difference: halve every capital's instruction delay
+    # a known difference: no state holds anything hostage, and capitals instruct at once
     fast = load_scenario(
-        BASELINE, ['member_defaults.instruction_delay={dist="lognormal", median=0.5, sigma=0.5}']
+        BASELINE,
+        [
+            'member_defaults.instruction_delay={dist="fixed", value=0}',
+            *(f"member_{w}.holdout_probability=0" for w in ("defaults", *HOLDERS)),
+        ],
     )
     out = {}
     for name, s in (("base", base), ("base_again", base), ("fast", fast)):
