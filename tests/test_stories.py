@@ -456,7 +456,7 @@ def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession() -> 
     ]
 
 
-def test_a_holdout_concedes_before_the_deadline_while_the_item_waits_in_coreper() -> None:
+def test_a_holdout_concedes_before_the_deadline_while_the_item_is_parked_in_coreper() -> None:
     spec = scenario(
         negotiation={
             "bargaining": True,
@@ -467,17 +467,18 @@ def test_a_holdout_concedes_before_the_deadline_while_the_item_waits_in_coreper(
         member_states__BB__holdout_days={"dist": "fixed", "value": 400},
     )
     events, props, _ = story(spec, [(0.5, ITEM, 40.0)])
-    assert [(t, a, b) for t, a, b, _ in events if t >= 30] == [
-        (30.0, "objection", "COREPER"),  # rounds run out: it stays, the deadline will decide
+    objections = [(t, b) for t, a, b, _ in events if a == "objection"]
+    assert objections == [(16.0, "COREPER")]  # then parked: only the hold-out blocks it
+    assert [(t, a, b) for t, a, b, _ in events if t > 16] == [
         (35.0, "concession", "COREPER"),  # the deadline binds: 5 days before it
         (37.0, "agreed", "COREPER"),
         (39.0, "vote", "COUNCIL"),
         (39.0, "adopted", "COUNCIL"),
     ]
-    # without a deadline the item climbs, then waits at the top for the concession
+    # without a deadline it climbs to ministers, where it is parked until the concession
     events, props, _ = story(spec, [(0.5, ITEM, None)])
     assert props[["outcome", "decided_at"]].values.tolist() == [["pending", ""]]
-    assert events[-2:] == [(45.0, "objection", "EUCO", "BB"), (60.0, "pending", "EUCO", "")]
+    assert events[-2:] == [(16.0, "escalated", "COREPER", ""), (60.0, "pending", "COUNCIL", "")]
     assert "blocked" not in {a for _, a, _, _ in events}
 
 

@@ -95,8 +95,15 @@ class Holdouts:
 
     @classmethod
     def none(cls, n: int) -> Holdouts:
-        """No hold-out raised."""
-        return cls(np.full(n, -np.inf), -np.inf)
+        """No hold-out raised (one shared, read-only instance per number of states)."""
+        if n not in _NO_HOLDOUTS:
+            until = np.full(n, -np.inf)
+            until.flags.writeable = False
+            _NO_HOLDOUTS[n] = cls(until, -np.inf)
+        return _NO_HOLDOUTS[n]
+
+
+_NO_HOLDOUTS: dict[int, Holdouts] = {}
 
 
 def raise_holdouts(stances: ProposalStances, now: float, concede_by: float | None) -> Holdouts:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
-from sim.core.members import brake_invoked
+from sim.core.members import brake_invoked, text_objections
 from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
@@ -97,6 +97,8 @@ class Chair:
                 log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
             if not self.practice.discuss_under_reservation:
                 return
+            if not any_true(text_objections(p.text, p.stances.accept)):
+                return  # nothing to discuss until the capitals have spoken
         elif not p.instr_logged:
             p.instr_logged = True
             log.record(
@@ -155,11 +157,13 @@ class Chair:
         limit, vote_above = body.max_rounds, False
         if isinstance(rule, QualifiedMajorityRule) and body.rank < rule.vote_rank:
             limit, vote_above = min(limit, rule.consensus_rounds), True
+        # a concession to come, and no QMV vote higher up to override the holder
+        waiting = self.practice.bargaining and p.holdouts.end > now and not vote_above
+        if waiting:  # blocked by hold-outs only: parked until they concede
+            p.parked = not any_true(p.blockers & ~(p.holdouts.until > now))
         if v.failed < max(limit, 1):
             return
         withdraw_p = p.type.withdraw_probability
-        # a concession to come, and no QMV vote higher up to override the holder
-        waiting = self.practice.bargaining and p.holdouts.end > now and not vote_above
         move = after_exhaustion(
             p.route,
             body.idx,

@@ -112,6 +112,7 @@ class CompiledScenario:
     escalation: int | None
     written_days: Distribution | None
     practice: Practice
+    schedules: dict[int, list[tuple[float, float]]]  # scheduled types' (arrival, deadline)
 
     @property
     def written_stage(self) -> int:
@@ -146,10 +147,7 @@ class CompiledScenario:
                     for x in poisson_arrivals(arr, self.start_date, self.horizon, rng)
                 )
             else:
-                out.extend(
-                    (a, t.idx, dl)
-                    for a, dl in scheduled_arrivals(arr, self.start_date, self.horizon)
-                )
+                out.extend((a, t.idx, dl) for a, dl in self.schedules[t.idx])
         out.sort(key=lambda x: (x[0], x[1]))
         return out
 
@@ -183,7 +181,13 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         for i, (name, spec) in enumerate(types.items())
     ]
     wp = scenario.written_procedure
+    schedules = {
+        t.idx: scheduled_arrivals(t.arrivals, scenario.start_date, horizon)
+        for t in compiled_types
+        if isinstance(t.arrivals, ScheduledSpec)
+    }
     return CompiledScenario(
+        schedules=schedules,
         start_date=scenario.start_date,
         horizon=horizon,
         members=member_arrays(

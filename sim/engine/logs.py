@@ -170,40 +170,35 @@ class StageLog:
     ``bodies`` are the stage-body categories: the scenario's bodies, then the written procedure.
     """
 
-    __slots__ = ("_cols", "bodies", "types")
-
-    _FLOATS = ("entered_day", "left_day", "wait_meeting_days", "wait_instructions_days")
+    __slots__ = ("_rows", "bodies", "types")
 
     def __init__(self, types: pd.CategoricalDtype, bodies: pd.CategoricalDtype) -> None:
         self.types, self.bodies = types, bodies
-        self._cols: tuple[list[Any], ...] = tuple([] for _ in range(10))
+        self._rows: list[tuple[Any, ...]] = []
 
     def record(
         self, pid: int, type_idx: int, body: int, visit: Visit, now: float, how: StageExit
     ) -> None:
         """The end of ``visit`` (at stage-body index ``body``) at day ``now``."""
-        c = self._cols
-        for col, v in zip(
-            c,
+        v = visit
+        self._rows.append(
             (
                 pid,
                 type_idx,
                 body,
-                visit.entered,
+                v.entered,
                 now,
-                visit.wait_meeting,
-                visit.wait_instructions,
-                visit.negotiating,
-                visit.rounds,
+                v.wait_meeting,
+                v.wait_instructions,
+                v.negotiating,
+                v.rounds,
                 _EXIT_CODE[how],
-            ),
-            strict=True,
-        ):
-            col.append(v)
+            )
+        )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per visit, in the order the visits ended."""
-        c = self._cols
+        c = list(zip(*self._rows, strict=True)) if self._rows else [()] * 10
         floats = [np.asarray(x, dtype=float) for x in c[3:8]]
         return pd.DataFrame(
             {

@@ -41,6 +41,7 @@ class Proposal:
         "in_written",
         "instr_logged",
         "outcome",
+        "parked",
         "pos",
         "ready",
         "ready_max",
@@ -78,6 +79,7 @@ class Proposal:
         self.stances = stances
         self.holdouts = Holdouts.none(n_members)  # raised when the item reaches their level
         self.hold_started = False
+        self.parked = False  # held by hold-outs only: not discussed until they concede
         # instructions on the current text: the day each capital's arrive
         self.text_time = arrival
         self.ready = np.full(n_members, arrival)
@@ -100,7 +102,8 @@ class Proposal:
     def instruct(self, ready: np.ndarray, now: float) -> None:
         """A new text at ``now``: capitals' instructions arrive on the days ``ready``."""
         self.ready = ready
-        self.ready_max = float(ready.max(initial=now))
+        latest = float(ready.max())
+        self.ready_max = latest if latest > now else now
         self.text_time = now
         self.instr_logged = False
         self.held_logged = False

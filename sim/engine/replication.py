@@ -81,6 +81,8 @@ class Replication:
             compiled, self.env, self.desk, seed, replication, self.presidency.convene_for
         )
         self.rng_written = stream(seed, replication, Stream.WRITTEN)
+        wp = compiled.written_days
+        self._written_days = None if wp is None else Rows(self.rng_written, wp.sample, rows=64)
         self.chair = Chair(
             compiled,
             self.desk,
@@ -160,15 +162,17 @@ class Replication:
     def _hold_meeting(self, body: CompiledBody, now: float, extraordinary: bool = False) -> None:
         b, desk = body.idx, self.desk
         agenda = desk.agendas[b]
-        keep = [p for p in agenda if _visit(p).entered >= now]
-        eligible = sorted(
-            (p for p in agenda if _visit(p).entered < now),
-            key=lambda p: (not p.urgent, _visit(p).entered, p.id),
-        )
+        entered = [(_visit(p).entered, p) for p in agenda]
+        keep = [p for e, p in entered if e >= now]
+        # urgent first, then oldest; ids are unique, so proposals are never compared
+        order = sorted((not p.urgent, e, p.id, p) for e, p in entered if e < now)
+        eligible = [p for _, _, _, p in order]
         used = ia = 0
         for p in eligible:
             v = _visit(p)
-            if not v.open:
+            if p.parked and p.holdouts.end > now:
+                pass  # parked until its hold-outs concede: not discussed, no agenda room used
+            elif not v.open:
                 ia += 1
                 v.account(now, p.ready_max)
                 self.chair.pass_closed(p, body, now)
@@ -195,9 +199,8 @@ class Replication:
     def _start_written(self, p: Proposal, now: float) -> None:
         """Written / silence procedure (Council RoP Art. 12(2)): adopted at the end of the
         period unless a state objects, which sends the item back to the meeting route."""
-        wp = self.c.written_days
-        assert wp is not None  # validated: written_procedure types need the table
-        days = float(wp.sample(self.rng_written, 1)[0])
+        assert self._written_days is not None  # validated: such types need the table
+        days = float(self._written_days.next())
         uniforms = self.rng_written.random(self.c.members.n)
         objecting = written_objections(self.c.members.written_p, uniforms)
         p.in_written = True

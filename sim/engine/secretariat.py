@@ -48,7 +48,8 @@ class Secretariat:
         capacity = np.array([b.capacity for b in compiled.bodies], dtype=np.int64)
         self.meetings = MeetingLog(dtypes["body"], capacity)
         self._instruction_rows = instruction_rows
-        self._shocks = shocks
+        shock = compiled.practice.instruction_shock
+        self._shocks = None if shock is None else Rows(shocks, shock.sample, rows=64)
         self._on_enqueue = on_enqueue
 
     def enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
@@ -77,9 +78,8 @@ class Secretariat:
         ``who``, only those capitals re-instruct; the others keep their instructions."""
         t = p.type
         scale = t.urgent_instruction_scale if p.urgent else t.instruction_scale
-        shock = self.compiled.practice.instruction_shock
-        if shock is not None:
-            scale *= float(shock.sample(self._shocks, 1)[0])
+        if self._shocks is not None:
+            scale *= float(self._shocks.next())
         ready = instructions_ready(now, scale, self._instruction_rows.next())
         if not_before is not None:
             ready = np.maximum(ready, not_before)
