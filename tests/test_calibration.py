@@ -4,8 +4,10 @@ table's ``inside`` logic, and ``cfsp-sim fit`` on a real run."""
 from __future__ import annotations
 
 import copy
+import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -275,3 +277,24 @@ def test_cli_fit_refuses_a_folder_that_is_not_a_results_folder(tmp_path: Path) -
     assert "not a results folder" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "fit.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_built_wheel_ships_every_subpackage_and_the_record(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "sim", src / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", tmp_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for sub in ("core", "scenario", "engine", "analysis", "experiment", "report"):
+        assert f"sim/{sub}/__init__.py" in names
+    for data in ("observed_cfsp.csv", "observed_cfsp.md", "calibration.toml", "eu27.toml"):
+        assert f"sim/data/{data}" in names
