@@ -71,6 +71,10 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--force", action="store_true")
     sw.add_argument("--quiet", action="store_true")
 
+    ft = sub.add_parser("fit", help="a run against the observed calibration targets (fit.csv)")
+    ft.add_argument("results", metavar="RESULTS_DIR")
+    ft.add_argument("--out", metavar="CSV", help="default RESULTS_DIR/fit.csv")
+
     pw = sub.add_parser("power", help="exact voting power (Banzhaf, Shapley-Shubik) of members")
     pw.add_argument("scenario", metavar="SCENARIO")
     pw.add_argument("--rule", help="decision rule id (default: the FAC's / first type's rule)")
@@ -310,6 +314,31 @@ def _sweep(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _fit(args: argparse.Namespace) -> int:
+    from sim.experiment.fit import fit_results, write_fit
+
+    folder = Path(args.results)
+    missing = [f for f in ("manifest.json", "proposals.parquet", "stages.parquet", "scenario.toml")
+               if not (folder / f).is_file()]  # fmt: skip
+    if missing:
+        raise BadInput(f"{folder}: not a results folder (no {', '.join(missing)})")
+    try:
+        fit = fit_results(folder)
+    except ValueError as exc:  # an incomplete run
+        raise BadInput(str(exc)) from None
+    print(f"{'target':<40}{'observed':>9}{'sim median':>11}  {'90% interval':<19}{'inside':<6}")
+    for r in fit.itertuples():
+        interval = f"[{r.p5:.3g}, {r.p95:.3g}]"
+        soft = {"range": f" (soft {r.low:.3g}-{r.high:.3g})", "above": f" (above {r.low:.3g})"}
+        print(
+            f"{r.target:<40}{r.observed:>9.3g}{r.simulated_median:>11.3g}  {interval:<19}"
+            f"{'yes' if r.inside else 'NO':<6}{soft.get(r.check, '')}"
+        )
+    out = write_fit(fit, Path(args.out) if args.out else folder / "fit.csv")
+    print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
+    return EXIT_OK
+
+
 _HANDLERS = {
     "validate": _validate,
     "scenarios": _scenarios,
@@ -318,6 +347,7 @@ _HANDLERS = {
     "plot": _plot,
     "compare": _compare,
     "sweep": _sweep,
+    "fit": _fit,
 }
 
 

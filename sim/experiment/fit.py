@@ -1,0 +1,29 @@
+"""The calibration fit of a results folder: its tables against the observed targets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from sim.analysis.calibration import fit_table, observed_targets, simulated_targets
+from sim.experiment.results import write_text_atomic
+from sim.experiment.runner import Experiment
+
+
+def fit_results(folder: str | Path) -> pd.DataFrame:
+    """The fit table (:func:`sim.analysis.calibration.fit_table`) of a complete results folder.
+
+    Raises ``FileNotFoundError`` without a manifest and ``ValueError`` for an incomplete run.
+    """
+    exp = Experiment.open(folder)
+    levels = {b: spec.level.value for b, spec in exp.scenario.bodies.items()}
+    stages = exp.stages
+    proposals = exp.proposals
+    return fit_table(observed_targets(), simulated_targets(proposals, stages, levels))
+
+
+def write_fit(table: pd.DataFrame, path: Path) -> Path:
+    """Write the fit table as CSV, atomically."""
+    write_text_atomic(path, table.to_csv(index=False))
+    return path

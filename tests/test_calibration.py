@@ -1,0 +1,300 @@
+"""Calibration targets: observed values by hand, simulated values on a hand-made run, the fit
+table's ``inside`` logic, and ``cfsp-sim fit`` on a real run."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.analysis.calibration import (
+    calibration_config,
+    fit_table,
+    observed_record,
+    observed_targets,
+    simulated_targets,
+)
+from tests.conftest import DATA, ROOT
+
+# Days proposal -> adoption of the 16 Russia packages RU01..RU16 (verified + secondary rows),
+# read off observed_cfsp.csv by eye.
+PACKAGE_DAYS = [1, 1, 1, 3, 4, 3, 6, 8, 9, 10, 49, 33, 16, 49, 19, 27]
+SECTORAL_MARGINS = [18, 5, 4, 11, 2, 9]  # RS2201..RS2407
+LISTINGS_MARGINS = [5, 1, 2, 2, 3, 3]  # RL2109, RL2209..RL2409 (RL2203 is unverified)
+
+
+@pytest.fixture(scope="module")
+def targets() -> pd.DataFrame:
+    return observed_targets().set_index("target")
+
+
+def test_bundled_record_is_the_shared_file_with_sources() -> None:
+    rec = observed_record()
+    assert len(rec) == 53
+    assert {"sources", "confidence", "event", "blocker", "concession"} <= set(rec.columns)
+    assert rec["sources"].str.startswith("http").all()
+    shared = Path("/work/shared/data/observed_cfsp.csv")
+    if shared.exists():  # on the project machine: an unchanged copy
+        bundled = ROOT / "sim" / "data" / "observed_cfsp.csv"
+        assert bundled.read_bytes() == shared.read_bytes()
+
+
+def test_package_targets_by_hand(targets: pd.DataFrame) -> None:
+    d = np.array(PACKAGE_DAYS)
+    assert targets.loc["package_days_median", "observed"] == 8.5 == np.median(d)
+    assert targets.loc["package_share_within_21d", "observed"] == 12 / 16
+    assert targets.loc["package_share_within_10d", "observed"] == 10 / 16
+    assert targets.loc["package_share_28_56d", "observed"] == 3 / 16  # RU11, RU12, RU14
+    assert targets.loc["package_share_beyond_90d", "observed"] == 0
+    assert targets.loc["package_days_median", "n"] == 16
+    # RU05 1, RU09 3, RU10 1, RU11 36, RU12 0, RU13 7, RU14 8, RU15 5 days: median 4
+    assert targets.loc["package_share_failed_attempt", "observed"] == 8 / 16
+    assert targets.loc["package_failed_to_agreement_days_median", "observed"] == 4
+    assert targets.loc["package_failed_to_agreement_days_median", "source_ids"].split() == [
+        "RU05",
+        "RU09",
+        "RU10",
+        "RU11",
+        "RU12",
+        "RU13",
+        "RU14",
+        "RU15",
+    ]
+
+
+def test_renewal_targets_by_hand(targets: pd.DataFrame) -> None:
+    both = SECTORAL_MARGINS + LISTINGS_MARGINS
+    assert targets.loc["renewal_margin_median", "observed"] == 3.5 == np.median(both)
+    assert targets.loc["renewal_margin_sectoral_median", "observed"] == 7
+    assert targets.loc["renewal_margin_listings_median", "observed"] == 2.5
+    assert targets.loc["renewal_share_margin_1_18d", "observed"] == 1.0
+    assert "1-18 days" in targets.loc["renewal_share_margin_1_18d", "note"]
+    assert targets.loc["renewal_lapse_share", "high"] == 0.01
+    assert targets.loc["renewal_margin_median", "n"] == 12
+    assert "RL2203" not in targets.loc["renewal_margin_median", "source_ids"]
+
+
+def test_soft_targets_by_hand(targets: pd.DataFrame) -> None:
+    m = targets.loc["ministerial_share"]
+    assert m["observed"] == pytest.approx(0.30)  # CN01: around 70% A items
+    assert (m["low"], m["high"], m["check"], m["source_ids"]) == (0.10, 0.35, "range", "CN01")
+    e = targets.loc["epf_share_beyond_180d"]
+    assert (e["check"], e["low"], e["source_ids"]) == ("above", 0.0, "EP09 EP10")
+    assert e["observed"] == pytest.approx(2 / 9)
+    assert targets["note"].str.contains("rows of confidence (?:secondary|verified)").all()
+
+
+def test_unverified_rows_are_ignored(tmp_path: Path) -> None:
+    rec = pd.read_csv(ROOT / "sim" / "data" / "observed_cfsp.csv", dtype=str)
+    fake = rec[rec["id"] == "RU11"].assign(id="RU99", days_proposal_to_adoption="500")
+    rec = pd.concat([rec, fake.assign(confidence="unverified")])
+    rec.to_csv(tmp_path / "obs.csv", index=False)
+    t = observed_targets(tmp_path / "obs.csv").set_index("target")
+    assert t.loc["package_days_median", "observed"] == 8.5
+    assert "RU99" not in t.loc["package_days_median", "source_ids"]
+
+
+# --- simulated side on hand-made tables -----------------------------------------------------
+
+ORIGIN = pd.Timestamp("2025-01-01")
+LEVELS = {"WP": "working_party", "COREPER": "coreper", "FAC": "council"}
+
+
+def _proposals() -> pd.DataFrame:
+    rows = [  # replication, id, type, outcome, arrival, decided, duration, deadline
+        (0, 0, "sanctions_package", "adopted", 1, 6, 5, np.nan),
+        (0, 1, "sanctions_package", "adopted", 1, 31, 30, np.nan),
+        (0, 2, "sanctions_package", "adopted_with_abstentions", 1, 101, 100, np.nan),
+        (0, 3, "sanctions_package", "pending", 245, np.nan, 120, np.nan),  # stuck > 90 days
+        (0, 4, "sanctions_package", "withdrawn", 1, 11, 10, np.nan),
+        (0, 5, "sanctions_renewal", "adopted", 0, 25, 25, 30),  # 31 Jan: sectoral, 5 days
+        (0, 6, "sanctions_renewal", "adopted", 40, 71, 31, 73),  # 15 Mar: listings, 2 days
+        (0, 7, "sanctions_renewal", "adopted", 40, 53, 13, 73),  # listings, 20 days
+        (0, 8, "sanctions_renewal", "lapsed", 0, 30, 30, 30),
+        (0, 9, "epf_measure", "adopted", 10, 210, 200, np.nan),
+        (0, 10, "epf_measure", "pending", 315, np.nan, 50, np.nan),
+        (0, 11, "epf_measure", "withdrawn", 1, 301, 300, np.nan),
+        (1, 0, "sanctions_package", "adopted", 3, 11, 8, np.nan),
+    ]
+    cols = ["replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day"]
+    p = pd.DataFrame(rows, columns=[*cols, "duration_days", "deadline_day"])
+    p["arrival_time"] = ORIGIN + pd.to_timedelta(p["arrival_day"] + 0.3, unit="D")
+    p["arrival_day"] += 0.3  # proposals arrive during the day
+    p["type"] = p["type"].astype("category")
+    return p
+
+
+def _stages() -> pd.DataFrame:
+    rows = [  # replication, id, body, entered, left, rounds, exit
+        (0, 0, "WP", 1, 2, 3, "agreed"),  # failed rounds below Coreper do not count
+        (0, 0, "COREPER", 2, 5, 1, "agreed"),
+        (0, 1, "WP", 1, 10, 4, "agreed"),
+        (0, 1, "COREPER", 10, 20, 3, "agreed"),  # two failed rounds, agreement 10 days later
+        (0, 2, "COREPER", 40, 50, 1, "escalated"),
+        (0, 2, "FAC", 50, 90, 2, "adopted_with_abstentions"),  # discussed by ministers
+        (0, 9, "FAC", 200, 210, 0, "adopted"),  # an A item: no round at the Council
+    ]
+    s = pd.DataFrame(
+        rows,
+        columns=["replication", "proposal_id", "body", "entered_day", "left_day", "rounds", "exit"],
+    )
+    s["body"] = s["body"].astype("category")
+    return s
+
+
+def test_simulated_targets_on_hand_made_tables() -> None:
+    sim = simulated_targets(_proposals(), _stages(), LEVELS)
+    v = sim.set_index(["replication", "target"])["value"]
+    assert v[0, "package_days_median"] == 30
+    assert v[0, "package_share_within_21d"] == pytest.approx(1 / 3)
+    assert v[0, "package_share_within_10d"] == pytest.approx(1 / 3)
+    assert v[0, "package_share_28_56d"] == pytest.approx(1 / 3)
+    assert v[0, "package_share_beyond_90d"] == 0.5  # one adopted late, one stuck, of 4
+    assert v[0, "package_share_failed_attempt"] == pytest.approx(2 / 3)
+    # package 1: failed from day 10, agreed at Coreper day 20; package 2: failed at Coreper
+    # from day 40, agreed (adopted) at the Council on day 90
+    assert v[0, "package_failed_to_agreement_days_median"] == 30
+    assert v[0, "renewal_margin_median"] == pytest.approx(5)
+    assert v[0, "renewal_margin_sectoral_median"] == pytest.approx(5)
+    assert v[0, "renewal_margin_listings_median"] == pytest.approx(11)
+    assert v[0, "renewal_share_margin_1_18d"] == pytest.approx(2 / 3)
+    assert v[0, "renewal_lapse_share"] == 0.25
+    assert v[0, "ministerial_share"] == pytest.approx(1 / 7)
+    assert v[0, "epf_share_beyond_180d"] == 0.5
+    assert v[1, "package_days_median"] == 8
+    assert v[1, "ministerial_share"] == 0
+    assert np.isnan(v[1, "renewal_margin_median"])
+    assert np.isnan(v[1, "epf_share_beyond_180d"])
+    assert set(sim["target"]) == set(observed_targets()["target"])
+
+
+def test_type_mapping_is_an_argument() -> None:
+    cfg = copy.deepcopy(calibration_config())
+    cfg["types"][0]["proposal_type"] = "epf_measure"  # treat EPF measures as the packages
+    v = simulated_targets(_proposals(), _stages(), LEVELS, cfg).set_index(
+        ["replication", "target"]
+    )["value"]
+    assert v[0, "package_days_median"] == 200
+
+
+# --- fit_table ------------------------------------------------------------------------------
+
+
+def _observed() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "target": ["a", "b", "c", "d", "e", "f"],
+            "label": list("abcdef"),
+            "check": ["interval", "interval", "range", "range", "above", "interval"],
+            "observed": [5.0, 30.0, 0.3, 0.3, 0.2, 1.0],
+            "low": [np.nan, np.nan, 0.1, 0.1, 0.0, np.nan],
+            "high": [np.nan, np.nan, 0.35, 0.35, np.nan, np.nan],
+            "n": 1,
+            "source_ids": "X",
+            "note": "",
+        }
+    )
+
+
+def test_fit_table_inside_logic() -> None:
+    reps = np.arange(101)
+    sim = pd.concat(
+        [
+            pd.DataFrame({"replication": reps, "target": "a", "value": reps / 10}),  # 0..10
+            pd.DataFrame({"replication": reps, "target": "b", "value": reps / 10}),
+            pd.DataFrame({"replication": reps, "target": "c", "value": 0.2}),
+            pd.DataFrame({"replication": reps, "target": "d", "value": 0.05}),
+            pd.DataFrame({"replication": reps, "target": "e", "value": reps % 2 * 0.1}),
+            pd.DataFrame({"replication": reps, "target": "f", "value": np.nan}),
+        ]
+    )
+    fit = fit_table(_observed(), sim).set_index("target")
+    assert fit.loc["a", ["simulated_median", "p5", "p95"]].tolist() == pytest.approx([5, 0.5, 9.5])
+    assert fit["inside"].to_dict() == {
+        "a": True,  # 5 in [0.5, 9.5]
+        "b": False,  # 30 outside
+        "c": True,  # median 0.2 in the soft range although 0.3 is not simulated
+        "d": False,  # median 0.05 below the soft range
+        "e": False,  # median 0 (51 of 101 replications have none): not above 0
+        "f": False,  # nothing simulated
+    }
+    assert fit.loc["f", "replications"] == 0
+    assert fit.loc["a", "replications"] == 101
+
+
+def test_fit_table_above_when_most_replications_have_one() -> None:
+    reps = np.arange(10)
+    sim = pd.DataFrame({"replication": reps, "target": "e", "value": (reps > 2) * 0.1})
+    fit = fit_table(_observed(), sim).set_index("target")
+    assert bool(fit.loc["e", "inside"])
+
+
+# --- the command line on a real run ---------------------------------------------------------
+
+
+def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_cli_fit_on_a_real_run(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    run = _cli("run", DATA / "tiny.toml", "-n", "3", "--seed", "1", "--out", out, "--quiet")
+    assert run.returncode == 0, run.stderr
+    res = _cli("fit", out)
+    assert res.returncode == 0, res.stderr
+    fit = pd.read_csv(out / "fit.csv")
+    expected = observed_targets()
+    assert fit["target"].tolist() == expected["target"].tolist()
+    assert {"observed", "simulated_median", "p5", "p95", "inside"} <= set(fit.columns)
+    # tiny has one type, "item", so only the ministerial share is measured (3 replications)
+    measured = fit[fit["replications"] > 0]
+    assert measured["target"].tolist() == ["ministerial_share"]
+    assert measured["replications"].tolist() == [3]
+    assert "ministerial_share" in res.stdout
+    assert f"of {len(expected)} targets inside" in res.stdout
+    other = tmp_path / "elsewhere.csv"
+    assert _cli("fit", out, "--out", other).returncode == 0
+    assert other.read_text(encoding="utf-8") == (out / "fit.csv").read_text(encoding="utf-8")
+
+
+def test_cli_fit_refuses_a_folder_that_is_not_a_results_folder(tmp_path: Path) -> None:
+    (tmp_path / "x.txt").write_text("not results", encoding="utf-8")
+    res = _cli("fit", tmp_path)
+    assert res.returncode == 2
+    assert "not a results folder" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "fit.csv").exists()
+
+
+@pytest.mark.slow
+def test_a_built_wheel_ships_every_subpackage_and_the_record(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "sim", src / "sim", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, src / name)
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "-q", "-w", tmp_path],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (wheel,) = tmp_path.glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for sub in ("core", "scenario", "engine", "analysis", "experiment", "report"):
+        assert f"sim/{sub}/__init__.py" in names
+    for data in ("observed_cfsp.csv", "observed_cfsp.md", "calibration.toml", "eu27.toml"):
+        assert f"sim/data/{data}" in names
