@@ -130,6 +130,7 @@ def proposal_stances(
     times: np.ndarray,
     rng: np.random.Generator,
     holdout_scale: float = 1.0,
+    holdout_duration_scale: float = 1.0,
 ) -> list[ProposalStances]:
     """Draw each state's position, hold-out and scrutiny reservation for new proposals of one
     type tabled at ``times`` (one block of draws for all of them).
@@ -137,7 +138,7 @@ def proposal_stances(
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
     says, e.g. to extract a concession elsewhere) with its ``holdout_p`` (times the type's
-    ``holdout_scale``), for a duration drawn
+    ``holdout_scale``), for a duration drawn (times ``holdout_duration_scale``)
     from its ``holdout_days`` (counted from when it raises its demand, see
     :func:`raise_holdouts`); likewise a parliamentary scrutiny reservation, except on the
     ``urgent`` texts (which national parliaments cannot hold up in practice). All draws are made
@@ -148,7 +149,7 @@ def proposal_stances(
     u = rng.random((2, k, m.n))
     noise = rng.standard_normal((k, m.n))
     positions = np.clip(m.positions[proposal_type] + contestation * noise, 0.0, 1.0)
-    hold = m.holdout_days.draw(rng, k)
+    hold = m.holdout_days.draw(rng, k) * holdout_duration_scale
     scrut = m.scrutiny_days.draw(rng, k)
     holders = u[0] < (m.holdout_p * holdout_scale if holdout_scale != 1.0 else m.holdout_p)
     urgent = np.broadcast_to(np.asarray(urgent, dtype=bool), (k,))

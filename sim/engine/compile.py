@@ -83,6 +83,7 @@ class CompiledType:
     deadline_escalation_days: float | None
     scrutiny: bool  # national parliaments may hold a scrutiny reservation on it
     holdout_scale: float  # the states' hold-out propensities scaled for this type
+    holdout_duration_scale: float  # ... and their hold-out durations
     ministers_discuss: float  # share of agreed texts ministers discuss (B item), not A items
 
 
@@ -243,6 +244,7 @@ def _compile_type(
         deadline_escalation_days=spec.deadline_escalation_days,
         scrutiny=spec.scrutiny,
         holdout_scale=spec.holdout_scale,
+        holdout_duration_scale=spec.holdout_duration_scale,
         ministers_discuss=spec.ministers_discuss,
     )
 

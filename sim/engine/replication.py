@@ -266,7 +266,14 @@ def _tabling(
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
     stances = proposal_stances(
-        c.members, t.name, t.contestation, exempt, times, rng, t.holdout_scale
+        c.members,
+        t.name,
+        t.contestation,
+        exempt,
+        times,
+        rng,
+        t.holdout_scale,
+        t.holdout_duration_scale,
     )
     for i in range(k):
         yield stances[i], t.route.without(skipped[i]), bool(urgent[i]), bool(b_item[i])

@@ -228,6 +228,7 @@ class ProposalTypeSpec(_Model):
     urgent_instruction_scale: PositiveFloat | None = None
     scrutiny: bool = True
     holdout_scale: NonNegativeFloat = 1.0
+    holdout_duration_scale: PositiveFloat = 1.0
     ministers_discuss: Probability = 0.0
 
 
