@@ -133,8 +133,7 @@ def _interrupt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
     deadline = time.time() + 60
     out = Path(args[args.index("--out") + 1])
-    staging = out.parent / f".{out.name}.partial"
-    while time.time() < deadline and not (staging / "proposals.parquet").exists():
+    while time.time() < deadline and not list(out.parent.glob(f".{out.name}.partial-*/*.parquet")):
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -175,7 +174,7 @@ def test_interrupted_forced_run_keeps_previous_results(tmp_path: Path) -> None:
     assert res.returncode == 130, (res.returncode, res.stderr)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
-    staging = tmp_path / ".r.partial"
+    (staging,) = tmp_path.glob(".r.partial-*")
     assert json.loads((staging / "manifest.json").read_text())["status"] == "interrupted"
 
 
