@@ -200,9 +200,11 @@ class PoolEngine(Engine):
         return _combine(parts)
 
     def _stop(self, pool: ProcessPoolExecutor) -> None:
-        pool.shutdown(wait=False, cancel_futures=True)
+        """Stop a pool now: its workers are terminated (whatever they were doing), then its
+        manager thread is joined (so nothing of it is left running at interpreter exit)."""
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
         if pool in self._pools:
             self._pools.remove(pool)
 

@@ -276,7 +276,9 @@ def _validation_error(exc: ValidationError, raw: dict[str, Any]) -> tuple[Loc, L
         keyed_loc: Loc = [int(p) if p.isdigit() else p for p in parts]
         return keyed_loc, keyed_loc, str(keyed), keyed.cross
     blame = loc
-    if err["type"] == "extra_forbidden":
+    if isinstance(err.get("input"), bool) and err["type"] in ("int_type", "float_type"):
+        problem = "expects a number, not true/false"
+    elif err["type"] == "extra_forbidden":
         problem = "unknown key"
     elif err["type"] == "missing":
         problem, blame = "required key is missing", loc[:-1]  # whoever wrote the table

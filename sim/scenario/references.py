@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel
 
 from sim.core.calendars import meeting_days
@@ -63,12 +64,13 @@ def check_bounds(s: Scenario) -> None:
         raise KeyedError("horizon_days", f"the run would end on {end}, after {LAST_DAY}", False)
     for key, d in _distributions(s, ""):
         days = [v for k, v in d if k not in ("dist", "sigma", "shape", "weights")]
-        flat = [x for v in days for x in (v if isinstance(v, list) else [v])]
-        try:
-            mean, sd = d.mean, math.sqrt(d.variance)
-        except OverflowError:
-            mean = sd = math.inf
-        worst = max([mean, sd, *flat])
+        worst = max(x for v in days for x in (v if isinstance(v, list) else [v]))
+        if worst <= MAX_DAYS:
+            with np.errstate(all="ignore"):
+                try:
+                    worst = max(d.mean, math.sqrt(d.variance))
+                except OverflowError:
+                    worst = math.inf
         if not worst <= MAX_DAYS:
             raise KeyedError(
                 key,
