@@ -184,3 +184,19 @@ def test_experiment_reopens_from_files(tiny: Scenario, tmp_path: Path) -> None:
     assert again.scenario == exp.scenario
     pd.testing.assert_frame_equal(again.summary, pd.read_csv(exp.path / "summary.csv"))
     assert "adoption_rate" in set(again.headline().index)
+
+
+def test_the_scenario_is_validated_once_per_run(tmp_path: Path, monkeypatch) -> None:
+    """``run`` loads and validates its scenario once; the runner, the figures and the report
+    use that object (the resolved ``scenario.toml`` is written, not read back)."""
+    calls = []
+    validate = Scenario.model_validate.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(cls)
+        return validate(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Scenario, "model_validate", classmethod(counting))
+    args = ["run", str(DATA / "tiny.toml"), "-n", "2", "--seed", "1", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "r")]) == 0
+    assert calls == [Scenario]

@@ -305,7 +305,10 @@ def discard(folder: Path, target: Path) -> None:
         os.replace(folder, trash)
     except OSError:
         trash = folder
-    shutil.rmtree(trash, ignore_errors=True)
+    if trash.is_symlink():  # a target that was a link: drop the link, not what it points to
+        trash.unlink()
+    else:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _pause(step: str) -> None:
