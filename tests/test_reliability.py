@@ -233,7 +233,7 @@ def test_sigkill_mid_run_stops_workers_and_the_next_run_cleans_up(tmp_path: Path
     _wait(lambda: not any(_alive(w) for w in workers), timeout=10)
     (staging,) = tmp_path.glob(".r.partial-*")
     manifest = json.loads((staging / "manifest.json").read_text())
-    assert (manifest["status"], manifest["pid"]) == ("running", proc.pid)
+    assert (manifest["status"], manifest["process"]["pid"]) == ("running", proc.pid)
     _run(out)
     assert (
         f"removed {staging.name}, left by a run that did not finish (pid {proc.pid}" in caplog.text
@@ -434,7 +434,9 @@ def test_the_manifest_checksums_every_file_and_plot_keeps_them(tmp_path: Path) -
     assert set(manifest["files"]) == files - {"manifest.json"}
     assert {"report.html", "figures/swimlane.svg", "proposals.parquet"} <= set(manifest["files"])
     assert main(["plot", str(out)]) == 0
-    open_results(out)
+    after = open_results(out).manifest
+    assert after["started"] == manifest["started"]  # the run's own record is kept
+    assert after["files"]["proposals.parquet"] == manifest["files"]["proposals.parquet"]
     assert _hidden(tmp_path) == []
 
 

@@ -131,6 +131,16 @@ class Engine:
         """Stop workers and connections."""
 
 
+def _submit(pool: ProcessPoolExecutor, task: Chunk) -> Future[ChunkResult]:
+    """Submit a chunk; a pool already broken gives a future holding that failure."""
+    try:
+        return pool.submit(run_chunk, task)
+    except BrokenProcessPool as exc:
+        failed: Future[ChunkResult] = Future()
+        failed.set_exception(exc)
+        return failed
+
+
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(0.25)
@@ -168,7 +178,7 @@ class PoolEngine(Engine):
         flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
         while True:
             while len(flight) < 2 * self.workers and (task := next(todo, None)) is not None:
-                flight.append((task, pool.submit(run_chunk, task)))
+                flight.append((task, _submit(pool, task)))
             if not flight:
                 return
             task, future = flight.popleft()
@@ -178,7 +188,7 @@ class PoolEngine(Engine):
                 if isinstance(exc, BrokenProcessPool):  # the chunks in flight are lost too
                     self._stop(pool)
                     pool = self._pool(self.workers)
-                    flight = deque((t, pool.submit(run_chunk, t)) for t, _ in flight)
+                    flight = deque((t, _submit(pool, t)) for t, _ in flight)
                 result = self._retry(task)
             yield result
 

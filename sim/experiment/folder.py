@@ -208,7 +208,9 @@ def whoami() -> dict[str, Any]:
 
 
 def describe(info: dict[str, Any] | None) -> str:
-    """``pid 12 on host, started …`` from a lock's or manifest's process fields."""
+    """``pid 12 on host, started …`` from a lock's or a manifest's ``process``."""
+    if info and isinstance(info.get("process"), dict):
+        info = info["process"]
     if not info or "pid" not in info:
         return "an unknown process"
     return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}"

@@ -107,7 +107,7 @@ class ResultsWriter:
                 check_replaceable(self.target, self.force)
                 self.staging.mkdir()
                 self.manifest = {"producer": PRODUCER}
-            self.write_manifest(status="running", **whoami())
+            self.write_manifest(status="running", process=whoami())
         except BaseException:
             self.lock.release()
             raise
