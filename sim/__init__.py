@@ -7,6 +7,7 @@ folder), :class:`Model` / :func:`run_replication` (one replication's tables), an
 
 from typing import Any
 
+from sim.core.errors import UserError
 from sim.engine.compile import Model, ReplicationResult, run_replication
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -17,6 +18,7 @@ __all__ = [
     "ReplicationResult",
     "Scenario",
     "ScenarioError",
+    "UserError",
     "__version__",
     "load_scenario",
     "run_experiment",

@@ -1,27 +1,38 @@
 """The ``cfsp-sim`` command line: parse, call the library, write files, set the exit status.
 
-Exit status: 0 success, 2 bad input (scenario, option, missing file), 1 anything else. Bad input
-is reported as one line naming the file, the key path and the problem, with no traceback.
+Exit status: 0 success, 2 bad input (any :class:`~sim.core.errors.UserError`: a scenario, an
+option, an output folder that may not be replaced, a results folder that is missing, corrupt or
+incomplete, a run too large without ``--allow-large``), 130 on Ctrl-C (SIGINT), 143 on SIGTERM,
+1 anything else. Bad input is reported as one line naming the file, the key path and the
+problem, with no traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from sim import __version__
+from sim.core.errors import UserError
 from sim.scenario import ScenarioError, bundled_scenarios_dir, load_scenario
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
-class BadInput(Exception):
-    """A problem with what the user gave (not a scenario key): exit status 2."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: the run stops and its manifest says interrupted."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--dask", metavar="ADDRESS", help="'local' or tcp://host:port")
     r.add_argument("--force", action="store_true", help="replace an existing results folder")
     r.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+    r.add_argument("--allow-large", action="store_true", help="lift the size limits")
 
     pl = sub.add_parser("plot", help="redraw the figures and report of a results folder")
     pl.add_argument("results", metavar="RESULTS_DIR")
@@ -70,15 +82,17 @@ def _parser() -> argparse.ArgumentParser:
     sw.add_argument("--dask", metavar="ADDRESS")
     sw.add_argument("--force", action="store_true")
     sw.add_argument("--quiet", action="store_true")
+    sw.add_argument("--allow-large", action="store_true", help="lift the size limits")
 
-    ft = sub.add_parser("fit", help="a run against the observed calibration targets (fit.csv)")
+    ft = sub.add_parser("fit", help="a run against the observed calibration targets")
     ft.add_argument("results", metavar="RESULTS_DIR")
-    ft.add_argument("--out", metavar="CSV", help="default RESULTS_DIR/fit.csv")
+    ft.add_argument("--out", metavar="CSV", help="default RESULTS_DIR.fit.csv, beside the folder")
 
     pw = sub.add_parser("power", help="exact voting power (Banzhaf, Shapley-Shubik) of members")
     pw.add_argument("scenario", metavar="SCENARIO")
     pw.add_argument("--rule", help="decision rule id (default: the FAC's / first type's rule)")
     pw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    pw.add_argument("--allow-large", action="store_true", help="lift the member limit")
     return p
 
 
@@ -104,22 +118,54 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        handler = _HANDLERS[args.command]
-        return handler(args)
-    except ScenarioError as exc:
+        with _notes(), _sigterm_as_interrupt():
+            return _HANDLERS[args.command](args)
+    except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BadInput as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    except Terminated:
+        print("terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # anything else: one line, status 1 (CFSP_SIM_DEBUG=1 re-raises)
         if os.environ.get("CFSP_SIM_DEBUG"):
             raise
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Terminated` while a command runs (in the main thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated("SIGTERM")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+@contextmanager
+def _notes() -> Iterator[None]:
+    """Print the library's notes (a lock taken over, a folder recovered) as ``note:`` lines."""
+    logger = logging.getLogger("sim")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("note: %(message)s"))
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -156,20 +202,23 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _power(args: argparse.Namespace) -> int:
-    from sim.core.power import voting_power
+    from sim.core.power import MAX_MEMBERS, voting_power
     from sim.engine.compile import make_rule
 
     s = load_scenario(args.scenario, args.overrides)
     rule_id = args.rule or next(iter(s.proposal_types.values())).rule
     if rule_id not in s.decision_rules:
         known = ", ".join(s.decision_rules)
-        raise BadInput(
+        raise UserError(
             f"{args.scenario}: --rule: unknown decision rule {rule_id!r} (known: {known})"
         )
     rule = make_rule(rule_id, s.decision_rules[rule_id])
     members = s.resolved_members()
     table, passing = voting_power(
-        rule, [m.code for m in members], np.array([m.population for m in members])
+        rule,
+        [m.code for m in members],
+        np.array([m.population for m in members]),
+        limit=None if args.allow_large else MAX_MEMBERS,
     )
     print(f"Voting power under '{rule_id}' ({len(members)} members), exact:")
     print(f"  {'state':<6}{'population %':>13}{'Banzhaf %':>11}{'Shapley-Shubik %':>18}")
@@ -184,33 +233,30 @@ def _power(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from sim.analysis.metrics import HEADLINE
-    from sim.experiment.results import ResultsExistError
     from sim.experiment.runner import run_experiment
 
     overrides = list(args.overrides)
     if args.horizon is not None:
-        if not args.horizon > 0:
-            raise BadInput(f"--horizon: must be positive, got {args.horizon}")
+        if not (math.isfinite(args.horizon) and args.horizon > 0):
+            raise UserError(f"--horizon: must be a positive number of days, got {args.horizon}")
         overrides.append(f"horizon_days={args.horizon}")
     scenario = load_scenario(args.scenario, overrides)
     out = Path(args.out) if args.out else Path("results") / scenario.name
     if args.seed is None and scenario.experiment.seed is None and not args.quiet:
         print("no --seed given: drawing one (recorded in manifest.json and scenario.toml)")
-    try:
-        exp = run_experiment(
-            scenario,
-            out=out,
-            replications=args.replications,
-            seed=args.seed,
-            workers=args.workers,
-            dask=args.dask,
-            force=args.force,
-            progress=False if args.quiet else None,
-            scenario_file=str(args.scenario),
-            on_done=_figures_and_report,
-        )
-    except ResultsExistError as exc:
-        raise BadInput(str(exc)) from None
+    exp = run_experiment(
+        scenario,
+        out=out,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        dask=args.dask,
+        force=args.force,
+        progress=False if args.quiet else None,
+        scenario_file=args.scenario,
+        on_done=_figures_and_report,
+        allow_large=args.allow_large,
+    )
     if not args.quiet:
         m = exp.manifest
         print(
@@ -225,41 +271,40 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _figures_and_report(folder: Path) -> None:
+def _figures_and_report(exp: Any) -> None:
     """Figures and report, drawn from the files just written."""
     from sim.report.html import figures_and_report
 
-    figures_and_report(folder)
+    figures_and_report(exp)
 
 
 def _plot(args: argparse.Namespace) -> int:
-    from sim.experiment.results import read_manifest
+    from sim.experiment.results import Experiment, ResultsWriter, failure_status, open_results
     from sim.report.html import figures_and_report
 
     folder = Path(args.results)
+    exp = open_results(folder)  # verified, and recovered if a run died publishing it
+    writer = ResultsWriter(folder, update=True)  # locked; redrawn beside it, then swapped in
     try:
-        status = read_manifest(folder).get("status")
-    except FileNotFoundError:
-        raise BadInput(f"{folder}: no manifest.json (not a results folder)") from None
-    if status != "complete":
-        raise BadInput(f"{folder}: run is not complete (status {status!r})")
-    report = figures_and_report(folder)
+        report = figures_and_report(
+            Experiment(writer.staging, exp.scenario, exp.manifest, exp.summary)
+        )
+        writer.publish()
+    except BaseException as exc:
+        writer.abandon(*failure_status(exc))
+        raise
     print(f"figures: {folder / 'figures'}")
-    print(f"report: {report}")
+    print(f"report: {folder / report.name}")
     return EXIT_OK
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.experiment.results import ResultsExistError
-    from sim.report.comparison import NotComparable, compare_runs
+    from sim.report.comparison import compare_runs
 
     folders = [Path(f) for f in args.results]
-    names = "_vs_".join(f.name for f in folders)
+    names = "_vs_".join(Path(os.path.abspath(f)).name for f in folders)
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
-    try:
-        c = compare_runs(folders, out, force=args.force)
-    except (NotComparable, ResultsExistError) as exc:
-        raise BadInput(str(exc)) from None
+    c = compare_runs(folders, out, force=args.force)
     print(c.reason)
     head = c.table[
         (c.table["group"] == "all")
@@ -277,31 +322,26 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from sim.experiment.results import ResultsExistError
     from sim.experiment.sweep import parse_vary, run_sweep
     from sim.report.sweep import sweep_figures
 
     params = [parse_vary(v) for v in args.vary]
-    name = load_scenario(args.scenario, args.overrides).name
-    out = Path(args.out) if args.out else Path("results") / f"sweep_{name}"
-    try:
-        sweep = run_sweep(
-            args.scenario,
-            params,
-            out=out,
-            oat=args.oat,
-            overrides=args.overrides,
-            replications=args.replications,
-            seed=args.seed,
-            workers=args.workers,
-            dask=args.dask,
-            force=args.force,
-            progress=False if args.quiet else None,
-            on_point=_figures_and_report,
-            figures=sweep_figures(params, args.oat),
-        )
-    except ResultsExistError as exc:
-        raise BadInput(str(exc)) from None
+    sweep = run_sweep(
+        args.scenario,
+        params,
+        out=Path(args.out) if args.out else None,
+        oat=args.oat,
+        overrides=args.overrides,
+        replications=args.replications,
+        seed=args.seed,
+        workers=args.workers,
+        dask=args.dask,
+        force=args.force,
+        progress=False if args.quiet else None,
+        on_point=_figures_and_report,
+        figures=sweep_figures(params, args.oat),
+        allow_large=args.allow_large,
+    )
     if not args.quiet:
         t = sweep.table[sweep.table["metric"].isin(["adoption_rate", "time_to_adoption_mean"])]
         for _, r in t.iterrows():
@@ -318,14 +358,7 @@ def _fit(args: argparse.Namespace) -> int:
     from sim.experiment.fit import fit_results, write_fit
 
     folder = Path(args.results)
-    missing = [f for f in ("manifest.json", "proposals.parquet", "stages.parquet", "scenario.toml")
-               if not (folder / f).is_file()]  # fmt: skip
-    if missing:
-        raise BadInput(f"{folder}: not a results folder (no {', '.join(missing)})")
-    try:
-        fit = fit_results(folder)
-    except ValueError as exc:  # an incomplete run
-        raise BadInput(str(exc)) from None
+    fit = fit_results(folder)
     print(f"{'target':<40}{'observed':>9}{'sim median':>11}  {'90% interval':<19}{'inside':<6}")
     for r in fit.itertuples():
         interval = f"[{r.p5:.3g}, {r.p95:.3g}]"
@@ -334,7 +367,9 @@ def _fit(args: argparse.Namespace) -> int:
             f"{r.target:<40}{r.observed:>9.3g}{r.simulated_median:>11.3g}  {interval:<19}"
             f"{'yes' if r.inside else 'NO':<6}{soft.get(r.check, '')}"
         )
-    out = write_fit(fit, Path(args.out) if args.out else folder / "fit.csv")
+    # beside the folder, not in it: a results folder holds only what its manifest lists
+    default = folder.parent / f"{folder.name}.fit.csv"
+    out = write_fit(fit, Path(args.out) if args.out else default)
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
     return EXIT_OK
 

@@ -255,7 +255,8 @@ def test_cli_fit_on_a_real_run(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     res = _cli("fit", out)
     assert res.returncode == 0, res.stderr
-    fit = pd.read_csv(out / "fit.csv")
+    written = tmp_path / "run.fit.csv"  # beside the folder: the folder holds what it lists
+    fit = pd.read_csv(written)
     expected = observed_targets()
     assert fit["target"].tolist() == expected["target"].tolist()
     assert {"observed", "simulated_median", "p5", "p95", "inside"} <= set(fit.columns)
@@ -267,14 +268,15 @@ def test_cli_fit_on_a_real_run(tmp_path: Path) -> None:
     assert f"of {len(expected)} targets inside" in res.stdout
     other = tmp_path / "elsewhere.csv"
     assert _cli("fit", out, "--out", other).returncode == 0
-    assert other.read_text(encoding="utf-8") == (out / "fit.csv").read_text(encoding="utf-8")
+    assert other.read_text(encoding="utf-8") == written.read_text(encoding="utf-8")
+    assert _cli("plot", out).returncode == 0  # the results folder is still intact
 
 
 def test_cli_fit_refuses_a_folder_that_is_not_a_results_folder(tmp_path: Path) -> None:
     (tmp_path / "x.txt").write_text("not results", encoding="utf-8")
     res = _cli("fit", tmp_path)
     assert res.returncode == 2
-    assert "not a results folder" in res.stderr
+    assert "results folder" in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "fit.csv").exists()
 

@@ -13,7 +13,8 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.runner import Experiment, run_experiment
+from sim.experiment.results import Experiment, open_results
+from sim.experiment.runner import run_experiment
 from sim.report import plots
 from sim.report.comparison import compare_runs
 from sim.report.html import run_figure_specs
@@ -48,7 +49,7 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_each_figure_has_title_labels_and_legend(runs) -> None:
-    for spec in run_figure_specs(runs["base"]):
+    for spec in run_figure_specs(open_results(runs["base"])):
         fig, ax = plt.subplots()
         spec.draw(ax)
         assert ax.get_title(), spec.stem
@@ -101,7 +102,7 @@ def test_plot_rebuilds_figures_and_report_from_files_in_a_fresh_process(runs) ->
         timeout=300,
     )
     assert res.returncode == 0, res.stderr
-    for spec in run_figure_specs(folder):
+    for spec in run_figure_specs(open_results(folder)):
         assert (folder / "figures" / f"{spec.stem}.png").stat().st_size > 1000
         assert (folder / "figures" / f"{spec.stem}.svg").exists()
     parser = _check_self_contained(folder / "report.html")

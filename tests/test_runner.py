@@ -133,8 +133,7 @@ def _interrupt(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     )
     deadline = time.time() + 60
     out = Path(args[args.index("--out") + 1])
-    staging = out.parent / f".{out.name}.partial"
-    while time.time() < deadline and not (staging / "proposals.parquet").exists():
+    while time.time() < deadline and not list(out.parent.glob(f".{out.name}.partial-*/*.parquet")):
         time.sleep(0.05)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)
@@ -175,7 +174,7 @@ def test_interrupted_forced_run_keeps_previous_results(tmp_path: Path) -> None:
     assert res.returncode == 130, (res.returncode, res.stderr)
     after = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
     assert after == before
-    staging = tmp_path / ".r.partial"
+    (staging,) = tmp_path.glob(".r.partial-*")
     assert json.loads((staging / "manifest.json").read_text())["status"] == "interrupted"
 
 
@@ -185,3 +184,19 @@ def test_experiment_reopens_from_files(tiny: Scenario, tmp_path: Path) -> None:
     assert again.scenario == exp.scenario
     pd.testing.assert_frame_equal(again.summary, pd.read_csv(exp.path / "summary.csv"))
     assert "adoption_rate" in set(again.headline().index)
+
+
+def test_the_scenario_is_validated_once_per_run(tmp_path: Path, monkeypatch) -> None:
+    """``run`` loads and validates its scenario once; the runner, the figures and the report
+    use that object (the resolved ``scenario.toml`` is written, not read back)."""
+    calls = []
+    validate = Scenario.model_validate.__func__
+
+    def counting(cls, *args, **kwargs):
+        calls.append(cls)
+        return validate(cls, *args, **kwargs)
+
+    monkeypatch.setattr(Scenario, "model_validate", classmethod(counting))
+    args = ["run", str(DATA / "tiny.toml"), "-n", "2", "--seed", "1", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "r")]) == 0
+    assert calls == [Scenario]

@@ -20,7 +20,12 @@ from math import factorial
 import numpy as np
 import pandas as pd
 
+from sim.core.errors import UserError
 from sim.core.voting import VotingRule
+
+MAX_MEMBERS = 40
+"""Members :func:`voting_power` takes by default: each half of the split enumerates 2^(n/2)
+coalitions (a few seconds and ~200 MB at 40 members, doubling with every two more)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,9 +86,13 @@ def _sizes_in_window(
 
 
 def voting_power(
-    rule: VotingRule, codes: list[str], populations: np.ndarray
+    rule: VotingRule, codes: list[str], populations: np.ndarray, limit: int | None = MAX_MEMBERS
 ) -> tuple[pd.DataFrame, float]:
     """Exact normalised Banzhaf and Shapley–Shubik indices of every member under ``rule``.
+
+    More than ``limit`` members (``None``: no limit) is refused with a
+    :class:`~sim.core.errors.UserError`: the enumeration's time and memory double with every
+    two members.
 
     Returns
     -------
@@ -99,8 +108,14 @@ def voting_power(
     >>> t["banzhaf"].tolist(), p
     ([0.5, 0.5], 0.25)
     """
+    n = len(codes)
+    if limit is not None and n > limit:
+        raise UserError(
+            f"power: {n} members is over the limit of {limit} for exact enumeration (memory "
+            f"doubles with every two members); pass --allow-large (limit=None in Python) to "
+            "try anyway"
+        )
     w = np.asarray(populations, dtype=np.int64)
-    n = len(w)
     total = int(w.sum())
     thresholds = rule.passing_population(n, total)
     half = n // 2

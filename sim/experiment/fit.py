@@ -7,16 +7,15 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.calibration import fit_table, observed_targets, simulated_targets
-from sim.experiment.results import write_text_atomic
-from sim.experiment.runner import Experiment
+from sim.experiment.results import open_results, write_text_atomic
 
 
 def fit_results(folder: str | Path) -> pd.DataFrame:
     """The fit table (:func:`sim.analysis.calibration.fit_table`) of a complete results folder.
 
-    Raises ``FileNotFoundError`` without a manifest and ``ValueError`` for an incomplete run.
+    Raises :class:`~sim.core.errors.UserError` for a missing, incomplete or corrupt folder.
     """
-    exp = Experiment.open(folder)
+    exp = open_results(folder)
     levels = {b: spec.level.value for b, spec in exp.scenario.bodies.items()}
     stages = exp.stages
     proposals = exp.proposals

@@ -1,20 +1,24 @@
-"""The results folder (SPEC §5): written atomically, read back by ``plot`` and ``compare``.
+"""The results folder (SPEC §5): one API to write it and one to open it.
 
-A run writes into a staging folder beside the target (``.<name>.partial``) and streams each
-replication's tables to Parquet as it arrives, so memory stays flat however many replications
-run. Only when everything is written does the staging folder replace the target; the
-manifest says ``"status": "complete"`` only then. An interrupted or failed run leaves a
-manifest saying so and no data file that could be mistaken for a complete one; with
-``--force`` the previous results stay intact until the new ones are complete.
+:class:`ResultsWriter` writes a run, sweep or comparison: it locks the target, streams each
+replication's tables to Parquet in a staging folder of its own (memory stays flat however many
+replications run) and publishes the folder atomically with the sha256 of every file in the
+manifest; an interrupted or failed run leaves a manifest saying so and no data file that could
+be mistaken for a complete one. :func:`open_results` is the one way to read a folder back —
+used by ``plot``, ``compare``, the report and the Python API — and refuses a corrupt,
+incomplete or foreign folder naming the file. The on-disk guarantees are in
+:mod:`sim.experiment.folder`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
+import logging
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -23,57 +27,95 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from sim.analysis.metrics import HEADLINE
+from sim.core.errors import UserError
+from sim.experiment.folder import (
+    MANIFEST,
+    PRODUCER,
+    FolderLock,
+    _pause,
+    check_output,
+    check_replaceable,
+    checksums,
+    describe,
+    fsync,
+    is_ours,
+    read_manifest,
+    recover,
+    sibling,
+    signals_deferred,
+    swap_in,
+    verify,
+    whoami,
+    write_manifest,
+    write_text_atomic,
+)
+from sim.scenario import Scenario, load_scenario
+
+__all__ = [
+    "TABLES",
+    "Experiment",
+    "ResultsWriter",
+    "failure_status",
+    "frame_to_arrow",
+    "open_results",
+    "read_manifest",
+    "read_table",
+    "write_text_atomic",
+]
+
 TABLES = ("proposals", "events", "stages", "meetings")
+REDRAWN = ("figures/", "report.html")
+"""What ``plot`` redraws; everything else in a run folder is kept as it is."""
 
-
-class ResultsExistError(Exception):
-    """The target folder holds results and ``force`` was not given."""
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON, atomically."""
-    write_text_atomic(path, json.dumps(data, indent=2, default=str) + "\n")
-
-
-def check_target(target: Path, force: bool) -> None:
-    """Refuse a non-empty target folder unless ``force``."""
-    if target.exists() and not target.is_dir():
-        raise ResultsExistError(f"{target}: exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise ResultsExistError(
-            f"{target}: folder exists and is not empty (use --force to replace it)"
-        )
+log = logging.getLogger("sim")
 
 
 @dataclass
 class ResultsWriter:
-    """Streams replication tables into a staging folder and publishes it atomically."""
+    """Writes one results folder: lock, staging folder, Parquet streams, atomic publication.
+
+    ``inputs`` are the files or folders the command reads: the target may not be one of them,
+    hold one or lie inside one. With ``update`` the staging folder starts as a copy (hard
+    links) of the complete folder at ``target`` less what ``plot`` redraws.
+    """
 
     target: Path
     force: bool = False
+    inputs: Iterable[Path] = ()
+    update: bool = False
     manifest: dict[str, Any] = field(default_factory=dict)
     _writers: dict[str, pq.ParquetWriter] = field(default_factory=dict)
     _schemas: dict[str, pa.Schema] = field(default_factory=dict)
+    _done: bool = False
 
     def __post_init__(self) -> None:
-        check_target(self.target, self.force)
-        self.staging = self.target.parent / f".{self.target.name}.partial"
-        if self.staging.exists():
-            shutil.rmtree(self.staging)
-        self.staging.mkdir(parents=True)
-        self.write_manifest(status="running")
+        self.target = Path(self.target)
+        self.abs = Path(os.path.abspath(self.target))
+        if not self.update:
+            check_output(self.target, self.inputs)
+        self.lock = FolderLock(self.abs)
+        for note in self.lock.acquire("run" if not self.update else "command"):
+            log.warning(note)
+        try:
+            for note in recover(self.abs):
+                log.warning(note)
+            self.staging = sibling(self.abs, "partial")
+            if self.update:
+                self.manifest = _copy_for_update(self.abs, self.staging)
+            else:
+                check_replaceable(self.target, self.force)
+                self.staging.mkdir()
+                self.manifest = {"producer": PRODUCER}
+            self.write_manifest(status="running", process=whoami())
+        except BaseException:
+            self.lock.release()
+            raise
 
     def write_manifest(self, **updates: Any) -> None:
         """Update and rewrite the staging manifest."""
         self.manifest.update(updates)
-        write_json_atomic(self.staging / "manifest.json", self.manifest)
+        write_manifest(self.staging, self.manifest)
 
     def append(self, name: str, table: pa.Table) -> None:
         """Append rows (one or more replications) to the Parquet table ``name``."""
@@ -97,40 +139,77 @@ class ResultsWriter:
         self._writers.clear()
 
     def publish(self) -> Path:
-        """Mark complete and move the staging folder into place (replacing old results)."""
+        """Record every file's sha256, mark complete and move the staging folder into place
+        (replacing old results); SIGINT/SIGTERM wait until it is done."""
         self.close_tables()
-        self.write_manifest(status="complete")
-        old = None
-        if self.target.exists():
-            old = self.target.parent / f".{self.target.name}.old"
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(self.target, old)
-        os.replace(self.staging, self.target)
-        if old is not None:
-            shutil.rmtree(old)
+        try:
+            with signals_deferred():
+                files, parts = checksums(self.staging)
+                self.write_manifest(status="complete", files=files, parts=parts)
+                fsync(self.staging)
+                _pause("complete")
+                swap_in(self.abs, self.staging)
+                self._done = True
+        finally:
+            if self._done:
+                self.lock.release()
         return self.target
 
     def abandon(self, status: str, error: str) -> Path:
         """Record a failed or interrupted run: drop data files, keep a manifest saying so.
 
         The manifest lands in the target folder when that held no results; otherwise (a
-        forced run over old results) the old results stay and the manifest stays in staging.
+        forced run over old results, or a redraw) the old results stay as they are and the
+        staging folder is left for the next command to report and remove.
         """
-        for w in self._writers.values():
-            with contextlib.suppress(Exception):  # already failing; the file is deleted below
-                w.close()
-        self._writers.clear()
-        for p in self.staging.iterdir():
-            if p.name != "manifest.json":
-                shutil.rmtree(p) if p.is_dir() else p.unlink()
-        self.write_manifest(status=status, error=error)
-        if not self.target.exists() or not any(self.target.iterdir()):
-            if self.target.exists():
-                self.target.rmdir()
-            os.replace(self.staging, self.target)
+        if self._done:
             return self.target
+        self._done = True
+        try:
+            for w in self._writers.values():
+                with contextlib.suppress(Exception):  # already failing; deleted below
+                    w.close()
+            self._writers.clear()
+            for p in self.staging.iterdir():  # first, to free space on a full disk
+                if p.name != MANIFEST:
+                    shutil.rmtree(p) if p.is_dir() else p.unlink()
+            self.write_manifest(status=status, error=error)
+            if not self.update and (
+                not self.abs.exists() or (self.abs.is_dir() and not any(self.abs.iterdir()))
+            ):
+                if self.abs.exists():
+                    self.abs.rmdir()
+                os.replace(self.staging, self.abs)
+                return self.target
+        except OSError:  # a full disk, say: the next command cleans the staging folder up
+            pass
+        finally:
+            self.lock.release()
         return self.staging
+
+
+def failure_status(exc: BaseException) -> tuple[str, str]:
+    """The manifest's status and error for work stopped by ``exc``."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", f"interrupted ({exc or 'Ctrl-C'})"
+    return "failed", f"{type(exc).__name__}: {exc}"
+
+
+def _copy_for_update(target: Path, staging: Path) -> dict[str, Any]:
+    """Stage a copy (hard links where possible) of the complete run at ``target``, less what
+    ``plot`` redraws; returns its manifest."""
+    manifest = check_folder(target, "run")
+    staging.mkdir()
+    for rel in manifest["files"]:
+        if rel.startswith(REDRAWN):
+            continue
+        src, dst = target / rel, staging / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+    return {k: v for k, v in manifest.items() if k not in ("files", "parts", "checksum")}
 
 
 def frame_to_arrow(frame: pd.DataFrame, replication: int | None = None) -> pa.Table:
@@ -156,12 +235,100 @@ def frame_to_arrow(frame: pd.DataFrame, replication: int | None = None) -> pa.Ta
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a results folder (``FileNotFoundError`` if there is none)."""
-    data: dict[str, Any] = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    return data
-
-
 def read_table(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
     """One of the folder's Parquet tables as a DataFrame."""
     return pd.read_parquet(folder / f"{name}.parquet", columns=columns)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def check_folder(folder: Path, kind: str | None = "run") -> dict[str, Any]:
+    """The manifest of a complete results folder of ``kind`` (``run``, ``sweep``,
+    ``comparison``; ``None``: any) whose files all match it; :class:`UserError` otherwise."""
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such results folder")
+    manifest = read_manifest(folder)
+    if not is_ours(manifest):
+        raise UserError(f"{folder / MANIFEST}: not written by cfsp-sim (not a results folder)")
+    status = manifest.get("status")
+    if status != "complete":
+        who = f" ({describe(manifest)})" if status == "running" else ""
+        raise UserError(f"{folder}: run is not complete (status {status!r}){who}")
+    found = manifest.get("kind", "run")
+    if kind is not None and found != kind:
+        raise UserError(f"{folder}: a {found} folder, not a {kind}")
+    verify(folder, manifest)
+    return manifest
+
+
+def open_results(path: str | Path, kind: str = "run") -> Experiment:
+    """Open a complete run's results folder, verified.
+
+    First finishes or undoes what a run killed while publishing left behind (when no live
+    run holds the folder), then checks the manifest and every file's size and sha256.
+
+    Raises
+    ------
+    UserError
+        Naming the file, when the folder is missing, incomplete, corrupt or not a cfsp-sim
+        results folder.
+    """
+    folder = Path(path)
+    lock = FolderLock(Path(os.path.abspath(folder)))
+    if folder.parent.is_dir() and lock.try_acquire():
+        try:
+            for note in recover(lock.target):
+                log.warning(note)
+        finally:
+            lock.release()
+    manifest = check_folder(folder, kind)
+    scenario = load_scenario(folder / "scenario.toml")
+    return Experiment(folder, scenario, manifest, pd.read_csv(folder / "summary.csv"))
+
+
+@dataclass
+class Experiment:
+    """A finished run: its folder, resolved scenario, manifest and summary; tables on demand."""
+
+    path: Path
+    scenario: Scenario
+    manifest: dict[str, Any]
+    summary: pd.DataFrame
+
+    @classmethod
+    def open(cls, path: str | Path) -> Experiment:
+        """Open a results folder written by :func:`~sim.experiment.runner.run_experiment`
+        (see :func:`open_results`)."""
+        return open_results(path)
+
+    @cached_property
+    def proposals(self) -> pd.DataFrame:
+        """One row per proposal per replication."""
+        return read_table(self.path, "proposals")
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """The event log of every replication."""
+        return read_table(self.path, "events")
+
+    @cached_property
+    def stages(self) -> pd.DataFrame:
+        """One row per proposal visit to a body, with its time split."""
+        return read_table(self.path, "stages")
+
+    @cached_property
+    def meetings(self) -> pd.DataFrame:
+        """One row per meeting held."""
+        return read_table(self.path, "meetings")
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        """Per-replication metrics (the input of the confidence intervals)."""
+        return read_table(self.path, "metrics")
+
+    def headline(self) -> pd.DataFrame:
+        """The summary rows a reader looks at first (overall group)."""
+        keys = list(HEADLINE)
+        s = self.summary[(self.summary["group"] == "all") & self.summary["metric"].isin(keys)]
+        return s.set_index("metric").loc[[k for k in keys if k in set(s["metric"])]]

@@ -1,115 +1,45 @@
 """Experiments: many seeded replications, in parallel, streamed into a results folder.
 
-A task is pure, picklable data — the scenario, the seed and a chunk of replication numbers —
-and the worker is a top-level function, so the same tasks run serially, in a process pool
-(``spawn`` context chosen locally) or on a Dask cluster. Results are consumed in replication
-order, never completion order, so the files are identical to the bit whatever the number of
-workers or the engine.
+:func:`run_experiment` checks the size of the run and the output folder before anything starts,
+runs the replications on an engine (:mod:`sim.experiment.engines`: serial, a process pool or
+Dask — results are identical to the bit whatever the engine), streams their tables into a
+locked staging folder and publishes it atomically (:mod:`sim.experiment.results`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from functools import cached_property
+from collections.abc import Callable
 from importlib import metadata
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 
-from sim.analysis.metrics import HEADLINE
-from sim.analysis.stats import pooled_durations, replication_metrics, summarise
+from sim.analysis.stats import pooled_durations, summarise
 from sim.core.rng import draw_seed
-from sim.engine.compile import Model
+from sim.experiment.engines import Engine, chunks, open_engine
+from sim.experiment.limits import check_run_size
 from sim.experiment.results import (
-    TABLES,
+    Experiment,
     ResultsWriter,
+    failure_status,
     frame_to_arrow,
-    read_manifest,
-    read_table,
     write_text_atomic,
 )
-from sim.scenario import ExperimentSpec, Scenario, load_scenario
+from sim.scenario import ExperimentSpec, Scenario
+from sim.scenario.loading import scenario_sources
 
-Chunk = tuple[Scenario, int, tuple[int, ...]]
-ChunkResult = tuple[int, dict[str, pa.Table], pd.DataFrame]
-"""Replications done, their tables (Arrow, ``replication`` column first), their metrics."""
+__all__ = ["Experiment", "resolve_seed", "run_experiment", "versions"]
 
 DEPENDENCIES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "matplotlib")
-
-
-def run_chunk(task: Chunk) -> ChunkResult:
-    """Worker: run a chunk of replications of one scenario (compiled once per chunk)."""
-    scenario, seed, reps = task
-    model = Model(scenario)
-    tables: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
-    metrics = []
-    for rep in reps:
-        r = model.run(seed, rep)
-        metrics.append(
-            replication_metrics(r.proposals, r.stages, r.events, r.meetings, model.horizon, rep)
-        )
-        for name in TABLES:
-            tables[name].append(frame_to_arrow(getattr(r, name), rep))
-    joined = {name: pa.concat_tables(parts) for name, parts in tables.items()}
-    return len(reps), joined, pd.concat(metrics, ignore_index=True)
-
-
-CHUNK = 10
-"""Replications per task. Fixed, not derived from the number of workers: each task becomes one
-Parquet row group, so the files are the same to the byte whatever the workers or engine."""
-
-
-def _chunks(scenario: Scenario, seed: int, n: int) -> list[Chunk]:
-    return [(scenario, seed, tuple(range(i, min(n, i + CHUNK)))) for i in range(0, n, CHUNK)]
-
-
-def _serial(chunks: list[Chunk]) -> Iterator[ChunkResult]:
-    for c in chunks:
-        yield run_chunk(c)
-
-
-def _pool(chunks: list[Chunk], workers: int) -> Iterator[ChunkResult]:
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as ex:
-        try:
-            yield from ex.map(run_chunk, chunks)
-        except BaseException:
-            ex.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def _dask(chunks: list[Chunk], address: str, local_workers: int) -> Iterator[ChunkResult]:
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - depends on the installed extra
-        raise RuntimeError("--dask needs the dask extra: pip install 'cfsp-sim[dask]'") from exc
-    cluster = None
-    if address == "local":
-        cluster = LocalCluster(
-            n_workers=local_workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-        client = Client(cluster)
-    else:
-        client = Client(address)
-    try:
-        futures = client.map(run_chunk, chunks, pure=False, retries=3)
-        for fut in futures:  # in submission (replication) order
-            yield fut.result()
-            fut.release()
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def _progress(total: int, enabled: bool | None) -> Any:
@@ -143,57 +73,6 @@ def _git_sha() -> str | None:
     return sha or None
 
 
-@dataclass
-class Experiment:
-    """A finished run: its folder, resolved scenario, manifest and summary; tables on demand."""
-
-    path: Path
-    scenario: Scenario
-    manifest: dict[str, Any]
-    summary: pd.DataFrame
-
-    @classmethod
-    def open(cls, path: str | Path) -> Experiment:
-        """Open a results folder written by :func:`run_experiment`."""
-        folder = Path(path)
-        manifest = read_manifest(folder)
-        if manifest.get("status") != "complete":
-            raise ValueError(f"{folder}: run is not complete (status {manifest.get('status')!r})")
-        scenario = load_scenario(folder / "scenario.toml")
-        return cls(folder, scenario, manifest, pd.read_csv(folder / "summary.csv"))
-
-    @cached_property
-    def proposals(self) -> pd.DataFrame:
-        """One row per proposal per replication."""
-        return read_table(self.path, "proposals")
-
-    @cached_property
-    def events(self) -> pd.DataFrame:
-        """The event log of every replication."""
-        return read_table(self.path, "events")
-
-    @cached_property
-    def stages(self) -> pd.DataFrame:
-        """One row per proposal visit to a body, with its time split."""
-        return read_table(self.path, "stages")
-
-    @cached_property
-    def meetings(self) -> pd.DataFrame:
-        """One row per meeting held."""
-        return read_table(self.path, "meetings")
-
-    @cached_property
-    def metrics(self) -> pd.DataFrame:
-        """Per-replication metrics (the input of the confidence intervals)."""
-        return read_table(self.path, "metrics")
-
-    def headline(self) -> pd.DataFrame:
-        """The summary rows a reader looks at first (overall group)."""
-        keys = list(HEADLINE)
-        s = self.summary[(self.summary["group"] == "all") & self.summary["metric"].isin(keys)]
-        return s.set_index("metric").loc[[k for k in keys if k in set(s["metric"])]]
-
-
 def resolve_seed(scenario: Scenario, seed: int | None) -> int:
     """The seed given, else the scenario's ``[experiment] seed``, else a fresh one (which the
     manifest and the resolved scenario record)."""
@@ -202,13 +81,24 @@ def resolve_seed(scenario: Scenario, seed: int | None) -> int:
     return scenario.experiment.seed if scenario.experiment.seed is not None else draw_seed()
 
 
-def _write_summary(
-    writer: ResultsWriter, metrics: list[pd.DataFrame], durations: list[pa.Table]
+def _simulate(
+    writer: ResultsWriter, engine: Engine, scenario: Scenario, n: int, progress: bool | None
 ) -> pd.DataFrame:
-    """Finish the tables and write ``summary.csv``; frees the per-replication inputs (so the
-    figures drawn next do not pile on top of them)."""
+    """Run the replications, stream their tables, write ``summary.csv``; returns the summary."""
+    seed = scenario.experiment.seed
+    assert seed is not None
+    metrics: list[pd.DataFrame] = []
+    durations: list[pa.Table] = []  # three columns of the proposals, for pooled percentiles
+    bar = _progress(n, progress)
+    with contextlib.closing(engine.map(chunks(scenario, seed, n))) as results, bar:
+        for done, tables, chunk_metrics in results:
+            for name, table in tables.items():
+                writer.append(name, table)
+            durations.append(tables["proposals"].select(["type", "outcome", "duration_days"]))
+            metrics.append(chunk_metrics)
+            bar.update(done)
     all_metrics = pd.concat(metrics, ignore_index=True)
-    metrics.clear()
+    metrics.clear()  # free the per-replication inputs before the figures are drawn
     writer.append("metrics", frame_to_arrow(all_metrics))
     writer.close_tables()
     pooled = pooled_durations(pa.concat_tables(durations).to_pandas())
@@ -216,6 +106,10 @@ def _write_summary(
     summary = pd.concat([summarise(all_metrics), pooled], ignore_index=True)
     write_text_atomic(writer.path("summary.csv"), summary.to_csv(index=False))
     return summary
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def run_experiment(
@@ -228,84 +122,57 @@ def run_experiment(
     dask: str | None = None,
     force: bool = False,
     progress: bool | None = None,
-    scenario_file: str | None = None,
-    on_done: Callable[[Path], None] | None = None,
+    scenario_file: str | Path | None = None,
+    on_done: Callable[[Experiment], None] | None = None,
+    allow_large: bool = False,
 ) -> Experiment:
     """Run ``replications`` seeded replications of ``scenario`` into the folder ``out``.
 
-    Parameters
-    ----------
-    scenario
-        A validated scenario (see :func:`sim.load_scenario`).
-    out
-        Results folder; refused if it exists and is not empty, unless ``force``.
-    replications, seed
-        Default to the scenario's ``[experiment]`` table; without any seed one is drawn and
-        recorded in the manifest and in the resolved ``scenario.toml``.
-    workers
-        Worker processes (``None``: all cores; 1: in this process). Results do not depend on it.
-    dask
-        ``"local"`` for a Dask LocalCluster (of ``workers`` processes), or the address of a
-        running scheduler, ``tcp://host:port``. Results do not depend on it either.
-    progress
-        Show a progress bar (``None``: only on a terminal or in Jupyter).
-    on_done
-        Called with the staging folder before publication (figures and report go there).
+    ``scenario`` is validated (:func:`sim.load_scenario`); ``replications`` and ``seed`` default
+    to its ``[experiment]`` table, and without any seed one is drawn and recorded. ``out`` must
+    be missing or empty, or with ``force`` a results folder (see :mod:`sim.experiment.folder`);
+    it may not be ``scenario_file``, a file it extends or a folder holding them. ``workers``
+    processes run the replications (``None``: all cores; 1: this process), or ``dask``
+    (``"local"`` or ``tcp://host:port``); results do not depend on either. ``on_done`` gets
+    the run before publication (figures and report go into its folder). A run expected to
+    simulate more than :data:`sim.experiment.limits.MAX_PROPOSALS` proposals is refused unless
+    ``allow_large``.
+
+    Raises :class:`~sim.core.errors.UserError` (nothing written) for a run too large, a bad
+    output folder or Dask address; a failed or interrupted run leaves a manifest saying so.
     """
-    exp = scenario.experiment
-    n = replications or exp.replications
+    n = replications or scenario.experiment.replications
+    check_run_size(scenario, n, allow_large)
     seed = resolve_seed(scenario, seed)
     scenario = scenario.model_copy(update={"experiment": ExperimentSpec(replications=n, seed=seed)})
-    workers = workers or os.cpu_count() or 1
-    writer = ResultsWriter(Path(out), force=force)
-    started = time.time()
-    writer.write_manifest(
-        scenario=scenario.name,
-        scenario_file=scenario_file,
-        scenario_sha256=scenario.sha256(),
-        seed=seed,
-        replications=n,
-        horizon_days=scenario.horizon_days,
-        start_date=scenario.start_date.isoformat(),
-        engine=f"dask:{dask}" if dask else ("serial" if workers == 1 else f"processes:{workers}"),
-        versions=versions(),
-        git_sha=_git_sha(),
-        started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    )
-    chunks = _chunks(scenario, seed, n)
-    if dask:
-        results = _dask(chunks, dask, workers)
-    elif workers == 1:
-        results = _serial(chunks)
-    else:
-        results = _pool(chunks, workers)
-    metrics: list[pd.DataFrame] = []
-    bar = _progress(n, progress)
-    try:
-        durations: list[pa.Table] = []  # three columns of the proposals, for pooled percentiles
-        for done, tables, chunk_metrics in results:
-            for name, table in tables.items():
-                writer.append(name, table)
-            durations.append(tables["proposals"].select(["type", "outcome", "duration_days"]))
-            metrics.append(chunk_metrics)
-            bar.update(done)
-        summary = _write_summary(writer, metrics, durations)
-        write_text_atomic(writer.path("scenario.toml"), scenario.to_toml())
-        if on_done is not None:
-            on_done(writer.staging)
-        ended = time.time()
-        writer.write_manifest(
-            ended=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            wall_seconds=round(ended - started, 3),
-        )
-        path = writer.publish()
-    except KeyboardInterrupt:
-        bar.close()
-        writer.abandon("interrupted", "interrupted by the user (Ctrl-C)")
-        raise
-    except BaseException as exc:
-        bar.close()
-        writer.abandon("failed", f"{type(exc).__name__}: {exc}")
-        raise
-    bar.close()
-    return Experiment(path, scenario, read_manifest(path), summary)
+    inputs = scenario_sources(scenario_file) if scenario_file is not None else []
+    with open_engine(dask, workers or os.cpu_count() or 1) as engine:
+        writer = ResultsWriter(Path(out), force=force, inputs=inputs)
+        started = time.time()
+        try:
+            writer.write_manifest(
+                kind="run",
+                scenario=scenario.name,
+                scenario_file=None if scenario_file is None else str(scenario_file),
+                scenario_sha256=scenario.sha256(),
+                seed=seed,
+                replications=n,
+                horizon_days=scenario.horizon_days,
+                start_date=scenario.start_date.isoformat(),
+                engine=engine.label,
+                versions=versions(),
+                git_sha=_git_sha(),
+                started=_now(),
+            )
+            summary = _simulate(writer, engine, scenario, n, progress)
+            write_text_atomic(writer.path("scenario.toml"), scenario.to_toml())
+            exp = Experiment(writer.staging, scenario, writer.manifest, summary)
+            if on_done is not None:
+                on_done(exp)
+            writer.write_manifest(ended=_now(), wall_seconds=round(time.time() - started, 3))
+            exp.path = writer.publish()
+        except BaseException as exc:
+            writer.abandon(*failure_status(exc))
+            raise
+    exp.manifest = dict(writer.manifest)
+    return exp

@@ -19,9 +19,16 @@ from typing import Any
 import pandas as pd
 
 from sim.analysis.metrics import SWEEP_METRICS
-from sim.experiment.results import ResultsWriter, write_text_atomic
-from sim.experiment.runner import Experiment, resolve_seed, run_experiment
+from sim.experiment.limits import check_run_size, check_sweep_points
+from sim.experiment.results import (
+    Experiment,
+    ResultsWriter,
+    failure_status,
+    write_text_atomic,
+)
+from sim.experiment.runner import resolve_seed, run_experiment
 from sim.scenario import Scenario, ScenarioError, load_scenario
+from sim.scenario.loading import scenario_sources
 
 
 def split_values(text: str) -> list[str]:
@@ -100,7 +107,7 @@ def run_sweep(
     scenario_path: str | Path,
     params: list[Parameter],
     *,
-    out: Path,
+    out: Path | None = None,
     oat: bool = False,
     overrides: list[str] | None = None,
     replications: int | None = None,
@@ -109,56 +116,61 @@ def run_sweep(
     dask: str | None = None,
     force: bool = False,
     progress: bool | None = None,
-    on_point: Callable[[Path], None] | None = None,
+    on_point: Callable[[Experiment], None] | None = None,
     figures: Callable[[Path, pd.DataFrame], None] | None = None,
+    allow_large: bool = False,
 ) -> Sweep:
     """Run every point of the sweep into ``out/<point>/`` and summarise them.
 
-    ``figures(folder, table)`` draws into the unpublished folder, so the sweep and its figures
-    appear together (:func:`sim.report.sweep.sweep_figures` is the standard one).
+    Every point is validated (once) and the size of the whole sweep checked before anything
+    runs; ``out`` defaults to ``results/sweep_<name>``. ``figures(folder, table)`` draws into
+    the unpublished folder, so the sweep and its figures appear together
+    (:func:`sim.report.sweep.sweep_figures` is the standard one).
     """
     grid = points(params, oat)
+    check_sweep_points(len(grid), allow_large)
     scenarios: list[Scenario] = []
     for point in grid:  # validate every point before running anything
-        sets = [*(overrides or []), *(f"{k}={v}" for k, v in point.items())]
-        scenarios.append(load_scenario(scenario_path, sets))
+        varied = [f"{k}={v}" for k, v in point.items()]
+        scenarios.append(load_scenario(scenario_path, overrides, varied))
     base = scenarios[0]
+    n = replications or base.experiment.replications
+    check_run_size(max(scenarios, key=Scenario.expected_proposals), n, allow_large, len(grid))
     seed = resolve_seed(base, seed)  # one seed for every point: common random numbers
-    writer = ResultsWriter(out, force=force)
-    writer.write_manifest(
-        kind="sweep",
-        scenario=base.name,
-        scenario_file=str(scenario_path),
-        seed=seed,
-        oat=oat,
-        parameters={p.key: list(p.values) for p in params},
-        points=len(grid),
-    )
+    out = out if out is not None else Path("results") / f"sweep_{base.name}"
+    writer = ResultsWriter(out, force=force, inputs=scenario_sources(scenario_path))
     try:
+        writer.write_manifest(
+            kind="sweep",
+            scenario=base.name,
+            scenario_file=str(scenario_path),
+            seed=seed,
+            oat=oat,
+            parameters={p.key: list(p.values) for p in params},
+            points=len(grid),
+        )
         experiments = []
         for i, (point, s) in enumerate(zip(grid, scenarios, strict=True)):
             exp = run_experiment(
                 s,
                 out=writer.staging / f"p{i:02d}_{_label(point)}",
-                replications=replications,
+                replications=n,
                 seed=seed,
                 workers=workers,
                 dask=dask,
                 progress=progress,
                 on_done=on_point,
+                allow_large=True,  # checked above for the whole sweep
             )
             experiments.append(exp)
         table = sweep_table(grid, experiments, params)
         write_text_atomic(writer.path("sweep.csv"), table.to_csv(index=False))
         if figures is not None:
             figures(writer.staging, table)
+        path = writer.publish()
     except BaseException as exc:
-        writer.abandon(
-            "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed",
-            f"{type(exc).__name__}: {exc}",
-        )
+        writer.abandon(*failure_status(exc))
         raise
-    path = writer.publish()
     for exp in experiments:
         exp.path = path / exp.path.name
     return Sweep(path, table, experiments)

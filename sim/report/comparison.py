@@ -18,13 +18,17 @@ from matplotlib.figure import Figure
 
 from sim.analysis.metrics import HEADLINE
 from sim.analysis.stats import paired_differences, welch_interval
-from sim.experiment.results import ResultsWriter, read_manifest, read_table, write_text_atomic
+from sim.core.errors import UserError
+from sim.experiment.results import (
+    Experiment,
+    ResultsWriter,
+    failure_status,
+    open_results,
+    read_table,
+    write_text_atomic,
+)
 from sim.report import plots
 from sim.report.html import Rendered, figures_html, html_table, page, png_base64, save_figure
-
-
-class NotComparable(Exception):
-    """A folder that is not a complete run."""
 
 
 @dataclass
@@ -37,16 +41,11 @@ class Comparison:
     table: pd.DataFrame
 
 
-def _load(folder: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
-    try:
-        manifest = read_manifest(folder)
-    except FileNotFoundError:
-        raise NotComparable(f"{folder}: no manifest.json (not a results folder)") from None
-    if manifest.get("status") != "complete":
-        raise NotComparable(f"{folder}: run is not complete (status {manifest.get('status')!r})")
-    metrics = read_table(folder, "metrics")
-    proposals = read_table(folder, "proposals", ["replication", "type", "outcome", "duration_days"])
-    return manifest, metrics, proposals
+def _load(exp: Experiment) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    proposals = read_table(
+        exp.path, "proposals", ["replication", "type", "outcome", "duration_days"]
+    )
+    return exp.manifest, exp.metrics, proposals
 
 
 def _labels(folders: list[Path], manifests: list[dict]) -> list[str]:
@@ -80,10 +79,13 @@ def _unpaired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Comparison:
-    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``."""
+    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``.
+
+    Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
+    ``out`` may not be one of them, hold one or lie inside one."""
     if len(folders) < 2:
-        raise NotComparable("compare needs at least two results folders")
-    loaded = [_load(f) for f in folders]
+        raise UserError("compare needs at least two results folders")
+    loaded = [_load(open_results(f)) for f in folders]
     manifests = [m for m, _, _ in loaded]
     labels = _labels(folders, manifests)
     seeds = {m["seed"] for m in manifests}
@@ -104,20 +106,24 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
         tables.append(d)
     table = pd.concat(tables, ignore_index=True)
 
-    writer = ResultsWriter(out, force=force)
-    writer.write_manifest(
-        kind="comparison",
-        runs=[str(f) for f in folders],
-        labels=labels,
-        reference=labels[0],
-        paired=paired,
-        reason=reason,
-    )
-    write_text_atomic(writer.path("comparison.csv"), table.to_csv(index=False))
-    runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
-    figures = _comparison_figures(runs, table, writer.staging / "figures")
-    _write_report(writer.path("report.html"), labels, reason, table, figures)
-    path = writer.publish()
+    writer = ResultsWriter(out, force=force, inputs=folders)
+    try:
+        writer.write_manifest(
+            kind="comparison",
+            runs=[str(f) for f in folders],
+            labels=labels,
+            reference=labels[0],
+            paired=paired,
+            reason=reason,
+        )
+        write_text_atomic(writer.path("comparison.csv"), table.to_csv(index=False))
+        runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
+        figures = _comparison_figures(runs, table, writer.staging / "figures")
+        _write_report(writer.path("report.html"), labels, reason, table, figures)
+        path = writer.publish()
+    except BaseException as exc:
+        writer.abandon(*failure_status(exc))
+        raise
     return Comparison(path, paired, reason, table)
 
 

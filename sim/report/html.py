@@ -1,7 +1,9 @@
 """Figures and the self-contained HTML report of a run, drawn from its saved files alone.
 
-:func:`write_run_figures` and :func:`write_run_report` read a results folder (the Parquet
-tables, ``summary.csv``, ``scenario.toml``) and write ``figures/*.png|svg`` and ``report.html``;
+:func:`write_run_figures` and :func:`write_run_report` read a run (an
+:class:`~sim.experiment.results.Experiment`: its Parquet tables, summary, scenario and
+manifest, as opened by :func:`~sim.experiment.results.open_results` or just written) and write
+``figures/*.png|svg`` and ``report.html`` into its folder;
 the report embeds its images as base64, so it opens anywhere with no network. The same holds for
 a comparison (:mod:`sim.report.comparison`).
 """
@@ -19,9 +21,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.experiment.results import read_manifest, read_table, write_text_atomic
+from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
-from sim.scenario import PoissonArrivals, Scenario, load_scenario
+from sim.scenario import PoissonArrivals, Scenario
 
 
 @dataclass(frozen=True)
@@ -58,9 +60,9 @@ def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
     return fig
 
 
-def run_figure_specs(folder: Path) -> list[FigureSpec]:
-    """The standard figures of the run in ``folder``, reading only the tables each needs."""
-    scenario = load_scenario(folder / "scenario.toml")
+def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
+    """The standard figures of the run ``exp``, reading only the tables each needs."""
+    folder, scenario = exp.path, exp.scenario
     proposals = read_table(
         folder,
         "proposals",
@@ -134,12 +136,12 @@ Rendered = tuple[str, str, str]
 """A drawn figure: file stem, one-line reading aid, PNG as base64."""
 
 
-def write_run_figures(folder: Path) -> list[Rendered]:
-    """Draw the run's standard figures into ``folder/figures``."""
+def write_run_figures(exp: Experiment) -> list[Rendered]:
+    """Draw the run's standard figures into its folder's ``figures/``."""
     out = []
-    for spec in run_figure_specs(folder):
+    for spec in run_figure_specs(exp):
         fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
-        save_figure(fig, folder / "figures", spec.stem)
+        save_figure(fig, exp.path / "figures", spec.stem)
         out.append((spec.stem, spec.caption, png_base64(fig)))
     return out
 
@@ -290,12 +292,10 @@ def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def write_run_report(folder: Path, figures: list[Rendered] | None = None) -> Path:
-    """Write ``report.html`` for the run in ``folder`` (figures drawn if not given)."""
-    figures = figures if figures is not None else write_run_figures(folder)
-    manifest = read_manifest(folder)
-    scenario = load_scenario(folder / "scenario.toml")
-    summary = pd.read_csv(folder / "summary.csv")
+def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> Path:
+    """Write ``report.html`` for the run ``exp`` (figures drawn if not given)."""
+    figures = figures if figures is not None else write_run_figures(exp)
+    manifest, scenario, summary = exp.manifest, exp.scenario, exp.summary
     body = (
         f"<h1>{html.escape(scenario.name)}: how EU foreign-policy decisions move</h1>"
         f"<p>{html.escape(scenario.description)}</p>"
@@ -313,11 +313,11 @@ def write_run_report(folder: Path, figures: list[Rendered] | None = None) -> Pat
         f"<h2>Figures</h2>{figures_html(figures)}"
         f"<h2>The scenario</h2>{scenario_tables(scenario)}"
     )
-    path = folder / "report.html"
+    path = exp.path / "report.html"
     write_text_atomic(path, page(f"cfsp-sim report: {scenario.name}", body))
     return path
 
 
-def figures_and_report(folder: Path) -> Path:
-    """Everything ``cfsp-sim plot`` regenerates for a run folder."""
-    return write_run_report(folder, write_run_figures(folder))
+def figures_and_report(exp: Experiment) -> Path:
+    """Everything ``cfsp-sim plot`` regenerates for a run: figures and report."""
+    return write_run_report(exp, write_run_figures(exp))

@@ -9,12 +9,16 @@ only then validated by :class:`~sim.scenario.schema.Scenario`. Every problem is 
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import os
+import stat
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from sim.scenario.references import KeyedError
 from sim.scenario.schema import Scenario, ScenarioError
@@ -46,18 +50,37 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
+MAX_FILE_BYTES = 1 << 20
+"""The largest scenario file read (1 MiB): a scenario is a few kilobytes of TOML."""
+
+
 def _read_toml(path: Path, referrer: Path | None) -> dict[str, Any]:
+    """Read one TOML file: a regular UTF-8 file of at most :data:`MAX_FILE_BYTES` (so an
+    ``extends`` pointing at a FIFO, a device or a huge file fails at once instead of hanging or
+    eating memory)."""
     where = referrer if referrer is not None else path
     key = "extends" if referrer is not None else ""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        st = path.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise ScenarioError(where, key, f"is a directory, not a scenario file: {path}")
+        if not stat.S_ISREG(st.st_mode):
+            raise ScenarioError(where, key, f"not a regular file: {path}")
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the stat above
+                raise ScenarioError(where, key, f"not a regular file: {path}")
+            data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError(where, key, f"file not found: {path}") from None
-    except IsADirectoryError:
-        raise ScenarioError(where, key, f"is a directory, not a scenario file: {path}") from None
     except PermissionError:
         raise ScenarioError(where, key, f"cannot read file: {path}") from None
+    except OSError as exc:
+        raise ScenarioError(where, key, f"cannot read file: {path} ({exc.strerror})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ScenarioError(where, key, f"larger than {MAX_FILE_BYTES >> 20} MiB: {path}")
+    try:
+        return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
         raise ScenarioError(path, "", f"not UTF-8 text: {exc.reason}") from None
     except tomllib.TOMLDecodeError as exc:
@@ -87,7 +110,7 @@ def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
     return chain
 
 
-def parse_override(text: str) -> tuple[list[str], Any]:
+def parse_override(text: str, label: str = "--set") -> tuple[list[str], Any]:
     """Split ``"key.path=value"``; the value is read as TOML, else taken as a string.
 
     >>> parse_override("bodies.PSC.capacity=8")
@@ -98,7 +121,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     parts = key.strip().split(".")
     if not sep or not all(p.strip() for p in parts):
-        raise ScenarioError("--set", text, "expected KEY.PATH=VALUE")
+        raise ScenarioError(label, text, "expected KEY.PATH=VALUE")
     try:
         parsed: Any = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
@@ -106,32 +129,52 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return [p.strip() for p in parts], parsed
 
 
-def apply_override(raw: dict[str, Any], parts: list[str], value: Any) -> None:
+def apply_override(raw: dict[str, Any], parts: list[str], value: Any, label: str = "--set") -> None:
     """Set ``raw[parts[0]][parts[1]]... = value`` in place, creating tables as needed."""
     node = raw
     for i, part in enumerate(parts[:-1]):
         child = node.setdefault(part, {})
         if not isinstance(child, dict):
             path = ".".join(parts[: i + 1])
-            raise ScenarioError("--set", ".".join(parts), f"{path} is a value, not a table")
+            raise ScenarioError(label, ".".join(parts), f"{path} is a value, not a table")
         node = child
     node[parts[-1]] = value
 
 
-def _origin(chain: list[tuple[Path, dict[str, Any]]], loc: Sequence[str | int]) -> Path:
-    """The most specific file of the chain that writes the key path ``loc``."""
-    for path, raw in reversed(chain):
-        node: Any = raw
-        for part in loc:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-            elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-                node = node[part]
-            else:
-                break
+Loc = list[str | int]
+Source = tuple[str | Path, Any]
+"""Who wrote keys: a file and its parsed TOML, or ``--set``/``--vary`` and the key paths written."""
+
+
+def _touches(layer: Any, loc: Sequence[str | int]) -> bool:
+    """Whether a file's parsed TOML writes the key path ``loc``, a table holding it, or a value
+    in place of one of its tables."""
+    node = layer
+    for part in loc:
+        if isinstance(node, dict):
+            if part not in node:
+                return False
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
         else:
-            return path
-    return chain[-1][0]
+            return True  # a value where the key path expects a table: this layer wrote it
+    return True
+
+
+def _blame(sources: list[Source], loc: Sequence[str | int]) -> str | Path:
+    """The last source (files most basic first, then ``--set``, then ``--vary``) that wrote
+    ``loc``, a table holding it, or a key inside it."""
+    want = [str(p) for p in loc]
+    for where, written in reversed(sources):
+        if isinstance(written, list):  # --set / --vary: the key paths they wrote
+            for parts in written:
+                n = min(len(parts), len(want))
+                if n and parts[:n] == want[:n]:
+                    return where
+        elif loc and _touches(written, loc):
+            return where
+    return [where for where, written in sources if not isinstance(written, list)][-1]
 
 
 def _loc_to_key(loc: Sequence[str | int]) -> str:
@@ -141,10 +184,10 @@ def _loc_to_key(loc: Sequence[str | int]) -> str:
     return key
 
 
-def _clean_loc(raw: Mapping[str, Any], loc: Sequence[str | int]) -> list[str | int]:
+def _clean_loc(raw: Mapping[str, Any], loc: Sequence[str | int]) -> Loc:
     """Drop pydantic's union-branch tags (e.g. ``'lognormal'``) from an error location,
     keeping only the steps that exist in the input."""
-    out: list[str | int] = []
+    out: Loc = []
     node: Any = raw
     for part in loc:
         if isinstance(node, Mapping) and part not in node:
@@ -162,7 +205,91 @@ def _clean_loc(raw: Mapping[str, Any], loc: Sequence[str | int]) -> list[str | i
     return out
 
 
-def load_scenario(path: str | Path, overrides: Sequence[str] | None = None) -> Scenario:
+FIRST_DATE, LAST_DATE = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
+"""Dates a scenario may use (timestamps stay well inside what pandas and numpy represent)."""
+
+
+def _leaves(node: Any, loc: Loc) -> Iterator[tuple[Loc, Any]]:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, [*loc, k])
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            yield from _leaves(v, [*loc, i])
+    else:
+        yield loc, node
+
+
+def _leaf_problem(value: Any) -> str | None:
+    """What is wrong with a single TOML value whatever key it is written at, if anything."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    if isinstance(value, dt.datetime | dt.date):
+        day = value.date() if isinstance(value, dt.datetime) else value
+        if not FIRST_DATE <= day <= LAST_DATE:
+            return f"dates must fall between {FIRST_DATE} and {LAST_DATE}, not {day}"
+    return None
+
+
+def _validated_at(model: Any, loc: Loc) -> Any:
+    """The validated value at the raw key path ``loc`` (following field aliases), or a
+    sentinel when the path does not lead to one."""
+    node = model
+    for part in loc:
+        if isinstance(node, BaseModel):
+            fields = type(node).model_fields
+            name = next((n for n, f in fields.items() if part in (n, f.alias)), None)
+            if name is None:
+                return _MISSING
+            node = getattr(node, name)
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            return _MISSING
+    return node
+
+
+_MISSING = object()
+
+
+def _bool_taken_as_number(raw: dict[str, Any], scenario: Scenario) -> Loc | None:
+    """The first key path where ``true``/``false`` was accepted for something else (a number)."""
+    for loc, value in _leaves(raw, []):
+        if isinstance(value, bool):
+            got = _validated_at(scenario, loc)
+            if got is not _MISSING and not isinstance(got, bool):
+                return loc
+    return None
+
+
+def _validation_error(exc: ValidationError, raw: dict[str, Any]) -> tuple[Loc, Loc, str, bool]:
+    """Key path, the key path whose writer is to blame, the problem and whether it is a
+    cross-reference, from pydantic's first error."""
+    err = exc.errors()[0]
+    loc = _clean_loc(raw, err["loc"])
+    problem = err["msg"]
+    keyed = err.get("ctx", {}).get("error")
+    if isinstance(keyed, KeyedError):
+        parts = keyed.key.replace("[", ".").replace("]", "").split(".")
+        keyed_loc: Loc = [int(p) if p.isdigit() else p for p in parts]
+        return keyed_loc, keyed_loc, str(keyed), keyed.cross
+    blame = loc
+    if isinstance(err.get("input"), bool) and err["type"] in ("int_type", "float_type"):
+        problem = "expects a number, not true/false"
+    elif err["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif err["type"] == "missing":
+        problem, blame = "required key is missing", loc[:-1]  # whoever wrote the table
+    return loc, blame, problem.removeprefix("Value error, "), False
+
+
+def load_scenario(
+    path: str | Path,
+    overrides: Sequence[str] | None = None,
+    varied: Sequence[str] | None = None,
+) -> Scenario:
     """Read, merge, override and validate a scenario file.
 
     Parameters
@@ -170,51 +297,53 @@ def load_scenario(path: str | Path, overrides: Sequence[str] | None = None) -> S
     path
         The scenario's TOML file.
     overrides
-        ``"key.path=value"`` strings applied, in order, before validation.
+        ``"key.path=value"`` strings (``--set``) applied, in order, before validation.
+    varied
+        More such strings from a sweep's ``--vary``, applied after ``overrides``; problems
+        with them are reported against ``--vary``.
 
     Raises
     ------
     ScenarioError
-        On any problem, naming the file, the key path and what is wrong.
+        On any problem, naming the file (or ``--set``/``--vary``) that wrote the key, the key
+        path and what is wrong.
     """
     path = Path(path)
     chain = _read_chain(path)
     raw: dict[str, Any] = {}
     for _, layer in chain:
         raw = deep_merge(raw, layer)
-    set_keys: list[list[str]] = []
-    for text in overrides or ():
-        parts, value = parse_override(text)
-        apply_override(raw, parts, value)
-        set_keys.append(parts)
+    sources: list[Source] = [(p, layer) for p, layer in chain]
+    for label, texts in (("--set", overrides), ("--vary", varied)):
+        written: list[list[str]] = []
+        for text in texts or ():
+            parts, value = parse_override(text, label)
+            apply_override(raw, parts, value, label)
+            written.append(parts)
+        sources.append((label, written))
+    for loc, value in _leaves(raw, []):
+        problem = _leaf_problem(value)
+        if problem is not None:
+            raise ScenarioError(_blame(sources, loc), _loc_to_key(loc), problem)
     try:
-        return Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = _clean_loc(raw, err["loc"])
-        problem = err["msg"]
-        keyed = err.get("ctx", {}).get("error")
-        if isinstance(keyed, KeyedError):
-            key, problem = keyed.key, str(keyed)
-            loc = [
-                int(p) if p.isdigit() else p
-                for p in key.replace("[", ".").replace("]", "").split(".")
-            ]
-        else:
-            keyed = None
-            key = _loc_to_key(loc)
-        if err["type"] == "extra_forbidden":
-            problem = "unknown key"
-        elif err["type"] == "missing":
-            problem = "required key is missing"
-        problem = problem.removeprefix("Value error, ")
-        if any(list(map(str, loc[: len(p)])) == p for p in set_keys):
-            return_file: str | Path = "--set"
-        elif keyed is not None:  # a cross-reference: the cause may be in any file of the chain
-            return_file = path
-        else:
-            return_file = _origin(chain, loc)
-        raise ScenarioError(return_file, key, problem) from None
+        loc, blame, problem, cross = _validation_error(exc, raw)
+        where = _blame(sources, blame)
+        if cross and where not in ("--set", "--vary"):
+            where = path  # a cross-reference: the cause may be in any file of the chain
+        raise ScenarioError(where, _loc_to_key(loc), problem) from None
+    bad = _bool_taken_as_number(raw, scenario)
+    if bad is not None:
+        raise ScenarioError(
+            _blame(sources, bad), _loc_to_key(bad), "expects a number, not true/false"
+        )
+    return scenario
+
+
+def scenario_sources(path: str | Path) -> list[Path]:
+    """The scenario file and every file it ``extends``, most basic first."""
+    return [p for p, _ in _read_chain(Path(path))]
 
 
 def bundled_scenarios_dir() -> Path:

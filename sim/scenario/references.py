@@ -7,12 +7,21 @@ Each problem is a :class:`KeyedError` carrying the key path, which the loader tu
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import tomllib
+import typing
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+import numpy as np
+from pydantic import BaseModel
+
 from sim.core.calendars import meeting_days
+from sim.core.distributions import Distribution
 from sim.scenario.schema import (
+    MAX_DAYS,
     MemberBehaviour,
     MemberStateSpec,
     QualifiedMajority,
@@ -23,14 +32,56 @@ from sim.scenario.schema import (
 
 
 class KeyedError(ValueError):
-    """A cross-field problem at a known key path."""
+    """A problem at a known key path: a cross-reference (``cross``: its cause may lie in any
+    file of the scenario) or a bound on a value (blamed on whoever wrote the key)."""
 
-    def __init__(self, key: str, problem: str) -> None:
+    def __init__(self, key: str, problem: str, cross: bool = True) -> None:
         super().__init__(problem)
-        self.key = key
+        self.key, self.cross = key, cross
+
+
+LAST_DAY = dt.date(2200, 12, 31)
+_DIST_TYPES = typing.get_args(typing.get_args(Distribution)[0])
+
+
+def _distributions(node: Any, key: str) -> Iterator[tuple[str, Any]]:
+    """Every distribution in the scenario, with its key path as written."""
+    if isinstance(node, _DIST_TYPES):
+        yield key, node
+    elif isinstance(node, BaseModel):
+        for name, f in type(node).model_fields.items():
+            yield from _distributions(getattr(node, name), f"{key}.{f.alias or name}".lstrip("."))
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            yield from _distributions(v, f"{key}.{k}")
+
+
+def check_bounds(s: Scenario) -> None:
+    """Bounds that involve more than one value: the run ends by 2200, and every distribution
+    has a mean and spread of at most :data:`MAX_DAYS` (with every stated day count in range)."""
+    end = s.start_date + dt.timedelta(days=math.ceil(s.horizon_days))
+    if end > LAST_DAY:
+        raise KeyedError("horizon_days", f"the run would end on {end}, after {LAST_DAY}", False)
+    for key, d in _distributions(s, ""):
+        days = [v for k, v in d if k not in ("dist", "sigma", "shape", "weights")]
+        worst = max(x for v in days for x in (v if isinstance(v, list) else [v]))
+        if worst <= MAX_DAYS:
+            with np.errstate(all="ignore"):
+                try:
+                    worst = max(d.mean, math.sqrt(d.variance))
+                except OverflowError:
+                    worst = math.inf
+        if not worst <= MAX_DAYS:
+            raise KeyedError(
+                key,
+                f"a distribution of days with a mean, spread or value of {worst:.3g} days, over "
+                f"the limit of {MAX_DAYS:g} (100 years)",
+                False,
+            )
 
 
 def check_cross_references(s: Scenario) -> None:
+    check_bounds(s)
     for rule_id, rule in s.decision_rules.items():
         if isinstance(rule, QualifiedMajority) and rule.emergency_brake and not s.escalation_body:
             raise KeyedError(

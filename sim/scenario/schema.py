@@ -11,29 +11,73 @@ import datetime as dt
 import hashlib
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import tomli_w
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
-    NonNegativeFloat,
-    PositiveFloat,
     model_validator,
 )
 
 from sim.core.calendars import CalendarSpec, MonthDay, Recess
 from sim.core.distributions import Distribution
+from sim.core.errors import UserError
 
 if TYPE_CHECKING:
     from sim.scenario.references import ResolvedMember
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-Share = Annotated[float, Field(ge=0.0, le=1.0)]
+# Numbers are strict: ``true`` is not 1, ``"3"`` is not 3 (a whole number is a valid float).
+# Every bound keeps a run feasible: no overflow in timestamps, arrival counts or memory.
+MAX_DAYS = 36_525.0
+"""The longest duration a scenario may state, in days (100 years)."""
+MAX_POPULATION = 2_000_000_000
+MAX_RATE_PER_YEAR = 100_000.0
+MAX_COUNT = 10_000
+MAX_CAPACITY = 1_000_000
+MAX_ROUNDS = 10_000
+MAX_REPLICATIONS = 1_000_000_000
+MAX_SEED = 2**128
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
+Share = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
+Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS, strict=True)]
+PositiveDays = Annotated[float, Field(gt=0.0, le=MAX_DAYS, strict=True)]
+Flag = Annotated[bool, Field(strict=True)]
+Scale = Annotated[float, Field(gt=0.0, le=1000.0, strict=True)]
 
 
-class ScenarioError(Exception):
+def _count(low: int, high: int) -> Any:
+    return Field(ge=low, le=high, strict=True)
+
+
+def _folder_name(value: str) -> str:
+    """A scenario name names its default results folder: it must be a safe folder name."""
+    if not value.strip():
+        raise ValueError("must not be empty (it names the results folder)")
+    if not value.isprintable():
+        raise ValueError("must not contain control or other non-printing characters")
+    if "/" in value or "\\" in value:
+        raise ValueError("must not contain '/' or '\\' (it names the results folder)")
+    if value.startswith(".") or value != value.strip():
+        raise ValueError("must not start with '.' nor start or end with spaces")
+    if len(value) > 100:
+        raise ValueError("must be at most 100 characters")
+    return value
+
+
+FolderName = Annotated[str, AfterValidator(_folder_name)]
+
+
+def _in_range(value: dt.date) -> dt.date:
+    if not dt.date(1900, 1, 1) <= value <= dt.date(2200, 12, 31):
+        raise ValueError(f"dates must fall between 1900-01-01 and 2200-12-31, not {value}")
+    return value
+
+
+class ScenarioError(UserError):
     """A scenario that cannot be used: names the file, the key path and the problem."""
 
     def __init__(self, file: str | Path, key: str, problem: str) -> None:
@@ -41,9 +85,14 @@ class ScenarioError(Exception):
         where = f"{self.file}: {key}" if key else self.file
         super().__init__(f"{where}: {problem}")
 
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable, e.g. out of a worker process
+        return (type(self), (self.file, self.key, self.problem))
+
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 # --- member states -------------------------------------------------------------------------
@@ -57,7 +106,7 @@ class MemberBehaviour(_Model):
     """
 
     salience: Probability
-    tolerance: NonNegativeFloat
+    tolerance: Share
     instruction_delay: Distribution
     objection_probability: Probability
     scrutiny_probability: Probability
@@ -76,10 +125,10 @@ class MemberStateSpec(_Model):
     """One member state: reference data (name, population) and behaviour overrides."""
 
     name: str | None = None
-    population: Annotated[int, Field(gt=0)] | None = None
+    population: Annotated[int, _count(1, MAX_POPULATION)] | None = None
     population_source: str | None = None
     salience: Probability | None = None
-    tolerance: NonNegativeFloat | None = None
+    tolerance: Share | None = None
     instruction_delay: Distribution | None = None
     objection_probability: Probability | None = None
     scrutiny_probability: Probability | None = None
@@ -123,10 +172,10 @@ class QualifiedMajority(_Model):
     kind: Literal["qmv"]
     states_threshold: Share
     population_threshold: Share
-    min_blocking_states: Annotated[int, Field(ge=0)]
-    emergency_brake: bool = False
+    min_blocking_states: Annotated[int, _count(0, 1000)]
+    emergency_brake: Flag = False
     vote_level: Level | None = None
-    consensus_rounds: Annotated[int, Field(ge=0)] = 0
+    consensus_rounds: Annotated[int, _count(0, 1000)] = 0
     description: str | None = None
 
 
@@ -168,11 +217,11 @@ class BodySpec(_Model):
     level: Level
     chair: Chair
     calendar: CalendarSpec
-    capacity: Annotated[int, Field(ge=1)]
-    max_rounds: Annotated[int, Field(ge=1)]
+    capacity: Annotated[int, _count(1, MAX_CAPACITY)]
+    max_rounds: Annotated[int, _count(1, MAX_ROUNDS)]
     compromise_step: Share
     rule: str | None = None
-    extraordinary_days: PositiveFloat | None = None
+    extraordinary_days: PositiveDays | None = None
 
 
 # --- proposal types ------------------------------------------------------------------------
@@ -182,8 +231,8 @@ class PoissonArrivals(_Model):
     """Poisson arrivals at ``rate_per_year``, optionally shaped by twelve ``month_weights``."""
 
     kind: Literal["poisson"]
-    rate_per_year: PositiveFloat
-    month_weights: list[NonNegativeFloat] | None = None
+    rate_per_year: Annotated[float, Field(gt=0.0, le=MAX_RATE_PER_YEAR, strict=True)]
+    month_weights: list[Annotated[float, Field(ge=0.0, le=1e6, strict=True)]] | None = None
 
     @model_validator(mode="after")
     def _twelve(self) -> PoissonArrivals:
@@ -199,9 +248,9 @@ class ScheduledArrivals(_Model):
 
     kind: Literal["scheduled"]
     deadlines: list[MonthDay] = Field(min_length=1)
-    lead_days: NonNegativeFloat
-    count: Annotated[int, Field(ge=1)] = 1
-    lead_skips_recesses: bool = True
+    lead_days: Days
+    count: Annotated[int, _count(1, MAX_COUNT)] = 1
+    lead_skips_recesses: Flag = True
 
 
 ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="kind")]
@@ -215,20 +264,20 @@ class ProposalTypeSpec(_Model):
     route: list[str] = Field(min_length=1)
     rule: str
     position: Probability
-    contestation: NonNegativeFloat
-    ambition: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
-    urgent: bool = False
-    written_procedure: bool = False
-    instruction_scale: PositiveFloat = 1.0
-    deadline_days: PositiveFloat | None = None
+    contestation: Annotated[float, Field(ge=0.0, le=10.0, strict=True)]
+    ambition: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] = 1.0
+    urgent: Flag = False
+    written_procedure: Flag = False
+    instruction_scale: Scale = 1.0
+    deadline_days: PositiveDays | None = None
     withdraw_probability: Probability = 0.0
     skip: dict[str, Probability] = Field(default_factory=dict)
-    deadline_escalation_days: PositiveFloat | None = None
+    deadline_escalation_days: PositiveDays | None = None
     urgent_share: Probability = 0.0
-    urgent_instruction_scale: PositiveFloat | None = None
-    scrutiny: bool = True
-    holdout_scale: NonNegativeFloat = 1.0
-    holdout_duration_scale: PositiveFloat = 1.0
+    urgent_instruction_scale: Scale | None = None
+    scrutiny: Flag = True
+    holdout_scale: Annotated[float, Field(ge=0.0, le=1000.0, strict=True)] = 1.0
+    holdout_duration_scale: Scale = 1.0
     ministers_discuss: Probability = 0.0
 
 
@@ -254,31 +303,31 @@ class NegotiationSpec(_Model):
     is until the concession).
     """
 
-    bargaining: bool = False
+    bargaining: Flag = False
     holdout_level: Level = Level.WORKING_PARTY
     concession_margin: Distribution | None = None
     instruction_shock: Distribution | None = None
     reinstruct: Literal["all", "objectors"] = "all"
-    reinstruct_on_escalation: bool = True
-    discuss_under_reservation: bool = False
+    reinstruct_on_escalation: Flag = True
+    discuss_under_reservation: Flag = False
     a_item_body: str | None = None
-    escalate_holdouts: bool = True
+    escalate_holdouts: Flag = True
 
 
 class ExperimentSpec(_Model):
     """Defaults for a run of this scenario (the command line may override them)."""
 
-    replications: Annotated[int, Field(ge=1)] = 20
-    seed: Annotated[int, Field(ge=0)] | None = None
+    replications: Annotated[int, _count(1, MAX_REPLICATIONS)] = 20
+    seed: Annotated[int, _count(0, MAX_SEED)] | None = None
 
 
 class Scenario(_Model):
     """A complete, validated scenario."""
 
-    name: str
+    name: FolderName
     description: str
-    start_date: dt.date
-    horizon_days: PositiveFloat
+    start_date: Annotated[dt.date, AfterValidator(_in_range)]
+    horizon_days: PositiveDays
     membership: Literal["eu27", "none"]
     recesses: list[Recess] = Field(default_factory=list)
     member_defaults: MemberBehaviour
@@ -304,6 +353,18 @@ class Scenario(_Model):
         from sim.scenario.references import resolve_members
 
         return resolve_members(self)
+
+    def expected_proposals(self) -> float:
+        """Proposals one replication is expected to table (a size estimate for guards)."""
+        years = self.horizon_days / 365.25
+        total = 0.0
+        for pt in self.proposal_types.values():
+            a = pt.arrivals
+            if isinstance(a, PoissonArrivals):
+                total += a.rate_per_year * years
+            else:
+                total += a.count * len(a.deadlines) * (years + 1)
+        return total
 
     def to_toml(self) -> str:
         """The fully resolved scenario as TOML; loading it gives an equal scenario."""

@@ -1,0 +1,280 @@
+"""Where replications run: in this process, in a pool of worker processes, or on Dask.
+
+A task is pure, picklable data — the scenario, the seed and a chunk of replication numbers —
+and the worker is a top-level function, so the same tasks run anywhere. Every engine yields
+results in replication order, never completion order, so the files are identical to the bit
+whatever the engine or the number of workers. At most a few chunks per worker are in flight,
+so memory does not grow with the number of replications.
+
+Failures: a replication that raises is reported by number (:class:`ReplicationFailed`). In a
+process pool, a chunk whose worker raised or died is retried once, replication by replication,
+on a fresh worker, and only then does the run fail, naming the replication. Workers ignore
+SIGINT (the parent decides), are stopped when the run stops, and exit on their own within a
+second if the parent dies. Dask retries a lost worker's tasks itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+from collections import deque
+from collections.abc import Generator, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from sim.analysis.stats import replication_metrics
+from sim.core.errors import UserError
+from sim.engine.compile import Model
+from sim.experiment.results import TABLES, frame_to_arrow
+from sim.scenario import Scenario
+
+Chunk = tuple[Scenario, int, tuple[int, ...]]
+ChunkResult = tuple[int, dict[str, pa.Table], pd.DataFrame]
+"""Replications done, their tables (Arrow, ``replication`` column first), their metrics."""
+
+CHUNK = 10
+"""Replications per task. Fixed, not derived from the number of workers: each task becomes one
+Parquet row group, so the files are the same to the byte whatever the workers or engine."""
+
+
+class ReplicationFailed(Exception):
+    """A replication raised an error or killed its worker (after the retry)."""
+
+    def __init__(self, replication: int, cause: str) -> None:
+        super().__init__(f"replication {replication} failed: {cause}")
+        self.replication, self.cause = replication, cause
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.replication, self.cause))
+
+
+def _fault(rep: int) -> None:
+    """Test hook: ``CFSP_SIM_TEST_FAULT=crash:<rep>[:<marker file>]`` kills the worker process
+    at replication ``rep`` (only while the marker file does not exist, which the crash
+    creates: a fault that a retry survives), ``raise:<rep>`` makes it raise."""
+    spec = os.environ.get("CFSP_SIM_TEST_FAULT")
+    if not spec:
+        return
+    kind, at, *marker = spec.split(":", 2)
+    if int(at) != rep:
+        return
+    if kind == "raise":
+        raise RuntimeError("injected fault")
+    if marker:
+        if Path(marker[0]).exists():
+            return
+        Path(marker[0]).touch()
+    os._exit(70)
+
+
+def run_chunk(task: Chunk) -> ChunkResult:
+    """Worker: run a chunk of replications of one scenario (compiled once per chunk)."""
+    scenario, seed, reps = task
+    model = Model(scenario)
+    tables: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
+    metrics = []
+    for rep in reps:
+        try:
+            _fault(rep)
+            r = model.run(seed, rep)
+            m = replication_metrics(r.proposals, r.stages, r.events, r.meetings, model.horizon, rep)
+        except Exception as exc:
+            raise ReplicationFailed(rep, f"{type(exc).__name__}: {exc}") from exc
+        metrics.append(m)
+        for name in TABLES:
+            tables[name].append(frame_to_arrow(getattr(r, name), rep))
+    joined = {name: pa.concat_tables(parts) for name, parts in tables.items()}
+    return len(reps), joined, pd.concat(metrics, ignore_index=True)
+
+
+def chunks(scenario: Scenario, seed: int, n: int) -> Iterator[Chunk]:
+    """The tasks of a run, lazily (a huge ``n`` costs no memory)."""
+    for i in range(0, n, CHUNK):
+        yield (scenario, seed, tuple(range(i, min(n, i + CHUNK))))
+
+
+def _combine(parts: list[ChunkResult]) -> ChunkResult:
+    """Results of single replications as one chunk's (the same tables, chunk for chunk)."""
+    tables = {name: pa.concat_tables([p[1][name] for p in parts]) for name in TABLES}
+    metrics = pd.concat([p[2] for p in parts], ignore_index=True)
+    return sum(p[0] for p in parts), tables, metrics
+
+
+# --- the engines ------------------------------------------------------------------------------
+
+
+class Engine:
+    """Runs chunks and yields their results in order; a context manager."""
+
+    label = "serial"
+
+    def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
+        for task in tasks:
+            yield run_chunk(task)
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop workers and connections."""
+
+
+def _submit(pool: ProcessPoolExecutor, task: Chunk) -> Future[ChunkResult]:
+    """Submit a chunk; a pool already broken gives a future holding that failure."""
+    try:
+        return pool.submit(run_chunk, task)
+    except BrokenProcessPool as exc:
+        failed: Future[ChunkResult] = Future()
+        failed.set_exception(exc)
+        return failed
+
+
+def _watch_parent(parent: int) -> None:
+    while True:
+        time.sleep(0.25)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _worker_init(parent: int) -> None:
+    """In each worker: leave Ctrl-C to the parent and exit if the parent dies."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+class PoolEngine(Engine):
+    """A pool of ``workers`` processes (``spawn``), a few chunks per worker in flight."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.label = f"processes:{workers}"
+        self._pools: list[ProcessPoolExecutor] = []
+
+    def _pool(self, workers: int) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(os.getpid(),),
+        )
+        self._pools.append(pool)
+        return pool
+
+    def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
+        todo = iter(tasks)
+        pool = self._pool(self.workers)
+        flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
+        while True:
+            while len(flight) < 2 * self.workers and (task := next(todo, None)) is not None:
+                flight.append((task, _submit(pool, task)))
+            if not flight:
+                return
+            task, future = flight.popleft()
+            try:
+                result = future.result()
+            except (BrokenProcessPool, ReplicationFailed) as exc:
+                if isinstance(exc, BrokenProcessPool):  # the chunks in flight are lost too
+                    self._stop(pool)
+                    pool = self._pool(self.workers)
+                    flight = deque((t, _submit(pool, t)) for t, _ in flight)
+                result = self._retry(task)
+            yield result
+
+    def _retry(self, task: Chunk) -> ChunkResult:
+        """Run a failed chunk again, one replication at a time, on a fresh worker."""
+        scenario, seed, reps = task
+        pool = self._pool(1)
+        parts = []
+        try:
+            for rep in reps:
+                try:
+                    parts.append(pool.submit(run_chunk, (scenario, seed, (rep,))).result())
+                except BrokenProcessPool:
+                    raise ReplicationFailed(
+                        rep, "its worker process died, twice (out of memory, or killed?)"
+                    ) from None
+        finally:
+            self._stop(pool)
+        return _combine(parts)
+
+    def _stop(self, pool: ProcessPoolExecutor) -> None:
+        """Stop a pool now: its workers are terminated (whatever they were doing), then its
+        manager thread is joined (so nothing of it is left running at interpreter exit)."""
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        if pool in self._pools:
+            self._pools.remove(pool)
+
+    def close(self) -> None:
+        for pool in list(self._pools):
+            self._stop(pool)
+
+
+class DaskEngine(Engine):
+    """A Dask cluster: ``local`` (a LocalCluster of ``workers`` processes) or a scheduler
+    address; connected on creation, so a wrong address fails before anything is written."""
+
+    def __init__(self, address: str, workers: int) -> None:
+        try:
+            from dask.distributed import Client, LocalCluster
+        except ImportError:  # pragma: no cover - depends on the installed extra
+            raise UserError("--dask needs the dask extra: pip install 'cfsp-sim[dask]'") from None
+        self.label = f"dask:{address}"
+        self.workers = workers
+        self.cluster: Any = None
+        if address == "local":
+            self.cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self.cluster)
+        else:
+            try:
+                self.client = Client(address, timeout=10)
+            except (OSError, TimeoutError, ValueError) as exc:
+                raise UserError(f"--dask: cannot reach a scheduler at {address}: {exc}") from None
+
+    def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
+        todo = iter(tasks)
+        flight: deque[Any] = deque()
+        window = 4 * max(self.workers, len(self.client.scheduler_info().get("workers", {})))
+        while True:
+            while len(flight) < window and (task := next(todo, None)) is not None:
+                flight.append(self.client.submit(run_chunk, task, pure=False, retries=3))
+            if not flight:
+                return
+            future = flight.popleft()
+            yield future.result()
+            future.release()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+_ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
+
+
+def open_engine(dask: str | None, workers: int) -> Engine:
+    """The engine for ``workers`` processes (1: this process) or a Dask address."""
+    if dask is not None:
+        if dask != "local" and not _ADDRESS.match(dask):
+            raise UserError(
+                f"--dask: expected 'local' or a scheduler address like tcp://host:8786, "
+                f"got {dask!r}"
+            )
+        return DaskEngine(dask, workers)
+    return Engine() if workers == 1 else PoolEngine(workers)

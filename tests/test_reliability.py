@@ -1,0 +1,528 @@
+"""Reliability: output folders that never destroy data, one run per folder, crash-safe
+publishing, integrity checks, worker crashes and size guards — with real processes, real
+signals, a full disk and damaged files."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from sim.cli import main
+from sim.core.errors import UserError
+from sim.experiment.results import open_results
+from sim.experiment.runner import run_experiment
+from sim.scenario import load_scenario
+
+from .conftest import BASELINE, DATA, ROOT, assert_same_results
+
+TINY = DATA / "tiny.toml"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _start(args: list[str], env: dict[str, str] | None = None, **kw) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+        # a shell running us in the background ignores SIGINT; give the child the default
+        preexec_fn=kw.pop("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)),
+        **kw,
+    )
+
+
+LIBRARY_RUN = (
+    "import sys; from sim.experiment.runner import run_experiment; "
+    "from sim.scenario import load_scenario; "
+    "run_experiment(load_scenario(sys.argv[1]), out=sys.argv[2], replications=int(sys.argv[3]), "
+    "seed=int(sys.argv[4]), force=True, progress=False)"
+)
+
+
+def _start_library_run(
+    out: Path, n: int, seed: int, env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """``run_experiment`` in a child process (no figures: quicker than the CLI)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", LIBRARY_RUN, str(TINY), str(out), str(n), str(seed)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _cli(args: list[str], **kw) -> subprocess.CompletedProcess[str]:
+    proc = _start(args, **kw)
+    out, err = proc.communicate(timeout=300)
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def _wait(predicate: Callable[[], bool], timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not predicate():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _staged_data(out: Path) -> bool:
+    return bool(list(out.parent.glob(f".{out.name}.partial-*/*.parquet")))
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            out.append(int(stat.parent.name))
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _paused(proc: subprocess.Popen[str], step: str) -> None:
+    """Read the child's stderr until it says it paused at ``step``."""
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.strip() == f"paused at {step}":
+            return
+    raise AssertionError(f"never paused at {step}")
+
+
+def _hidden(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.startswith("."))
+
+
+def _cli_run(out: Path, *extra: str, scenario: Path = TINY) -> int:
+    """``cfsp-sim run`` in this process (used where it refuses, before any figure is drawn)."""
+    return main(["run", str(scenario), "-n", "3", "--out", str(out), "--quiet", *extra])
+
+
+def _run(out: Path, seed: int = 1, force: bool = False, n: int = 3) -> Path:
+    """A quick run without figures."""
+    exp = run_experiment(
+        load_scenario(TINY), out=out, replications=n, seed=seed, force=force, progress=False
+    )
+    return exp.path
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _run(tmp_path_factory.mktemp("good") / "run", seed=3)
+
+
+# --- what --force may replace, and where a command may write ------------------------------------
+
+
+def test_force_refuses_a_folder_cfsp_sim_did_not_write(tmp_path: Path, capsys) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("precious")
+    assert _cli_run(mine, "--force") == 2
+    assert "not a cfsp-sim results folder" in capsys.readouterr().err
+    assert (mine / "notes.txt").read_text() == "precious"
+    assert _hidden(tmp_path) == []
+
+
+def test_force_refuses_a_results_folder_holding_a_file_of_the_user(tmp_path: Path, capsys) -> None:
+    out = _run(tmp_path / "r")
+    (out / "notes.txt").write_text("mine")
+    assert _cli_run(out, "--force") == 2
+    assert "holds notes.txt, which no cfsp-sim run wrote" in capsys.readouterr().err
+    assert (out / "notes.txt").exists()
+
+
+def test_force_replaces_an_empty_folder_and_a_results_folder(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    out.mkdir()
+    _run(out, seed=1)
+    _run(out, seed=2, force=True)
+    assert open_results(out).manifest["seed"] == 2
+    assert _hidden(tmp_path) == []
+
+
+def test_outputs_may_not_be_inputs_nor_hold_them(tmp_path: Path, monkeypatch, capsys) -> None:
+    sc = tmp_path / "sc"
+    sc.mkdir()
+    scenario = sc / "tiny.toml"
+    shutil.copy(TINY, scenario)
+    for out in (sc, scenario, tmp_path):
+        assert _cli_run(out, "--force", scenario=scenario) == 2
+        assert "an input of this command" in capsys.readouterr().err
+    monkeypatch.chdir(sc)
+    assert _cli_run(Path("."), "--force", scenario=scenario) == 2
+    assert "current folder" in capsys.readouterr().err
+    assert sorted(p.name for p in sc.iterdir()) == ["tiny.toml"]
+
+    a, b = _run(tmp_path / "a"), _run(tmp_path / "b")
+    before = (a / "proposals.parquet").read_bytes()
+    for out in (a, a / "inside"):
+        assert main(["compare", str(a), str(b), "--out", str(out), "--force"]) == 2
+        assert "an input of this command" in capsys.readouterr().err
+    assert (a / "proposals.parquet").read_bytes() == before
+    open_results(a)
+
+
+# --- one run per folder -----------------------------------------------------------------------
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path: Path, caplog) -> None:
+    out = tmp_path / "r"
+    first = _start_library_run(out, 20, 10, env={"CFSP_SIM_TEST_PAUSE": "complete"})
+    try:
+        _paused(first, "complete")  # holding the lock, its results written and checksummed
+        second = _cli(["run", str(TINY), "-n", "30", "--seed", "11", "--out", str(out)])
+        assert second.returncode == 2, second.stderr
+        assert f"in use by another run (pid {first.pid} on" in second.stderr
+    finally:
+        first.kill()
+        first.wait()
+    # the killed run had complete results: the next command publishes them, consistent
+    exp = open_results(out)
+    assert (exp.manifest["seed"], exp.manifest["replications"]) == (10, 20)
+    assert "finished publishing" in caplog.text
+    assert_same_results(out, _run(tmp_path / "ref", seed=10, n=20))
+    assert _hidden(tmp_path) == []
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path, caplog) -> None:
+    lock = tmp_path / ".r.lock"
+    lock.write_text(json.dumps({"pid": 999999, "host": "gone", "started": "2020-01-01"}))
+    _run(tmp_path / "r")
+    assert "took over the lock left by pid 999999 on gone" in caplog.text
+    assert _hidden(tmp_path) == []
+
+
+# --- kills, signals and recovery --------------------------------------------------------------
+
+
+def test_sigkill_mid_run_stops_workers_and_the_next_run_cleans_up(tmp_path: Path, caplog) -> None:
+    out = tmp_path / "r"
+    args = ["run", str(BASELINE), "-n", "400", "--seed", "1", "--workers", "2", "--out", str(out)]
+    proc = _start(args)
+    _wait(lambda: _staged_data(out))
+    workers = _children(proc.pid)
+    assert workers
+    proc.kill()
+    proc.wait()
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=10)
+    (staging,) = tmp_path.glob(".r.partial-*")
+    manifest = json.loads((staging / "manifest.json").read_text())
+    assert (manifest["status"], manifest["process"]["pid"]) == ("running", proc.pid)
+    _run(out)
+    assert (
+        f"removed {staging.name}, left by a run that did not finish (pid {proc.pid}" in caplog.text
+    )
+    assert "took over the lock" in caplog.text
+    assert _hidden(tmp_path) == []
+
+
+@pytest.mark.parametrize("step", ["complete", "moved-aside", "swapped"])
+def test_sigkill_while_publishing_loses_nothing(step: str, tmp_path: Path, capsys) -> None:
+    out = _run(tmp_path / "r", seed=1)
+    proc = _start_library_run(out, 3, 2, env={"CFSP_SIM_TEST_PAUSE": step})
+    _paused(proc, step)
+    proc.kill()
+    proc.wait()
+    if step == "moved-aside":  # the results are nowhere in place: the next command recovers
+        assert not out.exists()
+        capsys.readouterr()
+        assert main(["plot", str(out)]) == 0
+        assert "finished publishing" in capsys.readouterr().err
+    else:
+        assert open_results(out).manifest["seed"] == 2
+    assert_same_results(out, _run(tmp_path / "ref", seed=2))
+    assert open_results(out).manifest["seed"] == 2
+    assert _hidden(tmp_path) == []
+
+
+def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    args = ["run", str(BASELINE), "-n", "400", "--seed", "1", "--workers", "2", "--out", str(out)]
+    proc = _start(args)
+    _wait(lambda: _staged_data(out))
+    workers = _children(proc.pid)
+    proc.terminate()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "Traceback" not in err
+    assert json.loads((out / "manifest.json").read_text())["status"] == "interrupted"
+    assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=10)
+    assert _hidden(tmp_path) == []
+
+
+# --- a full disk ------------------------------------------------------------------------------
+
+
+def _fails_cleanly(res: subprocess.CompletedProcess[str]) -> None:
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    lines = [x for x in res.stderr.splitlines() if x.startswith("error:")]
+    assert len(lines) == 1, res.stderr
+
+
+def test_a_full_disk_fails_cleanly_and_keeps_old_results(tmp_path: Path) -> None:
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (the file-size limit test covers a full disk)")
+    try:
+        out = _run(disk / "r")
+        old = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+        big = [
+            "run",
+            str(BASELINE),
+            "-n",
+            "20",
+            "--seed",
+            "1",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+            "--force",
+        ]
+        _fails_cleanly(_cli([*big, "--quiet"]))
+        assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == old
+        open_results(out)
+        shutil.rmtree(out)
+        _fails_cleanly(_cli([*big[:-1], "--quiet"]))
+        manifest = json.loads((out / "manifest.json").read_text())
+        assert manifest["status"] == "failed"
+        assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
+
+
+def _limit_file_size() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+    resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+
+def test_a_file_size_limit_fails_cleanly_and_keeps_old_results(tmp_path: Path) -> None:
+    out = _run(tmp_path / "r")
+    old = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    args = [
+        "run",
+        str(BASELINE),
+        "-n",
+        "20",
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+        "--force",
+    ]
+    _fails_cleanly(_cli([*args, "--quiet"], preexec_fn=_limit_file_size))
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == old
+    open_results(out)
+    _run(out, seed=4, force=True)  # and the next run clears what was left
+    assert _hidden(tmp_path) == []
+
+
+# --- integrity --------------------------------------------------------------------------------
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid : mid + 8] = bytes(b ^ 0xFF for b in data[mid : mid + 8])
+    path.write_bytes(bytes(data))
+
+
+def _edit_manifest(folder: Path, **changes: object) -> None:
+    m = json.loads((folder / "manifest.json").read_text())
+    m.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(m))
+
+
+DAMAGE: dict[str, tuple[Callable[[Path], None], str]] = {
+    "flipped_bytes": (lambda f: _flip(f / "proposals.parquet"), "proposals.parquet: corrupted"),
+    "truncated": (
+        lambda f: os.truncate(f / "events.parquet", 100),
+        "events.parquet: 100 bytes where the manifest records",
+    ),
+    "missing_table": (lambda f: (f / "metrics.parquet").unlink(), "metrics.parquet: missing"),
+    "missing_summary": (lambda f: (f / "summary.csv").unlink(), "summary.csv: missing"),
+    "missing_manifest": (lambda f: (f / "manifest.json").unlink(), "no manifest.json"),
+    "garbage_manifest": (
+        lambda f: (f / "manifest.json").write_bytes(b"\x00\xff garbage"),
+        "manifest.json: corrupt",
+    ),
+    "truncated_manifest": (
+        lambda f: os.truncate(f / "manifest.json", 40),
+        "manifest.json: corrupt",
+    ),
+    "edited_manifest": (
+        lambda f: (f / "manifest.json").write_text(
+            (f / "manifest.json").read_text().replace('"seed": 3', '"seed": 4')
+        ),
+        "manifest.json: corrupt (its content does not match its checksum)",
+    ),
+    "foreign_manifest": (
+        lambda f: (f / "manifest.json").write_text('{"status": "complete"}'),
+        "not written by cfsp-sim",
+    ),
+    "failed_run": (
+        lambda f: _edit_manifest(f, status="failed", checksum=None),
+        "run is not complete (status 'failed')",
+    ),
+    "no_checksums": (
+        lambda f: _edit_manifest(f, files=None, checksum=None),
+        "lists no checksums",
+    ),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE), ids=list(DAMAGE))
+def test_damaged_folders_are_refused_naming_the_file(
+    damage: str, good_run: Path, tmp_path: Path, capsys
+) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(good_run, folder)
+    harm, message = DAMAGE[damage]
+    harm(folder)
+    capsys.readouterr()
+    assert main(["plot", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert str(folder) in err
+    assert main(["compare", str(good_run), str(folder), "--out", str(tmp_path / "c")]) == 2
+    assert message in capsys.readouterr().err
+    with pytest.raises(UserError, match=re.escape(message)):
+        open_results(folder)
+    assert not (tmp_path / "c").exists()
+
+
+def test_the_manifest_checksums_every_file_and_plot_keeps_them(tmp_path: Path) -> None:
+    out = tmp_path / "r"
+    assert _cli_run(out, "--seed", "1") == 0
+    files = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["files"]) == files - {"manifest.json"}
+    assert {"report.html", "figures/swimlane.svg", "proposals.parquet"} <= set(manifest["files"])
+    assert main(["plot", str(out)]) == 0
+    after = open_results(out).manifest
+    assert after["started"] == manifest["started"]  # the run's own record is kept
+    assert after["files"]["proposals.parquet"] == manifest["files"]["proposals.parquet"]
+    assert _hidden(tmp_path) == []
+
+
+# --- worker crashes ---------------------------------------------------------------------------
+
+
+def test_a_crashed_worker_is_retried_and_changes_nothing(tmp_path: Path, monkeypatch) -> None:
+    marker = tmp_path / "crashed"
+    out, ref = tmp_path / "r", tmp_path / "ref"
+    monkeypatch.setenv("CFSP_SIM_TEST_FAULT", f"crash:13:{marker}")  # workers inherit it
+    run_experiment(load_scenario(TINY), out=out, replications=30, seed=5, workers=2, progress=False)
+    assert marker.exists()
+    monkeypatch.delenv("CFSP_SIM_TEST_FAULT")
+    assert_same_results(out, _run(ref, seed=5, n=30))
+
+
+@pytest.mark.parametrize(("fault", "workers"), [("crash:13", "2"), ("raise:13", "1")])
+def test_a_replication_that_keeps_failing_is_named(fault: str, workers: str, tmp_path) -> None:
+    out = tmp_path / "r"
+    args = ["run", str(TINY), "-n", "30", "--seed", "5", "--quiet", "--workers", workers]
+    res = _cli([*args, "--out", str(out)], env={"CFSP_SIM_TEST_FAULT": fault})
+    assert res.returncode == 1, res.stderr
+    assert "replication 13 failed" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert json.loads((out / "manifest.json").read_text())["status"] == "failed"
+
+
+# --- sizes and blame --------------------------------------------------------------------------
+
+
+def test_sizes_are_refused_before_anything_starts(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "r"
+    assert main(["run", str(TINY), "-n", str(10**12), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "over the limit" in err
+    assert "--allow-large" in err
+    heavy = ["--set", 'proposal_types.item.arrivals={kind="poisson", rate_per_year=100000}']
+    assert main(["run", str(TINY), "-n", "100000", "--out", str(out), *heavy]) == 2
+    assert "proposals to simulate" in capsys.readouterr().err
+    values = ",".join(str(i / 1000) for i in range(1000))
+    started = time.time()
+    sweep = ["sweep", str(TINY), "--vary", f"member_defaults.salience={values}", "--out", str(out)]
+    assert main(sweep) == 2
+    assert time.time() - started < 5
+    assert "the sweep has 1,000 points" in capsys.readouterr().err
+    members = tmp_path / "m50.toml"
+    lines = [f'extends = "{TINY.as_posix()}"', 'membership = "none"']
+    for i in range(50):
+        code = chr(65 + i // 26) + chr(65 + i % 26)
+        lines += [f"[member_states.{code}]", f'name = "{code}"', "population = 1000"]
+    members.write_text("\n".join(lines) + "\n")
+    assert main(["power", str(members)]) == 2
+    assert "members is over the limit of 40" in capsys.readouterr().err
+    assert not out.exists()
+    assert _hidden(tmp_path) == []
+
+
+def test_every_message_names_the_option_that_wrote_the_key(capsys) -> None:
+    cases = [
+        (["validate", str(TINY), "--set", "bodiez.x=1"], "error: --set: bodiez: unknown key"),
+        (["validate", str(TINY), "--set", "bodies.NEW.capacity=3"], "error: --set: bodies.NEW"),
+        (
+            ["sweep", str(TINY), "--vary", "bodies.WP.capacityy=1,2", "--out", "/nonexistent/x"],
+            "error: --vary: bodies.WP.capacityy: unknown key",
+        ),
+        (
+            ["sweep", str(TINY), "--vary", "bodies.WP.capacity=1,inf", "--out", "/nonexistent/x"],
+            "error: --vary: bodies.WP.capacity",
+        ),
+        (["run", str(TINY), "--dask", "foo", "--out", "/nonexistent/x"], "error: --dask:"),
+        (["run", str(TINY), "--horizon", "inf", "--out", "/nonexistent/x"], "error: --horizon:"),
+    ]
+    for args, message in cases:
+        assert main(args) == 2, args
+        assert capsys.readouterr().err.startswith(message), args
+    assert not Path("/nonexistent").exists()
+
+
+def test_extends_reads_only_small_regular_files(tmp_path: Path, capsys) -> None:
+    fifo = tmp_path / "fifo.toml"
+    os.mkfifo(fifo)
+    (tmp_path / "huge.toml").write_bytes(b"#" * (2 << 20))
+    for target, problem in (("fifo.toml", "not a regular file"), ("huge.toml", "larger than")):
+        child = tmp_path / f"uses_{target}"
+        child.write_text(f'extends = "{target}"\n')
+        started = time.time()
+        assert main(["validate", str(child)]) == 2
+        assert time.time() - started < 5
+        assert f"uses_{target}: extends: {problem}" in capsys.readouterr().err
