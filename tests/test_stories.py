@@ -594,3 +594,17 @@ def test_a_renewal_is_tabled_its_lead_days_of_working_time_before_expiry() -> No
     assert scheduled_arrivals(spec, dt.date(2025, 1, 1), 365) == [(170.0, 211.0)]
     plain = ScheduledSpec(("07-31",), 35, 1)
     assert scheduled_arrivals(plain, dt.date(2025, 1, 1), 365) == [(176.0, 211.0)]
+
+
+def test_an_effective_chair_moves_the_text_further_in_one_round() -> None:
+    spec = scenario(
+        member_states__AA__positions={"item": 0.2},
+        member_states__AA__tolerance=0.3,
+        bodies__WP__compromise_step=0.25,
+        bodies__WP__max_rounds=5,
+        chairs={"presidency": {"compromise_factor": 2.0}},  # the WP's chair
+    )
+    _, props, r = story(spec, [(0.5, ITEM, None)])
+    texts = r.events.loc[r.events["activity"] == "compromise", "value"].tolist()
+    assert texts == [0.5]  # one step of 0.5 instead of two of 0.25
+    assert props["rounds"].tolist() == [2]

@@ -30,6 +30,7 @@ from sim.core.voting import (
     VotingRule,
 )
 from sim.scenario import (
+    Chair,
     ConstructiveAbstention,
     DecisionRuleSpec,
     Level,
@@ -166,7 +167,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             times=meeting_days(spec.calendar, scenario.recesses, scenario.start_date, horizon),
             capacity=spec.capacity,
             max_rounds=spec.max_rounds,
-            compromise_step=spec.compromise_step,
+            compromise_step=min(1.0, spec.compromise_step * _chair_factor(scenario, spec.chair)),
             rule=rules[spec.rule] if spec.rule else None,
             rank=LEVELS.index(spec.level),
             extraordinary_days=spec.extraordinary_days,
@@ -247,6 +248,12 @@ def _compile_type(
         holdout_duration_scale=spec.holdout_duration_scale,
         ministers_discuss=spec.ministers_discuss,
     )
+
+
+def _chair_factor(scenario: Scenario, chair: Chair) -> float:
+    """The compromise factor of a kind of chair (``[chairs.<chair>]``; 1 if not given)."""
+    spec = scenario.chairs.get(chair)
+    return 1.0 if spec is None else spec.compromise_factor
 
 
 def _practice(neg: NegotiationSpec) -> Practice:

@@ -10,6 +10,7 @@ from sim.scenario.loading import (
 from sim.scenario.references import ResolvedMember
 from sim.scenario.schema import (
     BodySpec,
+    Chair,
     ConstructiveAbstention,
     DecisionRuleSpec,
     ExperimentSpec,
@@ -27,6 +28,7 @@ from sim.scenario.schema import (
 
 __all__ = [
     "BodySpec",
+    "Chair",
     "ConstructiveAbstention",
     "DecisionRuleSpec",
     "ExperimentSpec",

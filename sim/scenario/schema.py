@@ -287,6 +287,14 @@ class WrittenProcedureSpec(_Model):
     days: Distribution
 
 
+class ChairSpec(_Model):
+    """How effective a kind of chair is: ``compromise_factor`` scales the compromise step of
+    every body it chairs (a permanent EEAS chair that knows the file, a presidency with less
+    time)."""
+
+    compromise_factor: Scale = 1.0
+
+
 class NegotiationSpec(_Model):
     """How negotiations are conducted (each default reproduces the first model's mechanics).
 
@@ -338,6 +346,7 @@ class Scenario(_Model):
     escalation_body: str | None = None
     written_procedure: WrittenProcedureSpec | None = None
     negotiation: NegotiationSpec = Field(default_factory=NegotiationSpec)
+    chairs: dict[Chair, ChairSpec] = Field(default_factory=dict)
     experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
 
     @model_validator(mode="after")
