@@ -2,14 +2,16 @@
 #   make run   - create .venv if missing, install the project, run the bundled default scenario
 #   make test  - install the dev extra, then lint, type-check and run the whole test suite
 #   make bench - print the benchmark figures (not part of the timed test suite)
+#   make lab   - install the notebooks extra (JupyterLab, ipywidgets) and open the notebooks
+#   make gallery - rerun the README's comparisons: docs/gallery/ and the README's numbers
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SCENARIO ?= scenarios/eu27_baseline.toml
+SCENARIO ?= eu27_baseline
 RUN_ARGS ?=
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench lab gallery clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,13 +29,23 @@ run: $(VENV)/.installed
 	$(BIN)/cfsp-sim run $(SCENARIO) --force $(RUN_ARGS)
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check sim tests benchmarks
-	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks tools
+	$(BIN)/ruff format --check sim tests benchmarks tools
 	$(BIN)/mypy sim
 
 test: lint
-	$(BIN)/python -m pytest -q --nbmake --cov --cov-report=term tests sim notebooks
+	$(BIN)/python -m pytest -q --cov --cov-report=term tests sim
 	$(BIN)/python tests/coverage_floor.py
+
+$(VENV)/.installed-lab: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	touch $@
+
+lab: $(VENV)/.installed-lab
+	$(BIN)/jupyter lab notebooks
+
+gallery: $(VENV)/.installed
+	$(BIN)/python tools/gallery.py
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py

@@ -3,13 +3,21 @@
 The public API: :func:`load_scenario`, :func:`run_experiment` (many replications into a results
 folder), :class:`Model` / :func:`run_replication` (one replication's tables), and the modules
 :mod:`sim.analysis.stats` and :mod:`sim.report.plots`. ``docs/architecture.md`` maps the package.
+For Python users and notebooks, ``run_experiment("eu27_baseline", out=..., report=True)`` also
+draws the figures and ``report.html``, like ``cfsp-sim run``.
 """
 
-from typing import Any
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sim.core.errors import UserError
 from sim.engine.compile import Model, ReplicationResult, run_replication
 from sim.scenario import Scenario, ScenarioError, load_scenario
+
+if TYPE_CHECKING:
+    from sim.experiment.runner import Experiment
 
 __version__ = "0.1.0"
 
@@ -26,10 +34,29 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """``sim.run_experiment``, imported on first use (it brings in pyarrow and the pool)."""
-    if name == "run_experiment":
-        from sim.experiment.runner import run_experiment
+def run_experiment(
+    scenario: Scenario | str | Path, *, out: str | Path, report: bool = False, **options: Any
+) -> Experiment:
+    """Run a scenario (a :class:`Scenario`, a file or a bundled name) into the folder ``out``;
+    with ``report`` also draw ``figures/`` and ``report.html`` there, as ``cfsp-sim run`` does.
 
-        return run_experiment
-    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+    ``options`` are those of :func:`sim.experiment.runner.run_experiment` (``replications``,
+    ``seed``, ``workers``, ``dask``, ``force``, ``progress``).
+    """
+    from sim.experiment.runner import run_experiment as run
+
+    if not isinstance(scenario, Scenario):
+        options.setdefault("scenario_file", str(scenario))
+        scenario = load_scenario(scenario)
+    if report:
+        from sim.report.html import figures_and_report
+
+        then = options.pop("on_done", None)
+
+        def on_done(exp: Experiment) -> None:
+            figures_and_report(exp)
+            if then is not None:
+                then(exp)
+
+        options["on_done"] = on_done
+    return run(scenario, out=out, **options)

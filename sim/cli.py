@@ -10,9 +10,11 @@ problem, with no traceback.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import math
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -25,7 +27,13 @@ import numpy as np
 
 from sim import __version__
 from sim.core.errors import UserError
-from sim.scenario import ScenarioError, bundled_scenarios_dir, load_scenario
+from sim.scenario import (
+    ScenarioError,
+    bundled_scenarios,
+    bundled_scenarios_dir,
+    did_you_mean,
+    load_scenario,
+)
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
@@ -35,65 +43,252 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, handled like Ctrl-C: the run stops and its manifest says interrupted."""
 
 
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the example epilogs as written."""
+
+
+def _shared_parents() -> dict[str, argparse.ArgumentParser]:
+    """Options several subcommands share, declared once (argparse parent parsers)."""
+    scenario = argparse.ArgumentParser(add_help=False)
+    scenario.add_argument(
+        "scenario",
+        metavar="SCENARIO",
+        help="a scenario file, or the name of a bundled one (see: cfsp-sim scenarios)",
+    )
+    overrides = argparse.ArgumentParser(add_help=False)
+    overrides.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override one scenario key before validation, e.g. bodies.PSC.capacity=8 "
+        "(repeatable; default: none)",
+    )
+    execution = argparse.ArgumentParser(add_help=False)
+    execution.add_argument(
+        "-n",
+        "--replications",
+        type=_positive_int,
+        metavar="N",
+        help="replications (default: the scenario's [experiment] replications)",
+    )
+    execution.add_argument(
+        "--seed",
+        type=_non_negative_int,
+        metavar="S",
+        help="master seed (default: the scenario's [experiment] seed, else a drawn one, "
+        "recorded in manifest.json)",
+    )
+    execution.add_argument(
+        "--workers",
+        type=_positive_int,
+        metavar="N",
+        help="worker processes; results do not depend on it (default: all cores)",
+    )
+    execution.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run on Dask: 'local' or a scheduler tcp://host:port (needs the dask extra; "
+        "default: no Dask)",
+    )
+    execution.add_argument(
+        "--force", action="store_true", help="replace an existing results folder"
+    )
+    execution.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
+    return {"scenario": scenario, "overrides": overrides, "execution": execution}
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="cfsp-sim",
         description="Discrete-event model of EU foreign and security policy decision-making.",
+        formatter_class=_Formatter,
+        epilog=_examples(
+            "cfsp-sim scenarios",
+            "cfsp-sim run eu27_baseline -n 100 --seed 2025",
+            "cfsp-sim COMMAND --help",
+        ),
     )
     p.add_argument("--version", action="version", version=f"cfsp-sim {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    shared = _shared_parents()
 
-    v = sub.add_parser("validate", help="check scenario files and report every problem")
-    v.add_argument("scenarios", nargs="+", metavar="SCENARIO")
-    v.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    def command(name: str, help: str, parents: tuple[str, ...], *examples: str) -> Any:
+        return sub.add_parser(
+            name,
+            help=help,
+            description=help[0].upper() + help[1:] + ".",
+            parents=[shared[k] for k in parents],
+            formatter_class=_Formatter,
+            epilog=_examples(*examples),
+        )
 
-    sub.add_parser("scenarios", help="list the bundled scenarios")
+    _scenario_commands(command)
+    _run_commands(command)
+    _results_commands(command)
+    _fit_command(command)
+    _export_command(command)
+    return p
 
-    r = sub.add_parser("run", help="run seeded replications into a results folder")
-    r.add_argument("scenario", metavar="SCENARIO")
-    r.add_argument("-n", "--replications", type=_positive_int, metavar="N")
-    r.add_argument("--seed", type=_non_negative_int, metavar="S")
-    r.add_argument("--horizon", type=float, metavar="DAYS", help="override horizon_days")
-    r.add_argument("--out", metavar="DIR", help="results folder (default results/<name>)")
-    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    r.add_argument("--workers", type=_positive_int, metavar="N", help="default: all cores")
-    r.add_argument("--dask", metavar="ADDRESS", help="'local' or tcp://host:port")
-    r.add_argument("--force", action="store_true", help="replace an existing results folder")
-    r.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
-    r.add_argument("--allow-large", action="store_true", help="lift the size limits")
 
-    pl = sub.add_parser("plot", help="redraw the figures and report of a results folder")
-    pl.add_argument("results", metavar="RESULTS_DIR")
+def _scenario_commands(command: Any) -> None:
+    v = command(
+        "validate",
+        "check scenario files and report every problem",
+        ("overrides",),
+        "cfsp-sim validate scenarios/mine.toml",
+        "cfsp-sim validate qmv_art31 holdout_state --set bodies.PSC.capacity=8",
+    )
+    v.add_argument(
+        "scenarios",
+        nargs="+",
+        metavar="SCENARIO",
+        help="scenario files or bundled names (see: cfsp-sim scenarios)",
+    )
 
-    c = sub.add_parser("compare", help="compare runs with paired confidence intervals")
-    c.add_argument("results", nargs="+", metavar="RESULTS_DIR", help="the first is the reference")
-    c.add_argument("--out", metavar="DIR", help="default results/compare_<a>_vs_<b>")
+    sc = command(
+        "scenarios",
+        "list the bundled scenarios, or copy them out for editing",
+        (),
+        "cfsp-sim scenarios",
+        "cfsp-sim scenarios --copy my_scenarios",
+    )
+    sc.add_argument(
+        "--copy",
+        metavar="DIR",
+        help="copy the bundled scenario files into DIR (created if missing; existing files "
+        "are never overwritten; default: only list them)",
+    )
+
+    pw = command(
+        "power",
+        "exact voting power (Banzhaf, Shapley-Shubik) of members",
+        ("scenario", "overrides"),
+        "cfsp-sim power eu27_baseline --rule qmv",
+        "cfsp-sim power qmv_enlarged",
+    )
+    pw.add_argument(
+        "--rule", help="decision rule id (default: the rule of the scenario's first type)"
+    )
+
+
+def _run_commands(command: Any) -> None:
+    r = command(
+        "run",
+        "run seeded replications into a results folder, with figures and report.html",
+        ("scenario", "execution", "overrides"),
+        "cfsp-sim run eu27_baseline",
+        "cfsp-sim run qmv_art31 -n 200 --seed 7 --out results/qmv",
+        "cfsp-sim run scenarios/mine.toml --set horizon_days=730 --workers 2",
+    )
+    r.add_argument(
+        "--horizon",
+        type=float,
+        metavar="DAYS",
+        help="override horizon_days (default: the scenario's)",
+    )
+    r.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
+
+    sw = command(
+        "sweep",
+        "run a grid (or one-at-a-time) of parameter values",
+        ("scenario", "execution", "overrides"),
+        "cfsp-sim sweep eu27_baseline --vary member_defaults.objection_probability=0,0.004 -n 50",
+        "cfsp-sim sweep qmv_art31 --oat --vary bodies.PSC.capacity=4,8 "
+        "--vary bodies.COREPER.capacity=6,12",
+    )
+    sw.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="KEY.PATH=V1,V2,...",
+        help="a parameter and its values (repeatable; required)",
+    )
+    sw.add_argument(
+        "--oat", action="store_true", help="one parameter at a time (default: the full grid)"
+    )
+    sw.add_argument("--out", metavar="DIR", help="sweep folder (default: results/sweep_<name>)")
+
+
+def _results_commands(command: Any) -> None:
+    pl = command(
+        "plot",
+        "redraw the figures and report of a results folder",
+        (),
+        "cfsp-sim plot results/eu27_baseline",
+    )
+    pl.add_argument("results", metavar="RESULTS_DIR", help="a complete results folder")
+
+    c = command(
+        "compare",
+        "compare runs with paired confidence intervals",
+        (),
+        "cfsp-sim compare results/eu27_baseline results/qmv_art31",
+    )
+    c.add_argument(
+        "results",
+        nargs="+",
+        metavar="RESULTS_DIR",
+        help="results folders; the first is the reference",
+    )
+    c.add_argument(
+        "--out", metavar="DIR", help="comparison folder (default: results/compare_<a>_vs_<b>)"
+    )
     c.add_argument("--force", action="store_true", help="replace an existing comparison folder")
 
-    sw = sub.add_parser("sweep", help="run a grid (or one-at-a-time) of parameter values")
-    sw.add_argument("scenario", metavar="SCENARIO")
-    sw.add_argument("--vary", action="append", required=True, metavar="KEY.PATH=V1,V2,...")
-    sw.add_argument("--oat", action="store_true", help="one parameter at a time, not the grid")
-    sw.add_argument("-n", "--replications", type=_positive_int, metavar="N")
-    sw.add_argument("--seed", type=_non_negative_int, metavar="S")
-    sw.add_argument("--out", metavar="DIR", help="default results/sweep_<name>")
-    sw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    sw.add_argument("--workers", type=_positive_int, metavar="N")
-    sw.add_argument("--dask", metavar="ADDRESS")
-    sw.add_argument("--force", action="store_true")
-    sw.add_argument("--quiet", action="store_true")
-    sw.add_argument("--allow-large", action="store_true", help="lift the size limits")
 
-    ft = sub.add_parser("fit", help="a run against the observed calibration targets")
-    ft.add_argument("results", metavar="RESULTS_DIR")
-    ft.add_argument("--out", metavar="CSV", help="default RESULTS_DIR.fit.csv, beside the folder")
+def _export_command(command: Any) -> None:
+    ex = command(
+        "export",
+        "write a run's event log for process mining: XES, OCEL 2.0 or CSV",
+        (),
+        "cfsp-sim export results/eu27_baseline --format xes",
+        "cfsp-sim export results/qmv_art31 --format ocel --replications 0-4 --out qmv.jsonocel",
+        "cfsp-sim export results/eu27_baseline --format csv --member-events",
+    )
+    ex.add_argument("results", metavar="RESULTS_DIR", help="a complete results folder")
+    ex.add_argument(
+        "--format",
+        choices=("xes", "ocel", "csv"),
+        default="xes",
+        help="XES (IEEE 1849), OCEL 2.0 JSON or a flat CSV (default: xes)",
+    )
+    ex.add_argument(
+        "--out",
+        metavar="FILE",
+        help="output file (default: next to the folder, <folder>.xes|.jsonocel|.csv)",
+    )
+    ex.add_argument(
+        "--replications",
+        default="0",
+        metavar="WHICH",
+        help="replications to export: all, N, N-M or a list N,M,... (default: 0)",
+    )
+    ex.add_argument(
+        "--member-events",
+        action="store_true",
+        help="one event per member state for reservations, objections, abstentions and "
+        "brakes (default: one event per moment, listing the states)",
+    )
 
-    pw = sub.add_parser("power", help="exact voting power (Banzhaf, Shapley-Shubik) of members")
-    pw.add_argument("scenario", metavar="SCENARIO")
-    pw.add_argument("--rule", help="decision rule id (default: the FAC's / first type's rule)")
-    pw.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    pw.add_argument("--allow-large", action="store_true", help="lift the member limit")
-    return p
+
+def _fit_command(command: Any) -> None:
+    ft = command(
+        "fit",
+        "compare a run with the observed calibration targets (writes a fit CSV)",
+        (),
+        "cfsp-sim fit results/eu27_baseline",
+        "cfsp-sim fit results/eu27_baseline --out fit_baseline.csv",
+    )
+    ft.add_argument("results", metavar="RESULTS_DIR", help="a complete results folder")
+    ft.add_argument(
+        "--out", metavar="CSV", help="output file (default: RESULTS_DIR.fit.csv, beside the folder)"
+    )
 
 
 def _positive_int(text: str) -> int:
@@ -187,18 +382,46 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _scenarios(args: argparse.Namespace) -> int:
     folder = bundled_scenarios_dir()
+    bundled = bundled_scenarios()
+    if not bundled:
+        print(f"error: no bundled scenarios in {folder} (a broken installation?)", file=sys.stderr)
+        return EXIT_FAILURE
+    if args.copy is not None:
+        return _copy_scenarios(bundled, Path(args.copy))
     rows = []
-    for path in sorted(folder.glob("*.toml")):
+    for name, path in bundled.items():
         try:
-            s = load_scenario(path)
-            rows.append((path.name, s.description))
+            rows.append((name, load_scenario(path).description))
         except ScenarioError as exc:
-            rows.append((path.name, f"INVALID: {exc.problem}"))
-    width = max((len(r[0]) for r in rows), default=0)
-    print(f"Bundled scenarios in {folder}:")
+            rows.append((name, f"INVALID: {exc.problem}"))
+    width = max(len(r[0]) for r in rows)
+    print("Bundled scenarios (cfsp-sim run NAME; cfsp-sim scenarios --copy DIR to edit them):")
     for name, desc in rows:
         print(f"  {name:<{width}}  {desc}")
     return EXIT_OK
+
+
+def _copy_scenarios(bundled: dict[str, Path], target: Path) -> int:
+    """Copy every bundled scenario into ``target``; refuses (writing nothing) if one exists."""
+    if target.exists() and not target.is_dir():
+        raise UserError(f"{target}: --copy: exists and is not a folder")
+    clash = [f"{name}.toml" for name in bundled if (target / f"{name}.toml").exists()]
+    if clash:
+        raise UserError(f"{target}: --copy: would overwrite {', '.join(clash)} (nothing copied)")
+    target.mkdir(parents=True, exist_ok=True)
+    for name, path in bundled.items():
+        shutil.copyfile(path, target / f"{name}.toml")
+    print(f"copied {len(bundled)} scenarios to {target}; run one with: cfsp-sim run FILE")
+    return EXIT_OK
+
+
+def _require(module: str, extra: str, option: str) -> None:
+    """A missing optional dependency is bad input (exit 2) with the command that installs it."""
+    if importlib.util.find_spec(module.split(".")[0]) is None:
+        raise UserError(
+            f"{option} needs the optional dependency {module.split('.')[0]}: "
+            f"pip install 'cfsp-sim[{extra}]'"
+        )
 
 
 def _power(args: argparse.Namespace) -> int:
@@ -209,8 +432,9 @@ def _power(args: argparse.Namespace) -> int:
     rule_id = args.rule or next(iter(s.proposal_types.values())).rule
     if rule_id not in s.decision_rules:
         known = ", ".join(s.decision_rules)
+        hint = did_you_mean(rule_id, s.decision_rules)
         raise UserError(
-            f"{args.scenario}: --rule: unknown decision rule {rule_id!r} (known: {known})"
+            f"{args.scenario}: --rule: unknown decision rule {rule_id!r}{hint} (known: {known})"
         )
     rule = make_rule(rule_id, s.decision_rules[rule_id])
     members = s.resolved_members()
@@ -232,9 +456,10 @@ def _power(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.analysis.metrics import HEADLINE
     from sim.experiment.runner import run_experiment
 
+    if args.dask:
+        _require("dask.distributed", "dask", "--dask")
     overrides = list(args.overrides)
     if args.horizon is not None:
         if not (math.isfinite(args.horizon) and args.horizon > 0):
@@ -258,17 +483,29 @@ def _run(args: argparse.Namespace) -> int:
         allow_large=args.allow_large,
     )
     if not args.quiet:
-        m = exp.manifest
-        print(
-            f"{scenario.name}: {m['replications']} replications, seed {m['seed']}, "
-            f"horizon {scenario.horizon_days:g} days, {m['wall_seconds']:.1f} s"
-        )
-        print(f"  {'metric':<34}{'mean':>10}  {'95% CI':<22}")
-        for metric, row in exp.headline().iterrows():
-            ci = f"[{row['ci_low']:.3g}, {row['ci_high']:.3g}]"
-            print(f"  {HEADLINE[str(metric)]:<34}{row['mean']:>10.3g}  {ci:<22}")
+        _print_headline(exp)
     print(f"results: {exp.path} (seed {exp.manifest['seed']})")
+    print(f"report: {exp.path / 'report.html'}")
     return EXIT_OK
+
+
+def _print_headline(exp: Any) -> None:
+    from sim.analysis.metrics import HEADLINE, fmt_interval, fmt_value
+    from sim.analysis.stats import few_replications
+
+    m, scenario = exp.manifest, exp.scenario
+    print(
+        f"{scenario.name}: {m['replications']} replications, seed {m['seed']}, "
+        f"horizon {scenario.horizon_days:g} days, {m['wall_seconds']:.1f} s"
+    )
+    print(f"  {'metric':<34}{'mean':>10}  {'95% CI':<22}")
+    for metric, row in exp.headline().iterrows():
+        name = str(metric)
+        ci = fmt_interval(name, row["ci_low"], row["ci_high"])
+        print(f"  {HEADLINE[name]:<34}{fmt_value(name, row['mean']):>10}  {ci:<22}")
+    warning = few_replications(int(m["replications"]))
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
 
 
 def _figures_and_report(exp: Any) -> None:
@@ -299,32 +536,31 @@ def _plot(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.report.comparison import compare_runs
+    from sim.report.comparison import (
+        compare_runs,
+        headline_differences,
+        per_type_differences,
+    )
 
     folders = [Path(f) for f in args.results]
     names = "_vs_".join(Path(os.path.abspath(f)).name for f in folders)
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
     c = compare_runs(folders, out, force=args.force)
     print(c.reason)
-    head = c.table[
-        (c.table["group"] == "all")
-        & c.table["metric"].isin(
-            ["adoption_rate", "time_to_adoption_mean", "time_to_adoption_median", "block_rate"]
-        )
-    ]
-    for r in head.itertuples():
-        print(
-            f"  {r.comparison}: {r.metric:<26} {r.difference:+.3g} "
-            f"[{r.ci_low:.3g}, {r.ci_high:.3g}]"
-        )
+    print(headline_differences(c.table).to_string(index=False))
+    print("  * all types at the reference's mix of proposal types")
+    print(per_type_differences(c.table).to_string(index=False))
     print(f"comparison: {c.path}")
     return EXIT_OK
 
 
 def _sweep(args: argparse.Namespace) -> int:
+    from sim.analysis.metrics import fmt_interval, fmt_value
     from sim.experiment.sweep import parse_vary, run_sweep
     from sim.report.sweep import sweep_figures
 
+    if args.dask:
+        _require("dask.distributed", "dask", "--dask")
     params = [parse_vary(v) for v in args.vary]
     sweep = run_sweep(
         args.scenario,
@@ -346,9 +582,10 @@ def _sweep(args: argparse.Namespace) -> int:
         t = sweep.table[sweep.table["metric"].isin(["adoption_rate", "time_to_adoption_mean"])]
         for _, r in t.iterrows():
             values = ", ".join(f"{p.key}={r[p.key]}" for p in params if r[p.key] != "")
+            metric = str(r["metric"])
             print(
-                f"  [{values or 'as given'}] {r['metric']:<24} {r['mean']:.3g} "
-                f"[{r['ci_low']:.3g}, {r['ci_high']:.3g}]"
+                f"  [{values or 'as given'}] {metric:<24} {fmt_value(metric, r['mean'])} "
+                f"{fmt_interval(metric, r['ci_low'], r['ci_high'])}"
             )
     print(f"sweep: {sweep.path}")
     return EXIT_OK
@@ -374,6 +611,23 @@ def _fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _export(args: argparse.Namespace) -> int:
+    from sim.experiment.results import open_results
+    from sim.report.export import export_log, parse_replications
+
+    folder = Path(args.results)
+    manifest = open_results(folder).manifest  # a complete, verified run, else UserError
+    try:
+        parse_replications(args.replications, int(manifest["replications"]))
+    except ValueError as exc:
+        raise UserError(f"--replications: {exc}") from None
+    suffix = {"xes": ".xes", "ocel": ".jsonocel", "csv": ".csv"}[args.format]
+    out = Path(args.out) if args.out else folder.parent / f"{folder.name}{suffix}"
+    path = export_log(folder, args.format, out, args.replications, args.member_events)
+    print(f"{args.format}: {path}")
+    return EXIT_OK
+
+
 _HANDLERS = {
     "validate": _validate,
     "scenarios": _scenarios,
@@ -383,6 +637,7 @@ _HANDLERS = {
     "compare": _compare,
     "sweep": _sweep,
     "fit": _fit,
+    "export": _export,
 }
 
 

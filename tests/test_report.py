@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+from sim.analysis.stats import REFERENCE_MIX
 from sim.cli import main
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
@@ -50,12 +52,15 @@ def runs(tmp_path_factory) -> dict[str, Path]:
 
 def test_each_figure_has_title_labels_and_legend(runs) -> None:
     for spec in run_figure_specs(open_results(runs["base"])):
-        fig, ax = plt.subplots()
-        spec.draw(ax)
-        assert ax.get_title(), spec.stem
-        assert ax.get_xlabel(), spec.stem
-        assert ax.get_ylabel(), spec.stem
-        assert ax.get_legend() is not None, spec.stem
+        fig = plt.figure()
+        axes = fig.subplots(**spec.layout) if spec.layout else fig.subplots()
+        spec.draw(axes)
+        panels = list(axes) if spec.layout else [axes]
+        for ax in panels:
+            assert ax.get_title(), spec.stem
+            assert ax.get_ylabel(), spec.stem
+        assert panels[-1].get_xlabel(), spec.stem
+        assert panels[0].get_legend() is not None, spec.stem
         assert spec.caption
         plt.close(fig)
 
@@ -87,7 +92,7 @@ def _check_self_contained(path: Path) -> _Refs:
     parser.feed(text)
     parser.close()
     assert parser.refs
-    assert all(r.startswith("data:image/png;base64,") for r in parser.refs)
+    assert all(r.startswith("data:image/svg+xml;base64,") for r in parser.refs)
     assert not re.search(r"https?://", text)
     return parser
 
@@ -108,6 +113,10 @@ def test_plot_rebuilds_figures_and_report_from_files_in_a_fresh_process(runs) ->
     parser = _check_self_contained(folder / "report.html")
     assert parser.tags.count("img") == 6
     assert "table" in parser.tags
+    text = (folder / "report.html").read_text()
+    assert "cfsp-sim run scenario.toml -n 4 --seed 8 --out reproduced" in text
+    assert "Warning: only 4 replications" in text
+    assert re.search(r"<td>adoption rate</td><td[^>]*>\d+\.\d%</td>", text)  # a percentage
 
 
 def test_plot_refuses_a_folder_that_is_not_results(tmp_path, capsys) -> None:
@@ -126,6 +135,15 @@ def test_compare_finds_a_known_difference(runs, tmp_path) -> None:
     for stem in ("adoption_overlay", "forest_rates", "forest_days", "outcome_shares"):
         assert (tmp_path / "cmp" / "figures" / f"{stem}.png").exists()
     _check_self_contained(tmp_path / "cmp" / "report.html")
+    text = (tmp_path / "cmp" / "report.html").read_text()
+    assert "<h2>By proposal type</h2>" in text
+    assert "<td>sanctions package</td>" in text
+    assert "] pp</td>" in text  # adoption differences in percentage points
+    assert "Warning: only 4 replications" in text
+    std = c.table[
+        (c.table["metric"] == "time_to_adoption_mean") & (c.table["group"] == REFERENCE_MIX)
+    ]
+    assert std.iloc[0]["ci_high"] < 0
 
 
 def test_compare_identical_runs_gives_exactly_zero(runs, tmp_path) -> None:
@@ -175,3 +193,37 @@ def test_same_seed_gives_the_same_files_byte_for_byte(tmp_path) -> None:
     for f in files:
         if f.name != "manifest.json":
             assert (a / f).read_bytes() == (b / f).read_bytes(), f
+
+
+def test_a_body_keeps_its_colour_whatever_else_is_drawn(runs) -> None:
+    from matplotlib.colors import to_hex
+
+    stages = pd.read_parquet(runs["base"] / "stages.parquet", filters=[("replication", "==", 0)])
+    meetings = pd.read_parquet(runs["base"] / "meetings.parquet")
+    with_psc = stages[stages["body"] == "PSC"]["proposal_id"].unique()
+    colours = []
+    for sample in ([int(with_psc[0])], [int(p) for p in with_psc[1:4]]):
+        fig, ax = plt.subplots()
+        plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), ax, sample)
+        handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
+        colours.append(to_hex(handles["PSC"].get_facecolor()[0]))
+        plt.close(fig)
+    assert colours[0] == colours[1] == plots.BODY_COLOURS["PSC"]
+    assert plots.body_colour("NEWBODY") == plots.body_colour("NEWBODY")  # a stable hash
+
+
+def test_run_experiment_with_report_draws_figures_and_report(tmp_path) -> None:
+    import sim
+
+    exp = sim.run_experiment(
+        DATA / "tiny.toml",
+        out=tmp_path / "tiny",
+        replications=2,
+        seed=1,
+        workers=1,
+        progress=False,
+        report=True,
+    )
+    assert (exp.path / "report.html").is_file()
+    assert (exp.path / "figures" / "time_split.svg").is_file()
+    assert exp.manifest["scenario_file"] == str(DATA / "tiny.toml")

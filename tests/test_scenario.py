@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -141,5 +143,78 @@ def test_every_bundled_scenario_validates(capsys: pytest.CaptureFixture[str]) ->
 def test_scenarios_command_lists_descriptions(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["scenarios"]) == 0
     out = capsys.readouterr().out
-    assert "eu27_baseline.toml" in out
+    assert "  eu27_baseline  " in out
     assert "unanimity" in out
+    names = [line.split()[0] for line in out.splitlines()[1:]]
+    assert len(names) == len(list((ROOT / "scenarios").glob("*.toml")))
+    assert main(["validate", *names]) == 0  # every listed name is accepted
+
+
+def test_unknown_key_suggests_the_closest(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "eu27_baseline"\nname = "mine"\n[bodies.PSC]\ncapcity = 3\n')
+    assert main(["validate", str(mine)]) == 2
+    assert "bodies.PSC.capcity: unknown key (did you mean 'capacity'?)" in capsys.readouterr().err
+    assert main(["validate", "eu27_baseline", "--set", "decision_rules.qmv.states_treshold=1"]) == 2
+    assert "did you mean 'states_threshold'?" in capsys.readouterr().err
+
+
+def test_bundled_names_and_extends_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert load_scenario("qmv_art31") == load_scenario(ROOT / "scenarios" / "qmv_art31.toml")
+    (tmp_path / "mine.toml").write_text('extends = "qmv_art31"\nname = "mine"\n')
+    assert load_scenario("mine.toml").decision_rules == load_scenario("qmv_art31").decision_rules
+    with pytest.raises(ScenarioError, match=r"no bundled scenario 'qmv_art13' \(did you mean"):
+        load_scenario("qmv_art13")
+
+
+def test_missing_optional_dependency_is_bad_input(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "dask", None)  # as if the dask extra were not installed
+    out = tmp_path / "out"
+    assert main(["run", "eu27_baseline", "-n", "1", "--dask", "local", "--out", str(out)]) == 2
+    assert "pip install 'cfsp-sim[dask]'" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_every_argument_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import _parser
+
+    parser = _parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        assert "examples:" in (command.epilog or ""), name
+        for action in command._actions:
+            assert action.help, f"{name} {action.dest} has no help"
+
+
+def test_sources_are_in_the_repository_not_in_shared_notes() -> None:
+    sources = ROOT / "sim" / "data" / "SOURCES.md"
+    assert "## Decision rules (exact)" in sources.read_text()
+    for path in [ROOT / "README.md", *ROOT.glob("notebooks/*.ipynb"), *ROOT.glob("sim/data/*")]:
+        assert "shared/DOMAIN.md" not in path.read_text(), path
+        assert "shared DOMAIN.md" not in path.read_text(), path
+
+
+def test_scenarios_copy_writes_every_file_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "mine"
+    assert main(["scenarios", "--copy", str(target)]) == 0
+    copied = sorted(p.name for p in target.glob("*.toml"))
+    assert copied == sorted(p.name for p in (ROOT / "scenarios").glob("*.toml"))
+    (target / "qmv_art31.toml").write_text("# edited\n")
+    assert main(["scenarios", "--copy", str(target)]) == 2
+    assert "would overwrite" in capsys.readouterr().err
+    assert (target / "qmv_art31.toml").read_text() == "# edited\n"  # nothing overwritten
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    assert main(["scenarios", "--copy", str(a_file)]) == 2
+
+
+def test_power_suggests_a_rule(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["power", "eu27_baseline", "--rule", "qvm"]) == 2
+    assert "did you mean 'qmv'" in capsys.readouterr().err

@@ -6,11 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.metrics import replication_metrics
 from sim.analysis.stats import (
+    MIN_REPLICATIONS,
+    bootstrap_interval,
+    few_replications,
     kaplan_meier,
     km_median,
     paired_differences,
-    replication_metrics,
     summarise,
     t_interval,
     welch_interval,
@@ -149,3 +152,69 @@ def test_kaplan_meier_matches_a_direct_product_limit_on_random_data() -> None:
         expected.append(s)
     assert km["survival"].to_numpy() == pytest.approx(expected)
     assert km_median(df) == km.loc[km["survival"] <= 0.5, "time_days"].iloc[0]
+
+
+def test_rate_interval_stays_in_unit_range_for_a_rare_event() -> None:
+    # a rare block: 2 replications in 100 have a small positive rate, the rest zero
+    rates = np.zeros(100)
+    rates[[7, 61]] = [0.004, 0.009]
+    frame = pd.DataFrame({"replication": range(100), "metric": "block_rate", "group": "all"})
+    s = summarise(frame.assign(value=rates)).iloc[0]
+    assert s["ci_low"] >= 0.0
+    assert s["ci_low"] <= s["mean"] <= s["ci_high"] <= 0.009
+    _, t_low, _ = t_interval(rates)
+    assert t_low < 0.0  # what the t-interval said before
+
+
+def test_day_interval_stays_within_the_data_with_two_replications() -> None:
+    days = np.array([2.1, 16.7])
+    mean, lo, hi = bootstrap_interval(days)
+    assert 2.1 <= lo <= mean <= hi <= 16.7
+    _, t_low, _ = t_interval(days)
+    assert t_low < 0.0
+
+
+def test_bootstrap_interval_agrees_with_scipy() -> None:
+    from scipy.stats import bootstrap
+
+    values = np.random.default_rng(3).exponential(20.0, 60)
+    _, lo, hi = bootstrap_interval(values)
+    ref = bootstrap(
+        (values,), np.mean, method="percentile", n_resamples=20000, random_state=1
+    ).confidence_interval
+    width = ref.high - ref.low
+    assert lo == pytest.approx(ref.low, abs=0.08 * width)
+    assert hi == pytest.approx(ref.high, abs=0.08 * width)
+
+
+def test_few_replications_warning() -> None:
+    assert "only 2 replications" in (few_replications(2) or "")
+    assert few_replications(MIN_REPLICATIONS) is None
+
+
+def test_standardise_weights_types_by_the_reference_mix() -> None:
+    from sim.analysis.stats import REFERENCE_MIX, standardise, type_mix
+
+    def run(n_fast: float, n_slow: float) -> pd.DataFrame:
+        rows = [
+            ("proposals", "fast", n_fast),
+            ("proposals", "slow", n_slow),
+            ("throughput_per_year", "fast", n_fast),
+            ("throughput_per_year", "slow", n_slow),
+            ("time_to_adoption_mean", "fast", 10.0),
+            ("time_to_adoption_mean", "slow", 50.0),
+            ("adoption_rate", "fast", 1.0),
+            ("adoption_rate", "slow", 0.5),
+        ]
+        return pd.DataFrame(rows, columns=["metric", "group", "value"]).assign(replication=0)
+
+    reference, other = run(30.0, 10.0), run(10.0, 30.0)  # same per-type results, other mix
+    mix = type_mix(reference)
+    assert mix["proposals"]["fast"] == pytest.approx(0.75)
+    a, b = standardise(reference, mix), standardise(other, mix)
+    assert set(a["group"]) == {REFERENCE_MIX}
+    va = a.set_index("metric")["value"]
+    vb = b.set_index("metric")["value"]
+    assert va["time_to_adoption_mean"] == pytest.approx(0.75 * 10 + 0.25 * 50)
+    assert vb["time_to_adoption_mean"] == pytest.approx(va["time_to_adoption_mean"])
+    assert vb["adoption_rate"] == pytest.approx(0.875)

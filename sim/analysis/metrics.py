@@ -1,4 +1,12 @@
-"""The headline metrics: their names in ``metrics.parquet`` and their plain-language labels."""
+"""Per-replication metrics (the rows of ``metrics.parquet``), the headline metrics and their
+plain-language labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.analysis.stats import ADOPTED, Rows, codes_of, km_median_of, label_mask, per_group
 
 HEADLINE = {
     "proposals": "proposals per replication",
@@ -23,3 +31,178 @@ SWEEP_METRICS = (
     "dilution_mean",
 )
 """The metrics a sweep tabulates and plots."""
+
+
+PERCENT = frozenset(
+    {
+        "adoption_rate",
+        "abstention_adoption_rate",
+        "block_rate",
+        "lapse_rate",
+        "withdrawal_rate",
+        "pending_share",
+        "agenda_use",
+    }
+)
+"""Shares of a whole: shown as percentages, their differences in percentage points."""
+
+
+def _pct(share: float, sign: str = "") -> str:
+    x = 100 * share
+    return f"{x:{sign}.1f}" if abs(x) >= 1 or x == 0 else f"{x:{sign}.2g}"
+
+
+def fmt_value(metric: str, value: float) -> str:
+    """A metric's value for people: shares as percentages.
+
+    >>> fmt_value("adoption_rate", 0.8125), fmt_value("rounds_mean", 2.3456)
+    ('81.2%', '2.35')
+    """
+    if value != value:
+        return "–"
+    return f"{_pct(value)}%" if metric in PERCENT else f"{value:.3g}"
+
+
+def fmt_difference(metric: str, value: float) -> str:
+    """A difference for people: shares in percentage points, with its sign.
+
+    >>> fmt_difference("adoption_rate", 0.0518), fmt_difference("time_to_adoption_mean", -3.71)
+    ('+5.2 pp', '-3.71')
+    """
+    if value != value:
+        return "–"
+    return f"{_pct(value, '+')} pp" if metric in PERCENT else f"{value:+.3g}"
+
+
+def fmt_interval(metric: str, low: float, high: float, difference: bool = False) -> str:
+    """``[low, high]`` in the units of :func:`fmt_value` (or :func:`fmt_difference`).
+
+    >>> fmt_interval("block_rate", 0.0, 0.00031), fmt_interval("block_rate", -0.01, 0.02, True)
+    ('[0.0%, 0.031%]', '[-1.0, +2.0] pp')
+    """
+    if low != low or high != high:
+        return "–"
+    if difference:
+        if metric in PERCENT:
+            return f"[{_pct(low, '+')}, {_pct(high, '+')}] pp"
+        return f"[{low:+.3g}, {high:+.3g}]"
+    return f"[{fmt_value(metric, low)}, {fmt_value(metric, high)}]"
+
+
+def replication_metrics(
+    proposals: pd.DataFrame,
+    stages: pd.DataFrame,
+    events: pd.DataFrame,
+    meetings: pd.DataFrame,
+    horizon_days: float,
+    replication: int = 0,
+) -> pd.DataFrame:
+    """Long table ``replication, metric, group, value`` for one replication (SPEC §6).
+
+    Groups: ``all`` and each proposal type for proposal metrics (rates are shares of all
+    proposals tabled, pending included; times are of adopted proposals); each body for time
+    splits, visits and meetings; each member state for objections, blocking votes,
+    abstentions, reservations and blocked proposals.
+    """
+    rows = Rows()
+    _proposal_metrics(rows, proposals, horizon_days)
+    _body_metrics(rows, stages, meetings)
+    _member_metrics(rows, proposals, events)
+    return rows.frame(replication)
+
+
+def _proposal_metrics(rows: Rows, proposals: pd.DataFrame, horizon_days: float) -> None:
+    """Counts, outcome rates, times, rounds, dilution: overall and per proposal type."""
+    tcode, types = codes_of(proposals["type"])
+    k = len(types)
+    groups = ["all", *types]
+    ocode, olabels = codes_of(proposals["outcome"])
+
+    def is_outcome(values: tuple[str, ...]) -> np.ndarray:
+        return label_mask(ocode, olabels, values)
+
+    adopted = is_outcome(ADOPTED)
+    pending = is_outcome(("pending",))
+    duration = proposals["duration_days"].to_numpy(dtype=float)
+    counts = np.bincount(tcode[tcode >= 0], minlength=k).astype(float)
+    n = float(len(proposals))
+
+    def share(flag: np.ndarray) -> np.ndarray:
+        per_type = np.bincount(tcode, weights=flag.astype(float), minlength=k)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.concatenate([[flag.mean() if n else np.nan], per_type / counts])
+
+    def stat(values: np.ndarray, how: str) -> np.ndarray:
+        overall = per_group(np.zeros(len(values), int), 1, values, how)
+        return np.concatenate([overall, per_group(tcode, k, values, how)])
+
+    def total(flag: np.ndarray) -> np.ndarray:
+        return np.concatenate([[flag.sum()], np.bincount(tcode, flag, minlength=k)])
+
+    adopted_days = np.where(adopted, duration, np.nan)
+    rows.add("proposals", groups, np.concatenate([[n], counts]))
+    rows.add("adoption_rate", groups, share(adopted))
+    for metric, outcomes in (
+        ("abstention_adoption_rate", ("adopted_with_abstentions",)),
+        ("block_rate", ("blocked",)),
+        ("lapse_rate", ("lapsed",)),
+        ("withdrawal_rate", ("withdrawn",)),
+    ):
+        rows.add(metric, groups, share(is_outcome(outcomes)))
+    rows.add("pending_share", groups, share(pending))
+    rows.add("time_to_adoption_mean", groups, stat(adopted_days, "mean"))
+    rows.add("time_to_adoption_median", groups, stat(adopted_days, "median"))
+    rows.add("time_to_adoption_p90", groups, stat(adopted_days, "p90"))
+    km = [km_median_of(duration, adopted, pending)] + [
+        km_median_of(duration[tcode == g], adopted[tcode == g], pending[tcode == g])
+        for g in range(k)
+    ]
+    rows.add("time_to_adoption_km_median", groups, km)
+    rows.add("rounds_mean", groups, stat(proposals["rounds"].to_numpy(float), "mean"))
+    rows.add("escalations_mean", groups, stat(proposals["escalations"].to_numpy(float), "mean"))
+    dilution = np.where(adopted, proposals["dilution"].to_numpy(float), np.nan)
+    rows.add("dilution_mean", groups, stat(dilution, "mean"))
+    rows.add("throughput_per_year", groups, total(adopted) * 365.0 / horizon_days)
+    rows.add("backlog_at_horizon", groups, total(pending))
+
+
+def _body_metrics(rows: Rows, stages: pd.DataFrame, meetings: pd.DataFrame) -> None:
+    """Time split and visits per body; meetings held and agenda use per body."""
+    bcode, bodies = codes_of(stages["body"])
+    nb = len(bodies)
+    for col in ("wait_meeting_days", "wait_instructions_days", "negotiating_days"):
+        rows.add(col, bodies, per_group(bcode, nb, stages[col].to_numpy(float), "mean"))
+    rows.add("visits", bodies, np.bincount(bcode[bcode >= 0], minlength=nb))
+    mcode, mbodies = codes_of(meetings["body"])
+    rows.add("meetings_held", mbodies, np.bincount(mcode[mcode >= 0], minlength=len(mbodies)))
+    use = meetings["discussed"].to_numpy(float) / meetings["capacity"].to_numpy(float)
+    rows.add("agenda_use", mbodies, per_group(mcode, len(mbodies), use, "mean"))
+
+
+def _member_metrics(rows: Rows, proposals: pd.DataFrame, events: pd.DataFrame) -> None:
+    """Objections, blocking votes, abstentions, reservations and blocked proposals per state."""
+    scode, states = codes_of(events["member_state"])
+    acode, activities = codes_of(events["activity"])
+    value = events["value"].to_numpy(float)
+    ns = len(states)
+
+    def per_state(mask: np.ndarray) -> np.ndarray:
+        sel = mask & (scode >= 0)
+        return np.bincount(scode[sel], minlength=ns)
+
+    def is_activity(name: str) -> np.ndarray:
+        return acode == (activities.index(name) if name in activities else -2)
+
+    objection = is_activity("objection")
+    rows.add("objections", states, per_state(objection))
+    rows.add("blocking_votes", states, per_state(objection & (value == 1.0)))
+    rows.add("abstentions", states, per_state(is_activity("abstention")))
+    rows.add("reservations", states, per_state(is_activity("reservation")))
+    ocode, olabels = codes_of(proposals["outcome"])
+    blocked = label_mask(ocode, olabels, ("blocked", "lapsed"))
+    tally = dict.fromkeys(states, 0.0)
+    for text in proposals.loc[blocked, "blocking_states"]:
+        for code in filter(None, str(text).split(",")):
+            if code in tally:
+                tally[code] += 1.0
+    rows.add("proposals_blocked", states, list(tally.values()))

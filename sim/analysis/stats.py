@@ -2,21 +2,47 @@
 
 Pure functions on DataFrames (no SimPy, no files, no plotting), usable from notebooks. The
 independent unit is the replication: every metric is first computed per replication
-(:func:`replication_metrics`), then summarised across replications with a 95% t-interval
-(:func:`summarise`). Time to adoption treats ``pending`` proposals as censored at the horizon and
-never-adopted ones (blocked, lapsed, withdrawn) as never reaching adoption
+(:func:`sim.analysis.metrics.replication_metrics`), then summarised across replications
+(:func:`summarise`) with a 95% percentile-bootstrap interval of the mean, which stays inside the
+range of the values (a rate within [0, 1], days within the observed days); differences between
+paired runs use a t-interval. Time to adoption treats ``pending`` proposals as censored at the
+horizon and never-adopted ones (blocked, lapsed, withdrawn) as never reaching adoption
 (:func:`kaplan_meier`), never as if they were adopted.
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 
 ADOPTED = ("adopted", "adopted_with_abstentions")
 
+MIN_REPLICATIONS = 30
+"""Below this many replications the intervals are too rough to lean on (a warning says so)."""
 
-def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
+RESAMPLES = 2000
+"""Bootstrap resamples per interval (a fixed seed: the same values give the same interval)."""
+
+
+def few_replications(n: int) -> str | None:
+    """The warning for a run of ``n`` replications, or None when there are enough.
+
+    >>> few_replications(12)
+    'only 12 replications: the 95% intervals are rough; use 30 or more (-n 30)'
+    >>> few_replications(30) is None
+    True
+    """
+    if n >= MIN_REPLICATIONS:
+        return None
+    return (
+        f"only {n} replications: the 95% intervals are rough; "
+        f"use {MIN_REPLICATIONS} or more (-n {MIN_REPLICATIONS})"
+    )
+
+
+def codes_of(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     """Integer codes (-1 for missing) and labels of a categorical or plain column."""
     if isinstance(series.dtype, pd.CategoricalDtype):
         return series.cat.codes.to_numpy(), [str(c) for c in series.cat.categories]
@@ -24,15 +50,15 @@ def _codes(series: pd.Series) -> tuple[np.ndarray, list[str]]:
     return codes, [str(u) for u in uniques]
 
 
-def _label_mask(codes: np.ndarray, labels: list[str], values: tuple[str, ...]) -> np.ndarray:
+def label_mask(codes: np.ndarray, labels: list[str], values: tuple[str, ...]) -> np.ndarray:
     return np.isin(codes, [i for i, label in enumerate(labels) if label in values])
 
 
 def _mask(series: pd.Series, values: tuple[str, ...]) -> np.ndarray:
-    return _label_mask(*_codes(series), values)
+    return label_mask(*codes_of(series), values)
 
 
-class _Rows:
+class Rows:
     """Accumulates ``metric, group, value`` rows cheaply."""
 
     def __init__(self) -> None:
@@ -58,7 +84,7 @@ class _Rows:
         )
 
 
-def _per_group(codes: np.ndarray, k: int, values: np.ndarray, how: str) -> np.ndarray:
+def per_group(codes: np.ndarray, k: int, values: np.ndarray, how: str) -> np.ndarray:
     """``how`` (mean, median, p90) of ``values`` per group code 0..k-1 (NaNs ignored)."""
     out = np.full(k, np.nan)
     for g in range(k):
@@ -83,114 +109,10 @@ def _product_limit(
     return times, n_events, at_risk, survival
 
 
-def _km_median(duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray) -> float:
+def km_median_of(duration: np.ndarray, adopted: np.ndarray, pending: np.ndarray) -> float:
     times, _, _, survival = _product_limit(duration, adopted, pending)
     below = np.flatnonzero(survival <= 0.5)
     return float(times[below[0]]) if len(below) else np.nan
-
-
-def replication_metrics(
-    proposals: pd.DataFrame,
-    stages: pd.DataFrame,
-    events: pd.DataFrame,
-    meetings: pd.DataFrame,
-    horizon_days: float,
-    replication: int = 0,
-) -> pd.DataFrame:
-    """Long table ``replication, metric, group, value`` for one replication (SPEC §6).
-
-    Groups: ``all`` and each proposal type for proposal metrics (rates are shares of all
-    proposals tabled, pending included; times are of adopted proposals); each body for time
-    splits, visits and meetings; each member state for objections, blocking votes,
-    abstentions, reservations and blocked proposals.
-    """
-    rows = _Rows()
-    tcode, types = _codes(proposals["type"])
-    k = len(types)
-    groups = ["all", *types]
-    outcome = proposals["outcome"]
-    ocode, olabels = _codes(outcome)
-
-    def is_outcome(values: tuple[str, ...]) -> np.ndarray:
-        return _label_mask(ocode, olabels, values)
-
-    adopted = is_outcome(ADOPTED)
-    pending = is_outcome(("pending",))
-    duration = proposals["duration_days"].to_numpy(dtype=float)
-    counts = np.bincount(tcode[tcode >= 0], minlength=k).astype(float)
-    n = float(len(proposals))
-
-    def share(flag: np.ndarray) -> np.ndarray:
-        per_type = np.bincount(tcode, weights=flag.astype(float), minlength=k)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.concatenate([[flag.mean() if n else np.nan], per_type / counts])
-
-    def stat(values: np.ndarray, how: str) -> np.ndarray:
-        overall = _per_group(np.zeros(len(values), int), 1, values, how)
-        return np.concatenate([overall, _per_group(tcode, k, values, how)])
-
-    adopted_days = np.where(adopted, duration, np.nan)
-    rows.add("proposals", groups, np.concatenate([[n], counts]))
-    rows.add("adoption_rate", groups, share(adopted))
-    for metric, outcomes in (
-        ("abstention_adoption_rate", ("adopted_with_abstentions",)),
-        ("block_rate", ("blocked",)),
-        ("lapse_rate", ("lapsed",)),
-        ("withdrawal_rate", ("withdrawn",)),
-    ):
-        rows.add(metric, groups, share(is_outcome(outcomes)))
-    rows.add("pending_share", groups, share(pending))
-    rows.add("time_to_adoption_mean", groups, stat(adopted_days, "mean"))
-    rows.add("time_to_adoption_median", groups, stat(adopted_days, "median"))
-    rows.add("time_to_adoption_p90", groups, stat(adopted_days, "p90"))
-    km = [_km_median(duration, adopted, pending)] + [
-        _km_median(duration[tcode == g], adopted[tcode == g], pending[tcode == g]) for g in range(k)
-    ]
-    rows.add("time_to_adoption_km_median", groups, km)
-    rows.add("rounds_mean", groups, stat(proposals["rounds"].to_numpy(float), "mean"))
-    rows.add("escalations_mean", groups, stat(proposals["escalations"].to_numpy(float), "mean"))
-    dilution = np.where(adopted, proposals["dilution"].to_numpy(float), np.nan)
-    rows.add("dilution_mean", groups, stat(dilution, "mean"))
-    adopted_count = np.concatenate([[adopted.sum()], np.bincount(tcode, adopted, minlength=k)])
-    rows.add("throughput_per_year", groups, adopted_count * 365.0 / horizon_days)
-    pending_count = np.concatenate([[pending.sum()], np.bincount(tcode, pending, minlength=k)])
-    rows.add("backlog_at_horizon", groups, pending_count)
-
-    bcode, bodies = _codes(stages["body"])
-    nb = len(bodies)
-    for col in ("wait_meeting_days", "wait_instructions_days", "negotiating_days"):
-        rows.add(col, bodies, _per_group(bcode, nb, stages[col].to_numpy(float), "mean"))
-    rows.add("visits", bodies, np.bincount(bcode[bcode >= 0], minlength=nb))
-    mcode, mbodies = _codes(meetings["body"])
-    rows.add("meetings_held", mbodies, np.bincount(mcode[mcode >= 0], minlength=len(mbodies)))
-    use = meetings["discussed"].to_numpy(float) / meetings["capacity"].to_numpy(float)
-    rows.add("agenda_use", mbodies, _per_group(mcode, len(mbodies), use, "mean"))
-
-    scode, states = _codes(events["member_state"])
-    acode, activities = _codes(events["activity"])
-    value = events["value"].to_numpy(float)
-    ns = len(states)
-
-    def per_state(mask: np.ndarray) -> np.ndarray:
-        sel = mask & (scode >= 0)
-        return np.bincount(scode[sel], minlength=ns)
-
-    def is_activity(name: str) -> np.ndarray:
-        return acode == (activities.index(name) if name in activities else -2)
-
-    objection = is_activity("objection")
-    rows.add("objections", states, per_state(objection))
-    rows.add("blocking_votes", states, per_state(objection & (value == 1.0)))
-    rows.add("abstentions", states, per_state(is_activity("abstention")))
-    rows.add("reservations", states, per_state(is_activity("reservation")))
-    blocked = is_outcome(("blocked", "lapsed"))
-    tally = dict.fromkeys(states, 0.0)
-    for text in proposals.loc[blocked, "blocking_states"]:
-        for code in filter(None, str(text).split(",")):
-            if code in tally:
-                tally[code] += 1.0
-    rows.add("proposals_blocked", states, list(tally.values()))
-    return rows.frame(replication)
 
 
 def _t_quantile(q: float, dof: float) -> float:
@@ -219,16 +141,55 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, mean - half, mean + half
 
 
+@lru_cache(maxsize=4)
+def _resample_weights(n: int, resamples: int = RESAMPLES) -> np.ndarray:
+    """Each row: how often each of ``n`` values is drawn in one resample, divided by ``n``
+    (so ``weights @ values`` are the resampled means: one matrix product for all of them)."""
+    idx = np.random.default_rng(n).integers(0, n, size=(resamples, n))
+    flat = (np.arange(resamples)[:, None] * n + idx).ravel()
+    return np.bincount(flat, minlength=resamples * n).reshape(resamples, n) / n
+
+
+def bootstrap_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """Mean and percentile-bootstrap interval of the mean of independent ``values``, one per
+    replication. The interval lies within the range of the values: a rate stays in [0, 1].
+
+    A NaN is a replication where the metric is undefined (no proposal of that type adopted):
+    replications are resampled all the same, and each resample averages its defined values.
+
+    >>> mean, lo, hi = bootstrap_interval(np.array([0.0, 0.0, 0.0, np.nan, 1.0]))
+    >>> mean, lo >= 0.0, hi <= 1.0
+    (0.25, True, True)
+    """
+    v = np.asarray(values, dtype=float)
+    defined = ~np.isnan(v)
+    valid = v[defined]
+    if len(valid) == 0:
+        return np.nan, np.nan, np.nan
+    mean = float(valid.mean())
+    if len(valid) == 1:
+        return mean, np.nan, np.nan
+    if valid.min() == valid.max():
+        return mean, mean, mean
+    weights = _resample_weights(len(v))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (weights @ np.where(defined, v, 0.0)) / (weights @ defined)
+    lo, hi = np.nanpercentile(means, [50 * (1 - level), 50 * (1 + level)])
+    return mean, float(lo), float(hi)
+
+
 def summarise(metrics: pd.DataFrame) -> pd.DataFrame:
     """Across replications: ``n, mean, ci_low, ci_high, sd, p10, p50, p90`` per metric and group.
 
-    Percentiles are of the per-replication values (the spread between replications).
+    The interval is a 95% percentile bootstrap of the mean over replications
+    (:func:`bootstrap_interval`); percentiles are of the per-replication values (the spread
+    between replications).
     """
     rows = []
     for (metric, group), g in metrics.groupby(["metric", "group"], sort=False):
         v = g["value"].to_numpy(dtype=float)
         valid = v[~np.isnan(v)]
-        mean, lo, hi = t_interval(valid)
+        mean, lo, hi = bootstrap_interval(v)
         pct = np.percentile(valid, [10, 50, 90]) if len(valid) else [np.nan] * 3
         rows.append(
             {
@@ -308,7 +269,7 @@ def km_median(proposals: pd.DataFrame, horizon_days: float | None = None) -> flo
     3.0
     """
     outcome = proposals["outcome"]
-    return _km_median(
+    return km_median_of(
         proposals["duration_days"].to_numpy(dtype=float),
         _mask(outcome, ADOPTED),
         _mask(outcome, ("pending",)),
@@ -318,7 +279,7 @@ def km_median(proposals: pd.DataFrame, horizon_days: float | None = None) -> flo
 def paired_differences(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Per-replication differences ``b - a`` of every metric, paired by replication, with a
     95% t-interval; also the unpaired (Welch) interval, so the gain from common random numbers
-    is visible. ``a`` and ``b`` are :func:`replication_metrics` tables."""
+    is visible. ``a`` and ``b`` are :func:`sim.analysis.metrics.replication_metrics` tables."""
     keys = ["metric", "group", "replication"]
     merged = a[[*keys, "value"]].merge(b[[*keys, "value"]], on=keys, suffixes=("_a", "_b"))
     rows = []
@@ -357,3 +318,57 @@ def welch_interval(a: np.ndarray, b: np.ndarray, level: float = 0.95) -> tuple[f
     dof = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
     half = float(_t_quantile(0.5 + level / 2, dof) * se)
     return diff, diff - half, diff + half
+
+
+REFERENCE_MIX = "all, reference mix"
+"""Group of the "all types" values standardised to the reference scenario's mix of types."""
+
+_PER_PROPOSAL = (
+    "adoption_rate",
+    "abstention_adoption_rate",
+    "block_rate",
+    "lapse_rate",
+    "withdrawal_rate",
+    "pending_share",
+    "rounds_mean",
+    "escalations_mean",
+)
+_PER_ADOPTED = ("time_to_adoption_mean", "dilution_mean")
+
+
+def type_mix(metrics: pd.DataFrame) -> dict[str, pd.Series]:
+    """A run's mix of proposal types, as weights summing to 1: of all proposals
+    (``"proposals"``) and of adopted ones (``"adopted"``), averaged over replications."""
+    per_type = metrics[metrics["group"].astype(str) != "all"]
+    out = {}
+    for key, metric in (("proposals", "proposals"), ("adopted", "throughput_per_year")):
+        m = per_type[per_type["metric"] == metric]
+        w = m.groupby(m["group"].astype(str))["value"].mean()
+        out[key] = w / w.sum()
+    return out
+
+
+def standardise(metrics: pd.DataFrame, mix: dict[str, pd.Series]) -> pd.DataFrame:
+    """Per replication, the "all types" value of each per-proposal metric recomputed with the
+    type weights ``mix`` (see :func:`type_mix`): group :data:`REFERENCE_MIX`. A scenario with
+    another mix of types (more sanctions packages, say) is then compared type for type.
+
+    Types without a value in a replication (none adopted) are left out and the weights of the
+    others rescaled.
+    """
+    frames = []
+    for metrics_of, weights in ((_PER_PROPOSAL, mix["proposals"]), (_PER_ADOPTED, mix["adopted"])):
+        m = metrics[metrics["metric"].isin(metrics_of)].assign(
+            metric=lambda d: d["metric"].astype(str), group=lambda d: d["group"].astype(str)
+        )
+        m = m[m["group"].isin(weights.index)]
+        wide = m.pivot_table(
+            index=["metric", "replication"], columns="group", values="value", dropna=False
+        )
+        w = weights.reindex(wide.columns).fillna(0.0).to_numpy()
+        values = wide.to_numpy()
+        has = ~np.isnan(values)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            std = np.where(has, values, 0.0) @ w / (has @ w)
+        frames.append(wide.index.to_frame(index=False).assign(group=REFERENCE_MIX, value=std))
+    return pd.concat(frames, ignore_index=True)[["replication", "metric", "group", "value"]]

@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from sim.analysis.stats import replication_metrics
+from sim.analysis.metrics import replication_metrics
 from sim.core.errors import UserError
 from sim.engine.compile import Model
 from sim.experiment.results import TABLES, frame_to_arrow

@@ -16,8 +16,15 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis.metrics import HEADLINE
-from sim.analysis.stats import paired_differences, welch_interval
+from sim.analysis.metrics import HEADLINE, fmt_difference, fmt_interval, fmt_value
+from sim.analysis.stats import (
+    REFERENCE_MIX,
+    few_replications,
+    paired_differences,
+    standardise,
+    type_mix,
+    welch_interval,
+)
 from sim.core.errors import UserError
 from sim.experiment.results import (
     Experiment,
@@ -28,7 +35,7 @@ from sim.experiment.results import (
     write_text_atomic,
 )
 from sim.report import plots
-from sim.report.html import Rendered, figures_html, html_table, page, png_base64, save_figure
+from sim.report.html import Rendered, figures_html, html_table, page, save_figure, svg_data_uri
 
 
 @dataclass
@@ -98,9 +105,11 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
         else f"NOT paired: seeds {sorted(seeds)} and replications {sorted(reps)} differ, so the "
         "runs are compared with unpaired (Welch) intervals"
     )
-    ref_metrics = loaded[0][1]
+    mix = type_mix(loaded[0][1])
+    ref_metrics = _with_reference_mix(loaded[0][1], mix)
     tables = []
     for label, (_, metrics, _) in zip(labels[1:], loaded[1:], strict=True):
+        metrics = _with_reference_mix(metrics, mix)
         d = paired_differences(ref_metrics, metrics) if paired else _unpaired(ref_metrics, metrics)
         d.insert(0, "comparison", f"{label} − {labels[0]}")
         tables.append(d)
@@ -119,12 +128,79 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
         write_text_atomic(writer.path("comparison.csv"), table.to_csv(index=False))
         runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
         figures = _comparison_figures(runs, table, writer.staging / "figures")
-        _write_report(writer.path("report.html"), labels, reason, table, figures)
+        warnings = [w for m in manifests if (w := few_replications(int(m["replications"])))]
+        _write_report(writer.path("report.html"), labels, reason, table, figures, warnings[:1])
         path = writer.publish()
     except BaseException as exc:
         writer.abandon(*failure_status(exc))
         raise
     return Comparison(path, paired, reason, table)
+
+
+def _with_reference_mix(metrics: pd.DataFrame, mix: dict[str, pd.Series]) -> pd.DataFrame:
+    plain = metrics.assign(metric=metrics["metric"].astype(str), group=metrics["group"].astype(str))
+    return pd.concat([plain, standardise(metrics, mix)], ignore_index=True)
+
+
+def headline_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """The headline metrics' differences, for people: "all types" at the reference's mix of
+    types where that applies, shares in percentage points, with 95% intervals."""
+    rows = []
+    for comparison, t in table.groupby("comparison", sort=False):
+        for metric, label in HEADLINE.items():
+            if metric == "proposals":
+                continue
+            r = t[(t["metric"] == metric) & (t["group"] == REFERENCE_MIX)]
+            mixed = not r.empty
+            r = r if mixed else t[(t["metric"] == metric) & (t["group"] == "all")]
+            if r.empty:
+                continue
+            x = r.iloc[0]
+            rows.append(
+                {
+                    "comparison": comparison,
+                    "metric": label + (" *" if mixed else ""),
+                    "reference": fmt_value(metric, x["mean_a"]),
+                    "scenario": fmt_value(metric, x["mean_b"]),
+                    "difference": fmt_difference(metric, x["difference"]),
+                    "95% CI": fmt_interval(metric, x["ci_low"], x["ci_high"], difference=True),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def per_type_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """Per proposal type: the difference in mean days to adoption and in adoption rate, with
+    95% intervals (the table a reader wants after the headline)."""
+    rows = []
+    skip = {"all", REFERENCE_MIX}
+    for comparison, t in table.groupby("comparison", sort=False):
+        days = t[(t["metric"] == "time_to_adoption_mean") & ~t["group"].isin(skip)]
+        rate = t[(t["metric"] == "adoption_rate") & ~t["group"].isin(skip)].set_index("group")
+        for d in days.itertuples():
+            row = {"comparison": comparison, "type": plots.human(d.group)}
+            row["days to adoption, difference"] = fmt_difference(d.metric, d.difference)
+            row["days 95% CI"] = fmt_interval(d.metric, d.ci_low, d.ci_high, difference=True)
+            if d.group in rate.index:
+                a = rate.loc[d.group]
+                row["adoption, difference"] = fmt_difference("adoption_rate", a["difference"])
+                row["adoption 95% CI"] = fmt_interval(
+                    "adoption_rate", a["ci_low"], a["ci_high"], difference=True
+                )
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _headline_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per comparison and headline metric: at the reference's type mix where that
+    applies, else all types as they came."""
+    rows = []
+    for _, t in table.groupby("comparison", sort=False):
+        for metric in HEADLINE:
+            r = t[(t["metric"] == metric) & (t["group"] == REFERENCE_MIX)]
+            rows.append(r if len(r) else t[(t["metric"] == metric) & (t["group"] == "all")])
+    head = pd.concat(rows)
+    return head[head["metric"] != "proposals"]
 
 
 def _comparison_figures(
@@ -149,30 +225,34 @@ def _comparison_figures(
             "Share adopted by days since tabling, one panel per proposal type: a curve "
             "to the left is faster; a higher plateau means more proposals adopted at all."
         )
-        out.append(("adoption_overlay", caption, png_base64(fig)))
+        out.append(("adoption_overlay", caption, svg_data_uri(fig)))
 
-        head = table[(table["group"] == "all") & table["metric"].isin(list(HEADLINE))]
-        head = head[head["metric"] != "proposals"]
+        head = _headline_rows(table)
         for stem, metrics, caption in (
             (
                 "forest_rates",
                 [m for m in HEADLINE if "rate" in m or m == "pending_share"],
-                "Differences in shares (0.1 = ten percentage points); a bar that does not cross "
-                "zero is a difference beyond chance.",
+                "Differences in percentage points, all types at the reference's mix of types; "
+                "a bar that does not cross zero is a difference beyond chance.",
             ),
             (
                 "forest_days",
                 [m for m in HEADLINE if m.startswith("time_to")],
-                "Differences in days to adoption (negative = faster than the reference).",
+                "Differences in days to adoption (negative = faster than the reference); the "
+                "mean at the reference's mix of types.",
             ),
         ):
             sel = head[head["metric"].isin(metrics)]
+            if stem == "forest_rates":  # shares drawn in percentage points
+                sel = sel.assign(**{c: 100 * sel[c] for c in ("difference", "ci_low", "ci_high")})
             fig = Figure(figsize=(9, 0.8 + 0.4 * max(3, len(sel))))
             ax = fig.subplots()
             plots.plot_forest(sel, HEADLINE, ax)
+            unit = "percentage points" if stem == "forest_rates" else "days"
+            ax.set_xlabel(f"difference (scenario − reference), {unit}")
             fig.tight_layout()
             save_figure(fig, folder, stem)
-            out.append((stem, caption, png_base64(fig)))
+            out.append((stem, caption, svg_data_uri(fig)))
 
         fig = Figure(figsize=(8, 4.8))
         ax = fig.subplots()
@@ -180,7 +260,7 @@ def _comparison_figures(
         fig.tight_layout()
         save_figure(fig, folder, "outcome_shares")
         caption = "How proposals end in each scenario, all types pooled."
-        out.append(("outcome_shares", caption, png_base64(fig)))
+        out.append(("outcome_shares", caption, svg_data_uri(fig)))
     return out
 
 
@@ -190,24 +270,21 @@ def _write_report(
     reason: str,
     table: pd.DataFrame,
     figures: list[Rendered],
+    warnings: list[str],
 ) -> None:
-    head = table[(table["group"] == "all") & table["metric"].isin(list(HEADLINE))].copy()
-    head["metric"] = head["metric"].map(HEADLINE)
-    head = head[["comparison", "metric", "mean_a", "mean_b", "difference", "ci_low", "ci_high"]]
-    head = head.rename(
-        columns={
-            "mean_a": "reference",
-            "mean_b": "scenario",
-            "ci_low": "95% CI low",
-            "ci_high": "95% CI high",
-        }
-    )
+    warn = "".join(f'<p class="warning">Warning: {html.escape(w)}.</p>' for w in warnings)
     body = (
         f"<h1>Comparison: {html.escape(' vs '.join(labels))}</h1>"
         f"<p>Reference: <b>{html.escape(labels[0])}</b>. Every difference is scenario − "
-        "reference, computed per replication and summarised with a 95% t-interval.</p>"
-        f"<p>{html.escape(reason)}.</p>"
-        f"<h2>Headline differences</h2>{html_table(head)}"
+        "reference, computed per replication and summarised with a 95% t-interval; shares "
+        "are in percent, their differences in percentage points (pp).</p>"
+        f"<p>{html.escape(reason)}.</p>{warn}"
+        f"<h2>Headline differences</h2>{html_table(headline_differences(table))}"
+        "<p>* all types together, with the scenario's per-type results weighted by the "
+        "reference's mix of proposal types, so a different mix of types does not pass for a "
+        "faster or slower process (the unweighted values are the group 'all' of "
+        "comparison.csv).</p>"
+        f"<h2>By proposal type</h2>{html_table(per_type_differences(table))}"
         f"<h2>Figures</h2>{figures_html(figures)}"
         "<p>All metrics, groups (proposal types, bodies, member states) and the unpaired "
         "intervals are in comparison.csv.</p>"

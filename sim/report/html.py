@@ -16,11 +16,12 @@ import io
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
 from sim.scenario import PoissonArrivals, Scenario
@@ -28,11 +29,13 @@ from sim.scenario import PoissonArrivals, Scenario
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """A standard figure: file stem, drawing function and a one-line reading aid."""
+    """A standard figure: file stem, drawing function and a one-line reading aid; with
+    ``layout`` (keyword arguments of ``Figure.subplots``) ``draw`` gets the array of axes."""
 
     stem: str
-    draw: Callable[[Axes], Axes]
+    draw: Callable[[Any], Any]
     caption: str
+    layout: dict[str, Any] | None = None
 
 
 def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
@@ -54,8 +57,7 @@ def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
 def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
     with plots.style():
         fig = Figure(figsize=size)
-        ax = fig.subplots()
-        spec.draw(ax)
+        spec.draw(fig.subplots(**spec.layout) if spec.layout else fig.subplots())
         fig.tight_layout()
     return fig
 
@@ -63,37 +65,49 @@ def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
 def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
     """The standard figures of the run ``exp``, reading only the tables each needs."""
     folder, scenario = exp.path, exp.scenario
-    proposals = read_table(
-        folder,
-        "proposals",
-        [
-            "replication",
-            "proposal_id",
-            "type",
-            "outcome",
-            "arrival_day",
-            "decided_day",
-            "duration_days",
-        ],
-    )
+    columns = ["replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day"]
+    proposals = read_table(folder, "proposals", [*columns, "duration_days"])
     metrics = read_table(folder, "metrics")
     rep0 = [("replication", "==", 0)]
     stages = pd.read_parquet(folder / "stages.parquet", filters=rep0)
     meetings = pd.read_parquet(folder / "meetings.parquet", filters=rep0)
     start, horizon = scenario.start_date, scenario.horizon_days
     sample = _swimlane_sample(stages)
+    first = proposals[proposals["replication"] == 0].set_index("proposal_id")
+    lanes = {
+        int(p): f"{plots.human(first.at[p, 'type'])} #{p}: {plots.human(first.at[p, 'outcome'])}"
+        for p in sample
+        if p in first.index
+    }
+    visited = set(metrics.loc[metrics["metric"] == "visits", "group"].astype(str))
+    top = scenario.escalation_body if scenario.escalation_body in visited else None
+    ladder = [b for b in scenario.bodies if b != top and b in visited] + ["written_procedure"]
+    names = _short_names(scenario)
+
+    def time_split(axes: Any) -> None:
+        plots.plot_time_split(metrics, axes[0] if top else axes, ladder, names)
+        if top:
+            plots.plot_time_split(metrics, axes[1], [top], names)
+            axes[1].set_title(f"… and at the top ({top}), on its own scale: rarely reached")
+            axes[1].get_legend().remove()
+            axes[0].set_xlabel("")
+
     return [
         FigureSpec(
             "time_to_adoption",
             lambda ax: plots.plot_time_to_adoption(proposals, ax),
-            "Read across: the share of each type adopted within a given number of days; "
-            "curves that stay low never reach adoption (blocked, lapsed or pending).",
+            "Read across: the share of each type adopted within a given number of days "
+            "(Kaplan–Meier). Blocked, lapsed and withdrawn proposals are never adopted, so they "
+            "keep a curve below 100%; proposals still pending at the horizon are censored (they "
+            "count only while observed), so they do not pull a curve down.",
         ),
         FigureSpec(
             "time_split",
-            lambda ax: plots.plot_time_split(metrics, ax),
-            "Each bar is an average visit to a body: blue is waiting for its next "
-            "meeting, yellow for capitals' instructions, orange negotiating.",
+            time_split,
+            "Each bar is an average visit to a body, with how many visits a run makes: blue is "
+            "waiting for its next meeting, yellow for capitals' instructions, orange "
+            "negotiating. The European Council, rarely reached, has its own panel and scale.",
+            {"nrows": 2, "height_ratios": [max(3, len(ladder)), 1.4]} if top else None,
         ),
         FigureSpec(
             "outcomes",
@@ -113,11 +127,18 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
         ),
         FigureSpec(
             "swimlane",
-            lambda ax: plots.plot_swimlane(stages, meetings, start, ax, sample),
-            "A few proposals of replication 0 in real dates: bars are the time spent at "
-            "each body, ticks that body's meetings.",
+            lambda ax: plots.plot_swimlane(stages, meetings, start, ax, sample, lanes),
+            "A few proposals of replication 0 in real dates, with their type and how they "
+            "ended: bars are the time spent at each body (one colour per body in every "
+            "figure), ticks that body's meetings.",
         ),
     ]
+
+
+def _short_names(scenario: Scenario) -> dict[str, str]:
+    """Body labels: the scenario's name when short, else the id."""
+    names = {b: (s.name if len(s.name) <= 24 else b) for b, s in scenario.bodies.items()}
+    return names | {"written_procedure": "written procedure"}
 
 
 def _swimlane_sample(stages: pd.DataFrame, n: int = 6) -> list[int]:
@@ -129,11 +150,11 @@ def _swimlane_sample(stages: pd.DataFrame, n: int = 6) -> list[int]:
     return sorted((first + rest)[:n])
 
 
-SIZES = {"member_states": (10.0, 4.8), "swimlane": (10.0, 4.8)}
+SIZES = {"member_states": (10.0, 4.8), "swimlane": (10.0, 4.8), "time_split": (9.0, 7.0)}
 
 
 Rendered = tuple[str, str, str]
-"""A drawn figure: file stem, one-line reading aid, PNG as base64."""
+"""A drawn figure: file stem, one-line reading aid, the image as a ``data:`` URI (SVG)."""
 
 
 def write_run_figures(exp: Experiment) -> list[Rendered]:
@@ -142,15 +163,16 @@ def write_run_figures(exp: Experiment) -> list[Rendered]:
     for spec in run_figure_specs(exp):
         fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
         save_figure(fig, exp.path / "figures", spec.stem)
-        out.append((spec.stem, spec.caption, png_base64(fig)))
+        out.append((spec.stem, spec.caption, svg_data_uri(fig)))
     return out
 
 
-def png_base64(fig: Figure) -> str:
-    """The figure as a base64 PNG for embedding in HTML."""
+def svg_data_uri(fig: Figure) -> str:
+    """The figure as an SVG ``data:`` URI for embedding in HTML (sharp at any zoom)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+    with plots.style():  # a fixed svg.hashsalt: the same figure gives the same text
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -164,6 +186,7 @@ th,td{border:1px solid #dee2e6;padding:.25em .6em;text-align:left}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1.2em 0}figure img{max-width:100%}figcaption{color:#495057;font-size:.9em}
 .meta{color:#495057;font-size:.9em}
+.warning{background:#fff3bf;border-left:4px solid #f08c00;padding:.4em .8em}
 """
 
 
@@ -189,9 +212,9 @@ def _fmt(v: object) -> str:
 def figures_html(figures: Iterable[Rendered]) -> str:
     """Embedded figures with their captions."""
     return "".join(
-        f'<figure><img alt="{html.escape(stem)}" src="data:image/png;base64,{png}">'
+        f'<figure><img alt="{html.escape(stem)}" src="{uri}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        for stem, caption, png in figures
+        for stem, caption, uri in figures
     )
 
 
@@ -256,24 +279,28 @@ def _calendar_text(c: object) -> str:
 
 
 def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Headline metrics with 95% CIs, in plain language."""
-    from sim.analysis.metrics import HEADLINE
+    """Headline metrics with 95% intervals, in plain language (shares in percent)."""
+    from sim.analysis.metrics import HEADLINE, fmt_interval, fmt_value
 
     s = summary[(summary["group"] == "all") & summary["metric"].isin(list(HEADLINE))]
     s = s.set_index("metric").reindex([m for m in HEADLINE if m in set(s["metric"])])
     return pd.DataFrame(
         {
             "metric": [HEADLINE[m] for m in s.index],
-            "mean": s["mean"].to_numpy(),
-            "95% CI low": s["ci_low"].to_numpy(),
-            "95% CI high": s["ci_high"].to_numpy(),
+            "mean": [fmt_value(m, v) for m, v in s["mean"].items()],
+            "95% interval": [
+                fmt_interval(m, lo, hi)
+                for m, lo, hi in zip(s.index, s["ci_low"], s["ci_high"], strict=True)
+            ],
             "replications": s["n"].astype(int).to_numpy(),
         }
     )
 
 
 def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Adoption rate and median time to adoption by proposal type, with CIs."""
+    """Adoption rate and median time to adoption by proposal type, with 95% intervals."""
+    from sim.analysis.metrics import fmt_interval, fmt_value
+
     rows = []
     for metric, label in (
         ("adoption_rate", "adoption rate"),
@@ -283,22 +310,38 @@ def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
         for r in s.itertuples():
             rows.append(
                 {
-                    "type": r.group,
+                    "type": plots.human(r.group),
                     "metric": label,
-                    "mean": r.mean,
-                    "95% CI": f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]",
+                    "mean": fmt_value(metric, r.mean),
+                    "95% interval": fmt_interval(metric, r.ci_low, r.ci_high),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def reproduce_command(manifest: dict[str, Any]) -> str:
+    """The command line, run in the results folder, that reproduces the run from its resolved
+    scenario and seed.
+
+    >>> reproduce_command({"replications": 50, "seed": 7})
+    'cfsp-sim run scenario.toml -n 50 --seed 7 --out reproduced'
+    """
+    return (
+        f"cfsp-sim run scenario.toml -n {manifest['replications']} --seed {manifest['seed']} "
+        "--out reproduced"
+    )
 
 
 def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> Path:
     """Write ``report.html`` for the run ``exp`` (figures drawn if not given)."""
     figures = figures if figures is not None else write_run_figures(exp)
     manifest, scenario, summary = exp.manifest, exp.scenario, exp.summary
+    few = few_replications(int(manifest["replications"]))
+    warning = f'<p class="warning">Warning: {html.escape(few)}.</p>' if few else ""
     body = (
-        f"<h1>{html.escape(scenario.name)}: how EU foreign-policy decisions move</h1>"
-        f"<p>{html.escape(scenario.description)}</p>"
+        "<h1>How EU foreign-policy decisions move</h1>"
+        f"<p><b>Scenario:</b> {html.escape(scenario.description)} "
+        f"(<code>{html.escape(scenario.name)}</code>)</p>"
         "<p>The question: how long do CFSP proposals take from tabling to adoption, where does "
         "the time go, how often are they blocked and by whom — in this scenario?</p>"
         f'<p class="meta">{manifest["replications"]} replications of '
@@ -306,9 +349,13 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         f"{len(scenario.resolved_members())} member states; cfsp-sim "
         f"{manifest['versions']['cfsp-sim']}; scenario sha256 "
         f"{manifest['scenario_sha256'][:12]}…</p>"
+        f'<p class="meta">Reproduce it from this folder: '
+        f"<code>{html.escape(reproduce_command(manifest))}</code></p>"
+        f"{warning}"
         f"<h2>Headline results</h2>{html_table(headline_table(summary))}"
-        "<p>Means across replications with 95% t-intervals; each replication is one "
-        "independent run of the whole year.</p>"
+        "<p>Means across replications with 95% percentile-bootstrap intervals of the mean; "
+        "each replication is one independent run of the whole period. Shares are in percent "
+        "of all proposals tabled.</p>"
         f"<h2>By proposal type</h2>{html_table(by_type_table(summary))}"
         f"<h2>Figures</h2>{figures_html(figures)}"
         f"<h2>The scenario</h2>{scenario_tables(scenario)}"

@@ -9,6 +9,7 @@ where needed, in one consistent look.
 from __future__ import annotations
 
 import datetime as dt
+import zlib
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -35,6 +36,48 @@ SPLIT_COLOURS = {
     "wait_instructions_days": ("waiting for instructions", "#ffd43b"),
     "negotiating_days": ("negotiating", "#e8590c"),
 }
+BODY_COLOURS = {
+    "WP": "#adb5bd",
+    "COEST": "#74c0fc",
+    "COAFR": "#63e6be",
+    "COHOM": "#b197fc",
+    "RELEX": "#ffa94d",
+    "PSC": "#1c7ed6",
+    "COREPER": "#f08c00",
+    "FAC": "#2b8a3e",
+    "EUCO": "#c92a2a",
+    "written_procedure": "#868e96",
+}
+"""Fixed colours of the bodies: the same body has the same colour in every figure and run."""
+TYPE_COLOURS = {
+    "sanctions_package": "#c92a2a",
+    "sanctions_renewal": "#f08c00",
+    "listing": "#e64980",
+    "csdp_mandate": "#2b8a3e",
+    "council_conclusions": "#1c7ed6",
+    "eu_statement": "#7048e8",
+    "epf_measure": "#495057",
+}
+"""Fixed colours of the baseline's proposal types."""
+_SPARE = [mpl.colormaps["tab20"](i) for i in range(20)]
+
+
+def _fixed(mapping: Mapping[str, Any], key: object) -> Any:
+    """The colour of ``key``: from ``mapping``, else one chosen by a stable hash of its name."""
+    name = str(key)
+    return mapping.get(name) or _SPARE[zlib.crc32(name.encode()) % len(_SPARE)]
+
+
+def body_colour(body: object) -> Any:
+    """A body's colour, the same in every figure and run."""
+    return _fixed(BODY_COLOURS, body)
+
+
+def type_colour(proposal_type: object) -> Any:
+    """A proposal type's colour, the same in every figure and run."""
+    return _fixed(TYPE_COLOURS, proposal_type)
+
+
 SCENARIO_COLOURS = ["#1c7ed6", "#e8590c", "#2b8a3e", "#862e9c", "#c92a2a", "#495057"]
 FIGSIZE = (8.0, 4.8)
 STYLE: dict[str, Any] = {
@@ -70,8 +113,12 @@ def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
     return new
 
 
-def _label(name: object) -> str:
+def human(name: object) -> str:
+    """A raw id as a label: ``sanctions_package`` -> ``sanctions package``."""
     return str(name).replace("_", " ")
+
+
+_label = human
 
 
 def _adoption_curve(proposals: pd.DataFrame, points: int = 600) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +138,7 @@ def plot_time_to_adoption(proposals: pd.DataFrame, ax: Axes | None = None) -> Ax
     ax = _ax(ax)
     for t, g in proposals.groupby("type", observed=True):
         x, y = _adoption_curve(g)
-        ax.step(x, y, where="post", label=_label(t))
+        ax.step(x, y, where="post", label=_label(t), color=type_colour(t))
     ax.set_title("Time to adoption by proposal type")
     ax.set_xlabel("days since the proposal was tabled")
     ax.set_ylabel("share adopted (Kaplan–Meier)")
@@ -101,18 +148,26 @@ def plot_time_to_adoption(proposals: pd.DataFrame, ax: Axes | None = None) -> Ax
     return ax
 
 
-def plot_time_split(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Where the time goes: mean days per visit to each body, split into waiting for a meeting,
-    waiting for instructions and negotiating (means of per-replication means)."""
+def plot_time_split(
+    metrics: pd.DataFrame,
+    ax: Axes | None = None,
+    bodies: list[str] | None = None,
+    names: Mapping[str, str] | None = None,
+) -> Axes:
+    """Where the time goes: mean days per visit to each body (of ``bodies``, default all),
+    split into waiting for a meeting, waiting for instructions and negotiating (means of
+    per-replication means); each label says how many visits a run makes."""
     ax = _ax(ax)
     parts = metrics[metrics["metric"].isin(list(SPLIT_COLOURS))]
     table = parts.groupby(["group", "metric"])["value"].mean().unstack("metric")
     visits = metrics[metrics["metric"] == "visits"].groupby("group")["value"].mean()
-    order = [b for b in visits.index if visits[b] > 0 and b in table.index]
-    table = table.loc[order, list(SPLIT_COLOURS)].fillna(0.0)
+    wanted = list(visits.index) if bodies is None else bodies
+    order = [b for b in wanted if b in table.index and visits.get(b, 0) > 0]
+    table = table.reindex(index=order, columns=list(SPLIT_COLOURS)).fillna(0.0)
+    labels = [f"{(names or {}).get(b, b)}\n{visits[b]:.3g} visits a run" for b in order]
     left = np.zeros(len(table))
     for col, (label, colour) in SPLIT_COLOURS.items():
-        ax.barh(table.index, table[col], left=left, color=colour, label=label)
+        ax.barh(labels, table[col].to_numpy(), left=left, color=colour, label=label)
         left += table[col].to_numpy()
     ax.invert_yaxis()
     ax.set_title("Where the time goes, by body")
@@ -130,7 +185,7 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     left = np.zeros(len(shares))
     for o in shares.columns:
         ax.barh(
-            shares.index.astype(str),
+            [_label(t) for t in shares.index],
             shares[o],
             left=left,
             color=OUTCOME_COLOURS[o],
@@ -218,18 +273,16 @@ def plot_swimlane(
     start: dt.date,
     ax: Axes | None = None,
     proposals: list[int] | None = None,
+    labels: Mapping[int, str] | None = None,
 ) -> Axes:
-    """A few proposals of one replication through the bodies, in real dates: one lane each,
-    one bar per body visit, with that body's meetings marked as ticks."""
+    """A few proposals of one replication through the bodies, in real dates: one lane each
+    (labelled by ``labels``, e.g. type and outcome), one bar per body visit in the body's fixed
+    colour, with that body's meetings marked as ticks."""
     ax = _ax(ax, (10.0, 4.8))
     if proposals is None:
         counts = stages.groupby("proposal_id").size()
         proposals = list(counts.sort_values(ascending=False).index[:6])
-    bodies = list(dict.fromkeys(stages["body"].astype(str)))
-    cmap = mpl.colormaps["tab10"]
-    colours = {b: cmap(i % 10) for i, b in enumerate(bodies)}
     meet = {str(b): g["time_day"].to_numpy() for b, g in meetings.groupby("body", observed=True)}
-
     origin = dt.datetime.combine(start, dt.time())
 
     def to_date(day: float) -> float:
@@ -244,21 +297,22 @@ def plot_swimlane(
             ax.broken_barh(
                 [(x0, max(x1 - x0, 0.3))],
                 (lane - 0.3, 0.6),
-                color=colours[b],
-                label=None if b in used else b,
+                color=body_colour(b),
+                label=None if b in used else _label(b),
             )
             used.add(b)
             ticks = meet.get(b, np.array([]))
             ticks = ticks[(ticks >= v.entered_day) & (ticks <= v.left_day)]
             ax.vlines([to_date(t) for t in ticks], lane - 0.38, lane + 0.38, color="black", lw=0.8)
-    ax.set_yticks(range(len(proposals)), [f"proposal {p}" for p in proposals])
+    names = [(labels or {}).get(p, f"proposal {p}") for p in proposals]
+    ax.set_yticks(range(len(proposals)), names, fontsize=9)
     ax.invert_yaxis()
     ax.xaxis_date()
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     ax.set_title("Sample proposals through the bodies (ticks: meetings)")
     ax.set_xlabel("date")
     ax.set_ylabel("proposal")
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=min(6, len(used)))
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncols=min(5, len(used)), fontsize=9)
     return ax
 
 

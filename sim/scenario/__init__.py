@@ -2,10 +2,13 @@
 
 from sim.scenario.loading import (
     apply_override,
+    bundled_scenarios,
     bundled_scenarios_dir,
     deep_merge,
+    did_you_mean,
     load_scenario,
     parse_override,
+    resolve_scenario,
 )
 from sim.scenario.references import ResolvedMember
 from sim.scenario.schema import (
@@ -44,8 +47,11 @@ __all__ = [
     "ScheduledArrivals",
     "Unanimity",
     "apply_override",
+    "bundled_scenarios",
     "bundled_scenarios_dir",
     "deep_merge",
+    "did_you_mean",
     "load_scenario",
     "parse_override",
+    "resolve_scenario",
 ]

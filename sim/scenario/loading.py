@@ -10,13 +10,15 @@ only then validated by :class:`~sim.scenario.schema.Scenario`. Every problem is 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
 import os
 import stat
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -105,9 +107,58 @@ def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
             break
         if not isinstance(parent, str):
             raise ScenarioError(current, "extends", "must be a file name (a string)")
-        referrer, current = current, (current.parent / parent)
+        referrer, current = current, _extended(current, parent)
     chain.reverse()
     return chain
+
+
+def _extended(child: Path, parent: str) -> Path:
+    """The file ``extends = parent`` names: next to ``child`` (with or without ``.toml``),
+    else the bundled scenario of that name, else the sibling path (reported as not found)."""
+    sibling = child.parent / parent
+    for candidate in (sibling, sibling.with_name(sibling.name + ".toml")):
+        if candidate.is_file():
+            return candidate
+    bundled = bundled_scenarios().get(Path(parent).name.removesuffix(".toml"))
+    return bundled if bundled is not None and "/" not in parent else sibling
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""``.
+
+    >>> did_you_mean("capcity", ["capacity", "calendar"])
+    " (did you mean 'capacity'?)"
+    >>> did_you_mean("zzz", ["capacity"])
+    ''
+    """
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def bundled_scenarios_dir() -> Path:
+    """The bundled scenarios: package data ``sim/scenarios`` (in a checkout, a link to the
+    repository's ``scenarios/`` folder)."""
+    return Path(str(resources.files("sim") / "scenarios"))
+
+
+def bundled_scenarios() -> dict[str, Path]:
+    """Bundled scenario files by name (file stem), sorted; empty if none is installed."""
+    folder = bundled_scenarios_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+
+
+def resolve_scenario(spec: str | Path) -> Path:
+    """The scenario file ``spec`` names: the path itself if it exists, else a bundled scenario
+    (``"qmv_art31"`` or ``"qmv_art31.toml"``); a missing plain name suggests the closest."""
+    path = Path(spec)
+    if path.exists() or len(path.parts) != 1:
+        return path
+    bundled = bundled_scenarios()
+    name = path.name.removesuffix(".toml")
+    if name in bundled:
+        return bundled[name]
+    hint = did_you_mean(name, bundled) or " (cfsp-sim scenarios lists the bundled ones)"
+    raise ScenarioError(path, "", f"file not found, and no bundled scenario {name!r}{hint}")
 
 
 def parse_override(text: str, label: str = "--set") -> tuple[list[str], Any]:
@@ -279,10 +330,49 @@ def _validation_error(exc: ValidationError, raw: dict[str, Any]) -> tuple[Loc, L
     if isinstance(err.get("input"), bool) and err["type"] in ("int_type", "float_type"):
         problem = "expects a number, not true/false"
     elif err["type"] == "extra_forbidden":
-        problem = "unknown key"
+        problem = "unknown key" + did_you_mean(str(loc[-1]), _known_keys(raw, loc[:-1]))
     elif err["type"] == "missing":
         problem, blame = "required key is missing", loc[:-1]  # whoever wrote the table
     return loc, blame, problem.removeprefix("Value error, "), False
+
+
+def _variants(annotation: Any) -> list[Any]:
+    """The types an annotation may hold (``Annotated``, unions and ``None`` unwrapped)."""
+    if get_origin(annotation) is Annotated:
+        return _variants(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, type(int | None)):
+        return [v for a in get_args(annotation) for v in _variants(a)]
+    return [annotation] if annotation is not type(None) else []
+
+
+def _known_keys(raw: Mapping[str, Any], loc: Sequence[str | int]) -> list[str]:
+    """The keys the schema allows in the table at ``loc`` (empty if it cannot tell)."""
+    kinds: list[Any] = [Scenario]
+    node: Any = raw
+    for part in loc:
+        node = node.get(part) if isinstance(node, Mapping) else None
+        nxt: list[Any] = []
+        for kind in kinds:
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                field = kind.model_fields.get(str(part))
+                nxt += _variants(field.annotation) if field is not None else []
+            elif get_origin(kind) in (dict, list):
+                nxt += _variants(get_args(kind)[-1])
+        kinds = nxt
+    keys: list[str] = []
+    for kind in kinds:
+        if not (isinstance(kind, type) and issubclass(kind, BaseModel)):
+            continue
+        fields = kind.model_fields
+        tag = next((d for d in _DISCRIMINATORS if d in fields), None)
+        if (
+            tag
+            and isinstance(node, Mapping)
+            and node.get(tag) not in get_args(fields[tag].annotation)
+        ):
+            continue  # another variant of a tagged union
+        keys += [f.alias or name for name, f in fields.items()]
+    return keys
 
 
 def load_scenario(
@@ -295,7 +385,7 @@ def load_scenario(
     Parameters
     ----------
     path
-        The scenario's TOML file.
+        The scenario's TOML file, or the name of a bundled scenario (``"eu27_baseline"``).
     overrides
         ``"key.path=value"`` strings (``--set``) applied, in order, before validation.
     varied
@@ -308,7 +398,7 @@ def load_scenario(
         On any problem, naming the file (or ``--set``/``--vary``) that wrote the key, the key
         path and what is wrong.
     """
-    path = Path(path)
+    path = resolve_scenario(path)
     chain = _read_chain(path)
     raw: dict[str, Any] = {}
     for _, layer in chain:
@@ -343,9 +433,4 @@ def load_scenario(
 
 def scenario_sources(path: str | Path) -> list[Path]:
     """The scenario file and every file it ``extends``, most basic first."""
-    return [p for p, _ in _read_chain(Path(path))]
-
-
-def bundled_scenarios_dir() -> Path:
-    """The project's ``scenarios/`` folder (next to the package in a source checkout)."""
-    return Path(__file__).resolve().parents[2] / "scenarios"
+    return [p for p, _ in _read_chain(resolve_scenario(path))]

@@ -1,0 +1,122 @@
+"""Process-mining exports read back by pm4py: XES, OCEL 2.0 and CSV of a real run."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.experiment.runner import run_experiment
+from sim.report.export import mining_log
+from sim.scenario import load_scenario
+
+pytestmark = pytest.mark.slow
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    pm4py = pytest.importorskip("pm4py")
+
+ROUTE = ["COEST", "RELEX", "PSC", "COREPER", "FAC"]  # the baseline's sanctions route
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("export") / "base"
+    s = load_scenario("eu27_baseline")
+    assert list(s.proposal_types["sanctions_package"].route) == ROUTE
+    return run_experiment(s, out=folder, replications=3, seed=11, workers=1, progress=False).path
+
+
+def _export(run: Path, fmt: str, out: Path, *extra: str) -> Path:
+    assert main(["export", str(run), "--format", fmt, "--out", str(out), *extra]) == 0
+    return out
+
+
+def test_xes_reads_back_with_bodies_lifecycle_resources_and_case_attributes(
+    run: Path, tmp_path: Path
+) -> None:
+    log = pm4py.read_xes(str(_export(run, "xes", tmp_path / "log.xes", "--replications", "all")))
+    names = set(log["concept:name"])
+    assert {"PSC:tabled", "COREPER:agreed", "PSC", "submitted", "adopted"} <= names
+    assert not names & {"tabled", "agreed", "reservation", "objection"}  # always body-qualified
+    assert set(log["lifecycle:transition"]) == {"start", "complete"}
+    assert {"PSC", "COREPER", "FAC"} <= set(log["org:resource"].dropna())
+    assert str(log["time:timestamp"].dt.tz) == "UTC"  # read as time-zone aware
+    for col in ("case:type", "case:outcome", "case:urgent", "case:replication"):
+        assert log[col].notna().all(), col
+    assert set(log["case:replication"]) == {0, 1, 2}
+    proposals = pd.read_parquet(run / "proposals.parquet")
+    assert log["case:concept:name"].nunique() == len(proposals)
+
+
+def test_sanctions_packages_follow_their_route_in_the_directly_follows_graph(
+    run: Path, tmp_path: Path
+) -> None:
+    log = pm4py.read_xes(str(_export(run, "xes", tmp_path / "log.xes", "--replications", "all")))
+    visits = log[
+        (log["case:type"] == "sanctions_package")
+        & (log["lifecycle:transition"] == "complete")
+        & log["concept:name"].isin([*ROUTE, "written_procedure"])
+    ]
+    dfg, start, _ = pm4py.discover_dfg(visits)
+    assert set(start) <= {"COEST", "RELEX"}  # the geographic working party may be skipped
+    successors = {b: n for (a, b), n in dfg.items() if a == "COEST"}
+    assert max(successors, key=successors.__getitem__) == "RELEX"
+    for a, b in dfg:  # along the route, possibly skipping a body, never back
+        if a in ROUTE and b in ROUTE:
+            assert ROUTE.index(b) > ROUTE.index(a), (a, b)
+    assert set(ROUTE[:-1]) <= {a for a, _ in dfg}
+
+
+def test_same_moment_events_keep_their_order(run: Path) -> None:
+    log, _ = mining_log(run, [0])
+    for _, case in log.groupby("case", sort=False):
+        names = case["activity"].tolist()
+        assert names[0] == "submitted"
+        started = [n for n, lc in zip(names, case["lifecycle"], strict=True) if lc == "start"]
+        completed = [
+            n
+            for n, lc in zip(names, case["lifecycle"], strict=True)
+            if lc == "complete" and n in started
+        ]
+        assert completed == started[: len(completed)]  # visits close in the order they open
+        assert case["time_day"].is_monotonic_increasing
+
+
+def test_member_events_fold_unless_asked(run: Path) -> None:
+    folded, _ = mining_log(run, [0])
+    per_state, _ = mining_log(run, [0], member_events=True)
+    objections = folded[folded["activity"].str.endswith(":objection")]
+    assert objections["count"].sum() == per_state["activity"].str.endswith(":objection").sum()
+    assert (objections["count"] >= 1).all()
+    one = per_state[per_state["activity"].str.endswith(":reservation")]
+    assert (one["resource"] == one["states"]).all()  # the member state is the resource
+
+
+def test_ocel_reads_back_with_proposals_bodies_and_member_states(run: Path, tmp_path: Path) -> None:
+    ocel = pm4py.read_ocel2_json(str(_export(run, "ocel", tmp_path / "log.jsonocel")))
+    types = ocel.objects["ocel:type"].value_counts()
+    assert set(types.index) == {"proposal", "body", "member state"}
+    assert types["member state"] == 27
+    proposals = pd.read_parquet(run / "proposals.parquet", filters=[("replication", "==", 0)])
+    assert types["proposal"] == len(proposals)
+    assert "PSC:start" in set(ocel.events["ocel:activity"])
+    objections = ocel.relations[ocel.relations["ocel:activity"].str.endswith(":objection")]
+    assert (objections["ocel:type"] == "member state").any()
+
+
+def test_csv_has_the_same_events(run: Path, tmp_path: Path) -> None:
+    csv = pd.read_csv(_export(run, "csv", tmp_path / "log.csv"))
+    log, _ = mining_log(run, [0])
+    assert len(csv) == len(log)
+    assert {"case:concept:name", "concept:name", "time:timestamp", "case:type"} <= set(csv)
+
+
+def test_bad_replications_is_bad_input(run: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "x.xes"
+    assert main(["export", str(run), "--replications", "7", "--out", str(out)]) == 2
+    assert "replications 0-2" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,56 @@
+"""``make gallery``: the comparisons rerun, the figures copied, the README's numbers rewritten
+(a short try on copies, so the real README and gallery stay as committed)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_gallery_rewrites_only_the_marked_passages(tmp_path: Path) -> None:
+    readme = tmp_path / "README.md"
+    # the real README marks the QMV numbers; a table of every comparison goes where a README
+    # has <!-- gallery:scenarios --> markers (added here at the end)
+    original = (ROOT / "README.md").read_text(encoding="utf-8")
+    original += "\n<!-- gallery:scenarios -->\n<!-- /gallery:scenarios -->\n"
+    readme.write_text(original, encoding="utf-8")
+    gallery = tmp_path / "gallery"
+    options = ["-n", "2", "--horizon", "60", "--workers", "1"]
+    paths = ["--results", str(tmp_path / "results"), "--gallery", str(gallery)]
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tools" / "gallery.py"),
+            *options,
+            *paths,
+            "--readme",
+            str(readme),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert res.returncode == 0, res.stderr
+    for name in (
+        "baseline_time_split",
+        "unanimity_vs_qmv_adoption",
+        "unanimity_vs_qmv_forest_days",
+    ):
+        assert (gallery / f"{name}.png").stat().st_size > 1000
+    text = readme.read_text(encoding="utf-8")
+    assert "QMV makes sanctions packages <!-- gallery:qmv -->**" in text
+    assert "95% CI of the\npaired difference" in text
+    assert "With 2 replications (seed 2025)" in text  # the table, between the added markers
+    assert "| `holdout_state`: one hold-out state |" in text
+    assert " pp [" in text
+    before = original.split("<!-- gallery:qmv -->")[0]
+    assert text.startswith(before)  # the hand-written text before the first passage is kept
+    after = original.split("<!-- /gallery:qmv -->")[1].split("<!-- gallery:scenarios -->")[0]
+    assert after in text
