@@ -96,7 +96,14 @@ def _shared_parents() -> dict[str, argparse.ArgumentParser]:
         "--force", action="store_true", help="replace an existing results folder"
     )
     execution.add_argument("--quiet", action="store_true", help="no progress bar, no summary table")
-    return {"scenario": scenario, "overrides": overrides, "execution": execution}
+    large = argparse.ArgumentParser(add_help=False)
+    large.add_argument(
+        "--allow-large",
+        action="store_true",
+        help="go beyond the size guards (replications, proposals, sweep points, members for "
+        "power; default: refuse, naming the limit)",
+    )
+    return {"scenario": scenario, "overrides": overrides, "execution": execution, "large": large}
 
 
 def _examples(*lines: str) -> str:
@@ -168,7 +175,7 @@ def _scenario_commands(command: Any) -> None:
     pw = command(
         "power",
         "exact voting power (Banzhaf, Shapley-Shubik) of members",
-        ("scenario", "overrides"),
+        ("scenario", "overrides", "large"),
         "cfsp-sim power eu27_baseline --rule qmv",
         "cfsp-sim power qmv_enlarged",
     )
@@ -181,7 +188,7 @@ def _run_commands(command: Any) -> None:
     r = command(
         "run",
         "run seeded replications into a results folder, with figures and report.html",
-        ("scenario", "execution", "overrides"),
+        ("scenario", "execution", "overrides", "large"),
         "cfsp-sim run eu27_baseline",
         "cfsp-sim run qmv_art31 -n 200 --seed 7 --out results/qmv",
         "cfsp-sim run scenarios/mine.toml --set horizon_days=730 --workers 2",
@@ -197,7 +204,7 @@ def _run_commands(command: Any) -> None:
     sw = command(
         "sweep",
         "run a grid (or one-at-a-time) of parameter values",
-        ("scenario", "execution", "overrides"),
+        ("scenario", "execution", "overrides", "large"),
         "cfsp-sim sweep eu27_baseline --vary member_defaults.objection_probability=0,0.004 -n 50",
         "cfsp-sim sweep qmv_art31 --oat --vary bodies.PSC.capacity=4,8 "
         "--vary bodies.COREPER.capacity=6,12",
