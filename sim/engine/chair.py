@@ -17,7 +17,6 @@ from sim.core.members import brake_invoked, text_objections
 from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
-from sim.core.visit import Visit
 from sim.core.voting import QualifiedMajorityRule, UnanimityRule, Vote, VotingRule, any_true
 from sim.engine.logs import Activity
 from sim.engine.proposal import Proposal
@@ -85,7 +84,7 @@ class Chair:
 
     def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """A round on ``p`` (a discussion item) at a meeting of ``body``."""
-        desk, b, v = self.desk, body.idx, _visit(p)
+        desk, b, v = self.desk, body.idx, p.on_agenda()
         log = desk.events
         if not v.tabled:
             v.tabled = True
@@ -145,7 +144,7 @@ class Chair:
 
     def failed_round(self, p: Proposal, body: CompiledBody, now: float, r: RoundResult) -> None:
         """The rule was not met: the chair's compromise, and escalation when rounds run out."""
-        desk, v = self.desk, _visit(p)
+        desk, v = self.desk, p.on_agenda()
         assert r.decision is not None
         v.failed += 1
         p.blockers = r.decision.blocking
@@ -216,7 +215,7 @@ class Chair:
         holding the item hostage has it discussed instead (when hold-outs bargain)."""
         desk, route = self.desk, p.route
         if self.practice.bargaining and p.holdouts.end > now:
-            _visit(p).open = True  # the holder asks for the item to be discussed
+            p.on_agenda().open = True  # the holder asks for the item to be discussed
             return
         if not route.adopts(body.idx):
             desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
@@ -245,7 +244,7 @@ class Chair:
             p.pos = route.bodies.index(route.reopens)
             desk.enqueue(p, route.reopens, True, now)
         else:
-            _visit(p).open = True
+            p.on_agenda().open = True
 
 
 def _rule(p: Proposal, body: CompiledBody, rounds: int | None) -> tuple[VotingRule, bool]:
@@ -259,9 +258,3 @@ def _rule(p: Proposal, body: CompiledBody, rounds: int | None) -> tuple[VotingRu
     if rule.votes_at(body.rank, rule.consensus_rounds + 1 if rounds is None else rounds):
         return rule, True
     return UnanimityRule(rule.name), False
-
-
-def _visit(p: Proposal) -> Visit:
-    """The visit of an item on an agenda (always set while it is on one)."""
-    assert p.visit is not None
-    return p.visit

@@ -38,7 +38,6 @@ class Proposal:
         "hold_started",
         "holdouts",
         "id",
-        "in_written",
         "instr_logged",
         "outcome",
         "parked",
@@ -95,9 +94,13 @@ class Proposal:
         self.escalations = 0
         self.braked = False
         self.visited_top = False
-        self.in_written = False
         self.pos = 0  # position on the route
         self.visit: Visit | None = None
+
+    def on_agenda(self) -> Visit:
+        """The current visit (always set while the item is on an agenda)."""
+        assert self.visit is not None
+        return self.visit
 
     def instruct(self, ready: np.ndarray, now: float) -> None:
         """A new text at ``now``: capitals' instructions arrive on the days ``ready``."""

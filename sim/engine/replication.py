@@ -162,14 +162,14 @@ class Replication:
     def _hold_meeting(self, body: CompiledBody, now: float, extraordinary: bool = False) -> None:
         b, desk = body.idx, self.desk
         agenda = desk.agendas[b]
-        entered = [(_visit(p).entered, p) for p in agenda]
+        entered = [(p.on_agenda().entered, p) for p in agenda]
         keep = [p for e, p in entered if e >= now]
         # urgent first, then oldest; ids are unique, so proposals are never compared
         order = sorted((not p.urgent, e, p.id, p) for e, p in entered if e < now)
         eligible = [p for _, _, _, p in order]
         used = ia = 0
         for p in eligible:
-            v = _visit(p)
+            v = p.on_agenda()
             if p.parked and p.holdouts.end > now:
                 pass  # parked until its hold-outs concede: not discussed, no agenda room used
             elif not v.open:
@@ -184,7 +184,7 @@ class Replication:
                 keep.append(p)
         desk.agendas[b] = keep
         for p in keep:  # urgent items not settled: the body meets again at short notice
-            if p.urgent and _visit(p).open:
+            if p.urgent and p.on_agenda().open:
                 self.presidency.convene_for(p)
         desk.meetings.record(b, now, used, ia, len(keep), extraordinary)
 
@@ -203,7 +203,6 @@ class Replication:
         days = float(self._written_days.next())
         uniforms = self.rng_written.random(self.c.members.n)
         objecting = written_objections(self.c.members.written_p, uniforms)
-        p.in_written = True
         self.desk.events.record(now, p.id, _WRITTEN_PROCEDURE, value=days)
         self.env.timeout(days).callbacks.append(lambda _: self._end_written(p, now, objecting))
 
@@ -211,7 +210,6 @@ class Replication:
         if p.outcome is not None:
             return
         desk, now = self.desk, self.env.now
-        p.in_written = False
         period = Visit(self.c.written_stage, started, False)
         period.wait_meeting = now - started
         desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
@@ -234,12 +232,6 @@ class Replication:
             self.desk.agendas[p.visit.body].remove(p)
             where = self.c.bodies[p.visit.body].id
         self.desk.finish(p, Outcome.LAPSED, _LAPSED, self.env.now, where)
-
-
-def _visit(p: Proposal) -> Visit:
-    """The visit of an item on an agenda (always set while it is on one)."""
-    assert p.visit is not None
-    return p.visit
 
 
 def _tabling(
