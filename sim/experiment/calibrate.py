@@ -1,0 +1,318 @@
+"""Calibration: approximate Bayesian computation (ABC-SMC, pyabc) of the prior parameters
+against the observed CFSP record.
+
+Why ABC-SMC and not simulated method of moments: the answer the project needs is a posterior
+— parameter draws with weights that ``cfsp-sim run --posterior`` carries into policy answers —
+not a point; the model has no likelihood; and pyabc runs its sequential populations on local
+cores or on a Dask cluster without changes to the model.
+
+Summary statistics are the calibration targets of :mod:`sim.analysis.calibration` (package
+duration quantiles and shares, failed Coreper rounds, renewal margins and lapses, the EPF long
+tail, the ministerial share), each a mean over ``replications`` one-year replications at a
+fresh seed per simulation (drawn from the ABC's seeded generator). A target the record gives
+as a soft range (``check = "range"``) enters as its distance outside the range (0 inside).
+A statistic with no value in a simulation (no contested package, say) is set to its observed
+value: it carries no information either way. Distances are adaptive (pyabc's
+``AdaptivePNormDistance``: each statistic scaled by its spread in the current population).
+
+Reproducibility: with one worker the whole calibration is a function of the seed; with several
+(pyabc's multicore sampler re-seeds its processes) the posterior is statistically but not
+bitwise reproducible. The budget (``quick``, ``standard``, ``full``) is data in
+``sim/data/calibration.toml``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import tomli_w
+
+from sim.analysis.calibration import calibration_config, fit_table, observed_targets
+from sim.core.errors import UserError
+from sim.experiment.folder import sha256_file, write_text_atomic
+from sim.experiment.moments import Simulator
+from sim.experiment.results import ResultsWriter, failure_status
+from sim.experiment.runner import versions
+from sim.scenario import apply_override
+from sim.scenario.priors import Prior
+
+log = logging.getLogger("sim")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much an ABC-SMC run may cost (``sim/data/calibration.toml`` ``[budgets]``)."""
+
+    name: str
+    population: int
+    generations: int
+    replications: int
+    max_simulations: int
+    max_minutes: float
+    predictive_draws: int
+
+
+def budget(name: str) -> Budget:
+    """A named budget; :class:`UserError` for an unknown one."""
+    budgets = calibration_config()["budgets"]
+    if name not in budgets:
+        raise UserError(f"--budget: unknown budget {name!r} (known: {', '.join(budgets)})")
+    return Budget(name=name, **budgets[name])
+
+
+@dataclass(frozen=True)
+class Statistics:
+    """The summary statistics: names, observed values and each target's soft range."""
+
+    names: tuple[str, ...]
+    observed: dict[str, float]
+    ranges: dict[str, tuple[float, float]]
+
+    @classmethod
+    def from_targets(cls, targets: pd.DataFrame) -> Statistics:
+        """From :func:`~sim.analysis.calibration.observed_targets`."""
+        observed, ranges = {}, {}
+        for r in targets.itertuples():
+            if r.check == "range":
+                ranges[r.target] = (float(r.low), float(r.high))
+                observed[r.target] = 0.0
+            else:
+                observed[r.target] = float(r.observed)
+        return cls(tuple(observed), observed, ranges)
+
+    def of(self, means: dict[str, float]) -> dict[str, float]:
+        """A simulation's statistics from its target means."""
+        out = {}
+        for name in self.names:
+            v = means.get(name, np.nan)
+            if np.isnan(v):
+                out[name] = self.observed[name]
+            elif name in self.ranges:
+                lo, hi = self.ranges[name]
+                out[name] = max(0.0, lo - v, v - hi)
+            else:
+                out[name] = float(v)
+        return out
+
+
+def _label(j: int) -> str:
+    return f"u{j:02d}"
+
+
+class _Model:
+    """The ABC model: unit-cube parameters -> summary statistics (picklable)."""
+
+    def __init__(self, sim: Simulator, stats: Statistics, replications: int) -> None:
+        self.sim, self.stats, self.replications = sim, stats, replications
+
+    def theta(self, u: dict[str, float]) -> dict[str, float]:
+        return {
+            p.key: float(p.from_unit(np.array([u[_label(j)]]))[0])
+            for j, p in enumerate(self.sim.priors)
+        }
+
+    def __call__(self, u: dict[str, float]) -> dict[str, float]:
+        seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc's seeded generator)
+        means = self.sim.means(self.theta(u), seed, range(self.replications))
+        return self.stats.of(means)
+
+
+@dataclass
+class Posterior:
+    """Weighted parameter draws (``posterior.parquet``: one column per key, ``weight``)."""
+
+    draws: pd.DataFrame
+    priors: Sequence[Prior]
+
+    @property
+    def keys(self) -> list[str]:
+        return [p.key for p in self.priors]
+
+    def point(self) -> dict[str, float]:
+        """The weighted median of each parameter (4 significant digits; integers rounded)."""
+        w = self.draws["weight"].to_numpy(float)
+        out = {}
+        for p in self.priors:
+            x = self.draws[p.key].to_numpy(float)
+            order = np.argsort(x)
+            cdf = np.cumsum(w[order]) / w.sum()
+            out[p.key] = p.value(float(f"{x[order][np.searchsorted(cdf, 0.5)]:.4g}"))
+        return out
+
+    def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
+        """``n`` draws with replacement, by weight."""
+        w = self.draws["weight"].to_numpy(float)
+        idx = rng.choice(len(w), size=n, p=w / w.sum())
+        return self.draws.iloc[idx][self.keys].reset_index(drop=True)
+
+
+def _sampler(workers: int, dask: str | None) -> Any:
+    import pyabc
+
+    if dask is not None:
+        from dask.distributed import Client
+
+        client = Client(dask) if dask != "local" else Client(n_workers=workers, processes=True)
+        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
+    if workers <= 1:
+        return pyabc.sampler.SingleCoreSampler()
+    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+
+
+def run_abc(
+    sim: Simulator,
+    stats: Statistics,
+    plan: Budget,
+    seed: int,
+    db: Path,
+    workers: int = 1,
+    dask: str | None = None,
+) -> tuple[Posterior, pd.DataFrame]:
+    """ABC-SMC over the unit cube of ``sim.priors``; returns the last population as a
+    :class:`Posterior` and one row per generation (epsilon, acceptance, simulations)."""
+    import pyabc
+
+    np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's global generator)
+    prior = pyabc.Distribution(
+        **{_label(j): pyabc.RV("uniform", 0, 1) for j in range(len(sim.priors))}
+    )
+    model = _Model(sim, stats, plan.replications)
+    abc = pyabc.ABCSMC(
+        model,
+        prior,
+        pyabc.AdaptivePNormDistance(p=2),
+        population_size=plan.population,
+        sampler=_sampler(workers, dask),
+    )
+    abc.new(f"sqlite:///{db}", stats.of(stats.observed))
+    history = abc.run(
+        max_nr_populations=plan.generations,
+        max_total_nr_simulations=plan.max_simulations,
+        max_walltime=dt.timedelta(minutes=plan.max_minutes),
+    )
+    frame, weights = history.get_distribution(m=0, t=history.max_t)
+    draws = pd.DataFrame([model.theta(row) for row in frame.to_dict("records")])
+    draws["weight"] = np.asarray(weights, float)
+    pops = history.get_all_populations()
+    generations = pops[pops["t"] >= 0].rename(columns={"t": "generation"})
+    return Posterior(draws.reset_index(drop=True), sim.priors), generations.reset_index(drop=True)
+
+
+def predictive(sim: Simulator, draws: pd.DataFrame, seed: int, replications: int) -> pd.DataFrame:
+    """Calibration targets per replication at each parameter draw (draw ``i`` runs
+    replications ``i*replications ...`` of ``seed``): the posterior (or prior) predictive."""
+    parts = []
+    for i, theta in enumerate(draws.to_dict("records")):
+        reps = range(i * replications, (i + 1) * replications)
+        parts.append(sim.targets(theta, seed, reps))
+    return pd.concat(parts, ignore_index=True)
+
+
+def predictive_fit(
+    sim: Simulator, draws: pd.DataFrame, seed: int, replications: int
+) -> pd.DataFrame:
+    """:func:`fit_table` of the predictive at ``draws``: each target's observed value beside
+    its simulated median and 90% predictive interval (one-year replications)."""
+    return fit_table(observed_targets(), predictive(sim, draws, seed, replications))
+
+
+def calibrated_toml(
+    extends: str, name: str, point: dict[str, float], posterior: str, sha256: str
+) -> str:
+    """A scenario that extends ``extends`` with the posterior point estimate."""
+    data: dict[str, Any] = {
+        "extends": extends,
+        "name": name,
+        "description": f"{extends} with the ABC posterior's point estimate (weighted medians)",
+    }
+    for key, value in point.items():
+        apply_override(data, key.split("."), value, "posterior")
+    head = (
+        f"# Calibrated by cfsp-sim calibrate: each value below is the weighted posterior median\n"
+        f"# of {posterior} (sha256 {sha256}).\n"
+    )
+    return head + tomli_w.dumps(data)
+
+
+@dataclass
+class Calibration:
+    """A finished calibration: its folder, posterior and predictive fit."""
+
+    path: Path
+    posterior: Posterior
+    fit: pd.DataFrame
+    generations: pd.DataFrame
+
+
+def run_calibration(
+    sim: Simulator,
+    *,
+    out: Path,
+    plan: Budget,
+    seed: int,
+    extends: str,
+    workers: int = 1,
+    dask: str | None = None,
+    force: bool = False,
+    inputs: Sequence[Path] = (),
+    observed: str | Path | None = None,
+    figures: Any = None,
+) -> Calibration:
+    """Calibrate into ``out``: ``posterior.parquet``, ``generations.csv``, ``calibrated.toml``,
+    ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive), figures and a
+    report through ``figures(folder, calibration)``, the pyabc history ``abc.db`` and a
+    manifest. ``extends`` is how ``calibrated.toml`` names the input scenario."""
+    targets = observed_targets(observed)
+    stats = Statistics.from_targets(targets)
+    writer = ResultsWriter(out, force=force, inputs=inputs)
+    try:
+        writer.write_manifest(
+            kind="calibration",
+            scenario=sim.scenario.name,
+            scenario_sha256=sim.scenario.sha256(),
+            method="ABC-SMC (pyabc)",
+            budget=plan.__dict__,
+            seed=seed,
+            parameters=[p.key for p in sim.priors],
+            statistics=list(stats.names),
+            versions=versions(),
+        )
+        posterior, generations = run_abc(
+            sim, stats, plan, seed, writer.path("abc.db"), workers, dask
+        )
+        posterior.draws.to_parquet(writer.path("posterior.parquet"), index=False)
+        write_text_atomic(writer.path("generations.csv"), generations.to_csv(index=False))
+        rng = np.random.default_rng(seed)
+        post = posterior.sample(plan.predictive_draws, rng)
+        fit = predictive_fit(sim, post, seed, plan.replications)
+        unit = rng.random((plan.predictive_draws, len(sim.priors)))
+        prior = pd.DataFrame({p.key: p.from_unit(unit[:, j]) for j, p in enumerate(sim.priors)})
+        prior_fit = predictive_fit(sim, prior, seed, plan.replications)
+        write_text_atomic(writer.path("fit.csv"), fit.to_csv(index=False))
+        write_text_atomic(writer.path("prior_fit.csv"), prior_fit.to_csv(index=False))
+        digest = sha256_file(writer.path("posterior.parquet"))
+        name = f"{sim.scenario.name}_calibrated"
+        text = calibrated_toml(extends, name, posterior.point(), "posterior.parquet", digest)
+        write_text_atomic(writer.path("calibrated.toml"), text)
+        writer.write_manifest(
+            posterior_sha256=digest,
+            generations=len(generations),
+            simulations=int(generations["samples"].sum()) if "samples" in generations else None,
+            targets_inside=int(fit["inside"].sum()),
+            targets=len(fit),
+        )
+        result = Calibration(writer.staging, posterior, fit, generations)
+        if figures is not None:
+            figures(writer.staging, result, prior_fit)
+        result.path = writer.publish()
+    except BaseException as exc:
+        writer.abandon(*failure_status(exc))
+        raise
+    return result
