@@ -10,6 +10,7 @@ problem, with no traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import logging
 import math
@@ -139,6 +140,7 @@ def _parser() -> argparse.ArgumentParser:
     _run_commands(command)
     _results_commands(command)
     _fit_command(command)
+    _inference_commands(command)
     _export_command(command)
     return p
 
@@ -296,6 +298,84 @@ def _fit_command(command: Any) -> None:
     ft.add_argument(
         "--out", metavar="CSV", help="output file (default: RESULTS_DIR.fit.csv, beside the folder)"
     )
+
+
+def _inference_commands(command: Any) -> None:
+    se = command(
+        "sensitivity",
+        "global sensitivity of the headline statistics to the prior parameters (SALib)",
+        ("scenario", "overrides"),
+        "cfsp-sim sensitivity eu27_baseline --method morris --samples 10 -n 4 --out results/sa",
+        "cfsp-sim sensitivity eu27_baseline --method sobol --samples 64 --out results/sobol",
+    )
+    se.add_argument(
+        "--method",
+        choices=("morris", "sobol"),
+        default="morris",
+        help="Morris elementary effects or Sobol' indices (default: morris)",
+    )
+    se.add_argument(
+        "--samples",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="Morris trajectories, or Sobol' base samples (a power of two); the design has "
+        "N*(d+1) or N*(d+2) points for d parameters (default: 10)",
+    )
+    ca = command(
+        "calibrate",
+        "fit the prior parameters to the observed CFSP record by ABC-SMC (pyabc)",
+        ("scenario", "overrides"),
+        "cfsp-sim calibrate eu27_baseline --budget quick --out results/calibration_quick",
+        "cfsp-sim calibrate eu27_baseline --budget standard --workers 2 --out docs/calibration",
+    )
+    ca.add_argument(
+        "--budget",
+        default="quick",
+        metavar="NAME",
+        help="quick (minutes), standard (the bundled calibration) or full; sizes in "
+        "sim/data/calibration.toml (default: quick)",
+    )
+    ca.add_argument(
+        "--observed",
+        metavar="CSV",
+        help="an observed record in the format of sim/data/observed_cfsp.csv (default: that file)",
+    )
+    ca.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="run the simulations on Dask: 'local' or tcp://host:port (needs the dask extra)",
+    )
+    for c in (se, ca):
+        c.add_argument(
+            "--priors",
+            metavar="FILE",
+            help="priors file (default: <scenario>.priors.toml beside the scenario)",
+        )
+        c.add_argument(
+            "-n",
+            "--replications",
+            type=_positive_int,
+            metavar="N",
+            help="one-year replications per point (default: 4 for sensitivity, the budget's for "
+            "calibrate)",
+        )
+        c.add_argument(
+            "--seed",
+            type=_non_negative_int,
+            metavar="S",
+            help="seed (default: the "
+            "scenario's [experiment] seed, else a drawn one, recorded in the manifest)",
+        )
+        c.add_argument(
+            "--workers",
+            type=_positive_int,
+            metavar="N",
+            help="worker processes (default: all cores; calibrate: 1, which makes the posterior "
+            "a function of the seed)",
+        )
+        c.add_argument("--out", metavar="DIR", required=True, help="output folder (required)")
+        c.add_argument("--force", action="store_true", help="replace an existing output folder")
 
 
 def _positive_int(text: str) -> int:
@@ -618,6 +698,83 @@ def _fit(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _priors(args: argparse.Namespace) -> tuple[Any, list[Any], list[Path]]:
+    """The scenario, its priors and the files both came from."""
+    from sim.scenario.loading import scenario_sources
+    from sim.scenario.priors import default_priors_path, load_priors
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    path = Path(args.priors) if args.priors else default_priors_path(args.scenario)
+    return scenario, load_priors(path, scenario), [*scenario_sources(args.scenario), path]
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.experiment.sensitivity import run_sensitivity
+    from sim.report.inference import sensitivity_figures
+
+    scenario, priors, inputs = _priors(args)
+    result = run_sensitivity(
+        scenario,
+        priors,
+        out=Path(args.out),
+        method=args.method,
+        samples=args.samples,
+        replications=args.replications or 4,
+        seed=args.seed,
+        workers=args.workers,
+        force=args.force,
+        inputs=inputs,
+        figures=sensitivity_figures,
+    )
+    index = "mu_star" if args.method == "morris" else "ST"
+    top = result.table.sort_values(index, ascending=False).groupby("metric").head(1)
+    for r in top.itertuples():
+        print(f"  {r.metric:<28} most sensitive to {r.parameter} ({index} {getattr(r, index):.3g})")
+    print(f"sensitivity: {result.path} ({len(result.points)} points)")
+    return EXIT_OK
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    from sim.experiment.calibrate import budget, run_calibration
+    from sim.experiment.moments import Simulator
+    from sim.experiment.runner import resolve_seed
+    from sim.report.inference import calibration_figures
+
+    if args.dask:
+        _require("dask.distributed", "dask", "--dask")
+    plan = budget(args.budget)
+    if args.replications:
+        plan = dataclasses.replace(plan, replications=args.replications)
+    scenario, priors, inputs = _priors(args)
+    if args.observed and not Path(args.observed).is_file():
+        raise UserError(f"{args.observed}: --observed: file not found")
+    out = Path(args.out)
+    extends = (
+        args.scenario
+        if args.scenario in bundled_scenarios()
+        else os.path.relpath(Path(args.scenario).resolve(), out.resolve())
+    )
+    cal = run_calibration(
+        Simulator(scenario, priors),
+        out=out,
+        plan=plan,
+        seed=resolve_seed(scenario, args.seed),
+        extends=extends,
+        workers=args.workers or 1,
+        dask=args.dask,
+        force=args.force,
+        inputs=inputs,
+        observed=args.observed,
+        figures=calibration_figures,
+    )
+    print(
+        f"{int(cal.fit['inside'].sum())} of {len(cal.fit)} targets inside the posterior "
+        f"predictive 90% interval"
+    )
+    print(f"calibration: {cal.path} (calibrated scenario: {cal.path / 'calibrated.toml'})")
+    return EXIT_OK
+
+
 def _export(args: argparse.Namespace) -> int:
     from sim.experiment.results import open_results
     from sim.report.export import export_log, parse_replications
@@ -644,6 +801,8 @@ _HANDLERS = {
     "compare": _compare,
     "sweep": _sweep,
     "fit": _fit,
+    "sensitivity": _sensitivity,
+    "calibrate": _calibrate,
     "export": _export,
 }
 

@@ -92,14 +92,19 @@ def indices(
     priors: Sequence[Prior], method: Method, unit: np.ndarray, outputs: pd.DataFrame
 ) -> pd.DataFrame:
     """One row per parameter and statistic: the method's indices (SALib) and how many points
-    had no value (filled with the statistic's mean over the points)."""
+    had no value (filled with the statistic's mean over the points). A statistic that no
+    point moved gets NaN indices: there is nothing to explain."""
     problem = _problem(priors)
     rows = []
     for stat in outputs.columns:
         y = outputs[stat].to_numpy(float)
         missing = int(np.isnan(y).sum())
         if missing == len(y) or np.nanstd(y) == 0:
-            continue  # nothing to explain
+            rows += [
+                {"parameter": p.key, "metric": stat, "method": method, "points_missing": missing}
+                for p in priors
+            ]
+            continue
         y = np.where(np.isnan(y), np.nanmean(y), y)
         if method == "morris":
             from SALib.analyze import morris

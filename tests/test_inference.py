@@ -1,0 +1,194 @@
+"""Priors, global sensitivity analysis and ABC calibration (issue 13)."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.cli import main
+from sim.experiment.calibrate import Budget, Posterior, Statistics, run_abc
+from sim.experiment.moments import Simulator
+from sim.experiment.sensitivity import run_sensitivity
+from sim.report.inference import sensitivity_figures
+from sim.scenario import Scenario, load_scenario
+from sim.scenario.priors import Prior, default_priors_path, load_priors, with_parameters
+from tests.conftest import BASELINE
+
+PRIORS = default_priors_path(BASELINE)
+
+
+def _write(tmp: Path, text: str) -> Path:
+    path = tmp / "p.priors.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_bundled_priors_name_numbers_of_the_baseline(baseline: Scenario) -> None:
+    priors = load_priors(PRIORS, baseline)
+    assert len(priors) >= 10
+    assert all(p.reason for p in priors)
+    assert PRIORS.name == "eu27_baseline.priors.toml"
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "problem"),
+    [
+        ('key = "member_defaults.nope"\nlow = 0\nhigh = 1', "member_defaults.nope", "not in the"),
+        ('key = "name"\nlow = 0\nhigh = 1', "name", "not a number"),
+        ('key = "member_defaults.salience"\nlow = 1\nhigh = 0', "parameters.0", "below high"),
+        (
+            'key = "member_defaults.salience"\nlow = 0\nhigh = 1\nscale = "log"',
+            "parameters.0",
+            "low > 0",
+        ),
+        ('key = "member_defaults.salience"\nlow = 0.2\nhigh = 7', "member_defaults", "high end"),
+        ('key = "member_defaults.salience"\nlow = 0\nhigh = 1\nwhat = 1', "parameters.0", "what"),
+    ],
+)
+def test_bad_priors_name_file_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], entry: str, key: str, problem: str
+) -> None:
+    path = _write(tmp_path, f'[[parameters]]\n{entry}\nreason = "r"\n')
+    out = tmp_path / "out"
+    status = main(["sensitivity", str(BASELINE), "--priors", str(path), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert status == 2
+    for part in (str(path), key, problem):
+        assert part in err, err
+    assert "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_and_duplicate_priors(tmp_path: Path, baseline: Scenario) -> None:
+    with pytest.raises(Exception, match="not found"):
+        load_priors(tmp_path / "none.toml", baseline)
+    entry = '[[parameters]]\nkey = "member_defaults.salience"\nlow = 0\nhigh = 1\nreason = "r"\n'
+    with pytest.raises(Exception, match="listed twice"):
+        load_priors(_write(tmp_path, entry * 2), baseline)
+
+
+def test_prior_scales() -> None:
+    log = Prior(key="a.b", low=0.1, high=10.0, scale="log", reason="r")
+    assert log.from_unit(np.array([0.0, 0.5, 1.0])) == pytest.approx([0.1, 1.0, 10.0])
+    whole = Prior(key="a.b", low=3, high=8, integer=True, reason="r")
+    assert whole.from_unit(np.array([0.0, 0.49, 1.0])).tolist() == [3.0, 5.0, 8.0]
+    assert isinstance(whole.value(5.2), int)
+
+
+def test_parameters_apply_inside_a_distribution(baseline: Scenario) -> None:
+    s = with_parameters(baseline, {"member_states.HU.holdout_days.median": 40.0})
+    hu = next(m for m in s.resolved_members() if m.code == "HU")
+    assert hu.behaviour.holdout_days.dist == "lognormal"
+    assert hu.behaviour.holdout_days.median == 40.0
+
+
+def test_statistics_score_soft_ranges_by_distance_outside() -> None:
+    targets = pd.DataFrame(
+        {
+            "target": ["a", "b"],
+            "check": ["interval", "range"],
+            "observed": [8.5, 0.3],
+            "low": [np.nan, 0.1],
+            "high": [np.nan, 0.35],
+        }
+    )
+    stats = Statistics.from_targets(targets)
+    assert stats.of({"a": 10.0, "b": 0.2}) == {"a": 10.0, "b": 0.0}
+    assert stats.of({"a": np.nan, "b": 0.5}) == pytest.approx({"a": 8.5, "b": 0.15})
+
+
+def test_posterior_point_is_the_weighted_median() -> None:
+    prior = Prior(key="x.y", low=0, high=10, reason="r")
+    draws = pd.DataFrame({"x.y": [1.0, 2.0, 9.0], "weight": [0.2, 0.2, 0.6]})
+    assert Posterior(draws, [prior]).point() == {"x.y": 9.0}
+    draws["weight"] = [0.4, 0.4, 0.2]
+    assert Posterior(draws, [prior]).point() == {"x.y": 2.0}
+
+
+def test_sensitivity_uses_common_random_numbers(tmp_path: Path, baseline: Scenario) -> None:
+    """Under unanimity the brake propensity changes nothing: with common random numbers its
+    elementary effects are exactly zero, while the hold-out propensity moves package times."""
+    path = _write(
+        tmp_path,
+        '[[parameters]]\nkey = "member_defaults.brake_probability"\nlow = 0\nhigh = 0.5\n'
+        'reason = "r"\n[[parameters]]\nkey = "member_states.HU.holdout_probability"\n'
+        'low = 0\nhigh = 0.9\nreason = "r"\n',
+    )
+    priors = load_priors(path, baseline)
+    result = run_sensitivity(
+        baseline,
+        priors,
+        out=tmp_path / "sa",
+        samples=3,
+        replications=1,
+        seed=3,
+        workers=1,
+        figures=sensitivity_figures,
+    )
+    t = result.table.set_index(["parameter", "metric"])
+    brake = t.loc["member_defaults.brake_probability"]
+    assert (brake["mu_star"].dropna() == 0).all()
+    assert len(brake["mu_star"].dropna()) > 0
+    assert t.loc[("member_states.HU.holdout_probability", "package_days_median"), "mu_star"] > 0
+    assert (result.path / "sensitivity.csv").is_file()
+    assert (result.path / "importance.png").is_file()
+    manifest = json.loads((result.path / "manifest.json").read_text())
+    assert manifest["kind"] == "sensitivity"
+    assert manifest["points"] == 9
+
+
+def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> None:
+    priors = load_priors(PRIORS, baseline)[:3]
+    sim = Simulator(baseline, priors)
+    stats = Statistics.from_targets(
+        pd.DataFrame(
+            {"target": ["package_days_median"], "check": ["interval"], "observed": [8.5]}
+        ).assign(low=np.nan, high=np.nan)
+    )
+    plan = Budget(
+        "t",
+        population=5,
+        generations=2,
+        replications=1,
+        max_simulations=60,
+        max_minutes=5,
+        predictive_draws=2,
+    )
+    a, gens = run_abc(sim, stats, plan, 11, tmp_path / "a.db")
+    b, _ = run_abc(sim, stats, plan, 11, tmp_path / "b.db")
+    pd.testing.assert_frame_equal(a.draws, b.draws)
+    assert len(a.draws) == 5
+    assert a.draws["weight"].sum() > 0
+    assert gens["epsilon"].is_monotonic_decreasing or len(gens) == 1
+    for p in priors:
+        assert a.draws[p.key].between(p.low, p.high).all()
+
+
+@pytest.mark.slow
+def test_quick_calibration_end_to_end(tmp_path: Path) -> None:
+    """``cfsp-sim calibrate --budget quick``: every output, and a calibrated scenario that runs."""
+    out = tmp_path / "cal"
+    assert main(["calibrate", "eu27_baseline", "--budget", "quick", "--out", str(out)]) == 0
+    post = pd.read_parquet(out / "posterior.parquet")
+    priors = load_priors(PRIORS, load_scenario(BASELINE))
+    assert list(post.columns) == [p.key for p in priors] + ["weight"]
+    fit = pd.read_csv(out / "fit.csv")
+    assert len(fit) == 14
+    assert {"observed", "simulated_median", "p5", "p95"} <= set(fit.columns)
+    calibrated = load_scenario(out / "calibrated.toml")
+    raw = tomllib.loads((out / "calibrated.toml").read_text())
+    assert raw["extends"] == "eu27_baseline"
+    hu = next(m for m in calibrated.resolved_members() if m.code == "HU")
+    assert hu.behaviour.holdout_probability == raw["member_states"]["HU"]["holdout_probability"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["kind"] == "calibration"
+    assert manifest["status"] == "complete"
+    report = (out / "report.html").read_text()
+    assert report.count("data:image/svg+xml;base64,") == 3
+    run = tmp_path / "run"
+    assert main(["run", str(out / "calibrated.toml"), "-n", "1", "--out", str(run), "--quiet"]) == 0
