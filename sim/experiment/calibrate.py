@@ -41,7 +41,7 @@ from sim.experiment.moments import Simulator
 from sim.experiment.results import ResultsWriter, failure_status
 from sim.experiment.runner import versions
 from sim.scenario import apply_override
-from sim.scenario.priors import Prior
+from sim.scenario.priors import Prior, priors_toml
 
 log = logging.getLogger("sim")
 
@@ -199,6 +199,9 @@ def run_abc(
     )
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     draws = pd.DataFrame([model.theta(row) for row in frame.to_dict("records")])
+    for p in sim.priors:
+        if p.integer:
+            draws[p.key] = draws[p.key].round().astype(int)
     draws["weight"] = np.asarray(weights, float)
     pops = history.get_all_populations()
     generations = pops[pops["t"] >= 0].rename(columns={"t": "generation"})
@@ -265,10 +268,11 @@ def run_calibration(
     observed: str | Path | None = None,
     figures: Any = None,
 ) -> Calibration:
-    """Calibrate into ``out``: ``posterior.parquet``, ``generations.csv``, ``calibrated.toml``,
-    ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive), figures and a
-    report through ``figures(folder, calibration)``, the pyabc history ``abc.db`` and a
-    manifest. ``extends`` is how ``calibrated.toml`` names the input scenario."""
+    """Calibrate into ``out``: ``posterior.parquet``, ``priors.toml`` (a copy),
+    ``generations.csv``, ``calibrated.toml``, ``fit.csv`` (posterior predictive),
+    ``prior_fit.csv`` (prior predictive), figures and a report through
+    ``figures(folder, calibration, prior_fit)``, the pyabc history ``abc.db`` and a manifest.
+    ``extends`` is how ``calibrated.toml`` names the input scenario."""
     targets = observed_targets(observed)
     stats = Statistics.from_targets(targets)
     writer = ResultsWriter(out, force=force, inputs=inputs)
@@ -288,6 +292,7 @@ def run_calibration(
             sim, stats, plan, seed, writer.path("abc.db"), workers, dask
         )
         posterior.draws.to_parquet(writer.path("posterior.parquet"), index=False)
+        write_text_atomic(writer.path("priors.toml"), priors_toml(sim.priors))
         write_text_atomic(writer.path("generations.csv"), generations.to_csv(index=False))
         rng = np.random.default_rng(seed)
         post = posterior.sample(plan.predictive_draws, rng)

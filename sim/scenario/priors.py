@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from sim.scenario.loading import apply_override, resolve_scenario
@@ -169,6 +170,11 @@ def _check_against(path: Path, priors: Sequence[Prior], scenario: Scenario) -> N
                 exc.key,
                 f"with every parameter at its {end} end the scenario rejects it: {exc.problem}",
             ) from None
+
+
+def priors_toml(priors: Sequence[Prior]) -> str:
+    """The priors as a priors file (what :func:`load_priors` reads)."""
+    return tomli_w.dumps({"parameters": [p.model_dump() for p in priors]})
 
 
 def current_values(priors: Sequence[Prior], scenario: Scenario) -> dict[str, float]:
