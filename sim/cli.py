@@ -194,6 +194,7 @@ def _run_commands(command: Any) -> None:
         "cfsp-sim run eu27_baseline",
         "cfsp-sim run qmv_art31 -n 200 --seed 7 --out results/qmv",
         "cfsp-sim run scenarios/mine.toml --set horizon_days=730 --workers 2",
+        "cfsp-sim run qmv_art31 -n 200 --posterior docs/calibration --out results/qmv_post",
     )
     r.add_argument(
         "--horizon",
@@ -202,6 +203,13 @@ def _run_commands(command: Any) -> None:
         help="override horizon_days (default: the scenario's)",
     )
     r.add_argument("--out", metavar="DIR", help="results folder (default: results/<scenario name>)")
+    r.add_argument(
+        "--posterior",
+        metavar="DIR",
+        help="a cfsp-sim calibrate folder: each replication runs one posterior parameter draw "
+        "(the same draw for replication i in every scenario), so intervals include parameter "
+        "uncertainty (default: the scenario's values only)",
+    )
 
     sw = command(
         "sweep",
@@ -568,6 +576,7 @@ def _run(args: argparse.Namespace) -> int:
         scenario_file=args.scenario,
         on_done=_figures_and_report,
         allow_large=args.allow_large,
+        posterior=args.posterior,
     )
     if not args.quiet:
         _print_headline(exp)
@@ -634,6 +643,7 @@ def _compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
     c = compare_runs(folders, out, force=args.force)
     print(c.reason)
+    print(f"intervals: {c.uncertainty}")
     print(headline_differences(c.table).to_string(index=False))
     print("  * all types at the reference's mix of proposal types")
     print(per_type_differences(c.table).to_string(index=False))

@@ -169,14 +169,22 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
         assert a.draws[p.key].between(p.low, p.high).all()
 
 
-@pytest.mark.slow
-def test_quick_calibration_end_to_end(tmp_path: Path) -> None:
-    """``cfsp-sim calibrate --budget quick``: every output, and a calibrated scenario that runs."""
-    out = tmp_path / "cal"
+@pytest.fixture(scope="module")
+def calibration(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``cfsp-sim calibrate --budget quick`` on the baseline, once for this module."""
+    out = tmp_path_factory.mktemp("calibration") / "cal"
     assert main(["calibrate", "eu27_baseline", "--budget", "quick", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.mark.slow
+def test_quick_calibration_end_to_end(calibration: Path, tmp_path: Path) -> None:
+    """Every output of a quick calibration, and a calibrated scenario that runs."""
+    out = calibration
     post = pd.read_parquet(out / "posterior.parquet")
     priors = load_priors(PRIORS, load_scenario(BASELINE))
     assert list(post.columns) == [p.key for p in priors] + ["weight"]
+    assert load_priors(out / "priors.toml", load_scenario(BASELINE)) == priors
     fit = pd.read_csv(out / "fit.csv")
     assert len(fit) == 14
     assert {"observed", "simulated_median", "p5", "p95"} <= set(fit.columns)
@@ -192,3 +200,55 @@ def test_quick_calibration_end_to_end(tmp_path: Path) -> None:
     assert report.count("data:image/svg+xml;base64,") == 3
     run = tmp_path / "run"
     assert main(["run", str(out / "calibrated.toml"), "-n", "1", "--out", str(run), "--quiet"]) == 0
+
+
+@pytest.mark.slow
+def test_posterior_runs_stay_paired_and_honest(
+    calibration: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Replication i draws the same parameters in every scenario; a variant keeps the keys it
+    sets itself; compare says its intervals include parameter uncertainty."""
+    runs = {}
+    for name in ("eu27_baseline", "qmv_art31", "holdout_state"):
+        runs[name] = tmp_path / name
+        args = ["run", name, "-n", "3", "--posterior", str(calibration), "--quiet"]
+        assert main([*args, "--out", str(runs[name])]) == 0
+    draws = {k: pd.read_csv(v / "posterior_draws.csv") for k, v in runs.items()}
+    pd.testing.assert_frame_equal(draws["eu27_baseline"], draws["qmv_art31"])
+    assert len(draws["eu27_baseline"]) == 3
+    kept = json.loads((runs["holdout_state"] / "manifest.json").read_text())["posterior"]
+    assert "member_states.HU.holdout_probability" in kept["scenario_keeps"]
+    assert "member_states.HU.holdout_probability" not in draws["holdout_state"]
+    hu = load_scenario("holdout_state").resolved_members()
+    assert (
+        kept["sha256"]
+        == json.loads((calibration / "manifest.json").read_text())["posterior_sha256"]
+    )
+    assert any(m.code == "HU" for m in hu)
+    capsys.readouterr()
+    cmp = ["compare", str(runs["eu27_baseline"]), str(runs["qmv_art31"])]
+    assert main([*cmp, "--out", str(tmp_path / "cmp")]) == 0
+    out = capsys.readouterr().out
+    assert "Monte Carlo and parameter uncertainty" in out
+    assert out.startswith("paired")
+    plain = tmp_path / "plain"
+    assert main(["run", "qmv_art31", "-n", "3", "--quiet", "--out", str(plain)]) == 0
+    capsys.readouterr()
+    assert (
+        main(["compare", str(runs["eu27_baseline"]), str(plain), "--out", str(tmp_path / "c2")])
+        == 0
+    )
+    assert capsys.readouterr().out.startswith("NOT paired")
+
+
+def test_a_run_folder_is_not_a_posterior(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run = tmp_path / "run"
+    assert main(["run", "eu27_baseline", "-n", "1", "--quiet", "--out", str(run)]) == 0
+    out = tmp_path / "again"
+    assert (
+        main(["run", "eu27_baseline", "-n", "1", "--posterior", str(run), "--out", str(out)]) == 2
+    )
+    assert "not a calibration" in capsys.readouterr().err
+    assert not out.exists()

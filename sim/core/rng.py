@@ -30,6 +30,7 @@ class Stream(IntEnum):
     ROUTE = 8  # per-proposal urgency and bodies skipped, keyed by proposal type
     SHOCK = 9  # the shared factor of all capitals' instruction delays on one text
     CONCESSION = 10  # concession margins before deadlines, abstention after a concession
+    POSTERIOR = 11  # the posterior parameter draw of a replication (run --posterior)
 
 
 def name_key(name: str) -> int:

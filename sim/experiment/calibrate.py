@@ -38,10 +38,11 @@ from sim.analysis.calibration import calibration_config, fit_table, observed_tar
 from sim.core.errors import UserError
 from sim.experiment.folder import sha256_file, write_text_atomic
 from sim.experiment.moments import Simulator
+from sim.experiment.posterior import Posterior
 from sim.experiment.results import ResultsWriter, failure_status
 from sim.experiment.runner import versions
 from sim.scenario import apply_override
-from sim.scenario.priors import Prior, priors_toml
+from sim.scenario.priors import current_values, priors_toml
 
 log = logging.getLogger("sim")
 
@@ -122,35 +123,6 @@ class _Model:
         seed = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (pyabc's seeded generator)
         means = self.sim.means(self.theta(u), seed, range(self.replications))
         return self.stats.of(means)
-
-
-@dataclass
-class Posterior:
-    """Weighted parameter draws (``posterior.parquet``: one column per key, ``weight``)."""
-
-    draws: pd.DataFrame
-    priors: Sequence[Prior]
-
-    @property
-    def keys(self) -> list[str]:
-        return [p.key for p in self.priors]
-
-    def point(self) -> dict[str, float]:
-        """The weighted median of each parameter (4 significant digits; integers rounded)."""
-        w = self.draws["weight"].to_numpy(float)
-        out = {}
-        for p in self.priors:
-            x = self.draws[p.key].to_numpy(float)
-            order = np.argsort(x)
-            cdf = np.cumsum(w[order]) / w.sum()
-            out[p.key] = p.value(float(f"{x[order][np.searchsorted(cdf, 0.5)]:.4g}"))
-        return out
-
-    def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
-        """``n`` draws with replacement, by weight."""
-        w = self.draws["weight"].to_numpy(float)
-        idx = rng.choice(len(w), size=n, p=w / w.sum())
-        return self.draws.iloc[idx][self.keys].reset_index(drop=True)
 
 
 def _sampler(workers: int, dask: str | None) -> Any:
@@ -285,6 +257,7 @@ def run_calibration(
             budget=plan.__dict__,
             seed=seed,
             parameters=[p.key for p in sim.priors],
+            input_values=current_values(sim.priors, sim.scenario),
             statistics=list(stats.names),
             versions=versions(),
         )

@@ -20,10 +20,12 @@ import re
 import signal
 import threading
 import time
+import tomllib
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -36,8 +38,35 @@ from sim.core.errors import UserError
 from sim.engine.compile import Model
 from sim.experiment.results import TABLES, frame_to_arrow
 from sim.scenario import Scenario
+from sim.scenario.priors import with_parameters
 
-Chunk = tuple[Scenario, int, tuple[int, ...]]
+
+@dataclass(frozen=True)
+class Chunk:
+    """A task: replications ``reps`` of ``scenario`` with ``seed``; with ``parameters``, one
+    parameter set (key path -> value) per replication, applied before it runs."""
+
+    scenario: Scenario
+    seed: int
+    reps: tuple[int, ...]
+    parameters: tuple[Mapping[str, float], ...] | None = None
+
+    def one(self, i: int) -> Chunk:
+        """The chunk of its ``i``-th replication alone."""
+        params = None if self.parameters is None else (self.parameters[i],)
+        return Chunk(self.scenario, self.seed, (self.reps[i],), params)
+
+    def models(self) -> Iterator[tuple[int, Model]]:
+        """Each replication and its compiled model (one model unless parameters vary)."""
+        if self.parameters is None:
+            model = Model(self.scenario)
+            yield from ((rep, model) for rep in self.reps)
+            return
+        raw = tomllib.loads(self.scenario.to_toml())
+        for rep, theta in zip(self.reps, self.parameters, strict=True):
+            yield rep, Model(with_parameters(self.scenario, theta, raw))
+
+
 ChunkResult = tuple[int, dict[str, pa.Table], pd.DataFrame]
 """Replications done, their tables (Arrow, ``replication`` column first), their metrics."""
 
@@ -77,15 +106,14 @@ def _fault(rep: int) -> None:
 
 
 def run_chunk(task: Chunk) -> ChunkResult:
-    """Worker: run a chunk of replications of one scenario (compiled once per chunk)."""
-    scenario, seed, reps = task
-    model = Model(scenario)
+    """Worker: run a chunk of replications of one scenario (compiled once per chunk, or once
+    per replication when each has its own parameters)."""
     tables: dict[str, list[pa.Table]] = {name: [] for name in TABLES}
     metrics = []
-    for rep in reps:
+    for rep, model in task.models():
         try:
             _fault(rep)
-            r = model.run(seed, rep)
+            r = model.run(task.seed, rep)
             m = replication_metrics(r.proposals, r.stages, r.events, r.meetings, model.horizon, rep)
         except Exception as exc:
             raise ReplicationFailed(rep, f"{type(exc).__name__}: {exc}") from exc
@@ -93,13 +121,21 @@ def run_chunk(task: Chunk) -> ChunkResult:
         for name in TABLES:
             tables[name].append(frame_to_arrow(getattr(r, name), rep))
     joined = {name: pa.concat_tables(parts) for name, parts in tables.items()}
-    return len(reps), joined, pd.concat(metrics, ignore_index=True)
+    return len(task.reps), joined, pd.concat(metrics, ignore_index=True)
 
 
-def chunks(scenario: Scenario, seed: int, n: int) -> Iterator[Chunk]:
-    """The tasks of a run, lazily (a huge ``n`` costs no memory)."""
+def chunks(
+    scenario: Scenario,
+    seed: int,
+    n: int,
+    parameters: tuple[Mapping[str, float], ...] | None = None,
+) -> Iterator[Chunk]:
+    """The tasks of a run, lazily (a huge ``n`` costs no memory); ``parameters``: one set per
+    replication (a posterior's draws)."""
     for i in range(0, n, CHUNK):
-        yield (scenario, seed, tuple(range(i, min(n, i + CHUNK))))
+        reps = tuple(range(i, min(n, i + CHUNK)))
+        params = None if parameters is None else parameters[i : i + CHUNK]
+        yield Chunk(scenario, seed, reps, params)
 
 
 def _combine(parts: list[ChunkResult]) -> ChunkResult:
@@ -194,13 +230,12 @@ class PoolEngine(Engine):
 
     def _retry(self, task: Chunk) -> ChunkResult:
         """Run a failed chunk again, one replication at a time, on a fresh worker."""
-        scenario, seed, reps = task
         pool = self._pool(1)
         parts = []
         try:
-            for rep in reps:
+            for i, rep in enumerate(task.reps):
                 try:
-                    parts.append(pool.submit(run_chunk, (scenario, seed, (rep,))).result())
+                    parts.append(pool.submit(run_chunk, task.one(i)).result())
                 except BrokenProcessPool:
                     raise ReplicationFailed(
                         rep, "its worker process died, twice (out of memory, or killed?)"

@@ -15,7 +15,7 @@ import platform
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from sim.analysis.stats import pooled_durations, summarise
 from sim.core.rng import draw_seed
 from sim.experiment.engines import Engine, chunks, open_engine
 from sim.experiment.limits import check_run_size
+from sim.experiment.posterior import open_posterior, replication_parameters
 from sim.experiment.results import (
     Experiment,
     ResultsWriter,
@@ -82,7 +83,12 @@ def resolve_seed(scenario: Scenario, seed: int | None) -> int:
 
 
 def _simulate(
-    writer: ResultsWriter, engine: Engine, scenario: Scenario, n: int, progress: bool | None
+    writer: ResultsWriter,
+    engine: Engine,
+    scenario: Scenario,
+    n: int,
+    progress: bool | None,
+    parameters: tuple[Mapping[str, float], ...] | None = None,
 ) -> pd.DataFrame:
     """Run the replications, stream their tables, write ``summary.csv``; returns the summary."""
     seed = scenario.experiment.seed
@@ -90,7 +96,7 @@ def _simulate(
     metrics: list[pd.DataFrame] = []
     durations: list[pa.Table] = []  # three columns of the proposals, for pooled percentiles
     bar = _progress(n, progress)
-    with contextlib.closing(engine.map(chunks(scenario, seed, n))) as results, bar:
+    with contextlib.closing(engine.map(chunks(scenario, seed, n, parameters))) as results, bar:
         for done, tables, chunk_metrics in results:
             for name, table in tables.items():
                 writer.append(name, table)
@@ -125,6 +131,7 @@ def run_experiment(
     scenario_file: str | Path | None = None,
     on_done: Callable[[Experiment], None] | None = None,
     allow_large: bool = False,
+    posterior: str | Path | None = None,
 ) -> Experiment:
     """Run ``replications`` seeded replications of ``scenario`` into the folder ``out``.
 
@@ -136,7 +143,9 @@ def run_experiment(
     (``"local"`` or ``tcp://host:port``); results do not depend on either. ``on_done`` gets
     the run before publication (figures and report go into its folder). A run expected to
     simulate more than :data:`sim.experiment.limits.MAX_PROPOSALS` proposals is refused unless
-    ``allow_large``.
+    ``allow_large``. With ``posterior`` (a ``cfsp-sim calibrate`` folder) each replication
+    runs one posterior draw (:mod:`sim.experiment.posterior`), listed in
+    ``posterior_draws.csv``.
 
     Raises :class:`~sim.core.errors.UserError` (nothing written) for a run too large, a bad
     output folder or Dask address; a failed or interrupted run leaves a manifest saying so.
@@ -146,6 +155,12 @@ def run_experiment(
     seed = resolve_seed(scenario, seed)
     scenario = scenario.model_copy(update={"experiment": ExperimentSpec(replications=n, seed=seed)})
     inputs = scenario_sources(scenario_file) if scenario_file is not None else []
+    parameters, drawn = None, None
+    if posterior is not None:
+        source = open_posterior(posterior, scenario)
+        parameters, kept = replication_parameters(source, scenario, seed, n)
+        inputs.append(source.path)
+        drawn = {"path": str(source.path), "sha256": source.sha256, "scenario_keeps": kept}
     with open_engine(dask, workers or os.cpu_count() or 1) as engine:
         writer = ResultsWriter(Path(out), force=force, inputs=inputs)
         started = time.time()
@@ -163,8 +178,12 @@ def run_experiment(
                 versions=versions(),
                 git_sha=_git_sha(),
                 started=_now(),
+                posterior=drawn,
             )
-            summary = _simulate(writer, engine, scenario, n, progress)
+            if parameters is not None:
+                draws = pd.DataFrame(parameters).rename_axis("replication").reset_index()
+                write_text_atomic(writer.path("posterior_draws.csv"), draws.to_csv(index=False))
+            summary = _simulate(writer, engine, scenario, n, progress, parameters)
             write_text_atomic(writer.path("scenario.toml"), scenario.to_toml())
             exp = Experiment(writer.staging, scenario, writer.manifest, summary)
             if on_done is not None:

@@ -46,6 +46,32 @@ class Comparison:
     paired: bool
     reason: str
     table: pd.DataFrame
+    uncertainty: str = ""
+
+
+def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
+    """What the intervals cover, from the runs' manifests, and whether the runs drew their
+    parameters alike (all from one posterior, or none did: pairing holds)."""
+    drawn = [m.get("posterior") for m in manifests]
+    if not any(drawn):
+        return (
+            "Monte Carlo only: the intervals cover the simulation's randomness at each "
+            "scenario's fixed parameter values, not the uncertainty of those values",
+            True,
+        )
+    shas = {d["sha256"] if d else None for d in drawn}
+    if len(shas) == 1:
+        sha = next(iter(shas))
+        return (
+            "Monte Carlo and parameter uncertainty: each replication ran one draw from the "
+            f"same posterior (sha256 {str(sha)[:12]}), replication i the same draw in every run",
+            True,
+        )
+    return (
+        "NOT comparable replication by replication: the runs drew their parameters from "
+        "different posteriors, or only some of them did (unpaired intervals)",
+        False,
+    )
 
 
 def _load(exp: Experiment) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
@@ -97,13 +123,14 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
     labels = _labels(folders, manifests)
     seeds = {m["seed"] for m in manifests}
     reps = {m["replications"] for m in manifests}
-    paired = len(seeds) == 1 and len(reps) == 1
+    uncertainty, alike = uncertainty_note(manifests)
+    paired = len(seeds) == 1 and len(reps) == 1 and alike
     reason = (
         "paired: same seed and replications, so replication r of each run shares its random "
         "streams (common random numbers)"
         if paired
-        else f"NOT paired: seeds {sorted(seeds)} and replications {sorted(reps)} differ, so the "
-        "runs are compared with unpaired (Welch) intervals"
+        else f"NOT paired: seeds {sorted(seeds)}, replications {sorted(reps)} or parameter "
+        "draws differ, so the runs are compared with unpaired (Welch) intervals"
     )
     mix = type_mix(loaded[0][1])
     ref_metrics = _with_reference_mix(loaded[0][1], mix)
@@ -124,17 +151,19 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
             reference=labels[0],
             paired=paired,
             reason=reason,
+            uncertainty=uncertainty,
         )
         write_text_atomic(writer.path("comparison.csv"), table.to_csv(index=False))
         runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
         figures = _comparison_figures(runs, table, writer.staging / "figures")
         warnings = [w for m in manifests if (w := few_replications(int(m["replications"])))]
-        _write_report(writer.path("report.html"), labels, reason, table, figures, warnings[:1])
+        notes = f"{reason}. Intervals: {uncertainty}"
+        _write_report(writer.path("report.html"), labels, notes, table, figures, warnings[:1])
         path = writer.publish()
     except BaseException as exc:
         writer.abandon(*failure_status(exc))
         raise
-    return Comparison(path, paired, reason, table)
+    return Comparison(path, paired, reason, table, uncertainty)
 
 
 def _with_reference_mix(metrics: pd.DataFrame, mix: dict[str, pd.Series]) -> pd.DataFrame:
