@@ -39,10 +39,10 @@ from sim.core.errors import UserError
 from sim.experiment.folder import sha256_file, write_text_atomic
 from sim.experiment.moments import Simulator
 from sim.experiment.posterior import Posterior
-from sim.experiment.results import ResultsWriter, failure_status
+from sim.experiment.results import ResultsWriter, check_folder, failure_status
 from sim.experiment.runner import versions
 from sim.scenario import apply_override
-from sim.scenario.priors import current_values, priors_toml
+from sim.scenario.priors import current_values, load_priors, priors_toml
 
 log = logging.getLogger("sim")
 
@@ -294,3 +294,14 @@ def run_calibration(
         writer.abandon(*failure_status(exc))
         raise
     return result
+
+
+def open_calibration(folder: str | Path) -> tuple[Calibration, pd.DataFrame]:
+    """A complete calibration folder, verified, and its prior predictive fit."""
+    path = Path(folder)
+    check_folder(path, "calibration")
+    priors = load_priors(path / "priors.toml", None)
+    posterior = Posterior(pd.read_parquet(path / "posterior.parquet"), priors)
+    fit = pd.read_csv(path / "fit.csv")
+    cal = Calibration(path, posterior, fit, pd.read_csv(path / "generations.csv"))
+    return cal, pd.read_csv(path / "prior_fit.csv")

@@ -121,8 +121,9 @@ def _copy(node: Any) -> Any:
     return node
 
 
-def load_priors(path: str | Path, scenario: Scenario) -> list[Prior]:
-    """Read and check a priors file against ``scenario``.
+def load_priors(path: str | Path, scenario: Scenario | None) -> list[Prior]:
+    """Read and check a priors file against ``scenario`` (``None``: read only, e.g. the copy
+    a calibration folder keeps).
 
     Raises :class:`ScenarioError` naming ``path`` and the key for a missing or unreadable file,
     a bad entry, a key the scenario does not have as a number, or a range the scenario rejects.
@@ -145,7 +146,8 @@ def load_priors(path: str | Path, scenario: Scenario) -> list[Prior]:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise ScenarioError(path, loc, err["msg"].removeprefix("Value error, ")) from None
-    _check_against(path, priors, scenario)
+    if scenario is not None:
+        _check_against(path, priors, scenario)
     return priors
 
 
