@@ -756,6 +756,9 @@ def _calibrate(args: argparse.Namespace) -> int:
     if args.replications:
         plan = dataclasses.replace(plan, replications=args.replications)
     scenario, priors, inputs = _priors(args)
+    priors = [p for p in priors if p.calibrate]
+    if not priors:
+        raise UserError(f"{inputs[-1]}: every parameter has calibrate = false: nothing to fit")
     if args.observed and not Path(args.observed).is_file():
         raise UserError(f"{args.observed}: --observed: file not found")
     out = Path(args.out)

@@ -252,3 +252,15 @@ def test_a_run_folder_is_not_a_posterior(
     )
     assert "not a calibration" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_nothing_to_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(
+        tmp_path,
+        '[[parameters]]\nkey = "member_defaults.salience"\nlow = 0.1\nhigh = 0.9\n'
+        'calibrate = false\nreason = "r"\n',
+    )
+    out = tmp_path / "cal"
+    assert main(["calibrate", str(BASELINE), "--priors", str(path), "--out", str(out)]) == 2
+    assert "nothing to fit" in capsys.readouterr().err
+    assert not out.exists()

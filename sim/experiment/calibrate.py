@@ -13,7 +13,9 @@ fresh seed per simulation (drawn from the ABC's seeded generator). A target the 
 as a soft range (``check = "range"``) enters as its distance outside the range (0 inside).
 A statistic with no value in a simulation (no contested package, say) is set to its observed
 value: it carries no information either way. Distances are adaptive (pyabc's
-``AdaptivePNormDistance``: each statistic scaled by its spread in the current population).
+``AdaptivePNormDistance``: each statistic scaled by its root mean square deviation from the
+observed value in the current population, which also weighs soft ranges that most simulations
+meet).
 
 Reproducibility: with one worker the whole calibration is a function of the seed; with several
 (pyabc's multicore sampler re-seeds its processes) the posterior is statistically but not
@@ -159,7 +161,7 @@ def run_abc(
     abc = pyabc.ABCSMC(
         model,
         prior,
-        pyabc.AdaptivePNormDistance(p=2),
+        pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
         population_size=plan.population,
         sampler=_sampler(workers, dask),
     )

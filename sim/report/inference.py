@@ -50,7 +50,7 @@ def importance_figure(table: pd.DataFrame) -> Figure:
     scaled = wide / wide.max().replace(0.0, 1.0)
     scaled = scaled.loc[scaled.mean(axis=1).sort_values(ascending=False).index]
     with plots.style():
-        fig = Figure(figsize=(1.3 * len(scaled.columns) + 4.5, 0.36 * len(scaled) + 1.6))
+        fig = Figure(figsize=(0.75 * len(scaled.columns) + 5.0, 0.36 * len(scaled) + 1.6))
         ax = fig.subplots()
         im = ax.imshow(scaled.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
         ax.set_yticks(range(len(scaled)), [_short(k) for k in scaled.index])

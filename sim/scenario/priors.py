@@ -9,6 +9,8 @@ behavioural numbers that ``cfsp-sim sensitivity`` varies and ``cfsp-sim calibrat
     high = 3.0
     scale = "log"          # "linear" (uniform on [low, high]) or "log" (log-uniform)
     reason = "instructions within hours to a few working days (no measurement)"
+    calibrate = true       # false: varied by sensitivity analysis only, held at the
+                           # scenario's value by calibration (screened out; say why in reason)
 
 Every key must name a number the scenario already has, and the scenario must validate with every
 parameter at its ``low`` end and with every one at its ``high`` end; problems are a
@@ -42,6 +44,7 @@ class Prior(BaseModel):
     high: float
     scale: Literal["linear", "log"] = "linear"
     integer: bool = False
+    calibrate: bool = True
     reason: str = Field(min_length=1)
 
     @model_validator(mode="after")
