@@ -39,16 +39,33 @@ class Posterior:
     def keys(self) -> list[str]:
         return [p.key for p in self.priors]
 
+    def quantile(self, key: str, q: float) -> float:
+        """The weighted ``q``-quantile of one parameter's draws."""
+        w = self.draws["weight"].to_numpy(float)
+        x = self.draws[key].to_numpy(float)
+        order = np.argsort(x)
+        cdf = np.cumsum(w[order]) / w.sum()
+        return float(x[order][min(np.searchsorted(cdf, q), len(x) - 1)])
+
     def point(self) -> dict[str, float]:
         """The weighted median of each parameter (4 significant digits; integers rounded)."""
-        w = self.draws["weight"].to_numpy(float)
-        out = {}
-        for p in self.priors:
-            x = self.draws[p.key].to_numpy(float)
-            order = np.argsort(x)
-            cdf = np.cumsum(w[order]) / w.sum()
-            out[p.key] = p.value(float(f"{x[order][np.searchsorted(cdf, 0.5)]:.4g}"))
-        return out
+        return {p.key: p.value(float(f"{self.quantile(p.key, 0.5):.4g}")) for p in self.priors}
+
+    def summary(self) -> pd.DataFrame:
+        """Per parameter: prior range, weighted median and 90% credible interval."""
+        return pd.DataFrame(
+            [
+                {
+                    "parameter": p.key,
+                    "prior_low": p.low,
+                    "prior_high": p.high,
+                    "median": self.quantile(p.key, 0.5),
+                    "p5": self.quantile(p.key, 0.05),
+                    "p95": self.quantile(p.key, 0.95),
+                }
+                for p in self.priors
+            ]
+        )
 
     def sample(self, n: int, rng: np.random.Generator) -> pd.DataFrame:
         """``n`` draws with replacement, by weight."""

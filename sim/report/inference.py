@@ -197,19 +197,11 @@ def calibration_figures(folder: Path, cal: Calibration, prior_fit: pd.DataFrame)
 
 
 def _report(cal: Calibration, prior_fit: pd.DataFrame, rendered: list[Any]) -> str:
-    point = cal.posterior.point()
     shrink = _shrinkage(cal)
-    params = pd.DataFrame(
-        [
-            {
-                "parameter": p.key,
-                "prior": f"{p.low:g} - {p.high:g} ({p.scale})",
-                "posterior median": point[p.key],
-                "posterior sd / prior sd": round(float(shrink[p.key]), 2),
-                "reason for the range": p.reason,
-            }
-            for p in cal.posterior.priors
-        ]
+    params = cal.posterior.summary().assign(
+        scale=[p.scale for p in cal.posterior.priors],
+        shrinkage=[round(float(shrink[p.key]), 2) for p in cal.posterior.priors],
+        reason=[p.reason for p in cal.posterior.priors],
     )
     cols = ["target", "check", "observed", "low", "high", "simulated_median", "p5", "p95", "inside"]
     inside, prior_inside = int(cal.fit["inside"].sum()), int(prior_fit["inside"].sum())
@@ -217,7 +209,9 @@ def _report(cal: Calibration, prior_fit: pd.DataFrame, rendered: list[Any]) -> s
         "<h1>Calibration (ABC-SMC)</h1>"
         f"<p class='meta'>{len(cal.generations)} generations; posterior predictive: "
         f"{inside} of {len(cal.fit)} targets inside (prior predictive: {prior_inside}).</p>"
-        "<h2>Parameters</h2>"
+        "<h2>Parameters</h2><p>Posterior median and 90% credible interval (p5-p95) within each "
+        "prior range; shrinkage is the posterior spread over the prior's (1: the record says "
+        "nothing about it).</p>"
         + html_table(params)
         + "<h2>Posterior predictive fit</h2>"
         + html_table(cal.fit[cols])
