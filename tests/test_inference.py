@@ -169,6 +169,29 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
         assert a.draws[p.key].between(p.low, p.high).all()
 
 
+@pytest.mark.slow
+def test_abc_on_a_local_dask_cluster(tmp_path: Path, baseline: Scenario) -> None:
+    """The simulations of a calibration run on a real Dask cluster started for it."""
+    priors = load_priors(PRIORS, baseline)[:2]
+    stats = Statistics.from_targets(
+        pd.DataFrame(
+            {"target": ["package_days_median"], "check": ["interval"], "observed": [8.5]}
+        ).assign(low=np.nan, high=np.nan)
+    )
+    plan = Budget(
+        "t",
+        population=4,
+        generations=1,
+        replications=1,
+        max_simulations=40,
+        max_minutes=5,
+        predictive_draws=2,
+    )
+    post, gens = run_abc(Simulator(baseline, priors), stats, plan, 5, tmp_path / "d.db", 2, "local")
+    assert len(post.draws) == 4
+    assert gens["samples"].sum() >= 4
+
+
 @pytest.fixture(scope="module")
 def calibration(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``cfsp-sim calibrate --budget quick`` on the baseline, once for this module."""

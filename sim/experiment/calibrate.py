@@ -25,6 +25,7 @@ bitwise reproducible. The budget (``quick``, ``standard``, ``full``) is data in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -127,13 +128,19 @@ class _Model:
         return self.stats.of(means)
 
 
-def _sampler(workers: int, dask: str | None) -> Any:
+def _sampler(workers: int, dask: str | None, stack: contextlib.ExitStack) -> Any:
+    """pyabc's sampler: one process, local processes, or a Dask cluster (``"local"``: one
+    started here; closed with ``stack``)."""
     import pyabc
 
     if dask is not None:
         from dask.distributed import Client
 
-        client = Client(dask) if dask != "local" else Client(n_workers=workers, processes=True)
+        try:
+            client = Client(dask, timeout=10) if dask != "local" else Client(n_workers=workers)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise UserError(f"--dask: cannot reach a scheduler at {dask}: {exc}") from None
+        stack.callback(client.close)
         return pyabc.sampler.DaskDistributedSampler(dask_client=client)
     if workers <= 1:
         return pyabc.sampler.SingleCoreSampler()
@@ -158,19 +165,20 @@ def run_abc(
         **{_label(j): pyabc.RV("uniform", 0, 1) for j in range(len(sim.priors))}
     )
     model = _Model(sim, stats, plan.replications)
-    abc = pyabc.ABCSMC(
-        model,
-        prior,
-        pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
-        population_size=plan.population,
-        sampler=_sampler(workers, dask),
-    )
-    abc.new(f"sqlite:///{db}", stats.of(stats.observed))
-    history = abc.run(
-        max_nr_populations=plan.generations,
-        max_total_nr_simulations=plan.max_simulations,
-        max_walltime=dt.timedelta(minutes=plan.max_minutes),
-    )
+    with contextlib.ExitStack() as stack:
+        abc = pyabc.ABCSMC(
+            model,
+            prior,
+            pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
+            population_size=plan.population,
+            sampler=_sampler(workers, dask, stack),
+        )
+        abc.new(f"sqlite:///{db}", stats.of(stats.observed))
+        history = abc.run(
+            max_nr_populations=plan.generations,
+            max_total_nr_simulations=plan.max_simulations,
+            max_walltime=dt.timedelta(minutes=plan.max_minutes),
+        )
     frame, weights = history.get_distribution(m=0, t=history.max_t)
     draws = pd.DataFrame([model.theta(row) for row in frame.to_dict("records")])
     for p in sim.priors:
