@@ -93,7 +93,8 @@ class Chair:
         if reserved:
             if not p.held_logged:  # the reservations are entered once per text version
                 p.held_logged = True
-                log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
+                if log.detail:
+                    log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
             if not self.practice.discuss_under_reservation:
                 return
             if not any_true(text_objections(p.text, p.stances.accept)):
@@ -119,7 +120,7 @@ class Chair:
             brake_possible=top is not None,
             reserved=reserved,
         )
-        if result.votes is not None:
+        if result.votes is not None and log.detail:
             assert result.decision is not None
             against, blocking = result.votes == _AGAINST, result.decision.blocking
             log.record_members(now, p.id, _OBJECTION, b, against, blocking.astype(float))

@@ -84,6 +84,7 @@ class EventLog:
     """Columnar event buffers for one replication."""
 
     __slots__ = ("_act", "_body", "_case", "_member", "_time", "_value", "bodies", "members")
+    detail = True  # records events (callers skip costly arguments when not)
 
     def __init__(self, bodies: pd.CategoricalDtype, members: pd.CategoricalDtype) -> None:
         self.bodies = bodies
@@ -152,6 +153,35 @@ class EventLog:
                 "value": np.asarray(self._value, dtype=float)[order],
             }
         )
+
+
+class QuietEventLog(EventLog):
+    """An event log that records nothing (a metrics-only run): its frame is empty."""
+
+    __slots__ = ()
+    detail = False
+
+    def record(
+        self,
+        time: float,
+        case: int,
+        activity: int,
+        body: int = -1,
+        member: int = -1,
+        value: float = _NAN,
+    ) -> None:
+        """Nothing is recorded."""
+
+    def record_members(
+        self,
+        time: float,
+        case: int,
+        activity: int,
+        body: int,
+        mask: np.ndarray,
+        values: np.ndarray | None = None,
+    ) -> None:
+        """Nothing is recorded."""
 
 
 STAGE_EXITS = pd.CategoricalDtype([x.value for x in StageExit])
@@ -281,6 +311,23 @@ class MeetingLog:
                 "extraordinary": np.asarray(self._extra, dtype=bool),
             }
         )
+
+
+class QuietMeetingLog(MeetingLog):
+    """A meeting log that records nothing (a metrics-only run): its frame is empty."""
+
+    __slots__ = ()
+
+    def record(
+        self,
+        body: int,
+        now: float,
+        discussed: int,
+        ia_items: int,
+        backlog: int,
+        extraordinary: bool = False,
+    ) -> None:
+        """Nothing is recorded."""
 
 
 def _presidency_terms(ts: np.ndarray) -> pd.Categorical:

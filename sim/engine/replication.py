@@ -60,9 +60,11 @@ class Replication:
         seed: int,
         replication: int,
         draws: Draws | None = None,
+        detail: bool = True,
     ) -> None:
         """``draws``: the rounds' uniform draws (default: the replication's named streams;
-        tests script them)."""
+        tests script them). ``detail=False`` (metrics only) records no event log and no meeting
+        log (their frames come back empty); proposals, stages and every draw are the same."""
         self.c = compiled
         self.dtypes = dtypes
         self.env = simpy.Environment()
@@ -75,6 +77,7 @@ class Replication:
             Rows(instructions, members.instruction_delay.draw),
             stream(seed, replication, Stream.SHOCK),
             self._on_enqueue,
+            detail,
         )
         self.presidency = Presidency(compiled, self.env, self._hold_meeting)
         self.bargaining = Bargaining(
