@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
-from sim.core.members import brake_invoked, text_objections
+from sim.core.members import brake_invoked
 from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
@@ -97,7 +97,7 @@ class Chair:
                     log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
             if not self.practice.discuss_under_reservation:
                 return
-            if not any_true(text_objections(p.text, p.stances.accept)):
+            if not p.stances.objectors(p.text):
                 return  # nothing to discuss until the capitals have spoken
         elif not p.instr_logged:
             p.instr_logged = True

@@ -163,27 +163,30 @@ class Replication:
     # --- a meeting ---------------------------------------------------------------------------
 
     def _hold_meeting(self, body: CompiledBody, now: float, extraordinary: bool = False) -> None:
-        b, desk = body.idx, self.desk
-        agenda = desk.agendas[b]
-        entered = [(p.on_agenda().entered, p) for p in agenda]
-        keep = [p for e, p in entered if e >= now]
-        # urgent first, then oldest; ids are unique, so proposals are never compared
-        order = sorted((not p.urgent, e, p.id, p) for e, p in entered if e < now)
-        eligible = [p for _, _, _, p in order]
+        b, desk, chair, capacity = body.idx, self.desk, self.chair, body.capacity
+        keep: list[Proposal] = []
+        order = []
+        for p in desk.agendas[b]:
+            e = p.on_agenda().entered
+            if e < now:  # urgent first, then oldest; ids are unique: proposals never compared
+                order.append((not p.urgent, e, p.id, p))
+            else:
+                keep.append(p)
+        order.sort()
         used = ia = 0
-        for p in eligible:
+        for _, _, _, p in order:
             v = p.on_agenda()
             if p.parked and p.holdouts.end > now:
                 pass  # parked until its hold-outs concede: not discussed, no agenda room used
             elif not v.open:
                 ia += 1
                 v.account(now, p.ready_max)
-                self.chair.pass_closed(p, body, now)
-            elif used < body.capacity:
+                chair.pass_closed(p, body, now)
+            elif used < capacity:
                 used += 1
                 v.account(now, p.ready_max)
-                self.chair.round(p, body, now)
-            if p.outcome is None and p.visit is not None and p.visit.body == b:
+                chair.round(p, body, now)
+            if p.visit is not None and p.visit.body == b and p.outcome is None:
                 keep.append(p)
         desk.agendas[b] = keep
         for p in keep:  # urgent items not settled: the body meets again at short notice
