@@ -67,7 +67,7 @@ class Replication:
         log (their frames come back empty); proposals, stages and every draw are the same."""
         self.c = compiled
         self.dtypes = dtypes
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(-compiled.warmup if compiled.warmup else 0.0)
         self._seed, self._rep = seed, replication
         members = compiled.members
         instructions = stream(seed, replication, Stream.INSTRUCTIONS)
@@ -114,16 +114,25 @@ class Replication:
                 self.desk.finish(p, Outcome.PENDING, _PENDING, self.c.horizon)
 
     def result(self) -> ReplicationResult:
-        """The replication's tables."""
+        """The replication's tables: after a warm-up, of the proposals counted (see
+        :func:`counted`; renumbered from 0 in order) and the meetings from day 0 on."""
         from sim.engine.compile import ReplicationResult
 
         d, start = self.desk, self.c.start_date
-        return ReplicationResult(
-            proposals=proposal_frame(d.proposals, self.dtypes["type"], self.c.members.codes, start),
-            events=d.events.to_frame(start),
-            stages=d.stages.to_frame(),
-            meetings=d.meetings.to_frame(start),
-        )
+        proposals = proposal_frame(d.proposals, self.dtypes["type"], self.c.members.codes, start)
+        events, stages = d.events.to_frame(start), d.stages.to_frame()
+        meetings = d.meetings.to_frame(start)
+        if self.c.warmup:
+            keep = counted(d.proposals, self.c.horizon)
+            new_id = np.cumsum(keep) - 1  # proposal ids are positions in arrival order
+            proposals = proposals[keep].reset_index(drop=True)
+            proposals["proposal_id"] = np.arange(len(proposals), dtype=np.int64)
+            events, stages = (
+                _renumbered(events, "case_id", keep, new_id),
+                _renumbered(stages, "proposal_id", keep, new_id),
+            )
+            meetings = meetings[meetings["time_day"] >= 0.0].reset_index(drop=True)
+        return ReplicationResult(proposals, events, stages, meetings)
 
     def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> ProcessGen:
         c, env, desk = self.c, self.env, self.desk
@@ -238,6 +247,30 @@ class Replication:
             self.desk.agendas[p.visit.body].remove(p)
             where = self.c.bodies[p.visit.body].id
         self.desk.finish(p, Outcome.LAPSED, _LAPSED, self.env.now, where)
+
+
+def counted(proposals: list[Proposal], horizon: float) -> np.ndarray:
+    """Which proposals of a run with a warm-up its tables count: an item with a deadline when
+    the deadline falls in ``[0, horizon)`` (a renewal belongs to the period it falls due in,
+    even if tabled during the warm-up; one due after the horizon is the next period's, not a
+    pending failure), any other item when it was tabled from day 0 on."""
+    return np.array(
+        [
+            p.arrival >= 0.0 if p.deadline is None else 0.0 <= p.deadline < horizon
+            for p in proposals
+        ],
+        dtype=bool,
+    )
+
+
+def _renumbered(
+    table: pd.DataFrame, column: str, keep: np.ndarray, new_id: np.ndarray
+) -> pd.DataFrame:
+    """The rows of ``table`` whose proposal (``column``) is kept, with the proposals' new ids."""
+    ids = table[column].to_numpy()
+    out = table[keep[ids]].reset_index(drop=True)
+    out[column] = new_id[ids[keep[ids]]]
+    return out
 
 
 def _tabling(
