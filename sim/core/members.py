@@ -208,7 +208,12 @@ def objections(
     objection, e.g. a late instruction to raise a point). Formal adoption of an agreed text
     passes ``uniforms=None``.
     """
-    on_text = text_objections(text, stances.accept) if stances.objectors(text) else _none(m.n)
+    if stances.objectors(text):
+        on_text = text_objections(text, stances.accept)
+    elif now >= holdouts.end and uniforms is not None:  # the common round: idiosyncratic only
+        return uniforms < m.objection_p, _none(m.n)
+    else:
+        on_text = _none(m.n)
     objecting = on_text | (holdouts.until > now) if now < holdouts.end else on_text
     if uniforms is not None:
         objecting = objecting | (uniforms < m.objection_p)

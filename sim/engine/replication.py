@@ -206,8 +206,10 @@ class Replication:
     def _on_enqueue(self, p: Proposal, body: int, now: float) -> None:
         """An item put on ``body``'s agenda: its hold-outs may be raised there, and an urgent
         one may need an extraordinary meeting."""
-        self.bargaining.reached(p, self.c.bodies[body].rank, now)
-        self.presidency.convene_for(p)
+        if not p.hold_started:
+            self.bargaining.reached(p, self.c.bodies[body].rank, now)
+        if p.urgent:
+            self.presidency.convene_for(p)
 
     # --- written procedure and deadlines -------------------------------------------------------
 
