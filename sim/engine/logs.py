@@ -161,26 +161,10 @@ class QuietEventLog(EventLog):
     __slots__ = ()
     detail = False
 
-    def record(
-        self,
-        time: float,
-        case: int,
-        activity: int,
-        body: int = -1,
-        member: int = -1,
-        value: float = _NAN,
-    ) -> None:
+    def record(self, *_: Any, **__: Any) -> None:
         """Nothing is recorded."""
 
-    def record_members(
-        self,
-        time: float,
-        case: int,
-        activity: int,
-        body: int,
-        mask: np.ndarray,
-        values: np.ndarray | None = None,
-    ) -> None:
+    def record_members(self, *_: Any, **__: Any) -> None:
         """Nothing is recorded."""
 
 
@@ -318,15 +302,7 @@ class QuietMeetingLog(MeetingLog):
 
     __slots__ = ()
 
-    def record(
-        self,
-        body: int,
-        now: float,
-        discussed: int,
-        ia_items: int,
-        backlog: int,
-        extraordinary: bool = False,
-    ) -> None:
+    def record(self, *_: Any, **__: Any) -> None:
         """Nothing is recorded."""
 
 
