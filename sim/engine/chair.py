@@ -106,7 +106,9 @@ class Chair:
             )
         p.rounds += 1
         v.rounds += 1
-        rule, voting = _rule(p, body, p.rounds)
+        rule, voting = body.rule or p.type.rule, False
+        if isinstance(rule, QualifiedMajorityRule):
+            rule, voting = _rule(p, body, p.rounds)
         top = brake_target(p.route, b, p.braked) if voting else None
         result = negotiate(
             self.members,

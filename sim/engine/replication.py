@@ -176,15 +176,14 @@ class Replication:
         keep: list[Proposal] = []
         order = []
         for p in desk.agendas[b]:
-            e = p.on_agenda().entered
-            if e < now:  # urgent first, then oldest; ids are unique: proposals never compared
-                order.append((not p.urgent, e, p.id, p))
+            v = p.on_agenda()
+            if v.entered < now:  # urgent first, then oldest; ids are unique: nothing else compared
+                order.append((not p.urgent, v.entered, p.id, p, v))
             else:
                 keep.append(p)
         order.sort()
         used = ia = 0
-        for _, _, _, p in order:
-            v = p.on_agenda()
+        for _, _, _, p, v in order:  # a round changes only its own item's visit
             if p.parked and p.holdouts.end > now:
                 pass  # parked until its hold-outs concede: not discussed, no agenda room used
             elif not v.open:

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sim.engine.compile import CompiledScenario
 
 _ADOPTED, _ESCALATED = int(Activity.ADOPTED), int(Activity.ESCALATED)
+_EXIT_OF = {o: StageExit(o.value) for o in Outcome}  # how a visit ends with the outcome
 
 
 class Secretariat:
@@ -120,7 +121,7 @@ class Secretariat:
         if p.visit is not None:
             p.visit.account(now, p.ready_max)
             body = p.visit.body
-            self.leave(p, now, StageExit(outcome.value))
+            self.leave(p, now, _EXIT_OF[outcome])
         else:
             body = -1
         p.outcome = outcome
