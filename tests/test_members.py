@@ -90,7 +90,7 @@ def test_holdouts_object_whatever_the_text_and_never_abstain(arrays) -> None:
     s = stance(arrays, seed=4)
     holders = np.zeros(27, bool)
     holders[3] = True
-    s = type(s)(s.positions, s.accept, holders, np.full(27, 60.0), s.scrutiny_until)
+    s = s._replace(holders=holders, hold_days=np.full(27, 60.0))
     held = raise_holdouts(s, 40.0, None)  # raised on day 40, held for 60 days
     assert held.until[3] == 100.0
     assert held.end == 100.0

@@ -11,7 +11,7 @@ import pytest
 from sim.core.outcomes import Outcome
 from sim.engine.compile import Model, ReplicationResult, run_replication
 from sim.engine.logs import TERMINAL
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario, bundled_scenarios_dir, load_scenario
 
 from .conftest import DATA
 
@@ -26,7 +26,8 @@ def baseline_run(baseline: Scenario) -> ReplicationResult:
 @pytest.fixture(scope="module")
 def tiny_runs(tiny: Scenario) -> list[ReplicationResult]:
     model = Model(tiny)
-    return [model.run(5, rep) for rep in range(5)]
+    warm = load_scenario(DATA / "tiny.toml", ["warmup_days=45"])  # the invariants hold after one
+    return [model.run(5, rep) for rep in range(5)] + [run_replication(warm, 5, 0)]
 
 
 def all_runs(baseline_run, tiny_runs):
@@ -102,6 +103,24 @@ def test_same_seed_same_result_and_different_seed_differs(tiny: Scenario) -> Non
     pd.testing.assert_frame_equal(a.proposals, b.proposals)
     c = run_replication(tiny, 4, 1)
     assert not a.proposals["arrival_day"].equals(c.proposals["arrival_day"])
+
+
+@pytest.mark.parametrize("name", ["eu27_baseline", "qmv_art31", "constructive_abstention"])
+def test_metrics_only_run_has_the_same_proposals_and_stages(name: str) -> None:
+    s = load_scenario(bundled_scenarios_dir() / f"{name}.toml")
+    model = Model(s)
+    for rep in range(2):
+        full, quick = model.run(8, rep), model.run(8, rep, detail=False)
+        pd.testing.assert_frame_equal(full.proposals, quick.proposals)
+        pd.testing.assert_frame_equal(full.stages, quick.stages)
+        for table in ("events", "meetings"):  # empty, with the full run's columns and dtypes
+            got, want = getattr(quick, table), getattr(full, table)
+            assert len(got) == 0
+            assert len(want) > 0
+            assert list(got.columns) == list(want.columns)
+            assert got.dtypes.astype(str).tolist() == want.dtypes.astype(str).tolist()
+    tiny = run_replication(s, 8, 0, detail=False)
+    pd.testing.assert_frame_equal(tiny.proposals, model.run(8, 0).proposals)
 
 
 def test_everyone_always_objecting_adopts_nothing(tmp_path) -> None:

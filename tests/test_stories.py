@@ -19,6 +19,7 @@ import pytest
 
 from sim.core.members import Holdouts
 from sim.core.negotiation import negotiate
+from sim.core.outcomes import Outcome
 from sim.core.voting import ConstructiveAbstentionRule
 from sim.engine.compile import compile_scenario
 from sim.engine.replication import Replication
@@ -608,3 +609,33 @@ def test_an_effective_chair_moves_the_text_further_in_one_round() -> None:
     texts = r.events.loc[r.events["activity"] == "compromise", "value"].tolist()
     assert texts == [0.5]  # one step of 0.5 instead of two of 0.25
     assert props["rounds"].tolist() == [2]
+
+
+def test_an_item_tabled_during_the_warm_up_is_simulated_but_not_counted() -> None:
+    spec = scenario(warmup_days=14)  # the run starts on Monday 23 December 2024, day -14
+    compiled = compile_scenario(Scenario.model_validate(spec))
+    rep = Replication(compiled, compiled.dtypes(), seed=0, replication=0)
+    rep.run([(-13.5, ITEM, None), (0.5, ITEM, None)])
+    early = rep.desk.proposals[0]  # climbed the ladder during the warm-up: WP -7, Council -3
+    assert (early.outcome, early.decided_day) == (Outcome.ADOPTED, -3.0)
+    r = rep.result()
+    assert r.proposals["proposal_id"].tolist() == [0]  # only the item tabled on day 0.5
+    assert r.proposals["arrival_day"].tolist() == [0.5]
+    assert r.proposals["decided_day"].tolist() == [11.0]
+    assert set(r.events["case_id"]) == {0}
+    assert r.events["time_day"].min() == 0.5
+    assert r.stages["proposal_id"].tolist() == [0, 0, 0]
+    assert r.meetings["time_day"].min() == 0.0  # the warm-up's meetings are not in the table
+    assert str(r.meetings["timestamp"].min()) == "2025-01-06 00:00:00"
+
+
+def test_after_a_warm_up_items_are_counted_in_the_period_they_fall_due() -> None:
+    spec = scenario(warmup_days=14)
+    compiled = compile_scenario(Scenario.model_validate(spec))
+    rep = Replication(compiled, compiled.dtypes(), seed=0, replication=0)
+    # due on day 20 though tabled in the warm-up; due after the 60-day horizon; due in the warm-up
+    rep.run([(-13.5, ITEM, 20.0), (-13.0, ITEM, -1.0), (50.5, ITEM, 90.0)])
+    r = rep.result()
+    assert r.proposals["arrival_day"].tolist() == [-13.5]
+    assert r.proposals["outcome"].tolist() == ["adopted"]
+    assert rep.desk.proposals[2].outcome is Outcome.PENDING  # the next period's: not counted

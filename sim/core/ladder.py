@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from typing import NamedTuple
 
 
 class Step(Enum):
@@ -65,9 +66,9 @@ class Route:
         return self.bodies[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class Move:
-    """A step, the body it leads to (if any) and the proposal's new position on the route."""
+class Move(NamedTuple):
+    """A step, the body it leads to (if any) and the proposal's new position on the route (a
+    named tuple: immutable and cheap to create, once per agreement)."""
 
     step: Step
     target: int | None

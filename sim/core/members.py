@@ -11,6 +11,7 @@ chair's compromise moves the text towards the salience-weighted centre of the ob
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,15 +76,27 @@ class MemberArrays:
         return len(self.codes)
 
 
-@dataclass(frozen=True, slots=True)
-class ProposalStances:
-    """What each state brings to one proposal: its ideal point, hold-out and scrutiny."""
+class ProposalStances(NamedTuple):
+    """What each state brings to one proposal: its ideal point, hold-out and scrutiny (a named
+    tuple: cheap to create, one per proposal)."""
 
     positions: np.ndarray
     accept: np.ndarray  # the most ambitious text each state accepts: position + tolerance
     holders: np.ndarray  # states that hold the item hostage for a demand of their own
     hold_days: np.ndarray  # how long each would hold out, once its demand is raised
     scrutiny_until: np.ndarray  # day until which a scrutiny reservation stands (or -inf)
+    least_accept: float  # the least of ``accept``: no state objects to a text up to it
+
+    def objectors(self, text: float) -> bool:
+        """Whether some state objects to ``text`` itself (:func:`text_objections`; a scalar
+        test, exact because float subtraction is monotone).
+
+        >>> s = ProposalStances(np.zeros(2), np.array([0.5, 0.8]), np.zeros(2, bool),
+        ...                     np.zeros(2), np.full(2, -np.inf), 0.5)
+        >>> s.objectors(0.5), s.objectors(0.6)
+        (False, True)
+        """
+        return text - self.least_accept > 1e-12
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +124,7 @@ def raise_holdouts(stances: ProposalStances, now: float, concede_by: float | Non
     concedes by ``concede_by`` (a deadline less a margin), if given, at the latest.
 
     >>> s = ProposalStances(np.zeros(2), np.ones(2), np.array([True, False]),
-    ...                     np.array([30.0, 5.0]), np.full(2, -np.inf))
+    ...                     np.array([30.0, 5.0]), np.full(2, -np.inf), 1.0)
     >>> raise_holdouts(s, 10.0, None).until.tolist(), raise_holdouts(s, 10.0, 25.0).end
     ([40.0, -inf], 25.0)
     """
@@ -156,8 +169,9 @@ def proposal_stances(
     scrutiny = (u[1] < m.scrutiny_p) & ~urgent[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)
     accept = positions + m.tolerance
+    least = accept.min(axis=1, initial=np.inf).tolist()
     return [
-        ProposalStances(positions[i], accept[i], holders[i], hold[i], scrutiny_until[i])
+        ProposalStances(positions[i], accept[i], holders[i], hold[i], scrutiny_until[i], least[i])
         for i in range(k)
     ]
 
@@ -194,11 +208,27 @@ def objections(
     objection, e.g. a late instruction to raise a point). Formal adoption of an agreed text
     passes ``uniforms=None``.
     """
-    on_text = text_objections(text, stances.accept)
+    if stances.objectors(text):
+        on_text = text_objections(text, stances.accept)
+    elif now >= holdouts.end and uniforms is not None:  # the common round: idiosyncratic only
+        return uniforms < m.objection_p, _none(m.n)
+    else:
+        on_text = _none(m.n)
     objecting = on_text | (holdouts.until > now) if now < holdouts.end else on_text
     if uniforms is not None:
         objecting = objecting | (uniforms < m.objection_p)
     return objecting, on_text
+
+
+def _none(n: int) -> np.ndarray:
+    """No state (a shared read-only mask)."""
+    if n not in _NONE:
+        _NONE[n] = np.zeros(n, bool)
+        _NONE[n].flags.writeable = False
+    return _NONE[n]
+
+
+_NONE: dict[int, np.ndarray] = {}
 
 
 def cast_votes(

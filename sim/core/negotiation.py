@@ -12,8 +12,7 @@ runs stay reproducible to the bit, and tests can script every draw.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -48,8 +47,7 @@ class Draws(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class RoundResult:
+class RoundResult(NamedTuple):
     """What one round produced. ``votes`` is None when nobody objected. ``failed``: the rule
     was not met (a failed round, counted towards escalation); a round that is neither agreed
     nor failed was held under a reservation, or ended with an emergency brake (``brake``)."""

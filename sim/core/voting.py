@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -43,8 +43,7 @@ class Vote(IntEnum):
 _AGAINST, _FORMAL_ABSTAIN, _FOR = int(Vote.AGAINST), int(Vote.FORMAL_ABSTAIN), int(Vote.FOR)
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     """The result of applying a rule: adoption, and the states that block (if any)."""
 
     adopted: bool

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
-from sim.core.members import brake_invoked, text_objections
+from sim.core.members import brake_invoked
 from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
@@ -93,10 +93,11 @@ class Chair:
         if reserved:
             if not p.held_logged:  # the reservations are entered once per text version
                 p.held_logged = True
-                log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
+                if log.detail:
+                    log.record_members(now, p.id, _RESERVATION, b, p.ready > now, p.ready - now)
             if not self.practice.discuss_under_reservation:
                 return
-            if not any_true(text_objections(p.text, p.stances.accept)):
+            if not p.stances.objectors(p.text):
                 return  # nothing to discuss until the capitals have spoken
         elif not p.instr_logged:
             p.instr_logged = True
@@ -105,7 +106,9 @@ class Chair:
             )
         p.rounds += 1
         v.rounds += 1
-        rule, voting = _rule(p, body, p.rounds)
+        rule, voting = body.rule or p.type.rule, False
+        if isinstance(rule, QualifiedMajorityRule):
+            rule, voting = _rule(p, body, p.rounds)
         top = brake_target(p.route, b, p.braked) if voting else None
         result = negotiate(
             self.members,
@@ -119,7 +122,7 @@ class Chair:
             brake_possible=top is not None,
             reserved=reserved,
         )
-        if result.votes is not None:
+        if result.votes is not None and log.detail:
             assert result.decision is not None
             against, blocking = result.votes == _AGAINST, result.decision.blocking
             log.record_members(now, p.id, _OBJECTION, b, against, blocking.astype(float))

@@ -84,6 +84,7 @@ class EventLog:
     """Columnar event buffers for one replication."""
 
     __slots__ = ("_act", "_body", "_case", "_member", "_time", "_value", "bodies", "members")
+    detail = True  # records events (callers skip costly arguments when not)
 
     def __init__(self, bodies: pd.CategoricalDtype, members: pd.CategoricalDtype) -> None:
         self.bodies = bodies
@@ -152,6 +153,19 @@ class EventLog:
                 "value": np.asarray(self._value, dtype=float)[order],
             }
         )
+
+
+class QuietEventLog(EventLog):
+    """An event log that records nothing (a metrics-only run): its frame is empty."""
+
+    __slots__ = ()
+    detail = False
+
+    def record(self, *_: Any, **__: Any) -> None:
+        """Nothing is recorded."""
+
+    def record_members(self, *_: Any, **__: Any) -> None:
+        """Nothing is recorded."""
 
 
 STAGE_EXITS = pd.CategoricalDtype([x.value for x in StageExit])
@@ -283,6 +297,15 @@ class MeetingLog:
         )
 
 
+class QuietMeetingLog(MeetingLog):
+    """A meeting log that records nothing (a metrics-only run): its frame is empty."""
+
+    __slots__ = ()
+
+    def record(self, *_: Any, **__: Any) -> None:
+        """Nothing is recorded."""
+
+
 def _presidency_terms(ts: np.ndarray) -> pd.Categorical:
     """The presidency term of each timestamp, e.g. ``2025-H2`` (see
     :func:`sim.core.calendars.presidency_term`), computed on the array at once."""
@@ -305,35 +328,47 @@ def proposal_frame(
     """One row per proposal: what it was, how and when it ended, who blocked or abstained."""
     codes = np.array(members)
     ps = proposals
-    arrival = np.array([p.arrival for p in ps], dtype=float)
-    decided = np.array([p.decided_day for p in ps], dtype=float)
-    pending = np.array([p.outcome is Outcome.PENDING for p in ps], dtype=bool)
+    rows = [
+        (
+            p.id,
+            p.type.idx,
+            p.arrival,
+            _outcome_code(p),
+            p.decided_day,
+            p.rounds,
+            p.escalations,
+            p.type.ambition - p.text,
+            _NAN if p.deadline is None else p.deadline,
+            p.urgent,
+        )
+        for p in ps
+    ]
+    c = list(zip(*rows, strict=True)) if rows else [()] * 10
+    arrival, outcome = np.array(c[2], dtype=float), np.array(c[3], dtype=np.int64)
+    decided = np.array(c[4], dtype=float)
+    abstained = np.array([p.abstainers for p in ps], dtype=bool).reshape(len(ps), len(codes))
+    abstaining = [""] * len(ps)
+    for i in np.flatnonzero(abstained.any(axis=1)):
+        abstaining[i] = ",".join(codes[abstained[i]])
     ended_by_block = (Outcome.BLOCKED, Outcome.LAPSED)
     return pd.DataFrame(
         {
-            "proposal_id": np.array([p.id for p in ps], dtype=np.int64),
-            "type": pd.Categorical.from_codes(
-                np.array([p.type.idx for p in ps], dtype=np.int64), dtype=types
-            ),
+            "proposal_id": np.array(c[0], dtype=np.int64),
+            "type": pd.Categorical.from_codes(np.array(c[1], dtype=np.int64), dtype=types),
             "arrival_day": arrival,
             "arrival_time": timestamps(start, arrival),
-            "outcome": pd.Categorical.from_codes(
-                np.array([_outcome_code(p) for p in ps], dtype=np.int64),
-                dtype=OUTCOMES,
-            ),
-            "decided_day": np.where(pending, np.nan, decided),
+            "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOMES),
+            "decided_day": np.where(outcome == _OUTCOME_CODE[Outcome.PENDING], np.nan, decided),
             "duration_days": decided - arrival,
-            "rounds": np.array([p.rounds for p in ps], dtype=np.int64),
+            "rounds": np.array(c[5], dtype=np.int64),
             "decided_at": [p.decided_at for p in ps],
-            "escalations": np.array([p.escalations for p in ps], dtype=np.int64),
+            "escalations": np.array(c[6], dtype=np.int64),
             "blocking_states": [
                 ",".join(codes[p.blockers]) if p.outcome in ended_by_block else "" for p in ps
             ],
-            "abstaining_states": [",".join(codes[p.abstainers]) for p in ps],
-            "dilution": np.array([p.type.ambition - p.text for p in ps], dtype=float),
-            "deadline_day": np.array(
-                [np.nan if p.deadline is None else p.deadline for p in ps], dtype=float
-            ),
-            "urgent": np.array([p.urgent for p in ps], dtype=bool),
+            "abstaining_states": abstaining,
+            "dilution": np.array(c[7], dtype=float),
+            "deadline_day": np.array(c[8], dtype=float),
+            "urgent": np.array(c[9], dtype=bool),
         }
     )

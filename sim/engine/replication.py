@@ -60,12 +60,14 @@ class Replication:
         seed: int,
         replication: int,
         draws: Draws | None = None,
+        detail: bool = True,
     ) -> None:
         """``draws``: the rounds' uniform draws (default: the replication's named streams;
-        tests script them)."""
+        tests script them). ``detail=False`` (metrics only) records no event log and no meeting
+        log (their frames come back empty); proposals, stages and every draw are the same."""
         self.c = compiled
         self.dtypes = dtypes
-        self.env = simpy.Environment()
+        self.env = simpy.Environment(-compiled.warmup if compiled.warmup else 0.0)
         self._seed, self._rep = seed, replication
         members = compiled.members
         instructions = stream(seed, replication, Stream.INSTRUCTIONS)
@@ -75,6 +77,7 @@ class Replication:
             Rows(instructions, members.instruction_delay.draw),
             stream(seed, replication, Stream.SHOCK),
             self._on_enqueue,
+            detail,
         )
         self.presidency = Presidency(compiled, self.env, self._hold_meeting)
         self.bargaining = Bargaining(
@@ -111,16 +114,25 @@ class Replication:
                 self.desk.finish(p, Outcome.PENDING, _PENDING, self.c.horizon)
 
     def result(self) -> ReplicationResult:
-        """The replication's tables."""
+        """The replication's tables: after a warm-up, of the proposals counted (see
+        :func:`counted`; renumbered from 0 in order) and the meetings from day 0 on."""
         from sim.engine.compile import ReplicationResult
 
         d, start = self.desk, self.c.start_date
-        return ReplicationResult(
-            proposals=proposal_frame(d.proposals, self.dtypes["type"], self.c.members.codes, start),
-            events=d.events.to_frame(start),
-            stages=d.stages.to_frame(),
-            meetings=d.meetings.to_frame(start),
-        )
+        proposals = proposal_frame(d.proposals, self.dtypes["type"], self.c.members.codes, start)
+        events, stages = d.events.to_frame(start), d.stages.to_frame()
+        meetings = d.meetings.to_frame(start)
+        if self.c.warmup:
+            keep = counted(d.proposals, self.c.horizon)
+            new_id = np.cumsum(keep) - 1  # proposal ids are positions in arrival order
+            proposals = proposals[keep].reset_index(drop=True)
+            proposals["proposal_id"] = np.arange(len(proposals), dtype=np.int64)
+            events, stages = (
+                _renumbered(events, "case_id", keep, new_id),
+                _renumbered(stages, "proposal_id", keep, new_id),
+            )
+            meetings = meetings[meetings["time_day"] >= 0.0].reset_index(drop=True)
+        return ReplicationResult(proposals, events, stages, meetings)
 
     def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> ProcessGen:
         c, env, desk = self.c, self.env, self.desk
@@ -160,27 +172,29 @@ class Replication:
     # --- a meeting ---------------------------------------------------------------------------
 
     def _hold_meeting(self, body: CompiledBody, now: float, extraordinary: bool = False) -> None:
-        b, desk = body.idx, self.desk
-        agenda = desk.agendas[b]
-        entered = [(p.on_agenda().entered, p) for p in agenda]
-        keep = [p for e, p in entered if e >= now]
-        # urgent first, then oldest; ids are unique, so proposals are never compared
-        order = sorted((not p.urgent, e, p.id, p) for e, p in entered if e < now)
-        eligible = [p for _, _, _, p in order]
-        used = ia = 0
-        for p in eligible:
+        b, desk, chair, capacity = body.idx, self.desk, self.chair, body.capacity
+        keep: list[Proposal] = []
+        order = []
+        for p in desk.agendas[b]:
             v = p.on_agenda()
+            if v.entered < now:  # urgent first, then oldest; ids are unique: nothing else compared
+                order.append((not p.urgent, v.entered, p.id, p, v))
+            else:
+                keep.append(p)
+        order.sort()
+        used = ia = 0
+        for _, _, _, p, v in order:  # a round changes only its own item's visit
             if p.parked and p.holdouts.end > now:
                 pass  # parked until its hold-outs concede: not discussed, no agenda room used
             elif not v.open:
                 ia += 1
                 v.account(now, p.ready_max)
-                self.chair.pass_closed(p, body, now)
-            elif used < body.capacity:
+                chair.pass_closed(p, body, now)
+            elif used < capacity:
                 used += 1
                 v.account(now, p.ready_max)
-                self.chair.round(p, body, now)
-            if p.outcome is None and p.visit is not None and p.visit.body == b:
+                chair.round(p, body, now)
+            if p.visit is not None and p.visit.body == b and p.outcome is None:
                 keep.append(p)
         desk.agendas[b] = keep
         for p in keep:  # urgent items not settled: the body meets again at short notice
@@ -191,8 +205,10 @@ class Replication:
     def _on_enqueue(self, p: Proposal, body: int, now: float) -> None:
         """An item put on ``body``'s agenda: its hold-outs may be raised there, and an urgent
         one may need an extraordinary meeting."""
-        self.bargaining.reached(p, self.c.bodies[body].rank, now)
-        self.presidency.convene_for(p)
+        if not p.hold_started:
+            self.bargaining.reached(p, self.c.bodies[body].rank, now)
+        if p.urgent:
+            self.presidency.convene_for(p)
 
     # --- written procedure and deadlines -------------------------------------------------------
 
@@ -232,6 +248,30 @@ class Replication:
             self.desk.agendas[p.visit.body].remove(p)
             where = self.c.bodies[p.visit.body].id
         self.desk.finish(p, Outcome.LAPSED, _LAPSED, self.env.now, where)
+
+
+def counted(proposals: list[Proposal], horizon: float) -> np.ndarray:
+    """Which proposals of a run with a warm-up its tables count: an item with a deadline when
+    the deadline falls in ``[0, horizon)`` (a renewal belongs to the period it falls due in,
+    even if tabled during the warm-up; one due after the horizon is the next period's, not a
+    pending failure), any other item when it was tabled from day 0 on."""
+    return np.array(
+        [
+            p.arrival >= 0.0 if p.deadline is None else 0.0 <= p.deadline < horizon
+            for p in proposals
+        ],
+        dtype=bool,
+    )
+
+
+def _renumbered(
+    table: pd.DataFrame, column: str, keep: np.ndarray, new_id: np.ndarray
+) -> pd.DataFrame:
+    """The rows of ``table`` whose proposal (``column``) is kept, with the proposals' new ids."""
+    ids = table[column].to_numpy()
+    out = table[keep[ids]].reset_index(drop=True)
+    out[column] = new_id[ids[keep[ids]]]
+    return out
 
 
 def _tabling(

@@ -18,13 +18,21 @@ from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows
 from sim.core.visit import Visit
 from sim.core.voting import any_true
-from sim.engine.logs import Activity, EventLog, MeetingLog, StageLog
+from sim.engine.logs import (
+    Activity,
+    EventLog,
+    MeetingLog,
+    QuietEventLog,
+    QuietMeetingLog,
+    StageLog,
+)
 from sim.engine.proposal import Proposal
 
 if TYPE_CHECKING:
     from sim.engine.compile import CompiledScenario
 
 _ADOPTED, _ESCALATED = int(Activity.ADOPTED), int(Activity.ESCALATED)
+_EXIT_OF = {o: StageExit(o.value) for o in Outcome}  # how a visit ends with the outcome
 
 
 class Secretariat:
@@ -37,16 +45,18 @@ class Secretariat:
         instruction_rows: Rows,
         shocks: np.random.Generator,
         on_enqueue: Callable[[Proposal, int, float], None] | None = None,
+        detail: bool = True,
     ) -> None:
         """``shocks``: the stream of shared instruction-delay factors; ``on_enqueue(p, body,
-        now)``: called when an item is put on an agenda (hold-outs, extraordinary meetings)."""
+        now)``: called when an item is put on an agenda (hold-outs, extraordinary meetings);
+        ``detail``: keep the event and meeting logs (else they stay empty)."""
         self.compiled = compiled
         self.agendas: list[list[Proposal]] = [[] for _ in compiled.bodies]
         self.proposals: list[Proposal] = []
-        self.events = EventLog(dtypes["body"], dtypes["member"])
+        self.events = (EventLog if detail else QuietEventLog)(dtypes["body"], dtypes["member"])
         self.stages = StageLog(dtypes["type"], dtypes["stage_body"])
         capacity = np.array([b.capacity for b in compiled.bodies], dtype=np.int64)
-        self.meetings = MeetingLog(dtypes["body"], capacity)
+        self.meetings = (MeetingLog if detail else QuietMeetingLog)(dtypes["body"], capacity)
         self._instruction_rows = instruction_rows
         shock = compiled.practice.instruction_shock
         self._shocks = None if shock is None else Rows(shocks, shock.sample, rows=64)
@@ -111,7 +121,7 @@ class Secretariat:
         if p.visit is not None:
             p.visit.account(now, p.ready_max)
             body = p.visit.body
-            self.leave(p, now, StageExit(outcome.value))
+            self.leave(p, now, _EXIT_OF[outcome])
         else:
             body = -1
         p.outcome = outcome

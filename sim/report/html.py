@@ -319,6 +319,11 @@ def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _warmup(s: Scenario) -> str:
+    """The warm-up, if any, as the report's run line words it."""
+    return f" after a warm-up of {s.warmup_days} days (not counted)" if s.warmup_days else ""
+
+
 def reproduce_command(manifest: dict[str, Any]) -> str:
     """The command line, run in the results folder, that reproduces the run from its resolved
     scenario and seed.
@@ -345,7 +350,8 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         "<p>The question: how long do CFSP proposals take from tabling to adoption, where does "
         "the time go, how often are they blocked and by whom — in this scenario?</p>"
         f'<p class="meta">{manifest["replications"]} replications of '
-        f"{scenario.horizon_days:g} days from {scenario.start_date}, seed {manifest['seed']}; "
+        f"{scenario.horizon_days:g} days from {scenario.start_date}{_warmup(scenario)}, "
+        f"seed {manifest['seed']}; "
         f"{len(scenario.resolved_members())} member states; cfsp-sim "
         f"{manifest['versions']['cfsp-sim']}; scenario sha256 "
         f"{manifest['scenario_sha256'][:12]}…</p>"

@@ -40,7 +40,7 @@ class KeyedError(ValueError):
         self.key, self.cross = key, cross
 
 
-LAST_DAY = dt.date(2200, 12, 31)
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2200, 12, 31)
 _DIST_TYPES = typing.get_args(typing.get_args(Distribution)[0])
 
 
@@ -62,6 +62,11 @@ def check_bounds(s: Scenario) -> None:
     end = s.start_date + dt.timedelta(days=math.ceil(s.horizon_days))
     if end > LAST_DAY:
         raise KeyedError("horizon_days", f"the run would end on {end}, after {LAST_DAY}", False)
+    first = s.start_date - dt.timedelta(days=s.warmup_days)
+    if first < FIRST_DAY:
+        raise KeyedError(
+            "warmup_days", f"the warm-up would start on {first}, before {FIRST_DAY}", False
+        )
     for key, d in _distributions(s, ""):
         days = [v for k, v in d if k not in ("dist", "sigma", "shape", "weights")]
         worst = max(x for v in days for x in (v if isinstance(v, list) else [v]))

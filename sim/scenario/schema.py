@@ -45,6 +45,7 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Share = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
 Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS, strict=True)]
 PositiveDays = Annotated[float, Field(gt=0.0, le=MAX_DAYS, strict=True)]
+WholeDays = Annotated[int, Field(ge=0, le=int(MAX_DAYS), strict=True)]
 Flag = Annotated[bool, Field(strict=True)]
 Scale = Annotated[float, Field(gt=0.0, le=1000.0, strict=True)]
 
@@ -336,6 +337,7 @@ class Scenario(_Model):
     description: str
     start_date: Annotated[dt.date, AfterValidator(_in_range)]
     horizon_days: PositiveDays
+    warmup_days: WholeDays = 0  # simulated before start_date, not counted (Replication.result)
     membership: Literal["eu27", "none"]
     recesses: list[Recess] = Field(default_factory=list)
     member_defaults: MemberBehaviour
@@ -365,7 +367,7 @@ class Scenario(_Model):
 
     def expected_proposals(self) -> float:
         """Proposals one replication is expected to table (a size estimate for guards)."""
-        years = self.horizon_days / 365.25
+        years = (self.warmup_days + self.horizon_days) / 365.25
         total = 0.0
         for pt in self.proposal_types.values():
             a = pt.arrivals
