@@ -38,7 +38,7 @@ def simulate_targets(scenario: Scenario, seed: int, replications: Sequence[int])
     model = Model(scenario)
     proposals, stages = [], []
     for rep in replications:
-        r = model.run(seed, rep)
+        r = model.run(seed, rep, detail=False)
         proposals.append(r.proposals.assign(replication=rep))
         stages.append(r.stages.assign(replication=rep))
     p = pd.concat(proposals, ignore_index=True)
