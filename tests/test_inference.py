@@ -108,6 +108,7 @@ def test_posterior_point_is_the_weighted_median() -> None:
     assert Posterior(draws, [prior]).point() == {"x.y": 9.0}
     draws["weight"] = [0.4, 0.4, 0.2]
     assert Posterior(draws, [prior]).point() == {"x.y": 2.0}
+    assert Posterior(draws, [prior]).effective_size() == pytest.approx(1 / 0.36)
 
 
 def test_sensitivity_uses_common_random_numbers(tmp_path: Path, baseline: Scenario) -> None:

@@ -291,6 +291,7 @@ def run_calibration(
         write_text_atomic(writer.path("calibrated.toml"), text)
         writer.write_manifest(
             posterior_sha256=digest,
+            effective_sample_size=round(posterior.effective_size(), 1),
             generations=len(generations),
             simulations=int(generations["samples"].sum()) if "samples" in generations else None,
             targets_inside=int(fit["inside"].sum()),

@@ -39,6 +39,13 @@ class Posterior:
     def keys(self) -> list[str]:
         return [p.key for p in self.priors]
 
+    def effective_size(self) -> float:
+        """Kish's effective sample size of the weights, 1 / sum(w^2) for weights summing to 1:
+        how many equally weighted draws the population is worth."""
+        w = self.draws["weight"].to_numpy(float)
+        w = w / w.sum()
+        return float(1.0 / np.sum(w**2))
+
     def quantile(self, key: str, q: float) -> float:
         """The weighted ``q``-quantile of one parameter's draws."""
         w = self.draws["weight"].to_numpy(float)

@@ -207,7 +207,9 @@ def _report(cal: Calibration, prior_fit: pd.DataFrame, rendered: list[Any]) -> s
     inside, prior_inside = int(cal.fit["inside"].sum()), int(prior_fit["inside"].sum())
     body = (
         "<h1>Calibration (ABC-SMC)</h1>"
-        f"<p class='meta'>{len(cal.generations)} generations; posterior predictive: "
+        f"<p class='meta'>{len(cal.generations)} generations; {len(cal.posterior.draws)} "
+        f"particles worth {cal.posterior.effective_size():.0f} equally weighted draws (effective "
+        "sample size); posterior predictive: "
         f"{inside} of {len(cal.fit)} targets inside (prior predictive: {prior_inside}).</p>"
         "<h2>Parameters</h2><p>Posterior median and 90% credible interval (p5-p95) within each "
         "prior range; shrinkage is the posterior spread over the prior's (1: the record says "
