@@ -389,8 +389,8 @@ def plot_decomposition(table: pd.DataFrame, metric: str, ax: Axes | None = None)
     ax.set_yticks(y, [human(c) for c in rows["component"]])
     ax.invert_yaxis()
     name = HEADLINE.get(metric, human(metric)).split(" (")[0]
-    ax.set_title(f"{name}: sources of the change (paired, 95% CI)")
-    ax.set_xlabel(f"difference from the reference ({unit})")
+    ax.set_title(name)
+    ax.set_xlabel(f"difference from the reference, {unit} (paired, 95% CI)")
     return ax
 
 
