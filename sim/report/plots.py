@@ -109,9 +109,12 @@ def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
         return ax
     import matplotlib.pyplot as plt  # only when the caller gives no Axes, e.g. in a notebook
 
+    # The figure is made outside the style's rc_context: pyplot's first figure activates the
+    # backend (Jupyter's inline one sets `interactive`), which the context would revert on exit,
+    # and no later pyplot figure of the session would show.
+    fig = plt.figure(figsize=size or FIGSIZE, dpi=STYLE["figure.dpi"])
     with style():
-        _, new = plt.subplots(figsize=size or FIGSIZE)
-    return new
+        return fig.add_subplot()
 
 
 def human(name: object) -> str:
