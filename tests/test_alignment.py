@@ -11,7 +11,7 @@ from sim.engine.compile import run_replication
 from sim.scenario import ResolvedMember, Scenario, bundled_scenarios, load_scenario
 from sim.scenario.alignment import COEFFICIENTS, candidates_data
 
-from .conftest import ROOT
+from .conftest import DATA, ROOT
 
 EU27 = set(tomllib.loads((ROOT / "sim" / "data" / "eu27.toml").read_text())["states"])
 WAVES = {"enlargement_eu30": 30, "enlargement_eu33": 33, "enlargement_eu35": 35}
@@ -142,3 +142,12 @@ def test_decomposition_variants_switch_on_one_source(variant: str) -> None:
             assert b.instruction_delay.mean == 0.0
             assert b.scrutiny_probability == 0.0
     assert s.negotiation.delegations == 27
+
+
+def test_the_mapping_applies_to_any_scenario_and_its_coefficients_can_be_overridden() -> None:
+    s = load_scenario(
+        DATA / "tiny.toml",
+        ["member_states.AA.alignment=0.5", "alignment_mapping.holdout_per_nonalignment=0.2"],
+    )
+    aa = {m.code: m for m in s.resolved_members()}["AA"].behaviour
+    assert aa.holdout_probability == pytest.approx(s.member_defaults.holdout_probability + 0.1)

@@ -173,7 +173,8 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
         raise KeyedError("member_states", "no member states (membership = 'none' and none given)")
     defaults = s.member_defaults.model_dump(by_alias=True)
     mapping = Mapping.of(s)
-    for type_id in mapping.measured_types if s.alignment_mapping else ():
+    stated = s.alignment_mapping.measured_types if s.alignment_mapping else None
+    for type_id in stated or ():
         if type_id not in s.proposal_types:
             raise KeyedError(
                 "alignment_mapping.measured_types", f"unknown proposal type {type_id!r}"
