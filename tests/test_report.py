@@ -19,7 +19,7 @@ from sim.core.errors import UserError
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
 from sim.report import plots
-from sim.report.comparison import compare_runs, decompose
+from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.html import run_figure_specs
 from sim.scenario import load_scenario
 
@@ -243,3 +243,8 @@ def test_decompose_splits_a_change_into_its_sources(runs) -> None:
     plt.close(ax.figure)
     with pytest.raises(UserError, match="one seed"):
         decompose(runs["base"], {"other": runs["other_seed"]}, runs["fast"])
+
+
+def test_comparison_table_is_what_compare_tabulates(runs, tmp_path) -> None:
+    written = compare_runs([runs["base"], runs["fast"]], tmp_path / "cmp").table
+    pd.testing.assert_frame_equal(comparison_table([runs["base"], runs["fast"]]), written)

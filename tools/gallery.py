@@ -32,7 +32,7 @@ from sim.engine.compile import make_rule
 from sim.experiment.results import open_results
 from sim.experiment.runner import Experiment, run_experiment
 from sim.report import plots
-from sim.report.comparison import compare_runs, decompose
+from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.export import CASE_ACTIVITIES, mining_log
 from sim.report.html import figures_and_report
 from sim.scenario import load_scenario
@@ -185,9 +185,7 @@ def waves_passage(base: Experiment, args: argparse.Namespace) -> str:
     ]
     for wave, (unanimity, qmv) in ENLARGED.items():
         for rule, name in (("unanimity", unanimity), ("QMV", qmv)):
-            run = _run(name, args)
-            out = args.results / f"compare_{name}"
-            t = compare_runs([base.path, run.path], out, force=True).table
+            t = comparison_table([base.path, _run(name, args).path])
             cells = []
             for metric, group in (
                 ("time_to_adoption_mean", REFERENCE_MIX),

@@ -86,16 +86,11 @@ def _unpaired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Comparison:
-    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``.
-
-    Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
-    ``out`` may not be one of them, hold one or lie inside one."""
-    if len(folders) < 2:
-        raise UserError("compare needs at least two results folders")
-    loaded = [_load(open_results(f)) for f in folders]
+def _differences(
+    loaded: list[tuple[dict, pd.DataFrame, pd.DataFrame]], labels: list[str]
+) -> tuple[bool, str, pd.DataFrame]:
+    """Whether the runs pair, why, and every metric's difference from the first run."""
     manifests = [m for m, _, _ in loaded]
-    labels = _labels(folders, manifests)
     seeds = {m["seed"] for m in manifests}
     reps = {m["replications"] for m in manifests}
     paired = len(seeds) == 1 and len(reps) == 1
@@ -114,7 +109,27 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
         d = paired_differences(ref_metrics, metrics) if paired else _unpaired(ref_metrics, metrics)
         d.insert(0, "comparison", f"{label} − {labels[0]}")
         tables.append(d)
-    table = pd.concat(tables, ignore_index=True)
+    return paired, reason, pd.concat(tables, ignore_index=True)
+
+
+def comparison_table(folders: list[Path]) -> pd.DataFrame:
+    """The differences :func:`compare_runs` tabulates (each run against the first), without
+    writing its figures and report."""
+    loaded = [_load(open_results(f)) for f in folders]
+    return _differences(loaded, _labels(folders, [m for m, _, _ in loaded]))[2]
+
+
+def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Comparison:
+    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``.
+
+    Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
+    ``out`` may not be one of them, hold one or lie inside one."""
+    if len(folders) < 2:
+        raise UserError("compare needs at least two results folders")
+    loaded = [_load(open_results(f)) for f in folders]
+    manifests = [m for m, _, _ in loaded]
+    labels = _labels(folders, manifests)
+    paired, reason, table = _differences(loaded, labels)
 
     writer = ResultsWriter(out, force=force, inputs=folders)
     try:

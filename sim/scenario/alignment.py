@@ -47,7 +47,7 @@ def candidates_data() -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class Mapping:
+class AlignmentMapping:
     """The mapping's coefficients in force for one scenario."""
 
     text_objection_share: float
@@ -57,7 +57,7 @@ class Mapping:
     measured_types: tuple[str, ...]
 
     @classmethod
-    def of(cls, s: Scenario) -> Mapping:
+    def of(cls, s: Scenario) -> AlignmentMapping:
         """The data file's values, overridden by the scenario's ``[alignment_mapping]``."""
         table = candidates_data()["mapping"]
         values: dict[str, Any] = {k: table[k]["value"] for k in COEFFICIENTS}
@@ -123,7 +123,7 @@ def _objecting_position(share: float, pt: ProposalTypeSpec, tolerance: float) ->
 def aligned_behaviour(
     behaviour: dict[str, Any],
     nonalignment: float,
-    mapping: Mapping,
+    mapping: AlignmentMapping,
     proposal_types: dict[str, ProposalTypeSpec],
 ) -> dict[str, Any]:
     """``behaviour`` (a member's defaults, as a dict) shifted for ``nonalignment`` ``d``: hold-out
@@ -135,7 +135,7 @@ def aligned_behaviour(
     >>> from sim.scenario.schema import ProposalTypeSpec
     >>> pt = ProposalTypeSpec(description="", arrivals={"kind": "poisson", "rate_per_year": 1},
     ...                       route=["A"], rule="u", position=0.97, contestation=0.025)
-    >>> m = Mapping(0.5, 0.5, 0.1, 0.02, ("eu_statement",))
+    >>> m = AlignmentMapping(0.5, 0.5, 0.1, 0.02, ("eu_statement",))
     >>> b = {"holdout_probability": 0.004, "objection_probability": 0.004, "tolerance": 0.1,
     ...      "positions": {}}
     >>> aligned_behaviour(b, 0.0, m, {"eu_statement": pt}) == b

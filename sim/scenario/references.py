@@ -20,7 +20,12 @@ from pydantic import BaseModel
 
 from sim.core.calendars import meeting_days
 from sim.core.distributions import Distribution
-from sim.scenario.alignment import AlignmentError, Mapping, aligned_behaviour, reference_entry
+from sim.scenario.alignment import (
+    AlignmentError,
+    AlignmentMapping,
+    aligned_behaviour,
+    reference_entry,
+)
 from sim.scenario.schema import (
     MAX_DAYS,
     MemberBehaviour,
@@ -172,7 +177,7 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
     if not codes:
         raise KeyedError("member_states", "no member states (membership = 'none' and none given)")
     defaults = s.member_defaults.model_dump(by_alias=True)
-    mapping = Mapping.of(s)
+    mapping = AlignmentMapping.of(s)
     stated = s.alignment_mapping.measured_types if s.alignment_mapping else None
     for type_id in stated or ():
         if type_id not in s.proposal_types:
