@@ -180,9 +180,19 @@ def _scenario_commands(command: Any) -> None:
         ("scenario", "overrides", "large"),
         "cfsp-sim power eu27_baseline --rule qmv",
         "cfsp-sim power qmv_enlarged",
+        "cfsp-sim power qmv_art31 --compare enlargement_eu30_qmv --compare qmv_enlarged",
     )
     pw.add_argument(
         "--rule", help="decision rule id (default: the rule of the scenario's first type)"
+    )
+    pw.add_argument(
+        "--compare",
+        action="append",
+        default=[],
+        metavar="SCENARIO",
+        help="another scenario (e.g. an enlargement wave) to set side by side with SCENARIO, "
+        "with each state's change of Banzhaf power from SCENARIO to the last one (repeatable; "
+        "default: none)",
     )
 
 
@@ -519,27 +529,32 @@ def _require(module: str, extra: str, option: str) -> None:
         )
 
 
-def _power(args: argparse.Namespace) -> int:
+def _power_table(spec: str, args: argparse.Namespace) -> tuple[str, Any, float]:
+    """Rule id, power table and passing probability of one scenario under ``--rule``."""
     from sim.core.power import MAX_MEMBERS, voting_power
     from sim.engine.compile import make_rule
 
-    s = load_scenario(args.scenario, args.overrides)
+    s = load_scenario(spec, args.overrides)
     rule_id = args.rule or next(iter(s.proposal_types.values())).rule
     if rule_id not in s.decision_rules:
         known = ", ".join(s.decision_rules)
         hint = did_you_mean(rule_id, s.decision_rules)
-        raise UserError(
-            f"{args.scenario}: --rule: unknown decision rule {rule_id!r}{hint} (known: {known})"
-        )
-    rule = make_rule(rule_id, s.decision_rules[rule_id])
+        raise UserError(f"{spec}: --rule: unknown decision rule {rule_id!r}{hint} (known: {known})")
     members = s.resolved_members()
     table, passing = voting_power(
-        rule,
+        make_rule(rule_id, s.decision_rules[rule_id]),
         [m.code for m in members],
         np.array([m.population for m in members]),
         limit=None if args.allow_large else MAX_MEMBERS,
     )
-    print(f"Voting power under '{rule_id}' ({len(members)} members), exact:")
+    return rule_id, table, passing
+
+
+def _power(args: argparse.Namespace) -> int:
+    if args.compare:
+        return _power_compare(args)
+    rule_id, table, passing = _power_table(args.scenario, args)
+    print(f"Voting power under '{rule_id}' ({len(table)} members), exact:")
     print(f"  {'state':<6}{'population %':>13}{'Banzhaf %':>11}{'Shapley-Shubik %':>18}")
     for row in table.itertuples():
         print(
@@ -547,6 +562,38 @@ def _power(args: argparse.Namespace) -> int:
             f"{100 * row.banzhaf:>11.2f}{100 * row.shapley_shubik:>18.2f}"
         )
     print(f"Probability that a random coalition passes: {passing:.6g}")
+    return EXIT_OK
+
+
+def _power_cell(banzhaf: float, shapley: float) -> str:
+    return "-" if np.isnan(banzhaf) else f"{100 * banzhaf:.2f}; {100 * shapley:.2f}"
+
+
+def _power_compare(args: argparse.Namespace) -> int:
+    """``power A --compare B --compare C``: every state's power in each Council, side by side."""
+    from sim.core.power import compare_power
+
+    tables, passing, rules = {}, {}, set()
+    for spec in [args.scenario, *args.compare]:
+        rule_id, table, p = _power_table(spec, args)
+        label = Path(spec).name.removesuffix(".toml")
+        tables[label], passing[label] = table, p
+        rules.add(rule_id)
+    wide = compare_power(tables)
+    labels = list(tables)
+    w = max(12, *(len(x) + 2 for x in labels))
+    print(f"Voting power under {' / '.join(sorted(rules))}, exact, in % (Banzhaf; Shapley-Shubik):")
+    print(f"  {'state':<6}" + "".join(f"{x:>{w}}" for x in labels) + f"{'Banzhaf change':>16}")
+    for code, row in wide.iterrows():
+        cells = "".join(
+            f"{_power_cell(row['banzhaf'][x], row['shapley_shubik'][x]):>{w}}" for x in labels
+        )
+        change = row[("banzhaf_change", labels[-1])]
+        print(f"  {code:<6}{cells}{'' if np.isnan(change) else f'{100 * change:+.1f}%':>16}")
+    ref = passing[labels[0]]
+    print("Probability that a random coalition passes:")
+    for x in labels:
+        print(f"  {x:<{w}} {passing[x]:.6g} ({passing[x] / ref:.2f} x {labels[0]})")
     return EXIT_OK
 
 

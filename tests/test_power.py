@@ -91,3 +91,17 @@ def test_thirty_six_members_is_exact_and_fast_enough() -> None:
     assert table["banzhaf"].sum() == pytest.approx(1.0)
     assert (np.diff(table["banzhaf"].to_numpy()) <= 1e-15).all()
     assert 0 < passing < 1
+
+
+def test_power_compares_the_eu27_with_an_enlargement_wave(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sim.cli import main
+
+    assert main(["power", "eu27_baseline", "--rule", "qmv", "--compare", "enlargement_eu30"]) == 0
+    out = capsys.readouterr().out
+    lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
+    assert lines["UA"].split()[1] == "-"  # not a member of the EU27
+    assert lines["DE"].rstrip().endswith("%")  # Germany's change of power
+    assert "(1.00 x eu27_baseline)" in out
+    assert main(["power", "eu27_baseline", "--compare", "enlargement_eu30", "--rule", "qvm"]) == 2

@@ -15,10 +15,11 @@ import pytest
 
 from sim.analysis.stats import REFERENCE_MIX
 from sim.cli import main
+from sim.core.errors import UserError
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
 from sim.report import plots
-from sim.report.comparison import compare_runs
+from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.html import run_figure_specs
 from sim.scenario import load_scenario
 
@@ -227,3 +228,23 @@ def test_run_experiment_with_report_draws_figures_and_report(tmp_path) -> None:
     assert (exp.path / "report.html").is_file()
     assert (exp.path / "figures" / "time_split.svg").is_file()
     assert exp.manifest["scenario_file"] == str(DATA / "tiny.toml")
+
+
+def test_decompose_splits_a_change_into_its_sources(runs) -> None:
+    # two sources: an identical rerun (no effect) and the known difference; together = that
+    t = decompose(runs["base"], {"nothing": runs["base_again"], "fast": runs["fast"]}, runs["fast"])
+    days = t[t["metric"] == "time_to_adoption_mean"].set_index("component")
+    assert days.loc["nothing", "difference"] == 0
+    assert days.loc["fast", "difference"] == days.loc["all together", "difference"] < 0
+    assert days.loc["interaction", "difference"] == pytest.approx(0, abs=1e-9)
+    ax = plots.plot_decomposition(t, "adoption_rate")
+    assert "percentage points" in ax.get_xlabel()
+    assert ax.get_title()
+    plt.close(ax.figure)
+    with pytest.raises(UserError, match="one seed"):
+        decompose(runs["base"], {"other": runs["other_seed"]}, runs["fast"])
+
+
+def test_comparison_table_is_what_compare_tabulates(runs, tmp_path) -> None:
+    written = compare_runs([runs["base"], runs["fast"]], tmp_path / "cmp").table
+    pd.testing.assert_frame_equal(comparison_table([runs["base"], runs["fast"]]), written)

@@ -7,6 +7,7 @@ Everything else in the README is left as written.
 
     python tools/gallery.py                  # 60 replications, seed 2025 (the README's)
     python tools/gallery.py -n 4 --horizon 90 --readme /tmp/README.md --gallery /tmp/g  # a try
+    python tools/gallery.py --only enlargement --workers 1   # only the enlargement passages
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from matplotlib.figure import Figure
 
 from sim.analysis.metrics import fmt_difference, fmt_interval
 from sim.analysis.stats import REFERENCE_MIX
+from sim.core.power import compare_power, voting_power
+from sim.engine.compile import make_rule
 from sim.experiment.results import open_results
 from sim.experiment.runner import Experiment, run_experiment
 from sim.report import plots
-from sim.report.comparison import compare_runs
+from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.export import CASE_ACTIVITIES, mining_log
 from sim.report.html import figures_and_report
 from sim.scenario import load_scenario
@@ -50,6 +53,21 @@ FIGURES = {  # gallery file: (run or comparison folder, figure in it)
 }
 
 
+DECOMPOSITION = {  # source of enlargement's cost: the variant that switches on only it
+    "agenda load of 35 delegations": "enlargement_eu35_agenda_only",
+    "eight more capitals to instruct": "enlargement_eu35_capitals_only",
+    "eight more veto players, as aligned": "enlargement_eu35_vetoes_only",
+}
+WAVES = {"EU27": "eu27_baseline", "EU30": "enlargement_eu30", "EU33": "enlargement_eu33"}
+WAVES["EU35"] = "enlargement_eu35"
+ENLARGED = {  # wave: its scenario under unanimity, under QMV
+    "EU30": ("enlargement_eu30", "enlargement_eu30_qmv"),
+    "EU33": ("enlargement_eu33", "enlargement_eu33_qmv"),
+    "EU35": ("enlargement_eu35", "qmv_enlarged"),
+}
+POWER_SHOWN = ("DE", "FR", "IT", "ES", "PL", "NL", "HU", "MT")
+
+
 def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("-n", "--replications", type=int, default=60, help="default: 60")
@@ -59,13 +77,21 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=ROOT / "results" / "gallery")
     p.add_argument("--gallery", type=Path, default=ROOT / "docs" / "gallery")
     p.add_argument("--readme", type=Path, default=ROOT / "README.md")
-    return p.parse_args(argv)
+    p.add_argument(
+        "--only",
+        choices=["enlargement"],
+        help="rerun only this part (enlargement: its waves, decomposition and power tables)",
+    )
+    return p.parse_args(argv, argparse.Namespace(done={}))
 
 
 def _run(name: str, args: argparse.Namespace, report: bool = False) -> Experiment:
+    """Run a bundled scenario into ``args.results``, once per invocation of the tool."""
+    if name in args.done:
+        return args.done[name]
     sets = [f"horizon_days={args.horizon}"] if args.horizon else []
     on_done: Callable[[Experiment], object] | None = figures_and_report if report else None
-    return run_experiment(
+    args.done[name] = run_experiment(
         load_scenario(name, sets),
         out=args.results / name,
         replications=args.replications,
@@ -75,6 +101,7 @@ def _run(name: str, args: argparse.Namespace, report: bool = False) -> Experimen
         progress=False,
         on_done=on_done,  # type: ignore[arg-type]
     )
+    return args.done[name]
 
 
 def _row(table: pd.DataFrame, metric: str, group: str = REFERENCE_MIX) -> pd.Series:
@@ -114,6 +141,139 @@ def scenarios_passage(tables: dict[str, pd.DataFrame], args: argparse.Namespace)
             cells.append(f"{fmt_difference(metric, r['difference'])} {ci}")
         lines.append(f"| `{name}`: {VARIANTS[name]} | {cells[0]} | {cells[1]} |")
     return "\n".join(lines)
+
+
+def _pct(x: float, sign: bool = False) -> str:
+    return f"{100 * x:{'+' if sign else ''}.1f}".replace("-", "−")
+
+
+def decomposition_passage(base: Experiment, args: argparse.Namespace) -> tuple[str, pd.DataFrame]:
+    """Enlargement's cost split into its sources (each switched on alone from the EU27, paired
+    by seed): the README's table, and the decomposition for the figure."""
+    folders = {label: _run(name, args).path for label, name in DECOMPOSITION.items()}
+    table = decompose(base.path, folders, _run("enlargement_eu35", args).path)
+    lines = [
+        f"{args.replications} replications of a year, seed {args.seed}, each row paired with the "
+        "EU27 baseline (all types, at the baseline's mix of types; 95% CIs):",
+        "",
+        "| source of the EU35's cost | days to adoption (mean) | adoption rate, points | "
+        "negotiating rounds per proposal |",
+        "|---|---|---|---|",
+    ]
+    for component in [*DECOMPOSITION, "sum of sources", "all together", "interaction"]:
+        cells = []
+        for metric, scale in (("time_to_adoption_mean", 1), ("adoption_rate", 100)):
+            r = table[(table["metric"] == metric) & (table["component"] == component)].iloc[0]
+            d, lo, hi = (scale * r[k] for k in ("difference", "ci_low", "ci_high"))
+            cells.append(f"{d:+.2f} ({lo:+.2f} to {hi:+.2f})".replace("-", "−"))
+        r = table[(table["metric"] == "rounds_mean") & (table["component"] == component)]
+        cells.append(f"{r.iloc[0]['difference']:+.2f}".replace("-", "−"))
+        name = f"**{component}** (`enlargement_eu35`)" if component == "all together" else component
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    return "\n".join(lines), table
+
+
+def waves_passage(base: Experiment, args: argparse.Namespace) -> str:
+    """Each wave under unanimity and under QMV, paired against the EU27 baseline."""
+    lines = [
+        f"{args.replications} replications of a year, seed {args.seed}, paired with the EU27 "
+        "baseline (95% CIs; all types at the baseline's mix of types):",
+        "",
+        "| wave | rule | days to adoption (mean), all types | adoption rate, points | "
+        "days to adoption, sanctions packages |",
+        "|---|---|---|---|---|",
+    ]
+    for wave, (unanimity, qmv) in ENLARGED.items():
+        for rule, name in (("unanimity", unanimity), ("QMV", qmv)):
+            t = comparison_table([base.path, _run(name, args).path])
+            cells = []
+            for metric, group in (
+                ("time_to_adoption_mean", REFERENCE_MIX),
+                ("adoption_rate", REFERENCE_MIX),
+                ("time_to_adoption_mean", "sanctions_package"),
+            ):
+                r = _row(t, metric, group)
+                ci = fmt_interval(metric, r["ci_low"], r["ci_high"], difference=True)
+                cells.append(f"{fmt_difference(metric, r['difference'])} {ci}")
+            lines.append(f"| {wave} (`{name}`) | {rule} | {' | '.join(cells)} |")
+    return "\n".join(lines)
+
+
+def decomposition_figure(table: pd.DataFrame, out: Path) -> None:
+    """The decomposition's days to adoption and adoption rate, side by side."""
+    with plots.style():
+        fig = Figure(figsize=(13, 4.2))
+        left, right = fig.subplots(1, 2)
+        plots.plot_decomposition(table, "time_to_adoption_mean", left)
+        plots.plot_decomposition(table, "adoption_rate", right)
+        right.set_yticklabels([])
+        fig.suptitle("Where the EU35's cost comes from: each source alone against the EU27")
+        fig.tight_layout()
+        fig.savefig(out, dpi=110)
+
+
+def _power(scenario: str, rule: str = "qmv") -> tuple[pd.DataFrame, float]:
+    s = load_scenario(scenario)
+    members = s.resolved_members()
+    return voting_power(
+        make_rule(rule, s.decision_rules[rule]),
+        [m.code for m in members],
+        np.array([m.population for m in members]),
+    )
+
+
+def power_passage() -> str:
+    """Voting power under QMV, the EU27 against each wave (exact, deterministic)."""
+    results = {label: _power(name) for label, name in WAVES.items()}
+    wide = compare_power({label: t for label, (t, _) in results.items()})
+    newcomers = [c for c in wide.index if np.isnan(wide.loc[c, ("banzhaf", "EU27")])]
+    head = " | ".join(WAVES)
+    lines = [
+        "Normalised Banzhaf index under QMV, % (Shapley–Shubik in brackets for the EU27 and "
+        "the EU35); change of Banzhaf power from the EU27 to the EU35:",
+        "",
+        f"| state | population % EU27 | {head} | change |",
+        "|---|---|" + "---|" * (len(WAVES) + 1),
+    ]
+    for code in [*POWER_SHOWN, *newcomers]:
+        row = wide.loc[code]
+        cells = []
+        for label in WAVES:
+            b = row[("banzhaf", label)]
+            text = "–" if np.isnan(b) else f"{100 * b:.2f}"
+            if label in ("EU27", "EU35") and not np.isnan(b):
+                text += f" ({100 * row[('shapley_shubik', label)]:.2f})"
+            cells.append(text)
+        share = row[("population_share", "EU27")]
+        change = row[("banzhaf_change", "EU35")]
+        lines.append(
+            f"| {code} | {'–' if np.isnan(share) else f'{100 * share:.2f}'} | "
+            f"{' | '.join(cells)} | {'' if np.isnan(change) else _pct(change, True) + '%'} |"
+        )
+    ref = results["EU27"][1]
+    passing = " | ".join(f"{100 * p:.2f}% ({p / ref:.2f}×)" for _, p in results.values())
+    lines += [f"| random coalition passes | | {passing} | |"]
+    ua = {end: _power(f"qmv_enlarged_ukraine_{end}") for end in ("low", "high")}
+    ua_b = {end: t.set_index("member_state").loc["UA", "banzhaf"] for end, (t, _) in ua.items()}
+    lines += [
+        "",
+        f"With Ukraine's population at the low or high end of its range (28.0 or 41.1 million "
+        f"against 31.5; `qmv_enlarged_ukraine_low`, `_high`) its Banzhaf power in the EU35 is "
+        f"{100 * ua_b['low']:.2f}% or {100 * ua_b['high']:.2f}% (central "
+        f"{100 * wide.loc['UA', ('banzhaf', 'EU35')]:.2f}%), and a random coalition passes "
+        f"with probability {100 * ua['low'][1]:.2f}% or {100 * ua['high'][1]:.2f}%.",
+    ]
+    return "\n".join(lines)
+
+
+def enlargement(base: Experiment, args: argparse.Namespace, text: str) -> str:
+    """Rerun the enlargement waves, decomposition and power tables into ``text`` (the
+    README)."""
+    text = replace_passage(text, "waves", "\n" + waves_passage(base, args) + "\n")
+    passage, table = decomposition_passage(base, args)
+    decomposition_figure(table, args.gallery / "enlargement_decomposition.png")
+    text = replace_passage(text, "decomposition", "\n" + passage + "\n")
+    return replace_passage(text, "power", "\n" + power_passage() + "\n")
 
 
 def dfg_figure(folder: Path, out: Path, proposal_type: str = "sanctions_package") -> None:
@@ -171,6 +331,12 @@ def replace_passage(text: str, name: str, new: str) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
+    args.gallery.mkdir(parents=True, exist_ok=True)
+    if args.only == "enlargement":
+        text = enlargement(_run(BASELINE, args), args, args.readme.read_text(encoding="utf-8"))
+        args.readme.write_text(text, encoding="utf-8")
+        print(f"enlargement: {args.gallery}; numbers: {args.readme}")
+        return 0
     base = _run(BASELINE, args, report=True)
     tables = {}
     for name in VARIANTS:
@@ -178,13 +344,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         out = args.results / f"compare_{name}"
         tables[name] = compare_runs([base.path, variant.path], out, force=True).table
         print(f"{name}: compared with {BASELINE} in {out}")
-    args.gallery.mkdir(parents=True, exist_ok=True)
     for target, (folder, figure) in FIGURES.items():
         shutil.copyfile(args.results / folder / "figures" / figure, args.gallery / target)
     dfg_figure(base.path, args.gallery / "process_mining_dfg.png")
     text = args.readme.read_text(encoding="utf-8")
     text = replace_passage(text, "qmv", qmv_passage(tables["qmv_art31"]))
     text = replace_passage(text, "scenarios", "\n" + scenarios_passage(tables, args) + "\n")
+    text = enlargement(base, args, text)
     args.readme.write_text(text, encoding="utf-8")
     print(f"gallery: {args.gallery}; numbers: {args.readme}")
     return 0

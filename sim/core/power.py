@@ -153,3 +153,38 @@ def voting_power(
     ).sort_values(["banzhaf", "population_share"], ascending=False, ignore_index=True)
     passing = sum(pass_counts) / 2**n
     return table, passing
+
+
+def compare_power(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Members' power across several Councils (e.g. the EU27 and each enlargement wave), from
+    :func:`voting_power` tables keyed by a label, the reference first.
+
+    One row per state, the reference's members first (by their power there), then the states
+    that join (by their power in the last Council); columns ``(measure, label)`` for
+    ``population_share``, ``banzhaf`` and ``shapley_shubik`` (NaN where the state is not a
+    member) and ``banzhaf_change``: the relative change of the Banzhaf index from the reference.
+
+    >>> from sim.core.voting import UnanimityRule
+    >>> u = UnanimityRule("u")
+    >>> t = compare_power({"two": voting_power(u, ["A", "B"], np.array([1, 1]))[0],
+    ...                    "three": voting_power(u, ["A", "B", "C"], np.array([1, 1, 1]))[0]})
+    >>> t[("banzhaf_change", "three")].round(3).tolist()
+    [-0.333, -0.333, nan]
+    """
+    labels = list(tables)
+    ref, last = tables[labels[0]], tables[labels[-1]]
+    order = list(ref["member_state"])
+    order += [c for c in last["member_state"] if c not in order]
+    order += [c for t in tables.values() for c in t["member_state"] if c not in order]
+    measures = ("population_share", "banzhaf", "shapley_shubik")
+    out = pd.DataFrame(
+        {
+            (m, label): t.set_index("member_state")[m].reindex(order)
+            for m in measures
+            for label, t in tables.items()
+        }
+    )
+    for label in labels:
+        out[("banzhaf_change", label)] = out[("banzhaf", label)] / out[("banzhaf", labels[0])] - 1.0
+    out.index.name = "member_state"
+    return out

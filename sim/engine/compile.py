@@ -165,13 +165,14 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     first, span = scenario.start_date - dt.timedelta(days=scenario.warmup_days), warmup + horizon
     types = scenario.proposal_types
     rules = {name: make_rule(name, spec) for name, spec in scenario.decision_rules.items()}
+    members = scenario.resolved_members()
     bodies = [
         CompiledBody(
             idx=i,
             id=bid,
             level=spec.level.value,
             times=meeting_days(spec.calendar, scenario.recesses, first, span) - warmup,
-            capacity=spec.capacity,
+            capacity=scenario.meeting_capacity(spec, len(members)),
             max_rounds=spec.max_rounds,
             compromise_step=min(1.0, spec.compromise_step * _chair_factor(scenario, spec.chair)),
             rule=rules[spec.rule] if spec.rule else None,
@@ -198,9 +199,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         schedules=schedules,
         start_date=scenario.start_date,
         horizon=horizon,
-        members=member_arrays(
-            scenario.resolved_members(), {t: pt.position for t, pt in types.items()}
-        ),
+        members=member_arrays(members, {t: pt.position for t, pt in types.items()}),
         bodies=bodies,
         types=compiled_types,
         escalation=top,

@@ -22,6 +22,7 @@ from sim.analysis.stats import (
     few_replications,
     paired_differences,
     standardise,
+    t_interval,
     type_mix,
     welch_interval,
 )
@@ -111,19 +112,14 @@ def _unpaired(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Comparison:
-    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``.
-
-    Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
-    ``out`` may not be one of them, hold one or lie inside one."""
-    if len(folders) < 2:
-        raise UserError("compare needs at least two results folders")
-    loaded = [_load(open_results(f)) for f in folders]
+def _differences(
+    loaded: list[tuple[dict, pd.DataFrame, pd.DataFrame]], labels: list[str]
+) -> tuple[bool, str, pd.DataFrame]:
+    """Whether the runs pair, why, and every metric's difference from the first run."""
     manifests = [m for m, _, _ in loaded]
-    labels = _labels(folders, manifests)
     seeds = {m["seed"] for m in manifests}
     reps = {m["replications"] for m in manifests}
-    uncertainty, alike = uncertainty_note(manifests)
+    _, alike = uncertainty_note(manifests)
     paired = len(seeds) == 1 and len(reps) == 1 and alike
     reason = (
         "paired: same seed and replications, so replication r of each run shares its random "
@@ -140,7 +136,28 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
         d = paired_differences(ref_metrics, metrics) if paired else _unpaired(ref_metrics, metrics)
         d.insert(0, "comparison", f"{label} − {labels[0]}")
         tables.append(d)
-    table = pd.concat(tables, ignore_index=True)
+    return paired, reason, pd.concat(tables, ignore_index=True)
+
+
+def comparison_table(folders: list[Path]) -> pd.DataFrame:
+    """The differences :func:`compare_runs` tabulates (each run against the first), without
+    writing its figures and report."""
+    loaded = [_load(open_results(f)) for f in folders]
+    return _differences(loaded, _labels(folders, [m for m, _, _ in loaded]))[2]
+
+
+def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Comparison:
+    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``.
+
+    Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
+    ``out`` may not be one of them, hold one or lie inside one."""
+    if len(folders) < 2:
+        raise UserError("compare needs at least two results folders")
+    loaded = [_load(open_results(f)) for f in folders]
+    manifests = [m for m, _, _ in loaded]
+    labels = _labels(folders, manifests)
+    paired, reason, table = _differences(loaded, labels)
+    uncertainty = uncertainty_note(manifests)[0]
 
     writer = ResultsWriter(out, force=force, inputs=folders)
     try:
@@ -164,6 +181,56 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
         writer.abandon(*failure_status(exc))
         raise
     return Comparison(path, paired, reason, table, uncertainty)
+
+
+DECOMPOSED = ("time_to_adoption_mean", "adoption_rate", "lapse_rate", "rounds_mean")
+"""Metrics :func:`decompose` splits (all types, at the reference's mix of types)."""
+
+
+def decompose(
+    reference: Path,
+    sources: dict[str, Path],
+    together: Path,
+    metrics: tuple[str, ...] = DECOMPOSED,
+) -> pd.DataFrame:
+    """Split the effect of a change (``together``: e.g. the EU35) into ``sources`` switched on
+    one at a time from ``reference`` (e.g. the EU27): runs made with the same seed and
+    replications, so every effect is a paired per-replication difference.
+
+    Returns one row per metric and component: each source alone, ``sum of sources``, ``all
+    together`` and ``interaction`` (all together minus the sum: what the sources add only in
+    combination), each with its mean difference and 95% t-interval over replications.
+    """
+    runs = {"reference": reference, **sources, "all together": together}
+    loaded = {k: open_results(p) for k, p in runs.items()}
+    stamps = {(e.manifest["seed"], e.manifest["replications"]) for e in loaded.values()}
+    if len(stamps) != 1:
+        raise UserError(f"decompose: the runs need one seed and replication count, not {stamps}")
+    mix = type_mix(loaded["reference"].metrics)
+    values = {}
+    for key, exp in loaded.items():
+        m = _with_reference_mix(exp.metrics, mix)
+        m = m[(m["group"].astype(str) == REFERENCE_MIX) & m["metric"].isin(metrics)]
+        values[key] = m.assign(metric=m["metric"].astype(str)).set_index(["metric", "replication"])[
+            "value"
+        ]
+    effects = {k: values[k] - values["reference"] for k in [*sources, "all together"]}
+    effects["sum of sources"] = sum((effects[k] for k in sources), 0.0 * values["reference"])
+    effects["interaction"] = effects["all together"] - effects["sum of sources"]
+    rows = []
+    for metric in metrics:
+        for component in [*sources, "sum of sources", "all together", "interaction"]:
+            mean, lo, hi = t_interval(effects[component].xs(metric).to_numpy(dtype=float))
+            rows.append(
+                {
+                    "metric": metric,
+                    "component": component,
+                    "difference": mean,
+                    "ci_low": lo,
+                    "ci_high": hi,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def _with_reference_mix(metrics: pd.DataFrame, mix: dict[str, pd.Series]) -> pd.DataFrame:

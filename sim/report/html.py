@@ -229,6 +229,7 @@ def page(title: str, body: str) -> str:
 
 def scenario_tables(s: Scenario) -> str:
     """The scenario as readable tables: bodies and proposal types."""
+    n = len(s.resolved_members())
     bodies = pd.DataFrame(
         [
             {
@@ -237,7 +238,7 @@ def scenario_tables(s: Scenario) -> str:
                 "level": b.level.value,
                 "chair": b.chair.value,
                 "meets": _calendar_text(b.calendar),
-                "items per meeting": b.capacity,
+                "items per meeting": s.meeting_capacity(b, n),
                 "rounds before escalation": b.max_rounds,
             }
             for bid, b in s.bodies.items()

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
+from sim.analysis.metrics import HEADLINE, PERCENT
 from sim.analysis.stats import kaplan_meier
 from sim.core.calendars import Recess
 
@@ -108,9 +109,12 @@ def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
         return ax
     import matplotlib.pyplot as plt  # only when the caller gives no Axes, e.g. in a notebook
 
+    # The figure is made outside the style's rc_context: pyplot's first figure activates the
+    # backend (Jupyter's inline one sets `interactive`), which the context would revert on exit,
+    # and no later pyplot figure of the session would show.
+    fig = plt.figure(figsize=size or FIGSIZE, dpi=STYLE["figure.dpi"])
     with style():
-        _, new = plt.subplots(figsize=size or FIGSIZE)
-    return new
+        return fig.add_subplot()
 
 
 def human(name: object) -> str:
@@ -366,6 +370,30 @@ def plot_forest(
     ax.invert_yaxis()
     ax.set_title("Differences from the reference (paired, 95% CI)")
     ax.set_xlabel("difference (scenario − reference), in the metric's units")
+    return ax
+
+
+def plot_decomposition(table: pd.DataFrame, metric: str, ax: Axes | None = None) -> Axes:
+    """One metric of :func:`sim.report.comparison.decompose`: each component's paired
+    difference from the reference with its 95% CI (shares in percentage points), the sources
+    first, then their sum, the change all together and the interaction."""
+    rows = table[table["metric"] == metric]
+    scale, unit = (100.0, "percentage points") if metric in PERCENT else (1.0, "days")
+    if metric not in PERCENT and "days" not in HEADLINE.get(metric, "days"):
+        unit = "difference"
+    ax = _ax(ax, (7.0, 0.8 + 0.45 * len(rows)))
+    y = np.arange(len(rows))
+    d = scale * rows["difference"].to_numpy(float)
+    lo, hi = scale * rows["ci_low"].to_numpy(float), scale * rows["ci_high"].to_numpy(float)
+    err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
+    summary = rows["component"].isin(["sum of sources", "all together", "interaction"])
+    ax.barh(y, d, color=np.where(summary, "#868e96", "#1c7ed6"), xerr=err, capsize=3)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(y, [human(c) for c in rows["component"]])
+    ax.invert_yaxis()
+    name = HEADLINE.get(metric, human(metric)).split(" (")[0]
+    ax.set_title(name)
+    ax.set_xlabel(f"difference from the reference, {unit} (paired, 95% CI)")
     return ax
 
 

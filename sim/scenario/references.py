@@ -20,6 +20,12 @@ from pydantic import BaseModel
 
 from sim.core.calendars import meeting_days
 from sim.core.distributions import Distribution
+from sim.scenario.alignment import (
+    AlignmentError,
+    AlignmentMapping,
+    aligned_behaviour,
+    reference_entry,
+)
 from sim.scenario.schema import (
     MAX_DAYS,
     MemberBehaviour,
@@ -160,6 +166,9 @@ def _reference_states() -> dict[str, dict[str, Any]]:
 
 
 def resolve_members(s: Scenario) -> list[ResolvedMember]:
+    """Every member with reference data (``eu27.toml``, or ``candidates.toml`` for an entry with
+    ``alignment_from``) and behaviour: the defaults, shifted for the state's measured
+    non-alignment (:mod:`sim.scenario.alignment`), then the keys the entry states."""
     reference = _reference_states() if s.membership == "eu27" else {}
     seen: dict[str, str] = {}
     for code in s.member_states:
@@ -173,23 +182,49 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
     if not codes:
         raise KeyedError("member_states", "no member states (membership = 'none' and none given)")
     defaults = s.member_defaults.model_dump(by_alias=True)
+    mapping = AlignmentMapping.of(s)
+    stated = s.alignment_mapping.measured_types if s.alignment_mapping else None
+    for type_id in stated or ():
+        if type_id not in s.proposal_types:
+            raise KeyedError(
+                "alignment_mapping.measured_types", f"unknown proposal type {type_id!r}"
+            )
     out = []
     for code in codes:
         spec = s.member_states.get(code, MemberStateSpec())
+        try:
+            data_name, data_population, alignment = reference_entry(code, spec)
+        except AlignmentError as exc:
+            raise KeyedError(exc.key, str(exc), False) from None
         ref = reference.get(code, {})
-        name = spec.name or ref.get("name")
-        population = spec.population or ref.get("population")
+        name = spec.name or data_name or ref.get("name")
+        population = spec.population or data_population or ref.get("population")
         if name is None or population is None:
             raise KeyedError(
                 f"member_states.{code}",
-                "a state outside the reference data needs a name and a population",
+                "a state outside the reference data needs a name and a population "
+                "(or alignment_from = a candidate in sim/data/candidates.toml)",
             )
-        overrides = spec.model_dump(
-            by_alias=True, exclude_none=True, exclude={"name", "population", "population_source"}
+        overrides = spec.model_dump(by_alias=True, exclude_none=True, exclude=_REFERENCE_KEYS)
+        explicit = overrides.pop("positions", {})
+        mapped = aligned_behaviour(
+            {**defaults, "tolerance": overrides.get("tolerance", defaults["tolerance"])},
+            1.0 - alignment,
+            mapping,
+            s.proposal_types,
         )
-        positions = {**defaults["positions"], **overrides.pop("positions", {})}
-        behaviour = MemberBehaviour.model_validate(
-            {**defaults, **overrides, "positions": positions}
-        )
+        positions = {**mapped["positions"], **explicit}
+        behaviour = MemberBehaviour.model_validate({**mapped, **overrides, "positions": positions})
         out.append(ResolvedMember(code=code, name=name, population=population, behaviour=behaviour))
     return out
+
+
+_REFERENCE_KEYS = {
+    "name",
+    "population",
+    "population_source",
+    "alignment_from",
+    "alignment",
+    "population_estimate",
+}
+"""Member-entry keys that are reference data, not behaviour."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -142,6 +143,20 @@ class MemberStateSpec(_Model):
     declaration_probability: Probability | None = None
     abstain_after_concession: Probability | None = None
     positions: dict[str, Probability] = Field(default_factory=dict)
+    alignment_from: str | None = None
+    alignment: Share | None = None
+    population_estimate: Literal["low", "central", "high"] | None = None
+
+
+class AlignmentMappingSpec(_Model):
+    """Overrides of the coefficients that turn measured CFSP non-alignment into behaviour (their
+    values, ranges and reasons: ``[mapping]`` in ``sim/data/candidates.toml``)."""
+
+    text_objection_share: Share | None = None
+    unmeasured_type_weight: Share | None = None
+    holdout_per_nonalignment: Probability | None = None
+    objection_per_nonalignment: Probability | None = None
+    measured_types: list[str] | None = None
 
 
 # --- decision rules ------------------------------------------------------------------------
@@ -310,6 +325,10 @@ class NegotiationSpec(_Model):
     where agreed texts are adopted as A items. ``escalate_holdouts``: whether an item held by
     a hold-out climbs to ministers when a body's rounds run out (else it is bargained where it
     is until the concession).
+    ``speaking_share``: the share of a meeting's time per item that grows with the delegations at
+    the table (the tour de table); bodies' capacities are stated for ``capacity_delegations``
+    delegations (none: no scaling) and hold ``capacity / (1 - s + s * n / capacity_delegations)``
+    items (rounded, at least one) with ``n`` = ``delegations`` (default: the member states).
     """
 
     bargaining: Flag = False
@@ -321,6 +340,9 @@ class NegotiationSpec(_Model):
     discuss_under_reservation: Flag = False
     a_item_body: str | None = None
     escalate_holdouts: Flag = True
+    speaking_share: Share = 0.0
+    capacity_delegations: Annotated[int, _count(1, 1000)] | None = None
+    delegations: Annotated[int, _count(1, 1000)] | None = None
 
 
 class ExperimentSpec(_Model):
@@ -348,6 +370,7 @@ class Scenario(_Model):
     escalation_body: str | None = None
     written_procedure: WrittenProcedureSpec | None = None
     negotiation: NegotiationSpec = Field(default_factory=NegotiationSpec)
+    alignment_mapping: AlignmentMappingSpec | None = None
     chairs: dict[Chair, ChairSpec] = Field(default_factory=dict)
     experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
 
@@ -364,6 +387,16 @@ class Scenario(_Model):
         from sim.scenario.references import resolve_members
 
         return resolve_members(self)
+
+    def meeting_capacity(self, body: BodySpec, members: int) -> int:
+        """Discussion items a meeting of ``body`` takes with ``members`` member states: its
+        ``capacity`` scaled for the delegations at the table (see :class:`NegotiationSpec`)."""
+        neg = self.negotiation
+        if neg.capacity_delegations is None or neg.speaking_share == 0.0:
+            return body.capacity
+        n = neg.delegations or members
+        factor = 1.0 - neg.speaking_share + neg.speaking_share * n / neg.capacity_delegations
+        return max(1, math.floor(body.capacity / factor + 0.5))
 
     def expected_proposals(self) -> float:
         """Proposals one replication is expected to table (a size estimate for guards)."""

@@ -1,0 +1,153 @@
+"""Enlargement from measured behaviour: candidates' data, the alignment mapping, the waves."""
+
+from __future__ import annotations
+
+import tomllib
+
+import numpy as np
+import pytest
+
+from sim.engine.compile import run_replication
+from sim.scenario import ResolvedMember, Scenario, bundled_scenarios, load_scenario
+from sim.scenario.alignment import COEFFICIENTS, candidates_data
+
+from .conftest import DATA, ROOT
+
+EU27 = set(tomllib.loads((ROOT / "sim" / "data" / "eu27.toml").read_text())["states"])
+WAVES = {"enlargement_eu30": 30, "enlargement_eu33": 33, "enlargement_eu35": 35}
+
+
+def test_every_coefficient_has_a_value_in_its_range_and_a_reason() -> None:
+    mapping = candidates_data()["mapping"]
+    for name in COEFFICIENTS:
+        c = mapping[name]
+        lo, hi = c["range"]
+        assert lo <= c["value"] <= hi, name
+        assert c["reason"].startswith("ASSUMPTION"), name
+
+
+def test_every_candidate_cites_its_sources() -> None:
+    for code, entry in candidates_data()["candidates"].items():
+        assert entry["population_source"].startswith("http"), code
+        if "alignment_percent" in entry:
+            assert entry["alignment_source"].startswith("http"), code
+            assert entry["alignment_confidence"] in ("official", "press", "inferred"), code
+        for row in entry.get("alignment_history", []):
+            assert row["source"].startswith("http"), code
+    ua = candidates_data()["candidates"]["UA"]
+    assert ua["population_low"] < ua["population"] < ua["population_high"]
+
+
+def test_every_new_member_of_a_bundled_scenario_cites_the_candidates_data() -> None:
+    for name in bundled_scenarios():
+        s = load_scenario(name)
+        for code, spec in s.member_states.items():
+            if code not in EU27:
+                assert spec.alignment_from == code, (name, code)
+                assert spec.population is None, (name, code)  # taken from the data
+    for name, n in WAVES.items():
+        assert len(load_scenario(name).resolved_members()) == n
+        assert (
+            len(load_scenario(f"{name}_qmv" if n < 35 else "qmv_enlarged").resolved_members()) == n
+        )
+
+
+def test_ukraine_population_at_either_end_of_its_range() -> None:
+    ua = candidates_data()["candidates"]["UA"]
+    for end in ("low", "high"):
+        members = load_scenario(f"qmv_enlarged_ukraine_{end}").resolved_members()
+        assert {m.code: m.population for m in members}["UA"] == ua[f"population_{end}"]
+
+
+def _with_candidates() -> tuple[dict[str, ResolvedMember], Scenario]:
+    s = load_scenario(
+        "eu27_baseline",
+        [
+            'member_states.XA.alignment_from="ME"',  # 100% aligned
+            'member_states.XA.name="fully aligned"',
+            "member_states.XB.alignment=0.5",
+            'member_states.XB.name="half aligned"',
+            "member_states.XB.population=2000000",
+            "horizon_days=180",
+        ],
+    )
+    return {m.code: m for m in s.resolved_members()}, s
+
+
+def test_a_fully_aligned_candidate_behaves_as_an_eu27_default_member() -> None:
+    members, _s = _with_candidates()
+    defaults = members["FR"].behaviour  # FR has no overrides: the EU27 default
+    assert members["XA"].behaviour == defaults
+    assert members["XB"].behaviour.holdout_probability > 10 * defaults.holdout_probability
+    assert members["XB"].behaviour.objection_probability > defaults.objection_probability
+
+
+def test_a_half_aligned_candidate_objects_materially_more_often() -> None:
+    _, s = _with_candidates()
+    counts = {"XA": 0, "XB": 0, "FR": 0}
+    holds = {"XA": 0, "XB": 0, "FR": 0}
+    for rep in range(3):
+        ev = run_replication(s, seed=2025, replication=rep).events
+        for code in counts:
+            mine = ev[ev["member_state"] == code]
+            counts[code] += int((mine["activity"] == "objection").sum())
+            holds[code] += int((mine["activity"] == "concession").sum())
+    assert counts["XB"] >= 4 * max(counts["XA"], 1)
+    assert holds["XA"] == holds["FR"] == 0  # no hold-outs beyond what a default member takes
+    assert holds["XB"] > 0
+
+
+def test_explicit_keys_win_over_the_mapping() -> None:
+    s = load_scenario(
+        "enlargement_eu35",
+        [
+            "member_states.RS.holdout_probability=0.0",
+            "member_states.RS.positions.eu_statement=0.99",
+            "alignment_mapping.objection_per_nonalignment=0.0",
+        ],
+    )
+    rs = {m.code: m for m in s.resolved_members()}["RS"].behaviour
+    assert rs.holdout_probability == 0.0
+    assert rs.positions["eu_statement"] == 0.99
+    assert rs.objection_probability == s.member_defaults.objection_probability
+    assert rs.positions["sanctions_package"] < s.proposal_types["sanctions_package"].position
+
+
+def test_meetings_take_fewer_items_with_more_delegations() -> None:
+    base = load_scenario("eu27_baseline")
+    agenda = load_scenario("enlargement_eu35_agenda_only")
+    eu35 = load_scenario("enlargement_eu35")
+    psc = base.bodies["PSC"]
+    assert base.meeting_capacity(psc, 27) == psc.capacity == 10
+    assert agenda.meeting_capacity(psc, 27) == eu35.meeting_capacity(psc, 35) == 9
+    caps = [base.meeting_capacity(b, 27) for b in base.bodies.values()]
+    caps35 = [eu35.meeting_capacity(b, 35) for b in eu35.bodies.values()]
+    assert all(np.less_equal(caps35, caps))
+    assert sum(caps35) < sum(caps)
+    off = load_scenario("enlargement_eu35", ["negotiation.speaking_share=0.0"])
+    assert off.meeting_capacity(psc, 35) == 10
+
+
+@pytest.mark.parametrize("variant", ["capitals_only", "vetoes_only"])
+def test_decomposition_variants_switch_on_one_source(variant: str) -> None:
+    s = load_scenario(f"enlargement_eu35_{variant}")
+    new = [m for m in s.resolved_members() if m.code not in EU27]
+    assert len(new) == 8
+    for m in new:
+        b = m.behaviour
+        if variant == "capitals_only":
+            assert b.holdout_probability == b.objection_probability == 0.0
+            assert b.instruction_delay == s.member_defaults.instruction_delay
+        else:
+            assert b.instruction_delay.mean == 0.0
+            assert b.scrutiny_probability == 0.0
+    assert s.negotiation.delegations == 27
+
+
+def test_the_mapping_applies_to_any_scenario_and_its_coefficients_can_be_overridden() -> None:
+    s = load_scenario(
+        DATA / "tiny.toml",
+        ["member_states.AA.alignment=0.5", "alignment_mapping.holdout_per_nonalignment=0.2"],
+    )
+    aa = {m.code: m for m in s.resolved_members()}["AA"].behaviour
+    assert aa.holdout_probability == pytest.approx(s.member_defaults.holdout_probability + 0.1)
