@@ -29,6 +29,7 @@ import numpy as np
 from sim import __version__
 from sim.core.errors import UserError
 from sim.scenario import (
+    PRIORS,
     ScenarioError,
     bundled_scenarios,
     bundled_scenarios_dir,
@@ -507,16 +508,21 @@ def _scenarios(args: argparse.Namespace) -> int:
 
 
 def _copy_scenarios(bundled: dict[str, Path], target: Path) -> int:
-    """Copy every bundled scenario into ``target``; refuses (writing nothing) if one exists."""
+    """Copy every bundled scenario (and its priors file, if any) into ``target``; refuses
+    (writing nothing) if one exists."""
     if target.exists() and not target.is_dir():
         raise UserError(f"{target}: --copy: exists and is not a folder")
-    clash = [f"{name}.toml" for name in bundled if (target / f"{name}.toml").exists()]
+    files = [*bundled.values(), *sorted(bundled_scenarios_dir().glob(f"*{PRIORS}"))]
+    clash = [p.name for p in files if (target / p.name).exists()]
     if clash:
         raise UserError(f"{target}: --copy: would overwrite {', '.join(clash)} (nothing copied)")
     target.mkdir(parents=True, exist_ok=True)
-    for name, path in bundled.items():
-        shutil.copyfile(path, target / f"{name}.toml")
-    print(f"copied {len(bundled)} scenarios to {target}; run one with: cfsp-sim run FILE")
+    for path in files:
+        shutil.copyfile(path, target / path.name)
+    print(
+        f"copied {len(bundled)} scenarios (and {len(files) - len(bundled)} priors files) to "
+        f"{target}; run one with: cfsp-sim run FILE"
+    )
     return EXIT_OK
 
 

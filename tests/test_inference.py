@@ -159,6 +159,7 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
         max_simulations=60,
         max_minutes=5,
         predictive_draws=2,
+        transition_scaling=2.5,
     )
     a, gens = run_abc(sim, stats, plan, 11, tmp_path / "a.db")
     b, _ = run_abc(sim, stats, plan, 11, tmp_path / "b.db")
@@ -187,6 +188,7 @@ def test_abc_on_a_local_dask_cluster(tmp_path: Path, baseline: Scenario) -> None
         max_simulations=40,
         max_minutes=5,
         predictive_draws=2,
+        transition_scaling=2.5,
     )
     post, gens = run_abc(Simulator(baseline, priors), stats, plan, 5, tmp_path / "d.db", 2, "local")
     assert len(post.draws) == 4

@@ -110,6 +110,10 @@ def test_copy_then_run_a_copied_variant(installed: Path, tmp_path: Path) -> None
     assert (tmp_path / "mine" / "qmv_art31.toml").read_bytes() == (
         ROOT / "scenarios" / "qmv_art31.toml"
     ).read_bytes()
+    priors = "eu27_baseline.priors.toml"  # installed with the wheel, copied beside its scenario
+    assert (tmp_path / "mine" / priors).read_bytes() == (ROOT / "scenarios" / priors).read_bytes()
+    listed = _run(installed, tmp_path, "scenarios")
+    assert "priors" not in listed.stdout
     again = _run(installed, tmp_path, "scenarios", "--copy", "mine")
     assert again.returncode == 2
     assert "nothing copied" in again.stderr

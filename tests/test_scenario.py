@@ -134,7 +134,7 @@ def test_eu27_reference_data() -> None:
 
 
 def test_every_bundled_scenario_validates(capsys: pytest.CaptureFixture[str]) -> None:
-    paths = sorted((ROOT / "scenarios").glob("*.toml"))
+    paths = [p for p in sorted((ROOT / "scenarios").glob("*.toml")) if p.name.count(".") == 1]
     assert paths
     assert main(["validate", *map(str, paths)]) == 0
     assert capsys.readouterr().out.count("ok:") == len(paths)
@@ -146,7 +146,9 @@ def test_scenarios_command_lists_descriptions(capsys: pytest.CaptureFixture[str]
     assert "  eu27_baseline  " in out
     assert "unanimity" in out
     names = [line.split()[0] for line in out.splitlines()[1:]]
-    assert len(names) == len(list((ROOT / "scenarios").glob("*.toml")))
+    assert len(names) == len(
+        [p for p in (ROOT / "scenarios").glob("*.toml") if p.name.count(".") == 1]
+    )
     assert main(["validate", *names]) == 0  # every listed name is accepted
 
 

@@ -61,6 +61,7 @@ class Budget:
     max_simulations: int
     max_minutes: float
     predictive_draws: int
+    transition_scaling: float
 
 
 def budget(name: str) -> Budget:
@@ -171,6 +172,7 @@ def run_abc(
             prior,
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
+            transitions=pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling),
             sampler=_sampler(workers, dask, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))

@@ -1,6 +1,7 @@
 """The scenario language: schema, cross-references and loading (``load_scenario``)."""
 
 from sim.scenario.loading import (
+    PRIORS,
     apply_override,
     bundled_scenarios,
     bundled_scenarios_dir,
@@ -30,6 +31,7 @@ from sim.scenario.schema import (
 )
 
 __all__ = [
+    "PRIORS",
     "BodySpec",
     "Chair",
     "ConstructiveAbstention",

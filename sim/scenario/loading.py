@@ -142,9 +142,16 @@ def bundled_scenarios_dir() -> Path:
 
 
 def bundled_scenarios() -> dict[str, Path]:
-    """Bundled scenario files by name (file stem), sorted; empty if none is installed."""
+    """Bundled scenario files by name (file stem), sorted; empty if none is installed. A
+    scenario's priors (``<name>.priors.toml``) are not scenarios."""
     folder = bundled_scenarios_dir()
-    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+    if not folder.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(folder.glob("*.toml")) if not p.name.endswith(PRIORS)}
+
+
+PRIORS = ".priors.toml"
+"""The suffix of a priors file beside its scenario (``eu27_baseline.priors.toml``)."""
 
 
 def resolve_scenario(spec: str | Path) -> Path:

@@ -30,7 +30,7 @@ import numpy as np
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from sim.scenario.loading import apply_override, resolve_scenario
+from sim.scenario.loading import PRIORS, apply_override, resolve_scenario
 from sim.scenario.schema import Scenario, ScenarioError
 
 
@@ -83,7 +83,7 @@ class _PriorsFile(BaseModel):
 def default_priors_path(scenario_path: str | Path) -> Path:
     """``<scenario>.priors.toml`` beside the scenario file (bundled names resolved)."""
     path = resolve_scenario(scenario_path)
-    return path.with_name(f"{path.stem}.priors.toml")
+    return path.with_name(f"{path.stem}{PRIORS}")
 
 
 def _raw(scenario: Scenario) -> dict[str, Any]:
