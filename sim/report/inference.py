@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from sim.experiment.calibrate import Calibration
 from sim.experiment.folder import write_text_atomic
@@ -84,6 +85,7 @@ def _marginal(ax: Axes, prior: Prior, x: np.ndarray, w: np.ndarray) -> None:
     ax.axhline(0 if log else 1 / width, color="0.4", lw=1, ls="--")
     if log:
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_title(_short(prior.key), fontsize=8)
     ax.set_yticks([])
 
