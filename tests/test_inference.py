@@ -143,26 +143,32 @@ def test_sensitivity_uses_common_random_numbers(tmp_path: Path, baseline: Scenar
     assert manifest["points"] == 9
 
 
-def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> None:
-    priors = load_priors(PRIORS, baseline)[:3]
-    sim = Simulator(baseline, priors)
-    stats = Statistics.from_targets(
-        pd.DataFrame(
-            {"target": ["package_days_median"], "check": ["interval"], "observed": [8.5]}
-        ).assign(low=np.nan, high=np.nan)
-    )
-    plan = Budget(
-        "t",
-        population=5,
-        generations=2,
+MEDIAN_ONLY = Statistics.from_targets(
+    pd.DataFrame(
+        {"target": ["package_days_median"], "check": ["interval"], "observed": [8.5]}
+    ).assign(low=np.nan, high=np.nan)
+)
+
+
+def _plan(population: int, generations: int) -> Budget:
+    """A tiny ABC budget for tests."""
+    return Budget(
+        "test",
+        population=population,
+        generations=generations,
         replications=1,
         max_simulations=60,
         max_minutes=5,
         predictive_draws=2,
         transition_scaling=2.5,
     )
-    a, gens = run_abc(sim, stats, plan, 11, tmp_path / "a.db")
-    b, _ = run_abc(sim, stats, plan, 11, tmp_path / "b.db")
+
+
+def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> None:
+    priors = load_priors(PRIORS, baseline)[:3]
+    sim = Simulator(baseline, priors)
+    a, gens = run_abc(sim, MEDIAN_ONLY, _plan(5, 2), 11, tmp_path / "a.db")
+    b, _ = run_abc(sim, MEDIAN_ONLY, _plan(5, 2), 11, tmp_path / "b.db")
     pd.testing.assert_frame_equal(a.draws, b.draws)
     assert len(a.draws) == 5
     assert a.draws["weight"].sum() > 0
@@ -174,23 +180,8 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
 @pytest.mark.slow
 def test_abc_on_a_local_dask_cluster(tmp_path: Path, baseline: Scenario) -> None:
     """The simulations of a calibration run on a real Dask cluster started for it."""
-    priors = load_priors(PRIORS, baseline)[:2]
-    stats = Statistics.from_targets(
-        pd.DataFrame(
-            {"target": ["package_days_median"], "check": ["interval"], "observed": [8.5]}
-        ).assign(low=np.nan, high=np.nan)
-    )
-    plan = Budget(
-        "t",
-        population=4,
-        generations=1,
-        replications=1,
-        max_simulations=40,
-        max_minutes=5,
-        predictive_draws=2,
-        transition_scaling=2.5,
-    )
-    post, gens = run_abc(Simulator(baseline, priors), stats, plan, 5, tmp_path / "d.db", 2, "local")
+    sim = Simulator(baseline, load_priors(PRIORS, baseline)[:2])
+    post, gens = run_abc(sim, MEDIAN_ONLY, _plan(4, 1), 5, tmp_path / "d.db", 2, "local")
     assert len(post.draws) == 4
     assert gens["samples"].sum() >= 4
 
