@@ -40,7 +40,7 @@ import tomli_w
 from sim.analysis.calibration import calibration_config, fit_table, observed_targets
 from sim.core.errors import UserError
 from sim.experiment.folder import sha256_file, write_text_atomic
-from sim.experiment.moments import Simulator
+from sim.experiment.moments import Simulator, theta_rows
 from sim.experiment.posterior import Posterior
 from sim.experiment.results import ResultsWriter, check_folder, failure_status
 from sim.experiment.runner import versions
@@ -283,7 +283,7 @@ def run_calibration(
         post = posterior.sample(plan.predictive_draws, rng)
         fit = predictive_fit(sim, post, seed, plan.replications)
         unit = rng.random((plan.predictive_draws, len(sim.priors)))
-        prior = pd.DataFrame({p.key: p.from_unit(unit[:, j]) for j, p in enumerate(sim.priors)})
+        prior = pd.DataFrame(theta_rows(sim.priors, unit))
         prior_fit = predictive_fit(sim, prior, seed, plan.replications)
         write_text_atomic(writer.path("fit.csv"), fit.to_csv(index=False))
         write_text_atomic(writer.path("prior_fit.csv"), prior_fit.to_csv(index=False))

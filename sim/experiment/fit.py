@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from sim.analysis.calibration import fit_table, observed_targets, simulated_targets
+from sim.experiment.moments import body_levels
 from sim.experiment.results import open_results, write_text_atomic
 
 
@@ -16,7 +17,7 @@ def fit_results(folder: str | Path) -> pd.DataFrame:
     Raises :class:`~sim.core.errors.UserError` for a missing, incomplete or corrupt folder.
     """
     exp = open_results(folder)
-    levels = {b: spec.level.value for b, spec in exp.scenario.bodies.items()}
+    levels = body_levels(exp.scenario)
     stages = exp.stages
     proposals = exp.proposals
     return fit_table(observed_targets(), simulated_targets(proposals, stages, levels))

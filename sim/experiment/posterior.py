@@ -4,7 +4,7 @@
 draws for replication ``i`` one parameter set from the weighted posterior, with a generator
 seeded by the run's seed and ``i`` alone — so replication ``i`` gets the same draw in every
 scenario run with that seed, and comparisons stay paired. A key the scenario sets to a value
-other than both the posterior's point estimate (``calibrated.toml``) and the value it had in
+other than both the posterior's point estimate (as in ``calibrated.toml``) and the value it had in
 the calibrated scenario is the scenario's own choice — a policy variant such as
 ``holdout_state`` — and keeps that value; the manifest lists such keys.
 """
@@ -12,11 +12,9 @@ the calibrated scenario is the scenario's own choice — a policy variant such a
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -104,22 +102,10 @@ def open_posterior(folder: str | Path, scenario: Scenario) -> PosteriorSource:
     return PosteriorSource(path, digest, Posterior(draws, priors), manifest.get("input_values", {}))
 
 
-def _point(source: PosteriorSource) -> dict[str, float]:
-    text = (source.path / "calibrated.toml").read_text(encoding="utf-8")
-    data: Any = tomllib.loads(text)
-    out = {}
-    for p in source.posterior.priors:
-        node = data
-        for part in p.key.split("."):
-            node = node[part]
-        out[p.key] = float(node)
-    return out
-
-
 def own_keys(source: PosteriorSource, scenario: Scenario) -> list[str]:
     """Prior keys the scenario sets away from both the posterior's point estimate and the
     calibrated scenario's value: kept as set."""
-    point, now = _point(source), current_values(source.posterior.priors, scenario)
+    point, now = source.posterior.point(), current_values(source.posterior.priors, scenario)
 
     def same(a: float | None, b: float) -> bool:
         return a is not None and math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12)
