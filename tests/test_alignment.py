@@ -93,8 +93,8 @@ def test_a_half_aligned_candidate_objects_materially_more_often() -> None:
             counts[code] += int((mine["activity"] == "objection").sum())
             holds[code] += int((mine["activity"] == "concession").sum())
     assert counts["XB"] >= 4 * max(counts["XA"], 1)
-    assert holds["XA"] == holds["FR"] == 0  # no hold-outs beyond what a default member takes
-    assert holds["XB"] > 0
+    # a default member's hold-outs are rare; the half-aligned candidate's are not
+    assert holds["XB"] >= 4 * max(holds["XA"], holds["FR"], 1)
 
 
 def test_explicit_keys_win_over_the_mapping() -> None:

@@ -132,19 +132,18 @@ def _proposals() -> pd.DataFrame:
 
 
 def _stages() -> pd.DataFrame:
-    rows = [  # replication, id, body, entered, left, rounds, exit
-        (0, 0, "WP", 1, 2, 3, "agreed"),  # failed rounds below Coreper do not count
-        (0, 0, "COREPER", 2, 5, 1, "agreed"),
-        (0, 1, "WP", 1, 10, 4, "agreed"),
-        (0, 1, "COREPER", 10, 20, 3, "agreed"),  # two failed rounds, agreement 10 days later
-        (0, 2, "COREPER", 40, 50, 1, "escalated"),
-        (0, 2, "FAC", 50, 90, 2, "adopted_with_abstentions"),  # discussed by ministers
-        (0, 9, "FAC", 200, 210, 0, "adopted"),  # an A item: no round at the Council
+    nan = np.nan
+    rows = [  # replication, id, body, entered, left, rounds, exit, first failed round
+        (0, 0, "WP", 1, 2, 3, "agreed", 1.5),  # failed rounds below Coreper do not count
+        (0, 0, "COREPER", 2, 5, 1, "agreed", nan),
+        (0, 1, "WP", 1, 10, 4, "agreed", 3),
+        (0, 1, "COREPER", 10, 20, 3, "agreed", 13),  # failed on day 13, agreed 7 days later
+        (0, 2, "COREPER", 40, 50, 1, "escalated", 47),
+        (0, 2, "FAC", 50, 90, 2, "adopted_with_abstentions", 60),  # discussed by ministers
+        (0, 9, "FAC", 200, 210, 0, "adopted", nan),  # an A item: no round at the Council
     ]
-    s = pd.DataFrame(
-        rows,
-        columns=["replication", "proposal_id", "body", "entered_day", "left_day", "rounds", "exit"],
-    )
+    columns = ["replication", "proposal_id", "body", "entered_day", "left_day", "rounds", "exit"]
+    s = pd.DataFrame(rows, columns=[*columns, "first_failed_day"])
     s["body"] = s["body"].astype("category")
     return s
 
@@ -158,9 +157,9 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     assert v[0, "package_share_28_56d"] == pytest.approx(1 / 3)
     assert v[0, "package_share_beyond_90d"] == 0.5  # one adopted late, one stuck, of 4
     assert v[0, "package_share_failed_attempt"] == pytest.approx(2 / 3)
-    # package 1: failed from day 10, agreed at Coreper day 20; package 2: failed at Coreper
-    # from day 40, agreed (adopted) at the Council on day 90
-    assert v[0, "package_failed_to_agreement_days_median"] == 30
+    # package 1: failed on day 13, agreed at Coreper day 20; package 2: failed at Coreper
+    # on day 47, agreed (adopted) at the Council on day 90
+    assert v[0, "package_failed_to_agreement_days_median"] == 25
     assert v[0, "renewal_margin_median"] == pytest.approx(5)
     assert v[0, "renewal_margin_sectoral_median"] == pytest.approx(5)
     assert v[0, "renewal_margin_listings_median"] == pytest.approx(11)

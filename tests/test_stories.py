@@ -431,9 +431,12 @@ def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_bot
 # --- the negotiating practice ([negotiation] and the QMV practice) ------------------------------
 
 
-def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession() -> None:
+@pytest.mark.parametrize(("moment", "raised"), [("agenda", 7.0), ("closing", 9.0)])
+def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession(
+    moment: str, raised: float
+) -> None:
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper"},
+        negotiation={"bargaining": True, "holdout_level": "coreper", "holdout_moment": moment},
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 10},
         member_states__BB__abstain_after_concession=1.0,
@@ -445,8 +448,9 @@ def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession() -> 
         (0.5, "submitted", "", ""),
         (1.0, "instructions_received", "WP", ""),
         (7.0, "agreed", "WP", ""),  # no demand raised in the working party
-        (16.0, "objection", "COREPER", "BB"),  # raised on day 7: an I item no more on day 9
-        (17.0, "concession", "COREPER", "BB"),  # ten days after it was raised
+        # raised on day 7 (on the agenda) or 9 (an I item is ripe): discussed, not passed, on 9
+        (16.0, "objection", "COREPER", "BB"),
+        (raised + 10, "concession", "COREPER", "BB"),  # ten days after it was raised
         (23.0, "agreed", "COREPER", ""),
         (25.0, "vote", "COUNCIL", ""),
         (25.0, "adopted", "COUNCIL", ""),
@@ -481,6 +485,45 @@ def test_a_holdout_concedes_before_the_deadline_while_the_item_is_parked_in_core
     assert props[["outcome", "decided_at"]].values.tolist() == [["pending", ""]]
     assert events[-2:] == [(16.0, "escalated", "COREPER", ""), (60.0, "pending", "COUNCIL", "")]
     assert "blocked" not in {a for _, a, _, _ in events}
+
+
+@pytest.mark.parametrize(("moment", "raised"), [("agenda", 7.0), ("closing", 16.0)])
+def test_a_holdout_raises_its_demand_at_closing_once_the_text_is_ripe(
+    moment: str, raised: float
+) -> None:
+    spec = scenario(
+        negotiation={"bargaining": True, "holdout_level": "coreper", "holdout_moment": moment},
+        member_states__AA__positions={"item": 0.2},
+        member_states__AA__tolerance=0.3,  # AA accepts texts up to 0.5; the text starts at 1.0
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        bodies__COREPER__compromise_step=0.5,
+        bodies__COREPER__max_rounds=5,
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    flow = [(t, a, m) for t, a, b, m in events if b == "COREPER" and a != "abstention"]
+    assert flow == [
+        (7.5, "instructions_received", ""),  # escalated from the WP on day 7
+        (9.0, "tabled", ""),
+        (9.0, "objection", "AA"),  # the text is not ripe: AA objects to the text itself
+        *([(9.0, "objection", "BB")] if moment == "agenda" else []),
+        (9.0, "compromise", ""),
+        (9.5, "instructions_received", ""),
+        (16.0, "objection", "BB"),  # ripe for everyone else: at closing, BB's demand now
+        (raised + 10, "concession", "BB"),
+        (23.0 if moment == "agenda" else 30.0, "agreed", ""),
+    ]
+    conceded = r.events[r.events["activity"] == "concession"]
+    assert conceded[["time_day", "value"]].values.tolist() == [[raised + 10, 10.0]]
+    stage = r.stages[r.stages["body"] == "COREPER"]
+    assert stage["first_failed_day"].tolist() == [9.0]  # AA's objection failed the first round
+    assert props["outcome"].tolist() == ["adopted"]
+
+
+def test_holdouts_at_closing_need_bargaining() -> None:
+    spec = scenario(negotiation={"holdout_moment": "closing"})
+    with pytest.raises(ValueError, match="needs bargaining"):
+        Scenario.model_validate(spec)
 
 
 def test_an_unchanged_text_escalates_without_new_instructions() -> None:

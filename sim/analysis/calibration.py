@@ -152,7 +152,7 @@ def _package_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str,
             np.median(gap_days),
             gap,
             f"coreper_agreement_date - first_failed_date, packages with both ({_confidence(gap)}); "
-            "simulated: first political-level stage with a failed round to the last one passed",
+            "simulated: first failed round at Coreper or above to the last political agreement",
         ),
     ]
 
@@ -277,20 +277,18 @@ def _deadline_dates(p: pd.DataFrame) -> pd.Series:
 
 
 def _failed_political(stages: pd.DataFrame, levels: Mapping[str, str]) -> pd.DataFrame:
-    """Per (replication, proposal): failed rounds at Coreper level and above, the day the first
-    stage with a failed round began (an upper bound on the time of the first failure: it
-    includes the wait for that stage's first meeting), and the day the last political-level
-    stage that passed ended (agreement; at the Council this is adoption itself)."""
+    """Per (replication, proposal): whether a round failed at Coreper level or above, the day
+    of the first such failed round, and the day the last political-level stage that passed
+    ended (agreement; at the Council this is adoption itself)."""
     lvl = stages["body"].astype(str).map(levels)
     s = stages[lvl.isin(POLITICAL_LEVELS)].copy()
     passed = s["exit"].astype(str).isin(("agreed", *ADOPTED))
-    s["failed"] = s["rounds"] - passed.astype(int)
-    s["failed_start"] = s["entered_day"].where(s["failed"] > 0)
+    s["failed"] = s["first_failed_day"].notna().astype(int)
     s["agreed_day"] = s["left_day"].where(passed)
     keys = ["replication", "proposal_id"]
     return s.groupby(keys).agg(
         failed=("failed", "sum"),
-        first_failed=("failed_start", "min"),
+        first_failed=("first_failed_day", "min"),
         agreed=("agreed_day", "max"),
     )
 

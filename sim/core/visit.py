@@ -8,6 +8,8 @@ first round at this body) or *waiting for a meeting* (before it). Items passing 
 
 from __future__ import annotations
 
+import math
+
 
 class Visit:
     """One stay of a proposal on one body's agenda. Times are days since the scenario start."""
@@ -16,6 +18,7 @@ class Visit:
         "body",
         "entered",
         "failed",
+        "first_failed",
         "negotiating",
         "open",
         "rounds",
@@ -33,6 +36,7 @@ class Visit:
         self.tabled = False
         self.rounds = 0  # rounds held at this body
         self.failed = 0  # failed rounds since the last escalation or restart
+        self.first_failed = math.nan  # the day of the first round that failed here
         self.wait_meeting = 0.0
         self.wait_instructions = 0.0
         self.negotiating = 0.0

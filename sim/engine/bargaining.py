@@ -3,11 +3,13 @@ concession.
 
 A state that holds a proposal hostage for a demand of its own (an exemption, a delisting, a
 guarantee elsewhere) raises it where it can be traded: at Coreper or above, in the scenario's
-practice (``[negotiation] holdout_level``). From then on it objects whatever the text says, for
-the time it holds out (its ``holdout_days``; a rising-hazard or heavy-tailed distribution, as
-data), and concedes a margin before the item's deadline at the latest. The concession is an
-event of its own (``concession``: the state, days held), apart from the text's dilution; the
-state may then abstain rather than vote for.
+practice (``[negotiation] holdout_level``), either as soon as the item is on that body's agenda
+or at closing, when the text is otherwise ripe for agreement (``holdout_moment``; in the record
+the demand surfaces when the presidency seeks agreement: RU12, RU13, RU14). From then on it
+objects whatever the text says, for the time it holds out (its ``holdout_days``; a
+rising-hazard or heavy-tailed distribution, as data), and concedes a margin before the item's
+deadline at the latest. The concession is an event of its own (``concession``: the state, days
+held), apart from the text's dilution; the state may then abstain rather than vote for.
 """
 
 from __future__ import annotations
@@ -47,14 +49,24 @@ class Bargaining:
         practice = compiled.practice
         self.enabled = practice.bargaining
         self.rank = practice.holdout_rank if practice.bargaining else 0
+        self.at_closing = practice.holdouts_at_closing
         self.margin = practice.concession_margin
         self.abstain_p = compiled.members.concession_abstain_p
         self.env, self.desk = env, desk
         self.rng = stream(seed, replication, Stream.CONCESSION)
         self._conceded = conceded
 
-    def reached(self, p: Proposal, rank: int, now: float) -> None:
+    def on_agenda(self, p: Proposal, rank: int, now: float) -> None:
         """``p`` was put on the agenda of a body of ``rank`` at ``now``."""
+        if not self.at_closing:
+            self._raise(p, rank, now)
+
+    def ripe(self, p: Proposal, rank: int, now: float) -> None:
+        """``p``'s text is ripe for agreement at a body of ``rank`` at ``now``."""
+        if self.at_closing:
+            self._raise(p, rank, now)
+
+    def _raise(self, p: Proposal, rank: int, now: float) -> None:
         if p.hold_started or rank < self.rank:
             return
         p.hold_started = True

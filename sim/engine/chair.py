@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -74,13 +75,18 @@ class Chair:
         draws: Draws,
         rng_outcome: np.random.Generator,
         start_written: Callable[[Proposal, float], None],
+        ripe: Callable[[Proposal, int, float], None],
     ) -> None:
+        """``ripe(p, rank, now)``: called when ``p``'s text is ripe for agreement at a body of
+        ``rank`` (hold-outs may raise their demands at closing,
+        :meth:`sim.engine.bargaining.Bargaining.ripe`)."""
         self.members = compiled.members
         self.practice = compiled.practice
         self.desk = desk
         self.draws = draws
         self._rng_outcome = rng_outcome
         self._start_written = start_written
+        self._ripe = ripe
 
     def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """A round on ``p`` (a discussion item) at a meeting of ``body``."""
@@ -104,6 +110,8 @@ class Chair:
             log.record(
                 p.ready_max, p.id, _INSTRUCTIONS_RECEIVED, b, value=p.ready_max - p.text_time
             )
+        if not (p.hold_started or reserved or p.stances.objectors(p.text)):
+            self._ripe(p, body.rank, now)
         p.rounds += 1
         v.rounds += 1
         rule, voting = body.rule or p.type.rule, False
@@ -149,6 +157,8 @@ class Chair:
         """The rule was not met: the chair's compromise, and escalation when rounds run out."""
         desk, v = self.desk, p.on_agenda()
         assert r.decision is not None
+        if not v.failed and math.isnan(v.first_failed):
+            v.first_failed = now
         v.failed += 1
         p.blockers = r.decision.blocking
         if r.text < p.text:
@@ -217,6 +227,8 @@ class Chair:
         meeting on, or sent to the adopting configuration from the A-item Council. A state
         holding the item hostage has it discussed instead (when hold-outs bargain)."""
         desk, route = self.desk, p.route
+        if not p.hold_started:
+            self._ripe(p, body.rank, now)
         if self.practice.bargaining and p.holdouts.end > now:
             p.on_agenda().open = True  # the holder asks for the item to be discussed
             return

@@ -94,6 +94,7 @@ class Practice:
 
     bargaining: bool
     holdout_rank: int
+    holdouts_at_closing: bool  # demands raised when the text is ripe, not on the agenda
     concession_margin: Distribution | None
     instruction_shock: Distribution | None
     reinstruct_objectors_only: bool
@@ -267,6 +268,7 @@ def _practice(neg: NegotiationSpec) -> Practice:
     return Practice(
         bargaining=neg.bargaining,
         holdout_rank=LEVELS.index(neg.holdout_level),
+        holdouts_at_closing=neg.bargaining and neg.holdout_moment == "closing",
         concession_margin=neg.concession_margin,
         instruction_shock=neg.instruction_shock,
         reinstruct_objectors_only=neg.reinstruct == "objectors",

@@ -207,12 +207,13 @@ class StageLog:
                 v.negotiating,
                 v.rounds,
                 _EXIT_CODE[how],
+                v.first_failed,
             )
         )
 
     def to_frame(self) -> pd.DataFrame:
         """One row per visit, in the order the visits ended."""
-        c = list(zip(*self._rows, strict=True)) if self._rows else [()] * 10
+        c = list(zip(*self._rows, strict=True)) if self._rows else [()] * 11
         floats = [np.asarray(x, dtype=float) for x in c[3:8]]
         return pd.DataFrame(
             {
@@ -232,6 +233,7 @@ class StageLog:
                 "exit": pd.Categorical.from_codes(
                     np.asarray(c[9], dtype=np.int64), dtype=STAGE_EXITS
                 ),
+                "first_failed_day": np.asarray(c[10], dtype=float),
             }
         )
 

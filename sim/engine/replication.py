@@ -92,6 +92,7 @@ class Replication:
             draws or StreamDraws(seed, replication, members.n),
             stream(seed, replication, Stream.OUTCOME),
             self._start_written,
+            self.bargaining.ripe,
         )
 
     # --- processes ---------------------------------------------------------------------------
@@ -206,7 +207,7 @@ class Replication:
         """An item put on ``body``'s agenda: its hold-outs may be raised there, and an urgent
         one may need an extraordinary meeting."""
         if not p.hold_started:
-            self.bargaining.reached(p, self.c.bodies[body].rank, now)
+            self.bargaining.on_agenda(p, self.c.bodies[body].rank, now)
         if p.urgent:
             self.presidency.convene_for(p)
 

@@ -53,6 +53,7 @@ BODY_COLOURS = {
 TYPE_COLOURS = {
     "sanctions_package": "#c92a2a",
     "sanctions_renewal": "#f08c00",
+    "listings_renewal": "#e8590c",
     "listing": "#e64980",
     "csdp_mandate": "#2b8a3e",
     "council_conclusions": "#1c7ed6",

@@ -109,6 +109,11 @@ def check_cross_references(s: Scenario) -> None:
             )
     if s.escalation_body is not None and s.escalation_body not in s.bodies:
         raise KeyedError("escalation_body", f"unknown body {s.escalation_body!r}")
+    if s.negotiation.holdout_moment == "closing" and not s.negotiation.bargaining:
+        raise KeyedError(
+            "negotiation.holdout_moment",
+            "'closing' needs bargaining = true (a demand raised at closing ends with a concession)",
+        )
     a_items = s.negotiation.a_item_body
     if a_items is not None and a_items not in s.bodies:
         raise KeyedError("negotiation.a_item_body", f"unknown body {a_items!r}")

@@ -317,6 +317,10 @@ class NegotiationSpec(_Model):
     ``bargaining``: hold-outs bargain (their demand is raised at ``holdout_level`` or above,
     where their clock starts; they concede by ``concession_margin`` days before a deadline; an
     item waits at the top for a pending concession instead of being blocked).
+    ``holdout_moment``: when a holder raises its demand there: as soon as the item is on the
+    body's ``agenda``, or at ``closing``, the first time the text is ripe for agreement (every
+    capital instructed, no state objecting to the text itself; an I/A item is ripe), when its
+    leverage is greatest (needs ``bargaining``).
     ``instruction_shock``: a factor shared by all capitals' delays on one text (correlated
     instructions). ``reinstruct``: who re-instructs after a compromise (``all`` capitals or only
     the ``objectors`` the change is aimed at); ``reinstruct_on_escalation``: whether an unchanged
@@ -333,6 +337,7 @@ class NegotiationSpec(_Model):
 
     bargaining: Flag = False
     holdout_level: Level = Level.WORKING_PARTY
+    holdout_moment: Literal["agenda", "closing"] = "agenda"
     concession_margin: Distribution | None = None
     instruction_shock: Distribution | None = None
     reinstruct: Literal["all", "objectors"] = "all"
