@@ -13,11 +13,18 @@ import pytest
 from sim.cli import main
 from sim.experiment.calibrate import Budget, Posterior, Statistics, run_abc
 from sim.experiment.moments import Simulator
+from sim.experiment.posterior import open_posterior
 from sim.experiment.sensitivity import run_sensitivity
 from sim.report.inference import sensitivity_figures
 from sim.scenario import Scenario, load_scenario
-from sim.scenario.priors import Prior, default_priors_path, load_priors, with_parameters
-from tests.conftest import BASELINE
+from sim.scenario.priors import (
+    Prior,
+    current_values,
+    default_priors_path,
+    load_priors,
+    with_parameters,
+)
+from tests.conftest import BASELINE, ROOT
 
 PRIORS = default_priors_path(BASELINE)
 
@@ -26,6 +33,16 @@ def _write(tmp: Path, text: str) -> Path:
     path = tmp / "p.priors.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_the_baseline_carries_the_bundled_posterior_point(baseline: Scenario) -> None:
+    """eu27_baseline is the calibrated model: its fitted numbers are docs/calibration's
+    posterior point, so every variant that extends it is calibrated too."""
+    source = open_posterior(ROOT / "docs" / "calibration", baseline)
+    point = source.posterior.point()
+    assert current_values(source.posterior.priors, baseline) == point
+    calibrated = [p.key for p in load_priors(PRIORS, baseline) if p.calibrate]
+    assert sorted(point) == sorted(calibrated)
 
 
 def test_bundled_priors_name_numbers_of_the_baseline(baseline: Scenario) -> None:

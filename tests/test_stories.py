@@ -526,6 +526,14 @@ def test_holdouts_at_closing_need_bargaining() -> None:
         Scenario.model_validate(spec)
 
 
+def test_proposals_tabled_together_after_a_rounded_wait_all_arrive() -> None:
+    # 37.52... + (111.11 - 37.52...) rounds to one ulp past 111.11 in floating point
+    first, day = 37.524463776481205, 111.11
+    assert first + (day - first) > day
+    _, props, _ = story(scenario(horizon_days=200), [(first, ITEM, None)] + [(day, ITEM, None)] * 3)
+    assert props["arrival_day"].tolist() == [first, day, day, day]
+
+
 def test_an_unchanged_text_escalates_without_new_instructions() -> None:
     spec = scenario(
         negotiation={"reinstruct_on_escalation": False},

@@ -157,7 +157,7 @@ class Chair:
         """The rule was not met: the chair's compromise, and escalation when rounds run out."""
         desk, v = self.desk, p.on_agenda()
         assert r.decision is not None
-        if not v.failed and math.isnan(v.first_failed):
+        if math.isnan(v.first_failed):
             v.first_failed = now
         v.failed += 1
         p.blockers = r.decision.blocking
