@@ -34,7 +34,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy sim
 
 test: lint
-	$(BIN)/python -m pytest -q --cov --cov-report=term tests sim
+	$(BIN)/python -m pytest -q --durations=15 --cov --cov-report=term tests sim
 	$(BIN)/python tests/coverage_floor.py
 
 $(VENV)/.installed-lab: $(BIN)/python pyproject.toml
