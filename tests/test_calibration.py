@@ -15,12 +15,18 @@ import pandas as pd
 import pytest
 
 from sim.analysis.calibration import (
+    NEVER_DONE,
+    _failed_political,
+    _Groups,
     calibration_config,
     fit_table,
     observed_record,
     observed_targets,
     simulated_targets,
 )
+from sim.analysis.stats import ADOPTED
+from sim.engine.compile import Model
+from sim.experiment.moments import body_levels
 from tests.conftest import DATA, ROOT
 
 # Days proposal -> adoption of the 16 Russia packages RU01..RU16 (verified + secondary rows),
@@ -181,6 +187,138 @@ def test_type_mapping_is_an_argument() -> None:
         ["replication", "target"]
     )["value"]
     assert v[0, "package_days_median"] == 200
+
+
+# --- simulated side on real runs: the vectorised computation against a plain one ------------
+
+
+def _median(x: np.ndarray) -> float:
+    return float(np.median(x)) if len(x) else np.nan
+
+
+def _mean(mask: np.ndarray) -> float:
+    return float(np.mean(mask)) if len(mask) else np.nan
+
+
+def _reference_one(
+    p: pd.DataFrame, s: pd.DataFrame, levels: dict[str, str], start: pd.Timestamp
+) -> dict[str, float]:
+    """One replication's targets, straight from their definitions (a loop over its rows).
+    The political stages' figures per proposal come from ``_failed_political``, called on this
+    replication alone."""
+    cfg = calibration_config()
+    th, types = cfg["thresholds"], {t["category"]: t for t in cfg["types"]}
+    kind, outcome = p["type"].astype(str), p["outcome"].astype(str)
+    adopted = outcome.isin(ADOPTED)
+    pk = kind == types["sanctions_package"]["proposal_type"]
+    d = p.loc[pk & adopted, "duration_days"].to_numpy(float)
+    fast, within, beyond = (
+        th[k] for k in ("package_fast_days", "package_within_days", "package_beyond_days")
+    )
+    lo, hi = th["package_contested_low_days"], th["package_contested_high_days"]
+    stuck = (pk & outcome.isin(NEVER_DONE) & (p["duration_days"] > beyond)).sum()
+    fails = _failed_political(s, levels)
+    failed, gaps = [], []
+    for pid in p.loc[pk & adopted, "proposal_id"]:
+        key = (p["replication"].iloc[0], pid)
+        row = fails.loc[key] if key in fails.index else None
+        failed.append(row is not None and row["failed"] > 0)
+        if failed[-1] and not np.isnan(row["agreed"] - row["first_failed"]):
+            gaps.append(row["agreed"] - row["first_failed"])
+    long_ = (d > beyond).sum() + stuck
+    out = {
+        "package_days_median": _median(d),
+        f"package_share_within_{within}d": _mean(d <= within),
+        f"package_share_within_{fast}d": _mean(d <= fast),
+        f"package_share_{lo}_{hi}d": _mean((d >= lo) & (d <= hi)),
+        f"package_share_beyond_{beyond}d": long_ / (len(d) + stuck) if len(d) + stuck else np.nan,
+        "package_share_failed_attempt": _mean(np.array(failed)),
+        "package_failed_to_agreement_days_median": _median(np.array(gaps)),
+    }
+    renewal = kind.isin([t["proposal_type"] for c, t in types.items() if c.startswith("renewal_")])
+    rn = p[renewal & adopted]
+    m = (rn["deadline_day"] - rn["decided_day"]).to_numpy(float)
+    lapsed = (renewal & (outcome == "lapsed")).sum()
+    out["renewal_margin_median"] = _median(m)
+    lo, hi = th["renewal_margin_low_days"], th["renewal_margin_high_days"]
+    out[f"renewal_share_margin_{lo}_{hi}d"] = _mean((m >= lo) & (m <= hi))
+    out["renewal_lapse_share"] = lapsed / (len(rn) + lapsed) if len(rn) + lapsed else np.nan
+    due = [(start + pd.Timedelta(days=round(x))).strftime("%m-%d") for x in rn["deadline_day"]]
+    for cat in ("renewal_sectoral", "renewal_listings"):
+        hit = np.isin(due, types[cat]["deadlines"])
+        out[f"renewal_margin_{cat.removeprefix('renewal_')}_median"] = _median(m[hit])
+    ministers = s[s["body"].astype(str).map(levels).isin(("council", "european_council"))]
+    talked = set(ministers.loc[ministers["rounds"] > 0, "proposal_id"])
+    out["ministerial_share"] = _mean(p.loc[adopted, "proposal_id"].isin(talked).to_numpy())
+    ep = p[(kind == "epf_measure") & (outcome != "withdrawn")]
+    long_days = th["epf_long_days"]
+    out[f"epf_share_beyond_{long_days}d"] = _mean(ep["duration_days"].to_numpy() > long_days)
+    return out
+
+
+def _reference_targets(p: pd.DataFrame, s: pd.DataFrame, levels: dict[str, str]) -> pd.DataFrame:
+    rows = []
+    for rep in sorted(p["replication"].unique()):
+        one = _reference_one(p[p["replication"] == rep], s[s["replication"] == rep], levels, ORIGIN)
+        rows += [{"replication": rep, "target": t, "value": v} for t, v in one.items()]
+    return pd.DataFrame(rows, columns=["replication", "target", "value"])
+
+
+@pytest.fixture(scope="module")
+def baseline_tables(baseline) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Proposals and stages of six metrics-only replications of the baseline (seed 3)."""
+    model = Model(baseline)
+    runs = {rep: model.run(3, rep, detail=False) for rep in range(6)}
+    p = pd.concat([r.proposals.assign(replication=k) for k, r in runs.items()], ignore_index=True)
+    s = pd.concat([r.stages.assign(replication=k) for k, r in runs.items()], ignore_index=True)
+    assert pd.Timestamp(baseline.start_date) == ORIGIN
+    return p, s, body_levels(baseline)
+
+
+def test_simulated_targets_equal_a_plain_computation_on_real_runs(baseline_tables) -> None:
+    p, s, levels = baseline_tables
+    got = simulated_targets(p, s, levels)
+    pd.testing.assert_frame_equal(got, _reference_targets(p, s, levels), check_exact=True)
+    assert got["value"].notna().sum() > 0.9 * len(got)
+
+
+def test_simulated_targets_equal_a_plain_computation_where_there_is_nothing_to_measure(
+    baseline_tables,
+) -> None:
+    """Replications without packages, renewals, EPF measures or stages: the same NaN."""
+    p, s, levels = baseline_tables
+    kind = p["type"].astype(str)
+    drop = (
+        ((p["replication"] == 1) & (kind == "sanctions_package"))
+        | ((p["replication"] == 2) & kind.isin(["sanctions_renewal", "epf_measure"]))
+        | ((p["replication"] == 3) & (p["outcome"].astype(str) != "pending"))
+    )
+    p = p[~drop].reset_index(drop=True)
+    s = s[(s["replication"] != 4) & ((s["replication"] != 5) | (s["rounds"] == 0))]
+    got = simulated_targets(p, s, levels)
+    pd.testing.assert_frame_equal(got, _reference_targets(p, s, levels), check_exact=True)
+    nan = got[got["value"].isna()]
+    assert set(nan["replication"]) >= {1, 2, 3}
+    assert got.groupby("replication").size().eq(got["target"].nunique()).all()
+
+
+def test_grouped_medians_are_numpys_medians() -> None:
+    """Per-replication medians and shares at once: as np.median / np.mean group by group,
+    NaN for an empty group or a group holding a NaN."""
+    rng = np.random.default_rng(5)
+    rep = pd.Series(rng.integers(0, 7, 400))
+    values = rng.integers(0, 30, 400).astype(float)  # ties, even and odd counts
+    values[rng.random(400) < 0.01] = np.nan
+    mask = rng.random(400) < 0.5
+    mask[rep.to_numpy() == 3] = False  # a replication with nothing to measure
+    groups = _Groups(rep)
+    medians = groups.median(mask, values[mask])
+    shares = groups.share(mask, values > 15)
+    parts = [values[mask & (rep.to_numpy() == r)] for r in groups.reps]
+    np.testing.assert_array_equal(medians, [np.median(x) if len(x) else np.nan for x in parts])
+    np.testing.assert_array_equal(shares, [np.mean(x > 15) if len(x) else np.nan for x in parts])
+    assert np.isnan(shares[3])
+    assert np.isnan(medians).sum() > 1  # a NaN among a group's values gives NaN
 
 
 # --- fit_table ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ tunes the model.
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from collections.abc import Mapping
@@ -42,6 +43,13 @@ def type_map(config: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Observed category -> proposal type (and deadline dates, MM-DD, for renewals)."""
     cfg = config or calibration_config()
     return pd.DataFrame(cfg["types"]).set_index("category")
+
+
+@functools.cache
+def _types_and_thresholds() -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The bundled type map and thresholds, read once (not to be changed by the caller)."""
+    cfg = calibration_config()
+    return type_map(cfg), cfg["thresholds"]
 
 
 def observed_record(path: str | Path | None = None) -> pd.DataFrame:
@@ -285,82 +293,147 @@ def _failed_political(stages: pd.DataFrame, levels: Mapping[str, str]) -> pd.Dat
     passed = s["exit"].astype(str).isin(("agreed", *ADOPTED))
     s["failed"] = s["first_failed_day"].notna().astype(int)
     s["agreed_day"] = s["left_day"].where(passed)
-    keys = ["replication", "proposal_id"]
-    return s.groupby(keys).agg(
-        failed=("failed", "sum"),
-        first_failed=("first_failed_day", "min"),
-        agreed=("agreed_day", "max"),
+    by = s.groupby(["replication", "proposal_id"])  # three reductions: 5x faster than .agg
+    return pd.DataFrame(
+        {
+            "failed": by["failed"].sum(),
+            "first_failed": by["first_failed_day"].min(),
+            "agreed": by["agreed_day"].max(),
+        }
     )
 
 
-def _share(mask: np.ndarray) -> float:
-    return float(np.mean(mask)) if len(mask) else np.nan
+def _is(column: pd.Series, *values: str) -> np.ndarray:
+    """Which rows of ``column`` hold one of ``values`` (a categorical column by its codes)."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        cat = column.array
+        assert isinstance(cat, pd.Categorical)
+        return np.append(cat.categories.isin(values), False)[cat.codes]  # code -1: NaN
+    return column.isin(values).to_numpy()
 
 
-def _median(values: np.ndarray) -> float:
-    return float(np.median(values)) if len(values) else np.nan
+def _at_levels(body: pd.Series, levels: Mapping[str, str], wanted: tuple[str, ...]) -> np.ndarray:
+    """Which rows' ``body`` is at one of the ``wanted`` levels."""
+    codes, bodies = pd.factorize(body)
+    flags = [levels.get(str(b)) in wanted for b in bodies]
+    return np.array([*flags, False], dtype=bool)[codes]  # code -1 (no body): False
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN where ``den`` is 0."""
+    out = np.full(len(den), np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+class _Groups:
+    """The rows of a run's proposal table by replication (sorted): counts, shares and medians
+    of every replication at once."""
+
+    def __init__(self, replication: pd.Series) -> None:
+        codes, reps = pd.factorize(replication, sort=True)
+        self.reps, self.n = np.asarray(reps), len(reps)
+        self.code = codes  # -1 for a row without a replication (left out, as by groupby)
+        self.rows = codes >= 0
+
+    def keys(self, replication: pd.Series, proposal_id: pd.Series) -> np.ndarray:
+        """One integer per (replication, proposal) pair, to match the rows of two tables
+        (negative for a replication not grouped here)."""
+        code = pd.Index(self.reps).get_indexer(replication)
+        return code.astype(np.int64) * 2**32 + proposal_id.to_numpy(np.int64)
+
+    def count(self, mask: np.ndarray) -> np.ndarray:
+        """How many rows of each replication ``mask`` selects."""
+        return np.bincount(self.code[mask & self.rows], minlength=self.n)
+
+    def share(self, among: np.ndarray, hit: np.ndarray) -> np.ndarray:
+        """The share of the rows ``among`` selects that ``hit`` selects too (NaN if none)."""
+        return _ratio(self.count(among & hit), self.count(among))
+
+    def median(self, mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """The median of ``values[mask]`` as :func:`numpy.median` computes it (NaN where there
+        is none or one is NaN); ``values`` has a value for each row ``mask`` selects."""
+        keep = self.rows[mask]
+        g, v = self.code[mask][keep], np.asarray(values, dtype=float)[keep]
+        order = np.lexsort((v, g))
+        g, v = g[order], v[order]
+        counts = np.bincount(g, minlength=self.n)
+        start = np.cumsum(counts) - counts
+        out = np.full(self.n, np.nan)
+        has = counts > 0
+        lo, hi = start[has] + (counts[has] - 1) // 2, start[has] + counts[has] // 2
+        out[has] = (v[lo] + v[hi]) / 2  # the middle value, or the mean of the two
+        out[np.bincount(g, weights=np.isnan(v), minlength=self.n) > 0] = np.nan
+        return out
 
 
 def _package_values(
-    pk: pd.DataFrame, th: Mapping[str, Any], fails: pd.DataFrame
-) -> dict[str, float]:
-    """The package targets of one replication's packages."""
-    adopted = pk[pk["outcome"].astype(str).isin(ADOPTED)]
-    d = adopted["duration_days"].to_numpy(float)
+    p: pd.DataFrame,
+    groups: _Groups,
+    package: np.ndarray,
+    th: Mapping[str, Any],
+    fails: pd.DataFrame,
+) -> dict[str, np.ndarray]:
+    """The package targets of every replication (``package``: the rows that are packages)."""
+    dur = p["duration_days"].to_numpy(float)
     fast, within, beyond = (
         th[k] for k in ("package_fast_days", "package_within_days", "package_beyond_days")
     )
     lo, hi = th["package_contested_low_days"], th["package_contested_high_days"]
-    stuck = pk[pk["outcome"].astype(str).isin(NEVER_DONE) & (pk["duration_days"] > beyond)]
-    n_long = int((d > beyond).sum()) + len(stuck)
-    f = fails.reindex(list(zip(adopted["replication"], adopted["proposal_id"], strict=True)))
-    contested = f[f["failed"] > 0]
-    gap = (contested["agreed"] - contested["first_failed"]).dropna().to_numpy(float)
+    adopted = package & _is(p["outcome"], *ADOPTED)
+    stuck = package & _is(p["outcome"], *NEVER_DONE) & (dur > beyond)
+    n_long = groups.count(adopted & (dur > beyond)) + groups.count(stuck)
+    where = np.flatnonzero(adopted)
+    f = fails.reindex(
+        pd.MultiIndex.from_arrays(
+            [p["replication"].to_numpy()[where], p["proposal_id"].to_numpy()[where]]
+        )
+    )
+    contested = f["failed"].to_numpy(float) > 0
+    gap = (f["agreed"] - f["first_failed"]).to_numpy(float)
+    failed, in_gap = np.zeros(len(p), dtype=bool), np.zeros(len(p), dtype=bool)
+    failed[where] = contested
+    in_gap[where] = contested & ~np.isnan(gap)
     return {
-        "package_days_median": _median(d),
-        f"package_share_within_{within}d": _share(d <= within),
-        f"package_share_within_{fast}d": _share(d <= fast),
-        f"package_share_{lo}_{hi}d": _share((d >= lo) & (d <= hi)),
-        f"package_share_beyond_{beyond}d": n_long / (len(d) + len(stuck))
-        if n_long or len(d)
-        else np.nan,
-        "package_share_failed_attempt": _share(f["failed"].fillna(0).to_numpy() > 0),
-        "package_failed_to_agreement_days_median": _median(gap),
+        "package_days_median": groups.median(adopted, dur[where]),
+        f"package_share_within_{within}d": groups.share(adopted, dur <= within),
+        f"package_share_within_{fast}d": groups.share(adopted, dur <= fast),
+        f"package_share_{lo}_{hi}d": groups.share(adopted, (dur >= lo) & (dur <= hi)),
+        f"package_share_beyond_{beyond}d": _ratio(n_long, groups.count(adopted | stuck)),
+        "package_share_failed_attempt": groups.share(adopted, failed),
+        "package_failed_to_agreement_days_median": groups.median(
+            in_gap, gap[contested & ~np.isnan(gap)]
+        ),
     }
 
 
 def _renewal_values(
-    rn: pd.DataFrame, th: Mapping[str, Any], types: pd.DataFrame
-) -> dict[str, float]:
-    """The renewal targets of one replication's renewals."""
-    outcome = rn["outcome"].astype(str)
-    adopted = rn[outcome.isin(ADOPTED)]
-    m = (adopted["deadline_day"] - adopted["decided_day"]).to_numpy(float)
+    p: pd.DataFrame,
+    groups: _Groups,
+    renewal: np.ndarray,
+    th: Mapping[str, Any],
+    types: pd.DataFrame,
+) -> dict[str, np.ndarray]:
+    """The renewal targets of every replication (``renewal``: the rows that are renewals)."""
+    adopted = renewal & _is(p["outcome"], *ADOPTED)
+    lapsed = renewal & _is(p["outcome"], "lapsed")
+    margin = p["deadline_day"].to_numpy(float) - p["decided_day"].to_numpy(float)
     lo, hi = th["renewal_margin_low_days"], th["renewal_margin_high_days"]
-    decided = int(outcome.isin(ADOPTED).sum() + (outcome == "lapsed").sum())
     out = {
-        "renewal_margin_median": _median(m),
-        f"renewal_share_margin_{lo}_{hi}d": _share((m >= lo) & (m <= hi)),
-        "renewal_lapse_share": float((outcome == "lapsed").sum() / decided) if decided else np.nan,
+        "renewal_margin_median": groups.median(adopted, margin[adopted]),
+        f"renewal_share_margin_{lo}_{hi}d": groups.share(adopted, (margin >= lo) & (margin <= hi)),
+        "renewal_lapse_share": groups.share(adopted | lapsed, lapsed),
     }
-    dates = _deadline_dates(adopted) if len(adopted) else pd.Series(dtype=str)
-    for cat, row in types.iterrows():
-        if str(cat).startswith("renewal_") and len(row["deadlines"]):
-            part = m[dates.isin(row["deadlines"]).to_numpy()]
-            out[f"renewal_margin_{str(cat).removeprefix('renewal_')}_median"] = _median(part)
+    dates = pd.Series("", index=p.index[adopted], dtype=object)
+    if len(dates):
+        dates = _deadline_dates(p[["arrival_time", "arrival_day", "deadline_day"]][adopted])
+    for cat, deadlines in types["deadlines"].items():
+        if str(cat).startswith("renewal_") and len(deadlines):
+            part = np.zeros(len(p), dtype=bool)
+            part[adopted] = dates.isin(deadlines).to_numpy()
+            name = f"renewal_margin_{str(cat).removeprefix('renewal_')}_median"
+            out[name] = groups.median(part, margin[part])
     return out
-
-
-def _ministerial_values(
-    p: pd.DataFrame, stages: pd.DataFrame, levels: Mapping[str, str]
-) -> pd.Series:
-    """Per replication: share of adopted items with a round at Council or European Council."""
-    adopted = p[p["outcome"].astype(str).isin(ADOPTED)]
-    lvl = stages["body"].astype(str).map(levels)
-    talked = stages[lvl.isin(MINISTERIAL_LEVELS) & (stages["rounds"] > 0)]
-    keys = ["replication", "proposal_id"]
-    hit = adopted.set_index(keys).index.isin(talked.set_index(keys).index)
-    return pd.Series(hit, index=adopted["replication"].to_numpy()).groupby(level=0).mean()
 
 
 def simulated_targets(
@@ -374,29 +447,39 @@ def simulated_targets(
     ``body_levels`` maps each body id to its level (``working_party`` ... ``european_council``,
     from the scenario); ``config`` defaults to ``sim/data/calibration.toml`` (its ``types``
     table maps observed categories to proposal types). Returns columns ``replication``,
-    ``target``, ``value`` (NaN where a replication has nothing to measure).
+    ``target``, ``value`` (NaN where a replication has nothing to measure), replications in
+    order. Every target is computed for all the replications at once.
     """
-    cfg = config or calibration_config()
-    types, th = type_map(cfg), cfg["thresholds"]
-    ptype = proposals["type"].astype(str)
-    fails = _failed_political(stages, body_levels)
-    ministers = _ministerial_values(proposals, stages, body_levels)
-    epf_type, long_days = types.loc["epf", "proposal_type"], th["epf_long_days"]
-    renewal_types = {types.loc[c, "proposal_type"] for c in types.index if c.startswith("renewal_")}
-    rows = []
-    for rep, p in proposals.groupby("replication", sort=True):
-        kind = ptype.loc[p.index]
-        values = _package_values(
-            p[kind == types.loc["sanctions_package", "proposal_type"]], th, fails
-        )
-        values |= _renewal_values(p[kind.isin(renewal_types)], th, types)
-        values["ministerial_share"] = float(ministers.get(rep, np.nan))
-        ep = p[(kind == epf_type) & (p["outcome"].astype(str) != "withdrawn")]
-        values[f"epf_share_beyond_{long_days}d"] = _share(
-            ep["duration_days"].to_numpy() > long_days
-        )
-        rows += [{"replication": rep, "target": t, "value": v} for t, v in values.items()]
-    return pd.DataFrame(rows, columns=["replication", "target", "value"])
+    types, th = _types_and_thresholds() if not config else (type_map(config), config["thresholds"])
+    groups = _Groups(proposals["replication"])
+    if not groups.n:
+        return pd.DataFrame([], columns=["replication", "target", "value"])
+    kind, outcome = proposals["type"], proposals["outcome"]
+    type_of = types["proposal_type"]
+    renewal = _is(kind, *[type_of[c] for c in types.index if str(c).startswith("renewal_")])
+    package = _is(kind, type_of["sanctions_package"])
+    adopted = _is(outcome, *ADOPTED)
+    keys = groups.keys(proposals["replication"], proposals["proposal_id"])
+    stage_keys = groups.keys(stages["replication"], stages["proposal_id"])
+    # the stages of the packages measured only: a proposal's figures come from its own stages
+    fails = _failed_political(stages[np.isin(stage_keys, keys[package & adopted])], body_levels)
+    values = _package_values(proposals, groups, package, th, fails)
+    values |= _renewal_values(proposals, groups, renewal, th, types)
+    talked = _at_levels(stages["body"], body_levels, MINISTERIAL_LEVELS)
+    talked &= stages["rounds"].to_numpy() > 0
+    values["ministerial_share"] = groups.share(adopted, np.isin(keys, stage_keys[talked]))
+    long_days = th["epf_long_days"]
+    epf = _is(kind, type_of["epf"]) & ~_is(outcome, "withdrawn")
+    values[f"epf_share_beyond_{long_days}d"] = groups.share(
+        epf, proposals["duration_days"].to_numpy() > long_days
+    )
+    return pd.DataFrame(
+        {
+            "replication": np.repeat(groups.reps, len(values)),
+            "target": np.tile(list(values), groups.n),
+            "value": np.column_stack(list(values.values())).ravel(),
+        }
+    )
 
 
 def fit_table(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:

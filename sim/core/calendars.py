@@ -14,6 +14,7 @@ TEU; Council Decision 2009/908/EU).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from enum import StrEnum
 from typing import Annotated
@@ -143,6 +144,18 @@ def meeting_days(
     array([ 0.,  7., 14.])
     """
     recesses = default_recesses if spec.recesses is None else spec.recesses
+    key = spec.model_dump_json(), tuple(r.model_dump_json() for r in recesses)
+    return _meeting_days(*key, start, float(horizon_days)).copy()
+
+
+@functools.lru_cache(maxsize=256)
+def _meeting_days(
+    spec_json: str, recess_json: tuple[str, ...], start: dt.date, horizon_days: float
+) -> np.ndarray:
+    """:func:`meeting_days` of a calendar and recesses given as JSON, computed once (the
+    many scenarios of a calibration or a sweep share their calendars)."""
+    spec = CalendarSpec.model_validate_json(spec_json)
+    recesses = [Recess.model_validate_json(r) for r in recess_json]
     weekday_idx = {w.number for w in spec.weekdays}
     explicit = set(spec.dates)
     months = set(spec.months) if spec.months is not None else None

@@ -13,6 +13,7 @@ proposal), ``activity`` and ``timestamp``.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
@@ -167,6 +168,16 @@ class QuietEventLog(EventLog):
     def record_members(self, *_: Any, **__: Any) -> None:
         """Nothing is recorded."""
 
+    def to_frame(self, start: dt.date) -> pd.DataFrame:
+        """The empty log, with the columns and dtypes of a full one (a copy of a frame built
+        once per pair of category dtypes)."""
+        return _empty_events(self.bodies, self.members).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _empty_events(bodies: pd.CategoricalDtype, members: pd.CategoricalDtype) -> pd.DataFrame:
+    return EventLog(bodies, members).to_frame(dt.date(2000, 1, 1))
+
 
 STAGE_EXITS = pd.CategoricalDtype([x.value for x in StageExit])
 """The ``exit`` column's categories: how a visit to a body ends."""
@@ -306,6 +317,16 @@ class QuietMeetingLog(MeetingLog):
 
     def record(self, *_: Any, **__: Any) -> None:
         """Nothing is recorded."""
+
+    def to_frame(self, start: dt.date) -> pd.DataFrame:
+        """The empty log, with the columns and dtypes of a full one (a copy of a frame built
+        once per body dtype and capacity dtype)."""
+        return _empty_meetings(self.bodies, self.capacity.dtype).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _empty_meetings(bodies: pd.CategoricalDtype, capacity: np.dtype) -> pd.DataFrame:
+    return MeetingLog(bodies, np.zeros(0, dtype=capacity)).to_frame(dt.date(2000, 1, 1))
 
 
 def _presidency_terms(ts: np.ndarray) -> pd.Categorical:

@@ -253,6 +253,14 @@ class Replication:
         self.desk.finish(p, Outcome.LAPSED, _LAPSED, self.env.now, where)
 
 
+def release(rep: Replication) -> None:
+    """Break the reference cycles of a replication that has run (its pending events, its
+    processes and the callbacks bound to it), so that its objects are freed at once rather than
+    by the cyclic garbage collector. The replication cannot be used afterwards."""
+    rep.env._queue.clear()
+    vars(rep).clear()
+
+
 def counted(proposals: list[Proposal], horizon: float) -> np.ndarray:
     """Which proposals of a run with a warm-up its tables count: an item with a deadline when
     the deadline falls in ``[0, horizon)`` (a renewal belongs to the period it falls due in,

@@ -36,18 +36,23 @@ def simulate_targets(scenario: Scenario, seed: int, replications: Sequence[int])
     """The calibration targets and the adoption rate of each replication (long table
     ``replication, target, value``), from an in-memory run: no event log, no files."""
     model = Model(scenario)
-    proposals, stages = [], []
-    for rep in replications:
-        r = model.run(seed, rep, detail=False)
-        proposals.append(r.proposals.assign(replication=rep))
-        stages.append(r.stages.assign(replication=rep))
-    p = pd.concat(proposals, ignore_index=True)
-    s = pd.concat(stages, ignore_index=True)
+    runs = [model.run(seed, rep, detail=False) for rep in replications]
+    reps = np.asarray(replications, dtype=np.int64)
+    p = _stacked([r.proposals for r in runs], reps)
+    s = _stacked([r.stages for r in runs], reps)
     targets = simulated_targets(p, s, body_levels(scenario))
     adopted = p["outcome"].astype(str).isin(ADOPTED)
     rate = adopted.groupby(p["replication"]).mean()
     extra = pd.DataFrame({"replication": rate.index, "target": ADOPTION, "value": rate.to_numpy()})
     return pd.concat([targets, extra], ignore_index=True)
+
+
+def _stacked(tables: list[pd.DataFrame], replications: np.ndarray) -> pd.DataFrame:
+    """The replications' tables one below the other, with a last column ``replication``
+    (one concatenation, no per-table copy)."""
+    out = pd.concat(tables, ignore_index=True)
+    out["replication"] = np.repeat(replications, [len(t) for t in tables])
+    return out
 
 
 @dataclass
