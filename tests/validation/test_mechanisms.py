@@ -41,7 +41,8 @@ def test_qmv_gain_on_packages_comes_from_holdouts() -> None:
         "qmv_art31", HOLDOUTS_OFF, n
     )
     gain, gain_without = np.nanmean(with_holdouts), np.nanmean(without)
-    assert gain > 1.0, gain  # QMV is faster on packages (paired seeds) ...
+    se = np.nanstd(with_holdouts, ddof=1) / np.sqrt(np.isfinite(with_holdouts).sum())
+    assert gain > 2 * se, (gain, se)  # QMV is faster on packages (paired seeds) ...
     assert gain_without <= gain / 3, (gain, gain_without)  # ... because it overrides hold-outs
 
 
