@@ -139,9 +139,7 @@ class Replication:
         c, env, desk = self.c, self.env, self.desk
         tabling = {t.idx: _tabling(c, t, arrivals, self._seed, self._rep) for t in c.types}
         for day, type_idx, deadline in arrivals:
-            # never negative: now + (day - now) may round one ulp past ``day``, and a
-            # scheduled type tables its ``count`` proposals on the same day
-            yield env.timeout(max(day - env.now, 0.0))
+            yield env.timeout(max(day - env.now, 0.0))  # now may be an ulp past ``day``
             ptype = c.types[type_idx]
             stances, route, urgent, b_item = next(tabling[type_idx])
             p = Proposal(
