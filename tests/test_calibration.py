@@ -127,6 +127,7 @@ def _proposals() -> pd.DataFrame:
         (0, 9, "epf_measure", "adopted", 10, 210, 200, np.nan),
         (0, 10, "epf_measure", "pending", 315, np.nan, 50, np.nan),
         (0, 11, "epf_measure", "withdrawn", 1, 301, 300, np.nan),
+        (0, 12, "eu_statement", "adopted", 5, 6, 1, np.nan),  # not a Council decision
         (1, 0, "sanctions_package", "adopted", 3, 11, 8, np.nan),
     ]
     cols = ["replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day"]
@@ -171,7 +172,7 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     assert v[0, "renewal_margin_listings_median"] == pytest.approx(11)
     assert v[0, "renewal_share_margin_1_18d"] == pytest.approx(2 / 3)
     assert v[0, "renewal_lapse_share"] == 0.25
-    assert v[0, "ministerial_share"] == pytest.approx(1 / 7)
+    assert v[0, "ministerial_share"] == pytest.approx(1 / 7)  # of 7 decisions, not 8 items
     assert v[0, "epf_share_beyond_180d"] == 0.5
     assert v[1, "package_days_median"] == 8
     assert v[1, "ministerial_share"] == 0
@@ -249,7 +250,8 @@ def _reference_one(
         out[f"renewal_margin_{cat.removeprefix('renewal_')}_median"] = _median(m[hit])
     ministers = s[s["body"].astype(str).map(levels).isin(("council", "european_council"))]
     talked = set(ministers.loc[ministers["rounds"] > 0, "proposal_id"])
-    out["ministerial_share"] = _mean(p.loc[adopted, "proposal_id"].isin(talked).to_numpy())
+    decisions = adopted & ~kind.isin(cfg["soft"]["ministerial_share"]["not_council_decisions"])
+    out["ministerial_share"] = _mean(p.loc[decisions, "proposal_id"].isin(talked).to_numpy())
     ep = p[(kind == "epf_measure") & (outcome != "withdrawn")]
     long_days = th["epf_long_days"]
     out[f"epf_share_beyond_{long_days}d"] = _mean(ep["duration_days"].to_numpy() > long_days)

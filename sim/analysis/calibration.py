@@ -46,10 +46,10 @@ def type_map(config: Mapping[str, Any] | None = None) -> pd.DataFrame:
 
 
 @functools.cache
-def _types_and_thresholds() -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The bundled type map and thresholds, read once (not to be changed by the caller)."""
+def _bundled() -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The bundled type map and configuration, read once (not to be changed by the caller)."""
     cfg = calibration_config()
-    return type_map(cfg), cfg["thresholds"]
+    return type_map(cfg), cfg
 
 
 def observed_record(path: str | Path | None = None) -> pd.DataFrame:
@@ -228,7 +228,7 @@ def _other_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str, A
     return [
         _row(
             "ministerial_share",
-            "adopted items discussed by ministers (B items)",
+            "adopted Council decisions discussed by ministers (B items)",
             "range",
             1 - pct[0] / 100 if pct else np.nan,
             counts,
@@ -450,7 +450,8 @@ def simulated_targets(
     ``target``, ``value`` (NaN where a replication has nothing to measure), replications in
     order. Every target is computed for all the replications at once.
     """
-    types, th = _types_and_thresholds() if not config else (type_map(config), config["thresholds"])
+    types, cfg = _bundled() if not config else (type_map(config), config)
+    th = cfg["thresholds"]
     groups = _Groups(proposals["replication"])
     if not groups.n:
         return pd.DataFrame([], columns=["replication", "target", "value"])
@@ -467,7 +468,11 @@ def simulated_targets(
     values |= _renewal_values(proposals, groups, renewal, th, types)
     talked = _at_levels(stages["body"], body_levels, MINISTERIAL_LEVELS)
     talked &= stages["rounds"].to_numpy() > 0
-    values["ministerial_share"] = groups.share(adopted, np.isin(keys, stage_keys[talked]))
+    not_decisions = (
+        cfg.get("soft", {}).get("ministerial_share", {}).get("not_council_decisions", [])
+    )
+    decisions = adopted & ~_is(kind, *not_decisions)  # CN01 counts Council decisions
+    values["ministerial_share"] = groups.share(decisions, np.isin(keys, stage_keys[talked]))
     long_days = th["epf_long_days"]
     epf = _is(kind, type_of["epf"]) & ~_is(outcome, "withdrawn")
     values[f"epf_share_beyond_{long_days}d"] = groups.share(
