@@ -36,7 +36,7 @@ from sim.experiment.results import (
     write_text_atomic,
 )
 from sim.report import plots
-from sim.report.html import Rendered, figures_html, html_table, page, save_figure, svg_data_uri
+from sim.report.html import Rendered, figures_html, html_table, page, save_figure
 
 
 @dataclass
@@ -316,12 +316,12 @@ def _comparison_figures(
         for ax in list(axes.flat)[n:]:
             ax.set_visible(False)
         fig.tight_layout()
-        save_figure(fig, folder, "adoption_overlay")
+        uri = save_figure(fig, folder, "adoption_overlay")
         caption = (
             "Share adopted by days since tabling, one panel per proposal type: a curve "
             "to the left is faster; a higher plateau means more proposals adopted at all."
         )
-        out.append(("adoption_overlay", caption, svg_data_uri(fig)))
+        out.append(("adoption_overlay", caption, uri))
 
         head = _headline_rows(table)
         for stem, metrics, caption in (
@@ -347,16 +347,14 @@ def _comparison_figures(
             unit = "percentage points" if stem == "forest_rates" else "days"
             ax.set_xlabel(f"difference (scenario − reference), {unit}")
             fig.tight_layout()
-            save_figure(fig, folder, stem)
-            out.append((stem, caption, svg_data_uri(fig)))
+            out.append((stem, caption, save_figure(fig, folder, stem)))
 
         fig = Figure(figsize=(8, 4.8))
         ax = fig.subplots()
         plots.plot_outcome_shares(runs, ax)
         fig.tight_layout()
-        save_figure(fig, folder, "outcome_shares")
         caption = "How proposals end in each scenario, all types pooled."
-        out.append(("outcome_shares", caption, svg_data_uri(fig)))
+        out.append(("outcome_shares", caption, save_figure(fig, folder, "outcome_shares")))
     return out
 
 

@@ -38,20 +38,17 @@ class FigureSpec:
     layout: dict[str, Any] | None = None
 
 
-def save_figure(fig: Figure, folder: Path, stem: str) -> dict[str, Path]:
-    """Save ``fig`` as PNG and SVG in ``folder``; returns the paths."""
+def save_figure(fig: Figure, folder: Path, stem: str) -> str:
+    """Save ``fig`` as PNG and SVG in ``folder``; returns the SVG as a ``data:`` URI, for
+    embedding in HTML (sharp at any zoom): drawn once for the file and the page."""
     folder.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for ext in ("png", "svg"):
-        path = folder / f"{stem}.{ext}"
+    buf = io.BytesIO()
+    with plots.style():  # includes a fixed svg.hashsalt: stable SVG element ids
+        fig.savefig(folder / f"{stem}.png", dpi=110, bbox_inches="tight")
         # no creation date in the SVG, so the same run gives the same files
-        metadata = {"Date": None} if ext == "svg" else None
-        with plots.style():  # includes a fixed svg.hashsalt: stable SVG element ids
-            fig.savefig(
-                path, dpi=110 if ext == "png" else None, bbox_inches="tight", metadata=metadata
-            )
-        out[ext] = path
-    return out
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    (folder / f"{stem}.svg").write_bytes(buf.getvalue())
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _draw(spec: FigureSpec, size: tuple[float, float]) -> Figure:
@@ -162,17 +159,8 @@ def write_run_figures(exp: Experiment) -> list[Rendered]:
     out = []
     for spec in run_figure_specs(exp):
         fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
-        save_figure(fig, exp.path / "figures", spec.stem)
-        out.append((spec.stem, spec.caption, svg_data_uri(fig)))
+        out.append((spec.stem, spec.caption, save_figure(fig, exp.path / "figures", spec.stem)))
     return out
-
-
-def svg_data_uri(fig: Figure) -> str:
-    """The figure as an SVG ``data:`` URI for embedding in HTML (sharp at any zoom)."""
-    buf = io.BytesIO()
-    with plots.style():  # a fixed svg.hashsalt: the same figure gives the same text
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 # --- HTML -------------------------------------------------------------------------------------

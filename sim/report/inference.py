@@ -21,7 +21,7 @@ from matplotlib.ticker import NullFormatter
 from sim.experiment.calibrate import Calibration
 from sim.experiment.folder import write_text_atomic
 from sim.report import plots
-from sim.report.html import figures_html, html_table, page, save_figure, svg_data_uri
+from sim.report.html import figures_html, html_table, page, save_figure
 from sim.scenario.priors import Prior
 
 CAPTIONS = {
@@ -193,8 +193,7 @@ def calibration_figures(folder: Path, cal: Calibration, prior_fit: pd.DataFrame)
     }
     rendered = []
     for stem, (fig, caption) in figs.items():
-        save_figure(fig, folder / "figures", stem)
-        rendered.append((stem, caption, svg_data_uri(fig)))
+        rendered.append((stem, caption, save_figure(fig, folder / "figures", stem)))
     write_text_atomic(folder / "report.html", _report(cal, prior_fit, rendered))
 
 
