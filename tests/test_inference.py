@@ -174,7 +174,7 @@ def _plan(population: int, generations: int) -> Budget:
         population=population,
         generations=generations,
         replications=1,
-        max_simulations=60,
+        max_simulations=30,
         max_minutes=5,
         predictive_draws=2,
         transition_scaling=2.5,
@@ -236,6 +236,9 @@ def test_quick_calibration_end_to_end(calibration: Path, tmp_path: Path) -> None
     assert main(["run", str(out / "calibrated.toml"), "-n", "1", "--out", str(run), "--quiet"]) == 0
 
 
+SHORT = ["--horizon", "150", "--workers", "1"]  # enough to compare; a pool would cost more
+
+
 @pytest.mark.slow
 def test_posterior_runs_stay_paired_and_honest(
     calibration: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -245,7 +248,7 @@ def test_posterior_runs_stay_paired_and_honest(
     runs = {}
     for name in ("eu27_baseline", "qmv_art31", "holdout_state"):
         runs[name] = tmp_path / name
-        args = ["run", name, "-n", "3", "--posterior", str(calibration), "--quiet"]
+        args = ["run", name, "-n", "3", "--posterior", str(calibration), "--quiet", *SHORT]
         assert main([*args, "--out", str(runs[name])]) == 0
     draws = {k: pd.read_csv(v / "posterior_draws.csv") for k, v in runs.items()}
     pd.testing.assert_frame_equal(draws["eu27_baseline"], draws["qmv_art31"])
@@ -266,7 +269,7 @@ def test_posterior_runs_stay_paired_and_honest(
     assert "Monte Carlo and parameter uncertainty" in out
     assert out.startswith("paired")
     plain = tmp_path / "plain"
-    assert main(["run", "qmv_art31", "-n", "3", "--quiet", "--out", str(plain)]) == 0
+    assert main(["run", "qmv_art31", "-n", "3", "--quiet", *SHORT, "--out", str(plain)]) == 0
     capsys.readouterr()
     assert (
         main(["compare", str(runs["eu27_baseline"]), str(plain), "--out", str(tmp_path / "c2")])
