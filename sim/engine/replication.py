@@ -164,7 +164,7 @@ class Replication:
 
     def _meetings(self, body: CompiledBody) -> Iterator[float]:
         env = self.env
-        for t in body.times:
+        for t in body.times.tolist():  # Python floats: cheaper arithmetic, the same values
             yield t - env.now
             self._hold_meeting(body, t)
 
