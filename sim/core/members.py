@@ -83,6 +83,13 @@ class MemberArrays:
         plus 1e-9 so that the objectors' weights never sum to zero."""
         return self.salience + 1e-9
 
+    @functools.cached_property
+    def nobody(self) -> np.ndarray:
+        """No state: a shared read-only mask."""
+        none = np.zeros(self.n, bool)
+        none.flags.writeable = False
+        return none
+
 
 class ProposalStances(NamedTuple):
     """What each state brings to one proposal: its ideal point, hold-out and scrutiny (a named
@@ -219,24 +226,13 @@ def objections(
     if stances.objectors(text):
         on_text = text_objections(text, stances.accept)
     elif now >= holdouts.end and uniforms is not None:  # the common round: idiosyncratic only
-        return uniforms < m.objection_p, _none(m.n)
+        return uniforms < m.objection_p, m.nobody
     else:
-        on_text = _none(m.n)
+        on_text = m.nobody
     objecting = on_text | (holdouts.until > now) if now < holdouts.end else on_text
     if uniforms is not None:
         objecting = objecting | (uniforms < m.objection_p)
     return objecting, on_text
-
-
-def _none(n: int) -> np.ndarray:
-    """No state (a shared read-only mask)."""
-    if n not in _NONE:
-        _NONE[n] = np.zeros(n, bool)
-        _NONE[n].flags.writeable = False
-    return _NONE[n]
-
-
-_NONE: dict[int, np.ndarray] = {}
 
 
 def cast_votes(

@@ -245,7 +245,8 @@ class Chair:
         votes, adopted = formal_vote(
             self.members, p.text, p.stances, p.holdouts, rule, now, p.abstainers
         )
-        desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
+        if desk.events.detail:  # the votes for, counted only for the log
+            desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
         top = brake_target(route, body.idx, p.braked) if voting and rule.emergency_brake else None
         against = votes == _AGAINST
         if adopted and top is not None and any_true(against):
