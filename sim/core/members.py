@@ -195,7 +195,9 @@ def instructions_ready(now: float, scale: float, delays: np.ndarray) -> np.ndarr
     """Day each state's instructions on a new text arrive: ``now`` plus its instruction delay
     (a row drawn from :attr:`MemberArrays.instruction_delay`) times ``scale``, the proposal
     type's: urgent texts are instructed faster, long ones slower."""
-    return now + scale * delays
+    ready = delays * scale
+    ready += now  # in place: one array fewer, the same sums
+    return ready
 
 
 def text_objections(text: float, accept: np.ndarray) -> np.ndarray:
