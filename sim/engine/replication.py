@@ -93,7 +93,7 @@ class Replication:
             self.bargaining.ripe,
         )
 
-    # --- processes ---------------------------------------------------------------------------
+    # --- timeout chains ----------------------------------------------------------------------
 
     def run(self, arrivals: list[tuple[float, int, float | None]] | None = None) -> None:
         """Run to the horizon and close every open proposal as ``pending``.
@@ -264,8 +264,8 @@ def chain(env: simpy.Environment, delays: Iterator[float]) -> None:
 
 def release(rep: Replication) -> None:
     """Break the reference cycles of a replication that has run (its pending events, its
-    processes and the callbacks bound to it), so that its objects are freed at once rather than
-    by the cyclic garbage collector. The replication cannot be used afterwards."""
+    timeout chains and the callbacks bound to it), so that its objects are freed at once rather
+    than by the cyclic garbage collector. The replication cannot be used afterwards."""
     rep.env._queue.clear()
     vars(rep).clear()
 
