@@ -139,7 +139,7 @@ def round_cost_us() -> float:
         obj, on_text = objections(m, 1.0, st, held, 1.0, rng.random(m.n))
         votes = cast_votes(obj, m.abstain_p, may, rng.random(m.n))
         rule.decide(votes, m.population)
-        compromise(1.0, st.positions, m.tolerance, m.salience, on_text, 0.05)
+        compromise(1.0, st.accept, m.weight, on_text, 0.05)
 
     n = 20_000
     t = best_of(lambda: [one_round() for _ in range(n)])

@@ -144,7 +144,7 @@ def test_compromise_moves_towards_objectors_within_step(text, positions, tol, st
     pos = np.array(positions)
     tolerance = np.full(len(pos), tol)
     obj = text_objections(text, pos + tolerance)
-    new = compromise(text, pos, tolerance, np.ones(len(pos)), obj, step)
+    new = compromise(text, pos + tolerance, np.ones(len(pos)), obj, step)
     assert new <= text
     assert text - new <= step + 1e-9
     if not obj.any():
@@ -157,7 +157,7 @@ def test_lone_objector_is_satisfied_after_finitely_many_rounds() -> None:
     pos, tol, sal = np.array([0.5, 0.9, 0.95]), np.full(3, 0.1), np.ones(3)
     text, rounds = 1.0, 0
     while (obj := text_objections(text, pos + tol)).any():
-        text = compromise(text, pos, tol, sal, obj, 0.1)
+        text = compromise(text, pos + tol, sal, obj, 0.1)
         rounds += 1
     assert rounds == 4
     assert text == pytest.approx(0.6)

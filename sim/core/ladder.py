@@ -66,6 +66,11 @@ class Route:
         return self.bodies[-1]
 
 
+# steps bound once: looking up enum members is slow, and an agreement asks for several
+_ADOPT, _MOVE_ON, _REFER_BACK = Step.ADOPT, Step.MOVE_ON, Step.REFER_BACK
+_WRITTEN_PROCEDURE = Step.WRITTEN_PROCEDURE
+
+
 class Move(NamedTuple):
     """A step, the body it leads to (if any) and the proposal's new position on the route (a
     named tuple: immutable and cheap to create, once per agreement)."""
@@ -87,15 +92,15 @@ target=2, pos=2), <Step.ADOPT: 'adopt'>)
     """
     last = len(route.bodies) - 1
     if body == route.top:
-        return Move(Step.REFER_BACK, route.adopting, last)
+        return Move(_REFER_BACK, route.adopting, last)
     if route.adopts(body):
-        return Move(Step.ADOPT, None, pos)
+        return Move(_ADOPT, None, pos)
     nxt = pos + 1
     if nxt == last and route.written_procedure:
-        return Move(Step.WRITTEN_PROCEDURE, None, nxt)
+        return Move(_WRITTEN_PROCEDURE, None, nxt)
     if nxt == last and route.a_items is not None:
-        return Move(Step.MOVE_ON, route.a_items, nxt)
-    return Move(Step.MOVE_ON, route.bodies[nxt], nxt)
+        return Move(_MOVE_ON, route.a_items, nxt)
+    return Move(_MOVE_ON, route.bodies[nxt], nxt)
 
 
 def after_exhaustion(

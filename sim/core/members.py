@@ -10,6 +10,7 @@ chair's compromise moves the text towards the salience-weighted centre of the ob
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -19,6 +20,7 @@ from sim.core.distributions import Distribution
 from sim.core.voting import Vote, any_true
 
 _AGAINST, _ABSTAIN, _FORMAL_ABSTAIN = int(Vote.AGAINST), int(Vote.ABSTAIN), int(Vote.FORMAL_ABSTAIN)
+assert _ABSTAIN == _AGAINST + 1  # cast_votes counts an abstention as one more than against
 
 
 @dataclass(frozen=True)
@@ -70,10 +72,23 @@ class MemberArrays:
     holdout_days: DelayGroups
     positions: dict[str, np.ndarray] = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def n(self) -> int:
         """Number of member states."""
         return len(self.codes)
+
+    @functools.cached_property
+    def weight(self) -> np.ndarray:
+        """Each state's weight in the chair's compromise (:func:`compromise`): its salience,
+        plus 1e-9 so that the objectors' weights never sum to zero."""
+        return self.salience + 1e-9
+
+    @functools.cached_property
+    def nobody(self) -> np.ndarray:
+        """No state: a shared read-only mask."""
+        none = np.zeros(self.n, bool)
+        none.flags.writeable = False
+        return none
 
 
 class ProposalStances(NamedTuple):
@@ -180,7 +195,9 @@ def instructions_ready(now: float, scale: float, delays: np.ndarray) -> np.ndarr
     """Day each state's instructions on a new text arrive: ``now`` plus its instruction delay
     (a row drawn from :attr:`MemberArrays.instruction_delay`) times ``scale``, the proposal
     type's: urgent texts are instructed faster, long ones slower."""
-    return now + scale * delays
+    ready = delays * scale
+    ready += now  # in place: one array fewer, the same sums
+    return ready
 
 
 def text_objections(text: float, accept: np.ndarray) -> np.ndarray:
@@ -211,48 +228,36 @@ def objections(
     if stances.objectors(text):
         on_text = text_objections(text, stances.accept)
     elif now >= holdouts.end and uniforms is not None:  # the common round: idiosyncratic only
-        return uniforms < m.objection_p, _none(m.n)
+        return uniforms < m.objection_p, m.nobody
     else:
-        on_text = _none(m.n)
+        on_text = m.nobody
     objecting = on_text | (holdouts.until > now) if now < holdouts.end else on_text
     if uniforms is not None:
         objecting = objecting | (uniforms < m.objection_p)
     return objecting, on_text
 
 
-def _none(n: int) -> np.ndarray:
-    """No state (a shared read-only mask)."""
-    if n not in _NONE:
-        _NONE[n] = np.zeros(n, bool)
-        _NONE[n].flags.writeable = False
-    return _NONE[n]
-
-
-_NONE: dict[int, np.ndarray] = {}
-
-
 def cast_votes(
     objecting: np.ndarray,
     abstain_p: np.ndarray,
-    may_abstain: np.ndarray,
+    may_abstain: np.ndarray | None,
     uniforms: np.ndarray,
     declare_p: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Votes from objections. An objector allowed to abstain (``may_abstain``) declares a
-    constructive abstention (Art. 31(1) TEU) with its ``declare_p`` where the rule provides for
-    one (``declare_p`` given), else abstains simply with its ``abstain_p``, else votes against
-    (one uniform draw per state decides). Everyone else votes for.
+    """Votes from objections. An objector allowed to abstain (``may_abstain``; None: all are)
+    declares a constructive abstention (Art. 31(1) TEU) with its ``declare_p`` where the rule
+    provides for one (``declare_p`` given), else abstains simply with its ``abstain_p``, else
+    votes against (one uniform draw per state decides). Everyone else votes for.
 
     >>> u = np.array([0.05, 0.15, 0.5])
     >>> cast_votes(np.ones(3, bool), np.full(3, 0.1), np.ones(3, bool), u, np.full(3, 0.1))
     array([3, 2, 1], dtype=int8)
     """
+    free = objecting if may_abstain is None else objecting & may_abstain
+    if declare_p is None:  # against (1), plus one where the objector abstains (2)
+        return np.add(objecting, free & (uniforms < abstain_p), dtype=np.int8)
     votes = np.zeros(len(objecting), dtype=np.int8)
-    free = objecting & may_abstain
     votes[objecting] = _AGAINST
-    if declare_p is None:
-        votes[free & (uniforms < abstain_p)] = _ABSTAIN
-        return votes
     declares = free & (uniforms < declare_p)
     votes[free & ~declares & (uniforms < declare_p + abstain_p)] = _ABSTAIN
     votes[declares] = _FORMAL_ABSTAIN
@@ -270,29 +275,27 @@ def declaration_willingness(m: MemberArrays, text: float, accept: np.ndarray) ->
 
 def compromise(
     text: float,
-    positions: np.ndarray,
-    tolerance: np.ndarray,
-    salience: np.ndarray,
+    accept: np.ndarray,
+    weight: np.ndarray,
     text_objectors: np.ndarray,
     step: float,
 ) -> float:
     """The chair's compromise: move the text towards the salience-weighted centre of what the
-    objectors would accept (``position + tolerance``), by at most ``step`` on the issue
-    dimension in one round. A lone objector is therefore satisfied after finitely many rounds;
-    with several, the text settles where the most salient can live with it. The text never
-    moves away from the objectors and stays put when nobody objects to the text itself.
+    objectors would accept (``accept``: position + tolerance; ``weight``: each state's,
+    :attr:`MemberArrays.weight`), by at most ``step`` on the issue dimension in one round. A
+    lone objector is therefore satisfied after finitely many rounds; with several, the text
+    settles where the most salient can live with it. The text never moves away from the
+    objectors and stays put when nobody objects to the text itself.
 
-    >>> compromise(1.0, np.array([0.5, 0.9]), np.array([0.1, 0.1]), np.array([1.0, 1.0]),
-    ...            np.array([True, False]), 0.25)
+    >>> compromise(1.0, np.array([0.6, 1.0]), np.array([1.0, 1.0]), np.array([True, False]), 0.25)
     0.75
-    >>> compromise(1.0, np.array([0.8, 0.9]), np.array([0.1, 0.1]), np.array([1.0, 1.0]),
-    ...            np.array([True, False]), 0.25)
+    >>> compromise(1.0, np.array([0.9, 1.0]), np.array([1.0, 1.0]), np.array([True, False]), 0.25)
     0.9
     """
     if step <= 0.0 or not any_true(text_objectors):
         return text
-    w = salience[text_objectors] + 1e-9
-    target = float(np.dot(w, positions[text_objectors] + tolerance[text_objectors]) / w.sum())
+    w = weight.compress(text_objectors)  # compress: boolean indexing without its overhead
+    target = float(w.dot(accept.compress(text_objectors)) / np.add.reduce(w))
     if target >= text:
         return text
     return round(max(target, text - step), 12)

@@ -89,7 +89,7 @@ def negotiate(
     objecting, on_text = objections(members, text, stances, holdouts, now, draws.objections())
     if not any_true(objecting):
         return RoundResult(not reserved, None, None, text)
-    may_abstain = holdouts.until <= now
+    may_abstain = holdouts.until <= now if now < holdouts.end else None  # None: all may
     declare_p = (
         declaration_willingness(members, text, stances.accept)
         if isinstance(rule, ConstructiveAbstentionRule)
@@ -99,9 +99,7 @@ def negotiate(
     decision = rule.decide(votes, members.population)
     if not decision.adopted:
         movers = on_text & objecting
-        new = compromise(
-            text, stances.positions, members.tolerance, members.salience, movers, compromise_step
-        )
+        new = compromise(text, stances.accept, members.weight, movers, compromise_step)
         return RoundResult(False, votes, decision, new, failed=True, movers=movers)
     if reserved:
         return RoundResult(False, votes, decision, text)

@@ -71,12 +71,12 @@ class Rows:
 
     def next(self) -> np.ndarray:
         """The next row."""
-        if self._i == len(self._block):
+        i = self._i
+        if i == self._rows:
             self._block = self._draw(self._rng, self._rows)
-            self._i = 0
-        row = self._block[self._i]
-        self._i += 1
-        return row
+            i = 0
+        self._i = i + 1
+        return self._block[i]
 
 
 def draw_seed() -> int:

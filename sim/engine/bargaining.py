@@ -58,17 +58,16 @@ class Bargaining:
 
     def on_agenda(self, p: Proposal, rank: int, now: float) -> None:
         """``p`` was put on the agenda of a body of ``rank`` at ``now``."""
-        if not self.at_closing:
-            self._raise(p, rank, now)
+        if not (self.at_closing or p.hold_started or rank < self.rank):
+            self._raise(p, now)
 
     def ripe(self, p: Proposal, rank: int, now: float) -> None:
         """``p``'s text is ripe for agreement at a body of ``rank`` at ``now``."""
-        if self.at_closing:
-            self._raise(p, rank, now)
+        if self.at_closing and not p.hold_started and rank >= self.rank:
+            self._raise(p, now)
 
-    def _raise(self, p: Proposal, rank: int, now: float) -> None:
-        if p.hold_started or rank < self.rank:
-            return
+    def _raise(self, p: Proposal, now: float) -> None:
+        """The holders of ``p`` (if any) raise their demands at ``now``, once."""
         p.hold_started = True
         holders = p.stances.holders
         if not any_true(holders):

@@ -41,6 +41,9 @@ _VOTE = int(Activity.VOTE)
 _WITHDRAWN = int(Activity.WITHDRAWN)
 _ABSTAIN = int(Vote.ABSTAIN)
 _AGAINST = int(Vote.AGAINST)
+# likewise the steps and visit exits of an agreement
+_ADOPT, _REFER_BACK, _WRITTEN_STEP = Step.ADOPT, Step.REFER_BACK, Step.WRITTEN_PROCEDURE
+_EXIT_AGREED, _EXIT_REFERRED_BACK = StageExit.AGREED, StageExit.REFERRED_BACK
 
 
 class StreamDraws:
@@ -200,14 +203,14 @@ class Chair:
         """After agreement: refer back from the top, adopt at the end of the route, or move on."""
         desk = self.desk
         move = after_agreement(p.route, body.idx, p.pos)
-        if move.step is Step.ADOPT:
+        if move.step is _ADOPT:
             desk.adopt(p, now, body.id)
             return
-        if move.step is Step.REFER_BACK:
+        if move.step is _REFER_BACK:
             desk.events.record(now, p.id, _REFERRED_BACK, body.idx)
-            desk.leave(p, now, StageExit.REFERRED_BACK)
+            desk.leave(p, now, _EXIT_REFERRED_BACK)
         else:
-            desk.leave(p, now, StageExit.AGREED)
+            desk.leave(p, now, _EXIT_AGREED)
         self.move(p, move.step, move.target, move.pos, now)
 
     def move(self, p: Proposal, step: Step, target: int | None, pos: int, now: float) -> None:
@@ -215,7 +218,7 @@ class Chair:
         p.pos = pos
         if p.b_item and pos == len(p.route.bodies) - 1:  # ministers discuss it (B item)
             self.desk.enqueue(p, p.route.adopting, True, now)
-        elif step is Step.WRITTEN_PROCEDURE:
+        elif step is _WRITTEN_STEP:
             self._start_written(p, now)
         else:
             assert target is not None
@@ -234,7 +237,7 @@ class Chair:
             return
         if not route.adopts(body.idx):
             desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
-            desk.leave(p, now, StageExit.AGREED)
+            desk.leave(p, now, _EXIT_AGREED)
             move = after_agreement(route, body.idx, p.pos)
             self.move(p, move.step, move.target, move.pos, now)
             return
@@ -242,7 +245,8 @@ class Chair:
         votes, adopted = formal_vote(
             self.members, p.text, p.stances, p.holdouts, rule, now, p.abstainers
         )
-        desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
+        if desk.events.detail:  # the votes for, counted only for the log
+            desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
         top = brake_target(route, body.idx, p.braked) if voting and rule.emergency_brake else None
         against = votes == _AGAINST
         if adopted and top is not None and any_true(against):
@@ -255,7 +259,7 @@ class Chair:
             desk.adopt(p, now, body.id)
         elif body.idx != route.reopens:
             desk.events.record(now, p.id, _REFERRED_BACK, body.idx)
-            desk.leave(p, now, StageExit.REFERRED_BACK)
+            desk.leave(p, now, _EXIT_REFERRED_BACK)
             p.pos = route.bodies.index(route.reopens)
             desk.enqueue(p, route.reopens, True, now)
         else:

@@ -312,9 +312,9 @@ class Model:
 
         Python's cyclic garbage collector is paused while the replication runs and its tables
         are built (it allocates many short-lived objects; measured 5-7% faster). The
-        replication's reference cycles (pending events, processes, callbacks) are then broken
-        (:func:`~sim.engine.replication.release`), so that its objects are freed at
-        once rather than traversed by the collector later.
+        replication's reference cycles (pending events, the callbacks bound to it) are then
+        broken (:func:`~sim.engine.replication.release`), so that its objects are freed at once
+        rather than traversed by the collector later.
         """
         from sim.engine.replication import Replication, release
 

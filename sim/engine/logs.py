@@ -162,10 +162,26 @@ class QuietEventLog(EventLog):
     __slots__ = ()
     detail = False
 
-    def record(self, *_: Any, **__: Any) -> None:
-        """Nothing is recorded."""
+    def record(
+        self,
+        time: float,
+        case: int,
+        activity: int,
+        body: int = -1,
+        member: int = -1,
+        value: float = _NAN,
+    ) -> None:
+        """Nothing is recorded (the full signature: cheaper to call than ``*args``)."""
 
-    def record_members(self, *_: Any, **__: Any) -> None:
+    def record_members(
+        self,
+        time: float,
+        case: int,
+        activity: int,
+        body: int,
+        mask: np.ndarray,
+        values: np.ndarray | None = None,
+    ) -> None:
         """Nothing is recorded."""
 
     def to_frame(self, start: dt.date) -> pd.DataFrame:
@@ -315,7 +331,15 @@ class QuietMeetingLog(MeetingLog):
 
     __slots__ = ()
 
-    def record(self, *_: Any, **__: Any) -> None:
+    def record(
+        self,
+        body: int,
+        now: float,
+        discussed: int,
+        ia_items: int,
+        backlog: int,
+        extraordinary: bool = False,
+    ) -> None:
         """Nothing is recorded."""
 
     def to_frame(self, start: dt.date) -> pd.DataFrame:

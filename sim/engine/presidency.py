@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
 import simpy
 
 from sim.engine.proposal import Proposal
@@ -54,7 +53,7 @@ class Presidency:
 
     def _convene(self, body: CompiledBody, now: float) -> None:
         at = now + float(body.extraordinary_days or 0.0)
-        i = int(np.searchsorted(body.times, now, side="right"))
+        i = int(body.times.searchsorted(now, side="right"))
         if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
             return  # a meeting is due by then anyway
         self._extra[body.idx] = at

@@ -3,16 +3,16 @@
 Processes only orchestrate: wait for the next meeting, ask the pure core what happens
 (:func:`sim.core.negotiation.negotiate` for a round, :mod:`sim.core.ladder` for where the item
 goes next), and record it through the :class:`~sim.engine.secretariat.Secretariat`. A body's
-meetings are one process that sleeps until each meeting on its calendar and takes up to
-``capacity`` discussion items from its agenda (urgent first, then oldest); items agreed lower
-down pass as I/A items without using discussion room. Deadlines and written procedures are
-timeouts with callbacks, so a proposal costs no SimPy process.
+meetings are one chain of timeouts (:func:`chain`) that sleeps until each meeting on its calendar
+and takes up to ``capacity`` discussion items from its agenda (urgent first, then oldest); items
+agreed lower down pass as I/A items without using discussion room. Arrivals are one such chain;
+deadlines and written procedures are timeouts with callbacks, so nothing costs a SimPy process.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,6 @@ if TYPE_CHECKING:
         CompiledType,
         ReplicationResult,
     )
-
-ProcessGen = Generator[simpy.Event, Any, None]
 
 # activities bound once: looking up enum members is slow in the per-round loop
 _LAPSED = int(Activity.LAPSED)
@@ -95,7 +93,7 @@ class Replication:
             self.bargaining.ripe,
         )
 
-    # --- processes ---------------------------------------------------------------------------
+    # --- timeout chains ----------------------------------------------------------------------
 
     def run(self, arrivals: list[tuple[float, int, float | None]] | None = None) -> None:
         """Run to the horizon and close every open proposal as ``pending``.
@@ -105,10 +103,10 @@ class Replication:
         """
         if arrivals is None:
             arrivals = self.c.arrivals(self._seed, self._rep)
-        self.env.process(self._arrivals(arrivals))
+        chain(self.env, self._arrivals(arrivals))
         for body in self.c.bodies:
             if len(body.times):
-                self.env.process(self._meetings(body))
+                chain(self.env, self._meetings(body))
         self.env.run(until=self.c.horizon)
         for p in self.desk.proposals:
             if p.outcome is None:
@@ -135,11 +133,11 @@ class Replication:
             meetings = meetings[meetings["time_day"] >= 0.0].reset_index(drop=True)
         return ReplicationResult(proposals, events, stages, meetings)
 
-    def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> ProcessGen:
+    def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> Iterator[float]:
         c, env, desk = self.c, self.env, self.desk
         tabling = {t.idx: _tabling(c, t, arrivals, self._seed, self._rep) for t in c.types}
         for day, type_idx, deadline in arrivals:
-            yield env.timeout(max(day - env.now, 0.0))  # now may be an ulp past ``day``
+            yield max(day - env.now, 0.0)  # now may be an ulp past ``day``
             ptype = c.types[type_idx]
             stances, route, urgent, b_item = next(tabling[type_idx])
             p = Proposal(
@@ -164,10 +162,10 @@ class Replication:
                     env.timeout(wait).callbacks.append(self.presidency.pressure(p))
             desk.enqueue(p, route.bodies[0], True, day)
 
-    def _meetings(self, body: CompiledBody) -> ProcessGen:
+    def _meetings(self, body: CompiledBody) -> Iterator[float]:
         env = self.env
-        for t in body.times:
-            yield env.timeout(t - env.now)
+        for t in body.times.tolist():  # Python floats: cheaper arithmetic, the same values
+            yield t - env.now
             self._hold_meeting(body, t)
 
     # --- a meeting ---------------------------------------------------------------------------
@@ -251,10 +249,23 @@ class Replication:
         self.desk.finish(p, Outcome.LAPSED, _LAPSED, self.env.now, where)
 
 
+def chain(env: simpy.Environment, delays: Iterator[float]) -> None:
+    """Run ``delays`` as a chain of timeouts: each delay it yields is waited for before it is
+    resumed. A SimPy process over a generator that yields only timeouts, without the process's
+    own events; the timeouts are scheduled at the same points, so in the same order."""
+
+    def resume(_: simpy.Event | None) -> None:
+        delay = next(delays, None)
+        if delay is not None:
+            env.timeout(delay).callbacks.append(resume)
+
+    resume(None)
+
+
 def release(rep: Replication) -> None:
     """Break the reference cycles of a replication that has run (its pending events, its
-    processes and the callbacks bound to it), so that its objects are freed at once rather than
-    by the cyclic garbage collector. The replication cannot be used afterwards."""
+    timeout chains and the callbacks bound to it), so that its objects are freed at once rather
+    than by the cyclic garbage collector. The replication cannot be used afterwards."""
     rep.env._queue.clear()
     vars(rep).clear()
 

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from sim.engine.compile import CompiledScenario
 
 _ADOPTED, _ESCALATED = int(Activity.ADOPTED), int(Activity.ESCALATED)
+_ADOPTED_AS, _ADOPTED_WITH = Outcome.ADOPTED, Outcome.ADOPTED_WITH_ABSTENTIONS  # bound once
 _EXIT_OF = {o: StageExit(o.value) for o in Outcome}  # how a visit ends with the outcome
 
 
@@ -111,7 +112,7 @@ class Secretariat:
 
     def adopt(self, p: Proposal, now: float, where: str) -> None:
         """Adopt ``p`` (with abstentions, if any state abstained on the way)."""
-        outcome = Outcome.ADOPTED_WITH_ABSTENTIONS if any_true(p.abstainers) else Outcome.ADOPTED
+        outcome = _ADOPTED_WITH if any_true(p.abstainers) else _ADOPTED_AS
         self.finish(p, outcome, _ADOPTED, now, where)
 
     def finish(
