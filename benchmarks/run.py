@@ -119,13 +119,15 @@ def metrics_only_per_reference(n: int, chunks: int = 5) -> tuple[float, float, f
 _WORKER_MODEL: list[tuple[Model, dict[str, str]]] = []
 
 
+def _build_worker_model() -> None:
+    """A worker's model, built once when the worker starts."""
+    scenario = load_scenario(BASELINE)
+    levels = {b: spec.level.value for b, spec in scenario.bodies.items()}
+    _WORKER_MODEL.append((Model(scenario), levels))
+
+
 def _metrics_only_chunk(reps: range) -> float:
-    """A worker's share of a parallel metrics-only study (its model built once, on the first
-    call, a warm-up); returns its wall seconds."""
-    if not _WORKER_MODEL:
-        scenario = load_scenario(BASELINE)
-        levels = {b: spec.level.value for b, spec in scenario.bodies.items()}
-        _WORKER_MODEL.append((Model(scenario), levels))
+    """A worker's share of a parallel metrics-only study; returns its wall seconds."""
     model, levels = _WORKER_MODEL[0]
     return metrics_only_study(model, levels, reps)[1]
 
@@ -135,8 +137,8 @@ def metrics_only_all_cores(n: int, workers: int) -> float:
     simulating its share of ``n`` replications and their targets (as a calibration's workers
     do); the workers are started and their models built before the clock starts."""
     scenario = load_scenario(BASELINE)
-    with ProcessPoolExecutor(workers) as pool:
-        list(pool.map(_metrics_only_chunk, [range(0)] * workers))  # warm-up
+    with ProcessPoolExecutor(workers, initializer=_build_worker_model) as pool:
+        list(pool.map(time.sleep, [0.5] * workers))  # every worker started and initialised
         shares = [range(k, n, workers) for k in range(workers)]
         start = time.perf_counter()
         list(pool.map(_metrics_only_chunk, shares))
