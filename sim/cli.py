@@ -346,7 +346,7 @@ def _inference_commands(command: Any) -> None:
         "fit the prior parameters to the observed CFSP record by ABC-SMC (pyabc)",
         ("scenario", "overrides"),
         "cfsp-sim calibrate eu27_baseline --budget quick --out results/calibration_quick",
-        "cfsp-sim calibrate eu27_baseline --budget standard --workers 2 --out docs/calibration",
+        "cfsp-sim calibrate eu27_baseline --budget standard --seed 2025 --out docs/calibration",
     )
     ca.add_argument(
         "--budget",
