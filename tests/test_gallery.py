@@ -17,13 +17,10 @@ pytestmark = pytest.mark.slow
 
 def test_gallery_rewrites_only_the_marked_passages(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    # the real README marks the QMV numbers; a table of every comparison goes where a README
-    # has <!-- gallery:scenarios --> markers (added here at the end)
     original = (ROOT / "README.md").read_text(encoding="utf-8")
-    original += "\n<!-- gallery:scenarios -->\n<!-- /gallery:scenarios -->\n"
     readme.write_text(original, encoding="utf-8")
     gallery = tmp_path / "gallery"
-    options = ["-n", "2", "--horizon", "60", "--workers", "1"]
+    options = ["-n", "2", "--posterior-replications", "2", "--horizon", "60", "--workers", "1"]
     paths = ["--results", str(tmp_path / "results"), "--gallery", str(gallery)]
     res = subprocess.run(
         [
@@ -48,9 +45,17 @@ def test_gallery_rewrites_only_the_marked_passages(tmp_path: Path) -> None:
     text = readme.read_text(encoding="utf-8")
     assert "QMV makes sanctions packages <!-- gallery:qmv -->**" in text
     assert "95% CI of the\npaired difference" in text
-    assert "With 2 replications (seed 2025)" in text  # the table, between the added markers
+    assert "With 2 replications (seed 2025)" in text  # the scenarios table
     assert "| `holdout_state`: one hold-out state |" in text
     assert " pp [" in text
+    # the QMV paragraph: without hold-outs (every state's propensity set to 0), over all
+    # types, the brakes
+    assert "(4 `--set ...holdout_probability=0`, 2 replications, seed 2025)" in text
+    assert re.search(r"gallery:qmv_overall -->\S+ days \(\S+ to \S+\) across all types", text)
+    assert re.search(r"gallery:qmv_brakes -->\d+ emergency brakes in 2 replication-years", text)
+    # QMV with and without parameter uncertainty
+    assert "2 replications, seed 2025, posterior `calibration`:" in text
+    assert "| adoption rate of packages |" in text
     assert "2 replications of a year, seed 2025, each row paired" in text  # decomposition
     assert "| **all together** (`enlargement_eu35`) |" in text
     assert "| random coalition passes |" in text  # the power table

@@ -8,6 +8,7 @@ Everything else in the README is left as written.
     python tools/gallery.py                  # 60 replications, seed 2025 (the README's)
     python tools/gallery.py -n 4 --horizon 90 --readme /tmp/README.md --gallery /tmp/g  # a try
     python tools/gallery.py --only enlargement --workers 1   # only the enlargement passages
+    python tools/gallery.py --only uncertainty   # only QMV with and without parameter uncertainty
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis.metrics import fmt_difference, fmt_interval
+from sim.analysis.metrics import PERCENT, fmt_difference, fmt_interval
 from sim.analysis.stats import REFERENCE_MIX
 from sim.core.power import compare_power, voting_power
 from sim.engine.compile import make_rule
@@ -39,12 +40,30 @@ from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "eu27_baseline"
-VARIANTS = {
-    "qmv_art31": "QMV under Art. 31(2) TEU",
-    "constructive_abstention": "constructive abstention",
-    "holdout_state": "one hold-out state",
-    "enlargement_eu35": "an EU of 35",
-    "qmv_enlarged": "QMV in an EU of 35",
+VARIANTS = {  # scenario: (what it is, the mechanism behind its effect: words, no numbers)
+    "qmv_art31": (
+        "QMV under Art. 31(2) TEU",
+        "hold-outs outvoted in the Council (without hold-outs: see above)",
+    ),
+    "constructive_abstention": (
+        "constructive abstention",
+        "a declaration lets a text objector step aside, but hold-outs want their concession "
+        "and do not declare; the one-third limits do not bind",
+    ),
+    "holdout_state": (
+        "one hold-out state",
+        "one state holding far more items hostage, longer",
+    ),
+    "enlargement_eu35": (
+        "an EU of 35",
+        "eight more veto players as their measured alignment says (Serbia 62%, Georgia 49%): "
+        "more objections to tabled texts and more hold-outs; more capitals and agenda add "
+        'little (see "Enlargement")',
+    ),
+    "qmv_enlarged": (
+        "QMV in an EU of 35",
+        "QMV helps only where it applies; statements and conclusions stay consensual among 35",
+    ),
 }
 FIGURES = {  # gallery file: (run or comparison folder, figure in it)
     "baseline_time_split.png": (BASELINE, "time_split.png"),
@@ -78,30 +97,55 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--gallery", type=Path, default=ROOT / "docs" / "gallery")
     p.add_argument("--readme", type=Path, default=ROOT / "README.md")
     p.add_argument(
+        "--posterior-replications",
+        type=int,
+        default=200,
+        help="replications of each run of the parameter-uncertainty table (default: 200)",
+    )
+    p.add_argument(
+        "--posterior",
+        type=Path,
+        default=ROOT / "docs" / "calibration",
+        help="the calibration folder whose posterior that table draws from",
+    )
+    p.add_argument(
         "--only",
-        choices=["enlargement"],
-        help="rerun only this part (enlargement: its waves, decomposition and power tables)",
+        choices=["enlargement", "uncertainty"],
+        help="rerun only this part (enlargement: its waves, decomposition and power tables; "
+        "uncertainty: QMV with and without parameter uncertainty)",
     )
     return p.parse_args(argv, argparse.Namespace(done={}))
 
 
-def _run(name: str, args: argparse.Namespace, report: bool = False) -> Experiment:
-    """Run a bundled scenario into ``args.results``, once per invocation of the tool."""
-    if name in args.done:
-        return args.done[name]
-    sets = [f"horizon_days={args.horizon}"] if args.horizon else []
+def _run(
+    name: str,
+    args: argparse.Namespace,
+    report: bool = False,
+    *,
+    replications: int | None = None,
+    sets: Sequence[str] = (),
+    tag: str = "",
+    posterior: Path | None = None,
+) -> Experiment:
+    """Run a bundled scenario into ``args.results`` (under ``tag`` when it is run otherwise
+    than as bundled), once per invocation of the tool."""
+    key = f"{tag}/{name}" if tag else name
+    if key in args.done:
+        return args.done[key]
+    sets = [*sets, f"horizon_days={args.horizon}"] if args.horizon else list(sets)
     on_done: Callable[[Experiment], object] | None = figures_and_report if report else None
-    args.done[name] = run_experiment(
+    args.done[key] = run_experiment(
         load_scenario(name, sets),
-        out=args.results / name,
-        replications=args.replications,
+        out=args.results / key,
+        replications=replications or args.replications,
         seed=args.seed,
         workers=args.workers,
         force=True,
         progress=False,
         on_done=on_done,  # type: ignore[arg-type]
+        posterior=posterior,
     )
-    return args.done[name]
+    return args.done[key]
 
 
 def _row(table: pd.DataFrame, metric: str, group: str = REFERENCE_MIX) -> pd.Series:
@@ -123,23 +167,150 @@ def qmv_passage(table: pd.DataFrame) -> str:
     )
 
 
-def scenarios_passage(tables: dict[str, pd.DataFrame], args: argparse.Namespace) -> str:
-    """A table of every variant's paired differences from the baseline."""
+def _effect(table: pd.DataFrame, metric: str, group: str = REFERENCE_MIX, unit: str = "") -> str:
+    """A paired difference and its 95% CI: ``+1.23 days (+0.45 to +2.01)``; shares in
+    percentage points."""
+    r = _row(table, metric, group)
+    scale, unit = (100, " points") if metric in PERCENT else (1, unit)
+    d, lo, hi = (scale * r[k] for k in ("difference", "ci_low", "ci_high"))
+    return f"{d:+.2f}{unit} ({lo:+.2f} to {hi:+.2f})".replace("-", "−")
+
+
+def brakes(folder: Path) -> tuple[int, Counter[str]]:
+    """Emergency brakes pulled in a run (one per item and meeting, however many states
+    declare), and how many in each body."""
+    events = open_results(folder).events
+    pulled = events[events["activity"] == "emergency_brake"]
+    pulled = pulled.drop_duplicates(["replication", "case_id", "time_day"])
+    return len(pulled), Counter(pulled["body"].astype(str))
+
+
+def brakes_phrase(folder: Path, replications: int) -> str:
+    n, where = brakes(folder)
+    bodies = ", ".join(f"{k} in the {b}" for b, k in where.most_common())
+    return f"{n} emergency brakes in {replications} replication-years" + (
+        f" ({bodies})" if n else ""
+    )
+
+
+def _extra(name: str, table: pd.DataFrame, folder: Path, replications: int) -> str:
+    """What else a scenario changes, beyond the three columns every row has."""
+    if name == "qmv_art31":
+        return brakes_phrase(folder, replications)
+    if name == "constructive_abstention":
+        return "adoptions carrying a declared abstention " + _effect(
+            table, "abstention_adoption_rate", "all"
+        )
+    if name == "enlargement_eu35":
+        rounds = _row(table, "rounds_mean", "sanctions_package")
+        lapses = _row(table, "lapse_rate", "eu_statement")
+        return (
+            f"package rounds {rounds['mean_a']:.1f} → {rounds['mean_b']:.1f}; statements lapsing "
+            f"{_pct(lapses['mean_a'])}% → {_pct(lapses['mean_b'])}%"
+        )
+    return ""
+
+
+def scenarios_passage(
+    tables: dict[str, pd.DataFrame], folders: dict[str, Path], args: argparse.Namespace
+) -> str:
+    """A table of every variant's paired differences from the baseline, with the mechanism
+    that produces them."""
     lines = [
         f"With {args.replications} replications (seed {args.seed}), paired against the "
-        "baseline (all types together, at the baseline's mix of types):",
+        "baseline (mean days to adoption, all types at the baseline's mix of types; 95% CIs "
+        "of the paired differences):",
         "",
-        "| scenario | days to adoption (mean), difference [95% CI] | adoption rate, difference "
-        "[95% CI] |",
-        "|---|---|---|",
+        "| scenario | days to adopt a sanctions package | days to adoption, all types | "
+        "adoption rate, all types | also | the mechanism that produces it |",
+        "|---|---|---|---|---|---|",
     ]
     for name, table in tables.items():
-        cells = []
-        for metric in ("time_to_adoption_mean", "adoption_rate"):
-            r = _row(table, metric)
-            ci = fmt_interval(metric, r["ci_low"], r["ci_high"], difference=True)
-            cells.append(f"{fmt_difference(metric, r['difference'])} {ci}")
-        lines.append(f"| `{name}`: {VARIANTS[name]} | {cells[0]} | {cells[1]} |")
+        label, mechanism = VARIANTS[name]
+        cells = [
+            _effect(table, "time_to_adoption_mean", "sanctions_package"),
+            _effect(table, "time_to_adoption_mean"),
+            _effect(table, "adoption_rate"),
+            _extra(name, table, folders[name], args.replications),
+        ]
+        lines.append(f"| `{name}`: {label} | {' | '.join(cells)} | {mechanism} |")
+    return "\n".join(lines)
+
+
+def holdouts_off(name: str) -> list[str]:
+    """``--set`` assignments that switch every hold-out of a bundled scenario off: the
+    default propensity and each state's own."""
+    scenario = load_scenario(name)
+    return ["member_defaults.holdout_probability=0"] + [
+        f"member_states.{code}.holdout_probability=0"
+        for code, spec in scenario.member_states.items()
+        if spec.holdout_probability is not None
+    ]
+
+
+def qmv_passages(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, str]:
+    """The README's QMV paragraph: the headline, the same without hold-outs (both scenarios
+    rerun with every hold-out off), the effect over all types and the brakes pulled."""
+    sets = holdouts_off(BASELINE)
+    off = {
+        name: _run(name, args, sets=sets, tag="without_holdouts")
+        for name in (BASELINE, "qmv_art31")
+    }
+    without = comparison_table([off[BASELINE].path, off["qmv_art31"].path])
+    return {
+        "qmv": qmv_passage(table),
+        "qmv_without_holdouts": (
+            f"({len(sets)} `--set ...holdout_probability=0`, {args.replications} replications, "
+            f"seed {args.seed}), QMV changes the days to adopt a package by "
+            f"{_effect(without, 'time_to_adoption_mean', 'sanctions_package', ' days')}"
+        ),
+        "qmv_overall": (
+            f"{_effect(table, 'time_to_adoption_mean', unit=' days')} across all types; adoption "
+            f"rate {_effect(table, 'adoption_rate')}"
+        ),
+        "qmv_brakes": brakes_phrase(args.results / "qmv_art31", args.replications),
+    }
+
+
+def uncertainty_passage(args: argparse.Namespace) -> str:
+    """QMV against unanimity once at the posterior point (the bundled scenarios as they are)
+    and once with each replication drawing its parameters from the bundled posterior."""
+    n = args.posterior_replications
+    runs = {
+        (name, how): _run(
+            name,
+            args,
+            replications=n,
+            tag=f"uncertainty_{how}",
+            posterior=args.posterior if how == "posterior" else None,
+        )
+        for name in (BASELINE, "qmv_art31")
+        for how in ("point", "posterior")
+    }
+    tables = {
+        how: comparison_table([runs[BASELINE, how].path, runs["qmv_art31", how].path])
+        for how in ("point", "posterior")
+    }
+    rows = (
+        ("days to adopt a sanctions package", "time_to_adoption_mean", "sanctions_package"),
+        ("days to adoption, all types (reference mix)", "time_to_adoption_mean", REFERENCE_MIX),
+        ("adoption rate of packages", "adoption_rate", "sanctions_package"),
+    )
+    lines = [
+        f"{n} replications, seed {args.seed}, posterior `{args.posterior.name}`:",
+        "",
+        "| QMV − unanimity | at the posterior point (Monte Carlo only) | posterior draws "
+        "(Monte Carlo and parameters) | width of the interval, posterior / point |",
+        "|---|---|---|---|",
+    ]
+    for label, metric, group in rows:
+        point, post = (_row(tables[how], metric, group) for how in ("point", "posterior"))
+        width = point["ci_high"] - point["ci_low"]
+        ratio = f"{(post['ci_high'] - post['ci_low']) / width:.2f}" if width > 0 else "–"
+        lines.append(
+            f"| {label} | {_effect(tables['point'], metric, group)} | "
+            f"{_effect(tables['posterior'], metric, group)} | {ratio} |"
+        )
     return "\n".join(lines)
 
 
@@ -332,28 +503,36 @@ def replace_passage(text: str, name: str, new: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
     args.gallery.mkdir(parents=True, exist_ok=True)
+    text = args.readme.read_text(encoding="utf-8")
     if args.only == "enlargement":
-        text = enlargement(_run(BASELINE, args), args, args.readme.read_text(encoding="utf-8"))
-        args.readme.write_text(text, encoding="utf-8")
-        print(f"enlargement: {args.gallery}; numbers: {args.readme}")
-        return 0
+        text = enlargement(_run(BASELINE, args), args, text)
+    if args.only in (None, "uncertainty"):
+        text = replace_passage(text, "uncertainty", "\n" + uncertainty_passage(args) + "\n")
+    if args.only is None:
+        text = bundled(args, text)
+    args.readme.write_text(text, encoding="utf-8")
+    print(f"gallery: {args.gallery}; numbers: {args.readme}")
+    return 0
+
+
+def bundled(args: argparse.Namespace, text: str) -> str:
+    """Every bundled comparison, the figures and the passages that report them."""
     base = _run(BASELINE, args, report=True)
-    tables = {}
+    tables, folders = {}, {}
     for name in VARIANTS:
-        variant = _run(name, args)
+        folders[name] = _run(name, args).path
         out = args.results / f"compare_{name}"
-        tables[name] = compare_runs([base.path, variant.path], out, force=True).table
+        tables[name] = compare_runs([base.path, folders[name]], out, force=True).table
         print(f"{name}: compared with {BASELINE} in {out}")
     for target, (folder, figure) in FIGURES.items():
         shutil.copyfile(args.results / folder / "figures" / figure, args.gallery / target)
     dfg_figure(base.path, args.gallery / "process_mining_dfg.png")
-    text = args.readme.read_text(encoding="utf-8")
-    text = replace_passage(text, "qmv", qmv_passage(tables["qmv_art31"]))
-    text = replace_passage(text, "scenarios", "\n" + scenarios_passage(tables, args) + "\n")
-    text = enlargement(base, args, text)
-    args.readme.write_text(text, encoding="utf-8")
-    print(f"gallery: {args.gallery}; numbers: {args.readme}")
-    return 0
+    for name, passage in qmv_passages(tables["qmv_art31"], args).items():
+        text = replace_passage(text, name, passage)
+    text = replace_passage(
+        text, "scenarios", "\n" + scenarios_passage(tables, folders, args) + "\n"
+    )
+    return enlargement(base, args, text)
 
 
 if __name__ == "__main__":
