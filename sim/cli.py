@@ -291,6 +291,7 @@ def _export_command(command: Any) -> None:
         metavar="FILE",
         help="output file (default: next to the folder, <folder>.xes|.jsonocel|.csv)",
     )
+    ex.add_argument("--force", action="store_true", help="replace an existing --out file")
     ex.add_argument(
         "--replications",
         default="0",
@@ -317,6 +318,7 @@ def _fit_command(command: Any) -> None:
     ft.add_argument(
         "--out", metavar="CSV", help="output file (default: RESULTS_DIR.fit.csv, beside the folder)"
     )
+    ft.add_argument("--force", action="store_true", help="replace an existing --out file")
 
 
 def _inference_commands(command: Any) -> None:
@@ -743,8 +745,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
 def _fit(args: argparse.Namespace) -> int:
     from sim.experiment.fit import fit_results, write_fit
+    from sim.experiment.folder import check_output_file
 
     folder = Path(args.results)
+    # beside the folder, not in it: a results folder holds only what its manifest lists
+    default = folder.parent / f"{folder.name}.fit.csv"
+    out = Path(args.out) if args.out else default
+    check_output_file(out, args.force, default)
     fit = fit_results(folder)
     print(f"{'target':<40}{'observed':>9}{'sim median':>11}  {'90% interval':<19}{'inside':<6}")
     for r in fit.itertuples():
@@ -754,9 +761,7 @@ def _fit(args: argparse.Namespace) -> int:
             f"{r.target:<40}{r.observed:>9.3g}{r.simulated_median:>11.3g}  {interval:<19}"
             f"{'yes' if r.inside else 'NO':<6}{soft.get(r.check, '')}"
         )
-    # beside the folder, not in it: a results folder holds only what its manifest lists
-    default = folder.parent / f"{folder.name}.fit.csv"
-    out = write_fit(fit, Path(args.out) if args.out else default)
+    write_fit(fit, out)
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
     return EXIT_OK
 
@@ -842,6 +847,7 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from sim.experiment.folder import check_output_file
     from sim.experiment.results import open_results
     from sim.report.export import export_log, parse_replications
 
@@ -852,7 +858,9 @@ def _export(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise UserError(f"--replications: {exc}") from None
     suffix = {"xes": ".xes", "ocel": ".jsonocel", "csv": ".csv"}[args.format]
-    out = Path(args.out) if args.out else folder.parent / f"{folder.name}{suffix}"
+    default = folder.parent / f"{folder.name}{suffix}"
+    out = Path(args.out) if args.out else default
+    check_output_file(out, args.force, default)
     path = export_log(folder, args.format, out, args.replications, args.member_events)
     print(f"{args.format}: {path}")
     return EXIT_OK

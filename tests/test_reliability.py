@@ -188,6 +188,34 @@ def test_outputs_may_not_be_inputs_nor_hold_them(tmp_path: Path, monkeypatch, ca
     open_results(a)
 
 
+def test_fit_and_export_write_no_file_over_results_or_a_users_file(
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
+    """``--out`` of ``fit`` and ``export`` may not land in a results folder (it would no longer
+    verify) and replaces an existing file only with ``--force``; the default name beside the
+    folder is the command's own and is rewritten."""
+    run = _run(tmp_path / "r")
+    mine = tmp_path / "mine.toml"
+    mine.write_text("precious")
+    summary = (run / "summary.csv").read_bytes()
+    for command in (["fit"], ["export", "--format", "csv"]):
+        for out, message in (
+            (run / "summary.csv", "lies inside the results folder"),
+            (run / "figures" / "x.csv", "lies inside the results folder"),
+            (mine, "exists (use --force to replace it)"),
+            (tmp_path, "is a folder"),
+        ):
+            assert main([*command, str(run), "--out", str(out)]) == 2
+            assert message in capsys.readouterr().err
+    assert mine.read_text() == "precious"
+    assert (run / "summary.csv").read_bytes() == summary
+    open_results(run)  # still verifies
+    for _ in range(2):  # the default file beside the folder is rewritten
+        assert main(["export", str(run), "--format", "csv"]) == 0
+    assert main(["export", str(run), "--format", "csv", "--out", str(mine), "--force"]) == 0
+    assert mine.read_text().startswith("case")
+
+
 # --- one run per folder -----------------------------------------------------------------------
 
 

@@ -428,6 +428,24 @@ def check_output(target: Path, inputs: Iterable[Path] = ()) -> None:
             raise UserError(f"{target}: lies inside {path}, an input of this command")
 
 
+def check_output_file(target: Path, force: bool, default: Path) -> None:
+    """Refuse an output file (``fit``, ``export``) that lies inside a results folder (it
+    holds only what its manifest lists), that is a folder, or that exists and is neither
+    ``default`` (the name the command writes beside the folder) nor replaced with ``force``."""
+    t = target.resolve()
+    for parent in t.parents:
+        manifest = _try_manifest(parent) if (parent / MANIFEST).is_file() else None
+        if manifest is not None and is_ours(manifest):
+            raise UserError(
+                f"{target}: lies inside the results folder {parent}, which holds only what "
+                "its manifest lists; write it beside the folder"
+            )
+    if t.is_dir():
+        raise UserError(f"{target}: is a folder; give a file name")
+    if t.exists() and not force and t != default.resolve():
+        raise UserError(f"{target}: exists (use --force to replace it)")
+
+
 def check_replaceable(target: Path, force: bool) -> None:
     """Refuse a target that is not missing, empty or (with ``force``) a results folder."""
     if os.path.lexists(target) and not target.is_dir():
