@@ -698,6 +698,8 @@ def _compare(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
     c = compare_runs(folders, out, force=args.force)
     print(c.reason)
+    for warning in c.warnings:
+        print(f"warning: {warning}")
     print(f"intervals: {c.uncertainty}")
     print(headline_differences(c.table).to_string(index=False))
     print("  * all types at the reference's mix of proposal types")

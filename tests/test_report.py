@@ -160,8 +160,23 @@ def test_compare_says_when_runs_are_not_paired(runs, tmp_path, capsys) -> None:
     assert main(["compare", str(runs["base"]), str(runs["other_seed"]), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "NOT paired" in printed
+    assert "warning: only 4 replications" in printed
     table = pd.read_csv(out / "comparison.csv")
     assert (table["n_pairs"] == 0).all()
+
+
+def test_compare_does_not_pair_runs_over_different_periods(runs, tmp_path, capsys) -> None:
+    short = run_experiment(
+        load_scenario(BASELINE, ["horizon_days=120"]),
+        out=tmp_path / "short",
+        replications=4,
+        seed=8,
+        progress=False,
+    ).path
+    c = compare_runs([runs["base"], short], tmp_path / "periods")
+    assert not c.paired
+    assert "different periods (120 days from 2025-01-01, 365 days from 2025-01-01)" in c.reason
+    assert (c.table["n_pairs"] == 0).all()
 
 
 def test_compare_rejects_incomplete_input(runs, tmp_path, capsys) -> None:

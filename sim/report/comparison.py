@@ -10,7 +10,7 @@ The first run is the reference; every difference is ``other − reference``.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -48,6 +48,7 @@ class Comparison:
     reason: str
     table: pd.DataFrame
     uncertainty: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
@@ -119,15 +120,25 @@ def _differences(
     manifests = [m for m, _, _ in loaded]
     seeds = {m["seed"] for m in manifests}
     reps = {m["replications"] for m in manifests}
+    periods = {(m.get("start_date"), m.get("horizon_days")) for m in manifests}
     _, alike = uncertainty_note(manifests)
-    paired = len(seeds) == 1 and len(reps) == 1 and alike
-    reason = (
-        "paired: same seed and replications, so replication r of each run shares its random "
-        "streams (common random numbers)"
-        if paired
-        else f"NOT paired: seeds {sorted(seeds)}, replications {sorted(reps)} or parameter "
-        "draws differ, so the runs are compared with unpaired (Welch) intervals"
-    )
+    paired = len(seeds) == 1 and len(reps) == 1 and len(periods) == 1 and alike
+    if paired:
+        reason = (
+            "paired: same seed and replications, so replication r of each run shares its "
+            "random streams (common random numbers)"
+        )
+    elif len(periods) > 1:
+        spans = ", ".join(f"{h:g} days from {d}" for d, h in sorted(periods, key=str))
+        reason = (
+            f"NOT paired, and hardly comparable: the runs cover different periods ({spans}); "
+            "durations and counts depend on the horizon. Unpaired (Welch) intervals"
+        )
+    else:
+        reason = (
+            f"NOT paired: seeds {sorted(seeds)}, replications {sorted(reps)} or parameter "
+            "draws differ, so the runs are compared with unpaired (Welch) intervals"
+        )
     mix = type_mix(loaded[0][1])
     ref_metrics = _with_reference_mix(loaded[0][1], mix)
     tables = []
@@ -180,7 +191,7 @@ def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Compari
     except BaseException as exc:
         writer.abandon(*failure_status(exc))
         raise
-    return Comparison(path, paired, reason, table, uncertainty)
+    return Comparison(path, paired, reason, table, uncertainty, warnings[:1])
 
 
 DECOMPOSED = ("time_to_adoption_mean", "adoption_rate", "lapse_rate", "rounds_mean")
