@@ -176,27 +176,38 @@ def _effect(table: pd.DataFrame, metric: str, group: str = REFERENCE_MIX, unit: 
     return f"{d:+.2f}{unit} ({lo:+.2f} to {hi:+.2f})".replace("-", "−")
 
 
-def brakes(folder: Path) -> tuple[int, Counter[str]]:
+def brakes(folder: Path) -> tuple[int, Counter[str], Counter[str]]:
     """Emergency brakes pulled in a run (one per item and meeting, however many states
-    declare), and how many in each body."""
-    events = open_results(folder).events
+    declare), and how many in each body and on each proposal type."""
+    run = open_results(folder)
+    events = run.events
     pulled = events[events["activity"] == "emergency_brake"]
     pulled = pulled.drop_duplicates(["replication", "case_id", "time_day"])
-    return len(pulled), Counter(pulled["body"].astype(str))
+    types = run.proposals.set_index(["replication", "proposal_id"])["type"].astype(str)
+    on = types.reindex(pd.MultiIndex.from_frame(pulled[["replication", "case_id"]]))
+    return len(pulled), Counter(pulled["body"].astype(str)), Counter(on)
 
 
-def brakes_phrase(folder: Path, replications: int) -> str:
-    n, where = brakes(folder)
-    bodies = ", ".join(f"{k} in the {b}" for b, k in where.most_common())
-    return f"{n} emergency brakes in {replications} replication-years" + (
-        f" ({bodies})" if n else ""
-    )
+def brakes_phrase(folder: Path) -> str:
+    n, bodies, types = brakes(folder)
+    manifest = open_results(folder).manifest
+    years = int(manifest["replications"]) * float(manifest["horizon_days"]) / 365.0
+    span = f"{years:.3g} simulated years"
+    if not n:
+        return f"no emergency brake in {span}"
+    where = ", ".join(f"{k} in the {b}" for b, k in bodies.most_common())
+    on = ", ".join(f"{k} on {plots.human(t)}s" for t, k in types.most_common())
+    return f"{n} emergency brakes in {span} ({where}; {on})"
 
 
-def _extra(name: str, table: pd.DataFrame, folder: Path, replications: int) -> str:
+QMV_TYPES = ("sanctions_package", "sanctions_renewal", "listings_renewal", "listing")
+"""The types ``qmv_art31`` puts under QMV."""
+
+
+def _extra(name: str, table: pd.DataFrame, folder: Path) -> str:
     """What else a scenario changes, beyond the three columns every row has."""
     if name == "qmv_art31":
-        return brakes_phrase(folder, replications)
+        return brakes_phrase(folder)
     if name == "constructive_abstention":
         return "adoptions carrying a declared abstention " + _effect(
             table, "abstention_adoption_rate", "all"
@@ -231,7 +242,7 @@ def scenarios_passage(
             _effect(table, "time_to_adoption_mean", "sanctions_package"),
             _effect(table, "time_to_adoption_mean"),
             _effect(table, "adoption_rate"),
-            _extra(name, table, folders[name], args.replications),
+            _extra(name, table, folders[name]),
         ]
         lines.append(f"| `{name}`: {label} | {' | '.join(cells)} | {mechanism} |")
     return "\n".join(lines)
@@ -268,8 +279,20 @@ def qmv_passages(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, str
             f"{_effect(table, 'time_to_adoption_mean', unit=' days')} across all types; adoption "
             f"rate {_effect(table, 'adoption_rate')}"
         ),
-        "qmv_brakes": brakes_phrase(args.results / "qmv_art31", args.replications),
+        "qmv_brakes": brakes_phrase(args.results / "qmv_art31"),
+        "qmv_types": "; ".join(_type_effect(table, t) for t in QMV_TYPES),
     }
+
+
+def _type_effect(table: pd.DataFrame, proposal_type: str) -> str:
+    """QMV's effect on one type's days to adoption (and, for a type with deadlines, on how
+    often it lapses)."""
+    days = _effect(table, "time_to_adoption_mean", proposal_type, " days")
+    text = f"{plots.human(proposal_type)}s {days}"
+    lapses = _row(table, "lapse_rate", proposal_type)
+    if lapses["mean_a"] > 0 or lapses["mean_b"] > 0:
+        text += f", lapsing {_pct(lapses['mean_a'])}% → {_pct(lapses['mean_b'])}%"
+    return text
 
 
 def uncertainty_passage(args: argparse.Namespace) -> str:
