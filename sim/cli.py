@@ -149,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
 def _scenario_commands(command: Any) -> None:
     v = command(
         "validate",
-        "check scenario files and report every problem",
+        "check scenario files: the first problem of each file, naming the file and key",
         ("overrides",),
         "cfsp-sim validate scenarios/mine.toml",
         "cfsp-sim validate qmv_art31 holdout_state --set bodies.PSC.capacity=8",
@@ -399,15 +399,22 @@ def _inference_commands(command: Any) -> None:
         c.add_argument("--force", action="store_true", help="replace an existing output folder")
 
 
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
     return value

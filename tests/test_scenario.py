@@ -79,6 +79,11 @@ def test_directory_and_non_utf8_and_missing_file(tmp_path: Path) -> None:
         ("=3", "expected KEY.PATH=VALUE"),
         ("horizon_days", "expected KEY.PATH=VALUE"),
         ("member_defaults.salience=2", "less than or equal to 1"),
+        (
+            'proposal_types.item.rule="qvm"',
+            "unknown decision rule 'qvm' (known: 'unanimity', 'qmv') (did you mean 'qmv'?)",
+        ),
+        ("member_states.aa.salience=0.5", "codes are 2-3 capital letters"),
     ],
 )
 def test_bad_set_override(override: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -161,6 +166,32 @@ def test_unknown_key_suggests_the_closest(
     assert "bodies.PSC.capcity: unknown key (did you mean 'capacity'?)" in capsys.readouterr().err
     assert main(["validate", "eu27_baseline", "--set", "decision_rules.qmv.states_treshold=1"]) == 2
     assert "did you mean 'states_threshold'?" in capsys.readouterr().err
+
+
+def test_user_mistakes_on_the_command_line_are_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A new user's slips: each one message, exit status 2, no traceback."""
+    mine = tmp_path / "mine.toml"
+    mine.write_text('extends = "eu27_basline"\nname = "mine"\n')
+    for argv, message in (
+        (["validate", str(mine)], "extends: file not found: "),
+        (["validate", str(mine)], "(did you mean 'eu27_baseline'?)"),
+        (["run", "eu27_baseline", "--seed", "abc"], "--seed: expected a whole number, got 'abc'"),
+        (["run", "eu27_baseline", "-n", "1", "--out", "/proc/nope"], "cannot write there"),
+        (
+            ["run", "eu27_baseline", "-n", "1", "--posterior", str(tmp_path / "none")],
+            "no such calibration folder",
+        ),
+    ):
+        try:
+            status = main(argv)
+        except SystemExit as exc:  # argparse's own errors
+            status = exc.code
+        assert status == 2
+        err = capsys.readouterr().err
+        assert message in err, (argv, err)
+        assert "Traceback" not in err
 
 
 def test_bundled_names_and_extends_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -228,9 +228,15 @@ class FolderLock:
     def acquire(self, what: str = "run") -> list[str]:
         """Take the lock or raise :class:`UserError` naming the live holder; returns notes
         (a lock taken over from a dead process)."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as exc:
+                raise UserError(
+                    f"{self.target}: cannot write there ({exc.strerror}); choose another output "
+                    "folder"
+                ) from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -247,7 +247,7 @@ def check_folder(folder: Path, kind: str | None = "run") -> dict[str, Any]:
     """The manifest of a complete results folder of ``kind`` (``run``, ``sweep``,
     ``comparison``; ``None``: any) whose files all match it; :class:`UserError` otherwise."""
     if not folder.is_dir():
-        raise UserError(f"{folder}: no such results folder")
+        raise UserError(f"{folder}: no such {'results' if kind in (None, 'run') else kind} folder")
     manifest = read_manifest(folder)
     if not is_ours(manifest):
         raise UserError(f"{folder / MANIFEST}: not written by cfsp-sim (not a results folder)")

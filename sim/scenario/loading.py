@@ -74,7 +74,8 @@ def _read_toml(path: Path, referrer: Path | None) -> dict[str, Any]:
                 raise ScenarioError(where, key, f"not a regular file: {path}")
             data = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        raise ScenarioError(where, key, f"file not found: {path}") from None
+        hint = did_you_mean(path.name.removesuffix(".toml"), bundled_scenarios()) if key else ""
+        raise ScenarioError(where, key, f"file not found: {path}{hint}") from None
     except PermissionError:
         raise ScenarioError(where, key, f"cannot read file: {path}") from None
     except OSError as exc:

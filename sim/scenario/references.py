@@ -91,6 +91,13 @@ def check_bounds(s: Scenario) -> None:
             )
 
 
+def _unknown_rule(rule: str, s: Scenario) -> str:
+    from sim.scenario.loading import did_you_mean  # loading imports this module
+
+    known = ", ".join(repr(r) for r in s.decision_rules)
+    return f"unknown decision rule {rule!r} (known: {known}){did_you_mean(rule, s.decision_rules)}"
+
+
 def check_cross_references(s: Scenario) -> None:
     check_bounds(s)
     for rule_id, rule in s.decision_rules.items():
@@ -101,7 +108,7 @@ def check_cross_references(s: Scenario) -> None:
             )
     for body_id, body in s.bodies.items():
         if body.rule is not None and body.rule not in s.decision_rules:
-            raise KeyedError(f"bodies.{body_id}.rule", f"unknown decision rule {body.rule!r}")
+            raise KeyedError(f"bodies.{body_id}.rule", _unknown_rule(body.rule, s))
         recesses = s.recesses if body.calendar.recesses is None else body.calendar.recesses
         if len(meeting_days(body.calendar, recesses, s.start_date, max(s.horizon_days, 366))) == 0:
             raise KeyedError(
@@ -134,7 +141,7 @@ def check_cross_references(s: Scenario) -> None:
         if len(set(pt.route)) != len(pt.route):
             raise KeyedError(f"proposal_types.{type_id}.route", "a body appears twice")
         if pt.rule not in s.decision_rules:
-            raise KeyedError(f"proposal_types.{type_id}.rule", f"unknown decision rule {pt.rule!r}")
+            raise KeyedError(f"proposal_types.{type_id}.rule", _unknown_rule(pt.rule, s))
         if pt.written_procedure and s.written_procedure is None:
             raise KeyedError(
                 f"proposal_types.{type_id}.written_procedure",
@@ -179,7 +186,10 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
     for code in s.member_states:
         if code.upper() in seen:
             first = seen[code.upper()]
-            raise KeyedError(f"member_states.{code}", f"duplicate member code (also {first!r})")
+            raise KeyedError(
+                f"member_states.{code}",
+                f"duplicate member code (also {first!r}; codes are 2-3 capital letters)",
+            )
         seen[code.upper()] = code
         if not (2 <= len(code) <= 3 and code.isalpha() and code.isupper()):
             raise KeyedError(f"member_states.{code}", "a member code is 2-3 capital letters")
