@@ -753,7 +753,7 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _fit(args: argparse.Namespace) -> int:
-    from sim.experiment.fit import fit_results, write_fit
+    from sim.experiment.fit import fit_results, period_warning, write_fit
     from sim.experiment.folder import check_output_file
 
     folder = Path(args.results)
@@ -772,6 +772,8 @@ def _fit(args: argparse.Namespace) -> int:
         )
     write_fit(fit, out)
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
+    if warning := period_warning(folder):
+        print(f"warning: {warning}")
     return EXIT_OK
 
 

@@ -23,6 +23,18 @@ def fit_results(folder: str | Path) -> pd.DataFrame:
     return fit_table(observed_targets(), simulated_targets(proposals, stages, levels))
 
 
+def period_warning(folder: str | Path) -> str | None:
+    """A warning when the run's replications are not one year long: the targets (counts,
+    shares, the EPF tail of 180 days) describe one-year replications."""
+    horizon = float(open_results(folder).manifest["horizon_days"])
+    if horizon == 365.0:
+        return None
+    return (
+        f"the run's replications cover {horizon:g} days; the targets describe one-year "
+        "replications (run with the scenario's 365 days to compare)"
+    )
+
+
 def write_fit(table: pd.DataFrame, path: Path) -> Path:
     """Write the fit table as CSV, atomically."""
     write_text_atomic(path, table.to_csv(index=False))
