@@ -76,7 +76,8 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
         for p in sample
         if p in first.index
     }
-    visited = set(metrics.loc[metrics["metric"] == "visits", "group"].astype(str))
+    visits = metrics[metrics["metric"] == "visits"].groupby("group", observed=True)["value"].sum()
+    visited = set(visits[visits > 0].index.astype(str))
     top = scenario.escalation_body if scenario.escalation_body in visited else None
     ladder = [b for b in scenario.bodies if b != top and b in visited] + ["written_procedure"]
     names = _short_names(scenario)
@@ -115,7 +116,7 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
             "member_states",
             lambda ax: plots.plot_member_states(metrics, ax),
             "Who objects, who blocks a round (a vote against that stops the item) and who "
-            "abstains instead, per replication-year.",
+            "abstains instead, per replication.",
         ),
         FigureSpec(
             "backlog",

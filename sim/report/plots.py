@@ -9,6 +9,7 @@ where needed, in one consistent look.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import zlib
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -227,7 +228,7 @@ def plot_member_states(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_xticks(x, table.index, rotation=90)
     ax.set_title("Objections and blocks by member state")
     ax.set_xlabel("member state")
-    ax.set_ylabel("count per replication-year (mean)")
+    ax.set_ylabel("count per replication (mean)")
     ax.legend(loc="upper right")
     return ax
 
@@ -264,6 +265,8 @@ def plot_backlog(
     ax.plot(dates, (opened - closed) / n_reps, color="#1c7ed6", label="open proposals")
     for i, (s, e) in enumerate(_recess_spans(recesses, start, horizon_days)):
         ax.axvspan(s, e, color="#adb5bd", alpha=0.3, lw=0, label="recess" if i == 0 else None)
+    # whole months, at most about eight labels (a short run would repeat a month's name)
+    ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, math.ceil(horizon_days / 240))))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     ax.set_title("Backlog over time")
     ax.set_xlabel("date")
