@@ -184,6 +184,9 @@ def test_experiment_reopens_from_files(tiny: Scenario, tmp_path: Path) -> None:
     assert again.scenario == exp.scenario
     pd.testing.assert_frame_equal(again.summary, pd.read_csv(exp.path / "summary.csv"))
     assert "adoption_rate" in set(again.headline().index)
+    # a notebook shows one line and the headline table, not the whole scenario
+    assert repr(again) == f"Experiment({str(exp.path)!r}: tiny, 2 replications of 120 days, seed 1)"
+    assert "adoption_rate" in again._repr_html_()
 
 
 def test_the_scenario_is_validated_once_per_run(tmp_path: Path, monkeypatch) -> None:

@@ -13,6 +13,7 @@ incomplete or foreign folder naming the file. The on-disk guarantees are in
 from __future__ import annotations
 
 import contextlib
+import html
 import logging
 import os
 import shutil
@@ -287,7 +288,7 @@ def open_results(path: str | Path, kind: str = "run") -> Experiment:
     return Experiment(folder, scenario, manifest, pd.read_csv(folder / "summary.csv"))
 
 
-@dataclass
+@dataclass(repr=False)
 class Experiment:
     """A finished run: its folder, resolved scenario, manifest and summary; tables on demand."""
 
@@ -295,6 +296,19 @@ class Experiment:
     scenario: Scenario
     manifest: dict[str, Any]
     summary: pd.DataFrame
+
+    def __repr__(self) -> str:
+        m = self.manifest
+        drawn = ", parameters drawn from a posterior" if m.get("posterior") else ""
+        return (
+            f"Experiment({str(self.path)!r}: {self.scenario.name}, {m.get('replications')} "
+            f"replications of {m.get('horizon_days', self.scenario.horizon_days):g} days, seed "
+            f"{m.get('seed')}{drawn})"
+        )
+
+    def _repr_html_(self) -> str:
+        """In Jupyter: what it is, and the headline statistics."""
+        return f"<p><code>{html.escape(repr(self))}</code></p>" + self.headline().to_html()
 
     @classmethod
     def open(cls, path: str | Path) -> Experiment:
