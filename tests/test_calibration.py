@@ -390,8 +390,7 @@ def _cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 def test_cli_fit_on_a_real_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    year = ("--horizon", "365")  # the targets describe one-year replications
-    run = _cli("run", DATA / "tiny.toml", "-n", "3", "--seed", "1", *year, "--out", out, "--quiet")
+    run = _cli("run", DATA / "tiny.toml", "-n", "3", "--seed", "1", "--out", out, "--quiet")
     assert run.returncode == 0, run.stderr
     res = _cli("fit", out)
     assert res.returncode == 0, res.stderr
@@ -406,12 +405,8 @@ def test_cli_fit_on_a_real_run(tmp_path: Path) -> None:
     assert measured["replications"].tolist() == [3]
     assert "ministerial_share" in res.stdout
     assert f"of {len(expected)} targets inside" in res.stdout
-    assert "warning" not in res.stdout  # one-year replications
-    short = tmp_path / "short"
-    run = _cli("run", DATA / "tiny.toml", "-n", "2", "--horizon", "90", "--out", short, "--quiet")
-    assert run.returncode == 0, run.stderr
-    res = _cli("fit", short)
-    assert "warning: the run's replications cover 90 days" in res.stdout
+    # tiny's replications are 120 days long; the targets describe one-year replications
+    assert "warning: the run's replications cover 120 days" in res.stdout
     other = tmp_path / "elsewhere.csv"
     assert _cli("fit", out, "--out", other).returncode == 0
     assert other.read_text(encoding="utf-8") == written.read_text(encoding="utf-8")

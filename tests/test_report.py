@@ -263,3 +263,9 @@ def test_decompose_splits_a_change_into_its_sources(runs) -> None:
 def test_comparison_table_is_what_compare_tabulates(runs, tmp_path) -> None:
     written = compare_runs([runs["base"], runs["fast"]], tmp_path / "cmp").table
     pd.testing.assert_frame_equal(comparison_table([runs["base"], runs["fast"]]), written)
+
+
+def test_fit_takes_a_one_year_run_without_warning(runs) -> None:
+    from sim.experiment.fit import period_warning
+
+    assert period_warning(runs["base"]) is None  # the baseline's replications are a year

@@ -43,11 +43,12 @@ BODY_COLOURS = {
     "COEST": "#74c0fc",
     "COAFR": "#63e6be",
     "COHOM": "#b197fc",
-    "RELEX": "#ffa94d",
+    "RELEX": "#f783ac",
     "PSC": "#1c7ed6",
     "COREPER": "#f08c00",
     "FAC": "#2b8a3e",
     "EUCO": "#c92a2a",
+    "COUNCIL": "#862e9c",
     "written_procedure": "#868e96",
 }
 """Fixed colours of the bodies: the same body has the same colour in every figure and run."""
