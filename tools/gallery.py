@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BASELINE = "eu27_baseline"
 VARIANTS = {  # scenario: (what it is, the mechanism behind its effect: words, no numbers)
     "qmv_art31": (
-        "QMV under Art. 31(2) TEU",
+        "QMV (Art. 31(2) TEU and the Art. 31(3) passerelle)",
         "hold-outs outvoted in the Council (without hold-outs: see above)",
     ),
     "constructive_abstention": (
