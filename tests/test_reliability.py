@@ -188,9 +188,7 @@ def test_outputs_may_not_be_inputs_nor_hold_them(tmp_path: Path, monkeypatch, ca
     open_results(a)
 
 
-def test_fit_and_export_write_no_file_over_results_or_a_users_file(
-    tmp_path: Path, monkeypatch, capsys
-) -> None:
+def test_fit_and_export_write_no_file_over_results_or_a_users_file(tmp_path: Path, capsys) -> None:
     """``--out`` of ``fit`` and ``export`` may not land in a results folder (it would no longer
     verify) and replaces an existing file only with ``--force``; the default name beside the
     folder is the command's own and is rewritten."""

@@ -165,7 +165,7 @@ def test_compare_says_when_runs_are_not_paired(runs, tmp_path, capsys) -> None:
     assert (table["n_pairs"] == 0).all()
 
 
-def test_compare_does_not_pair_runs_over_different_periods(runs, tmp_path, capsys) -> None:
+def test_compare_does_not_pair_runs_over_different_periods(runs, tmp_path) -> None:
     short = run_experiment(
         load_scenario(BASELINE, ["horizon_days=120"]),
         out=tmp_path / "short",
