@@ -1,0 +1,53 @@
+"""``tools/adopt_calibration.py``: a calibration's posterior point written into the baseline."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from sim.scenario import load_scenario
+
+from .conftest import BASELINE, ROOT
+
+_spec = importlib.util.spec_from_file_location("adopt", ROOT / "tools" / "adopt_calibration.py")
+assert _spec is not None
+assert _spec.loader is not None
+adopt_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(adopt_tool)
+
+BUNDLED = ROOT / "docs" / "calibration" / "calibrated.toml"
+
+
+def test_the_baseline_carries_the_bundled_posterior_point_exactly() -> None:
+    text, changes = adopt_tool.adopt(BASELINE.read_text(), BUNDLED.read_text())
+    assert changes == []
+    assert text == BASELINE.read_text()  # values, markers and the posterior's sha256
+
+
+def test_a_recalibration_rewrites_the_numbers_and_keeps_the_hand_set_values(tmp_path) -> None:
+    new = BUNDLED.read_text().replace("sha256 41e3", "sha256 0000")
+    new = new.replace("urgent_share = 0.3563", "urgent_share = 0.5")
+    new = new.replace(
+        "[member_states.HU.holdout_days]\nmedian = 14.01",
+        "[member_states.HU.holdout_days]\nmedian = 9.5",
+    )
+    text, changes = adopt_tool.adopt(BASELINE.read_text(), new)
+    assert changes == [
+        "member_states.HU.holdout_days.median: 14.01 -> 9.5",
+        "proposal_types.sanctions_package.urgent_share: 0.3563 -> 0.5",
+    ]
+    assert "sha256 0000" in text
+    assert "median = 9.5, sigma = 1.0 }  # CALIBRATED median (hand-set 6)" in text
+    assert "urgent_share = 0.5  " in text
+    assert "CALIBRATED (hand-set 0.3)" in text
+    out = tmp_path / "eu27_baseline.toml"
+    out.write_text(text)
+    adopted = load_scenario(out)
+    assert adopted.proposal_types["sanctions_package"].urgent_share == 0.5
+    assert adopted.member_states["HU"].holdout_days.median == 9.5
+
+
+def test_a_value_the_scenario_does_not_state_is_refused() -> None:
+    with pytest.raises(SystemExit, match=r"bodies\.PSC\.quorum: no line for it"):
+        adopt_tool.adopt(BASELINE.read_text(), "[bodies.PSC]\nquorum = 3\n")
