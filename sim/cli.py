@@ -755,13 +755,15 @@ def _sweep(args: argparse.Namespace) -> int:
 def _fit(args: argparse.Namespace) -> int:
     from sim.experiment.fit import fit_results, period_warning, write_fit
     from sim.experiment.folder import check_output_file
+    from sim.experiment.results import open_results
 
     folder = Path(args.results)
     # beside the folder, not in it: a results folder holds only what its manifest lists
     default = folder.parent / f"{folder.name}.fit.csv"
     out = Path(args.out) if args.out else default
     check_output_file(out, args.force, default)
-    fit = fit_results(folder)
+    run = open_results(folder)  # verified once, for the fit and the period check
+    fit = fit_results(run)
     print(f"{'target':<40}{'observed':>9}{'sim median':>11}  {'90% interval':<19}{'inside':<6}")
     for r in fit.itertuples():
         interval = f"[{r.p5:.3g}, {r.p95:.3g}]"
@@ -772,7 +774,7 @@ def _fit(args: argparse.Namespace) -> int:
         )
     write_fit(fit, out)
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
-    if warning := period_warning(folder):
+    if warning := period_warning(run):
         print(f"warning: {warning}")
     return EXIT_OK
 

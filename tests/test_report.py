@@ -268,4 +268,4 @@ def test_comparison_table_is_what_compare_tabulates(runs, tmp_path) -> None:
 def test_fit_takes_a_one_year_run_without_warning(runs) -> None:
     from sim.experiment.fit import period_warning
 
-    assert period_warning(runs["base"]) is None  # the baseline's replications are a year
+    assert period_warning(open_results(runs["base"])) is None  # one-year replications

@@ -14,6 +14,7 @@ Everything else in the README is left as written.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import re
 import shutil
@@ -176,10 +177,9 @@ def _effect(table: pd.DataFrame, metric: str, group: str = REFERENCE_MIX, unit: 
     return f"{d:+.2f}{unit} ({lo:+.2f} to {hi:+.2f})".replace("-", "−")
 
 
-def brakes(folder: Path) -> tuple[int, Counter[str], Counter[str]]:
+def brakes(run: Experiment) -> tuple[int, Counter[str], Counter[str]]:
     """Emergency brakes pulled in a run (one per item and meeting, however many states
     declare), and how many in each body and on each proposal type."""
-    run = open_results(folder)
     events = run.events
     pulled = events[events["activity"] == "emergency_brake"]
     pulled = pulled.drop_duplicates(["replication", "case_id", "time_day"])
@@ -188,10 +188,13 @@ def brakes(folder: Path) -> tuple[int, Counter[str], Counter[str]]:
     return len(pulled), Counter(pulled["body"].astype(str)), Counter(on)
 
 
+@functools.cache
 def brakes_phrase(folder: Path) -> str:
-    n, bodies, types = brakes(folder)
-    manifest = open_results(folder).manifest
-    years = int(manifest["replications"]) * float(manifest["horizon_days"]) / 365.0
+    """The brakes of the run in ``folder``, in words (the README's QMV paragraph and the
+    scenario table both quote it)."""
+    run = open_results(folder)
+    n, bodies, types = brakes(run)
+    years = int(run.manifest["replications"]) * float(run.manifest["horizon_days"]) / 365.0
     span = f"{years:.3g} simulated years"
     if not n:
         return f"no emergency brake in {span}"
@@ -279,7 +282,7 @@ def qmv_passages(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, str
             f"{_effect(table, 'time_to_adoption_mean', unit=' days')} across all types; adoption "
             f"rate {_effect(table, 'adoption_rate')}"
         ),
-        "qmv_brakes": brakes_phrase(args.results / "qmv_art31"),
+        "qmv_brakes": brakes_phrase(_run("qmv_art31", args).path),
         "qmv_types": "; ".join(_type_effect(table, t) for t in QMV_TYPES),
     }
 

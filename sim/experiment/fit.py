@@ -8,25 +8,26 @@ import pandas as pd
 
 from sim.analysis.calibration import fit_table, observed_targets, simulated_targets
 from sim.experiment.moments import body_levels
-from sim.experiment.results import open_results, write_text_atomic
+from sim.experiment.results import Experiment, open_results, write_text_atomic
 
 
-def fit_results(folder: str | Path) -> pd.DataFrame:
-    """The fit table (:func:`sim.analysis.calibration.fit_table`) of a complete results folder.
+def fit_results(run: str | Path | Experiment) -> pd.DataFrame:
+    """The fit table (:func:`sim.analysis.calibration.fit_table`) of a complete results folder
+    (or of a run already opened).
 
     Raises :class:`~sim.core.errors.UserError` for a missing, incomplete or corrupt folder.
     """
-    exp = open_results(folder)
+    exp = run if isinstance(run, Experiment) else open_results(run)
     levels = body_levels(exp.scenario)
     stages = exp.stages
     proposals = exp.proposals
     return fit_table(observed_targets(), simulated_targets(proposals, stages, levels))
 
 
-def period_warning(folder: str | Path) -> str | None:
+def period_warning(run: Experiment) -> str | None:
     """A warning when the run's replications are not one year long: the targets (counts,
     shares, the EPF tail of 180 days) describe one-year replications."""
-    horizon = float(open_results(folder).manifest["horizon_days"])
+    horizon = float(run.manifest["horizon_days"])
     if horizon == 365.0:
         return None
     return (
