@@ -128,13 +128,16 @@ def _proposals() -> pd.DataFrame:
         (0, 10, "epf_measure", "pending", 315, np.nan, 50, np.nan),
         (0, 11, "epf_measure", "withdrawn", 1, 301, 300, np.nan),
         (0, 12, "eu_statement", "adopted", 5, 6, 1, np.nan),  # not a Council decision
-        (1, 0, "sanctions_package", "adopted", 3, 11, 8, np.nan),
+        (0, 13, "epf_measure", "adopted", 20, 50, 30, np.nan),
+        (1, 0, "sanctions_package", "adopted", 3, 6, 3, np.nan),  # a crisis package
     ]
     cols = ["replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day"]
     p = pd.DataFrame(rows, columns=[*cols, "duration_days", "deadline_day"])
     p["arrival_time"] = ORIGIN + pd.to_timedelta(p["arrival_day"] + 0.3, unit="D")
     p["arrival_day"] += 0.3  # proposals arrive during the day
     p["type"] = p["type"].astype("category")
+    p["holding_states"] = ""
+    p.loc[[6, 8], "holding_states"] = ["HU", "HU,SK"]  # a listings and a sectoral renewal held
     return p
 
 
@@ -161,6 +164,7 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     assert v[0, "package_days_median"] == 30
     assert v[0, "package_share_within_21d"] == pytest.approx(1 / 3)
     assert v[0, "package_share_within_10d"] == pytest.approx(1 / 3)
+    assert v[0, "package_share_within_4d"] == 0
     assert v[0, "package_share_28_56d"] == pytest.approx(1 / 3)
     assert v[0, "package_share_beyond_90d"] == 0.5  # one adopted late, one stuck, of 4
     assert v[0, "package_share_failed_attempt"] == pytest.approx(2 / 3)
@@ -172,9 +176,14 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     assert v[0, "renewal_margin_listings_median"] == pytest.approx(11)
     assert v[0, "renewal_share_margin_1_18d"] == pytest.approx(2 / 3)
     assert v[0, "renewal_lapse_share"] == 0.25
-    assert v[0, "ministerial_share"] == pytest.approx(1 / 7)  # of 7 decisions, not 8 items
-    assert v[0, "epf_share_beyond_180d"] == 0.5
-    assert v[1, "package_days_median"] == 8
+    # held: the lapsed sectoral renewal of two due on 31 Jan, one listings renewal of two
+    assert v[0, "renewal_share_held_sectoral"] == 0.5
+    assert v[0, "renewal_share_held_listings"] == 0.5
+    assert v[0, "ministerial_share"] == pytest.approx(1 / 8)  # of 8 decisions, not 9 items
+    assert v[0, "epf_share_beyond_180d"] == pytest.approx(1 / 3)
+    assert v[0, "epf_share_within_60d"] == pytest.approx(1 / 3)  # not the pending one
+    assert v[1, "package_days_median"] == 3
+    assert v[1, "package_share_within_4d"] == 1
     assert v[1, "ministerial_share"] == 0
     assert np.isnan(v[1, "renewal_margin_median"])
     assert np.isnan(v[1, "epf_share_beyond_180d"])
@@ -187,7 +196,7 @@ def test_type_mapping_is_an_argument() -> None:
     v = simulated_targets(_proposals(), _stages(), LEVELS, cfg).set_index(
         ["replication", "target"]
     )["value"]
-    assert v[0, "package_days_median"] == 200
+    assert v[0, "package_days_median"] == 115  # the EPF measures adopted after 200 and 30 days
 
 
 # --- simulated side on real runs: the vectorised computation against a plain one ------------
@@ -231,6 +240,7 @@ def _reference_one(
         "package_days_median": _median(d),
         f"package_share_within_{within}d": _mean(d <= within),
         f"package_share_within_{fast}d": _mean(d <= fast),
+        f"package_share_within_{th['package_crisis_days']}d": _mean(d <= th["package_crisis_days"]),
         f"package_share_{lo}_{hi}d": _mean((d >= lo) & (d <= hi)),
         f"package_share_beyond_{beyond}d": long_ / (len(d) + stuck) if len(d) + stuck else np.nan,
         "package_share_failed_attempt": _mean(np.array(failed)),
@@ -245,9 +255,16 @@ def _reference_one(
     out[f"renewal_share_margin_{lo}_{hi}d"] = _mean((m >= lo) & (m <= hi))
     out["renewal_lapse_share"] = lapsed / (len(rn) + lapsed) if len(rn) + lapsed else np.nan
     due = [(start + pd.Timedelta(days=round(x))).strftime("%m-%d") for x in rn["deadline_day"]]
+    ended = p[renewal & (adopted | (outcome == "lapsed"))]
+    held = (ended["holding_states"] != "").to_numpy()
+    ended_due = [
+        (start + pd.Timedelta(days=round(x))).strftime("%m-%d") for x in ended["deadline_day"]
+    ]
     for cat in ("renewal_sectoral", "renewal_listings"):
         hit = np.isin(due, types[cat]["deadlines"])
         out[f"renewal_margin_{cat.removeprefix('renewal_')}_median"] = _median(m[hit])
+        of = np.isin(ended_due, types[cat]["deadlines"])
+        out[f"renewal_share_held_{cat.removeprefix('renewal_')}"] = _mean(held[of])
     ministers = s[s["body"].astype(str).map(levels).isin(("council", "european_council"))]
     talked = set(ministers.loc[ministers["rounds"] > 0, "proposal_id"])
     decisions = adopted & ~kind.isin(cfg["soft"]["ministerial_share"]["not_council_decisions"])
@@ -255,6 +272,9 @@ def _reference_one(
     ep = p[(kind == "epf_measure") & (outcome != "withdrawn")]
     long_days = th["epf_long_days"]
     out[f"epf_share_beyond_{long_days}d"] = _mean(ep["duration_days"].to_numpy() > long_days)
+    quick = th["epf_within_days"]
+    ep_done = ep["outcome"].astype(str).isin(ADOPTED).to_numpy()
+    out[f"epf_share_within_{quick}d"] = _mean(ep_done & (ep["duration_days"].to_numpy() <= quick))
     return out
 
 

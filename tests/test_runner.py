@@ -49,6 +49,7 @@ def test_results_folder_contract(tiny: Scenario, tmp_path: Path) -> None:
         "decided_at",
         "escalations",
         "blocking_states",
+        "holding_states",
         "abstaining_states",
         "dilution",
         "deadline_day",

@@ -99,6 +99,7 @@ def _package_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str,
     fast, within, beyond = (
         th[k] for k in ("package_fast_days", "package_within_days", "package_beyond_days")
     )
+    crisis = th["package_crisis_days"]
     lo, hi = th["package_contested_low_days"], th["package_contested_high_days"]
     how = f"adopted Russia packages with a proposal date ({_confidence(pk)})"
     contested = pk.dropna(subset=["first_failed_date"])
@@ -128,6 +129,14 @@ def _package_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str,
             np.mean(d <= fast),
             pk,
             f"share with days <= {fast}, {how}",
+        ),
+        _row(
+            f"package_share_within_{crisis}d",
+            f"packages adopted within {crisis} days (crisis mode)",
+            "interval",
+            np.mean(d <= crisis),
+            pk,
+            f"share with days <= {crisis}, {how}",
         ),
         _row(
             f"package_share_{lo}_{hi}d",
@@ -201,9 +210,10 @@ def _renewal_targets(
     ]
     for cat in cats:
         part = done[done["category"] == cat]
-        if len(part) >= 3:  # enough for a separate median
+        if len(part) >= 3:  # enough for a separate median and share
             kind = cat.removeprefix("renewal_")
-            rows.append(
+            held = _held(part)
+            rows += [
                 _row(
                     f"renewal_margin_{kind}_median",
                     f"{kind} renewals: median days before expiry",
@@ -211,9 +221,29 @@ def _renewal_targets(
                     part["days_before_deadline"].median(),
                     part,
                     f"median days_before_deadline, {cat} ({_confidence(part)})",
-                )
-            )
+                ),
+                _row(
+                    f"renewal_share_held_{kind}",
+                    f"{kind} renewals held by a state's demand",
+                    "interval",
+                    held.mean(),
+                    part,
+                    f"share with a blocker or a concession recorded ({', '.join(part['id'][held])}"
+                    f" of {len(part)}; {_confidence(part)}); simulated: a state raised a hold-out",
+                ),
+            ]
     return rows
+
+
+def _held(rows: pd.DataFrame) -> np.ndarray:
+    """Which observed rows record a state's demand: a ``blocker`` or a ``concession`` that does
+    not say there was none ("none reported", "none visible")."""
+
+    def named(col: str) -> np.ndarray:
+        text = rows[col].fillna("").astype(str).str.strip().str.lower()
+        return ((text != "") & ~text.str.startswith("none")).to_numpy()
+
+    return named("blocker") | named("concession")
 
 
 def _other_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -225,6 +255,10 @@ def _other_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str, A
         (ep["days_proposal_to_adoption"] > long_days)
         | (ep["adoption_date"].isna() & ep["first_failed_date"].notna())
     ]
+    quick_days = th["epf_within_days"]
+    dated = ep.dropna(subset=["days_proposal_to_adoption"])
+    quick = dated[dated["days_proposal_to_adoption"] <= quick_days]
+    measured = pd.concat([dated, held[~held["id"].isin(dated["id"])]])
     return [
         _row(
             "ministerial_share",
@@ -243,6 +277,16 @@ def _other_targets(rec: pd.DataFrame, th: Mapping[str, Any]) -> list[dict[str, A
             f"EPF rows adopted after > {long_days} days or never adopted after a failed attempt "
             f"({', '.join(held['id'])}), of {len(ep)} EPF rows ({_confidence(held)})",
         ),
+        _row(
+            f"epf_share_within_{quick_days}d",
+            f"EPF measures adopted within {quick_days} days",
+            "interval",
+            len(quick) / len(measured) if len(measured) else np.nan,
+            measured,
+            f"EPF rows with a proposal date adopted within {quick_days} days "
+            f"({', '.join(quick['id'])}) of those with a proposal date or held "
+            f"({_confidence(measured)}); simulated: of the EPF measures not withdrawn",
+        ),
     ]
 
 
@@ -253,7 +297,8 @@ def observed_targets(
 
     Only rows of confidence ``verified`` or ``secondary`` are used. Columns: ``target``,
     ``label``, ``check`` (``interval``: observed inside the simulated 90% interval; ``range``:
-    simulated median in [low, high]; ``above``: simulated median above ``low``), ``observed``,
+    the simulated ``statistic`` in [low, high]; ``above``: it is above ``low``), ``observed``,
+    ``statistic`` (over replications: ``median``, or ``mean`` for a share pooled over them),
     ``low``, ``high``, ``n``, ``source_ids``, ``note``.
     """
     cfg = config or calibration_config()
@@ -266,8 +311,10 @@ def observed_targets(
         + _other_targets(rec, th)
     )
     out = pd.DataFrame(rows)
+    out.insert(out.columns.get_loc("low"), "statistic", "median")
     for target, soft in cfg.get("soft", {}).items():
         hit = out["target"] == target
+        out.loc[hit, "statistic"] = soft.get("statistic", "median")
         out.loc[hit, "low"] = soft.get("low", np.nan)
         out.loc[hit, "high"] = soft.get("high", np.nan)
         out.loc[hit, "note"] += "; " + soft["note"]
@@ -380,6 +427,7 @@ def _package_values(
         th[k] for k in ("package_fast_days", "package_within_days", "package_beyond_days")
     )
     lo, hi = th["package_contested_low_days"], th["package_contested_high_days"]
+    crisis = th["package_crisis_days"]
     adopted = package & _is(p["outcome"], *ADOPTED)
     stuck = package & _is(p["outcome"], *NEVER_DONE) & (dur > beyond)
     n_long = groups.count(adopted & (dur > beyond)) + groups.count(stuck)
@@ -398,6 +446,7 @@ def _package_values(
         "package_days_median": groups.median(adopted, dur[where]),
         f"package_share_within_{within}d": groups.share(adopted, dur <= within),
         f"package_share_within_{fast}d": groups.share(adopted, dur <= fast),
+        f"package_share_within_{crisis}d": groups.share(adopted, dur <= crisis),
         f"package_share_{lo}_{hi}d": groups.share(adopted, (dur >= lo) & (dur <= hi)),
         f"package_share_beyond_{beyond}d": _ratio(n_long, groups.count(adopted | stuck)),
         "package_share_failed_attempt": groups.share(adopted, failed),
@@ -424,15 +473,19 @@ def _renewal_values(
         f"renewal_share_margin_{lo}_{hi}d": groups.share(adopted, (margin >= lo) & (margin <= hi)),
         "renewal_lapse_share": groups.share(adopted | lapsed, lapsed),
     }
-    dates = pd.Series("", index=p.index[adopted], dtype=object)
+    done = adopted | lapsed
+    dates = pd.Series("", index=p.index[done], dtype=object)
     if len(dates):
-        dates = _deadline_dates(p[["arrival_time", "arrival_day", "deadline_day"]][adopted])
+        dates = _deadline_dates(p[["arrival_time", "arrival_day", "deadline_day"]][done])
+    held = p["holding_states"].to_numpy(dtype=object) != ""
     for cat, deadlines in types["deadlines"].items():
         if str(cat).startswith("renewal_") and len(deadlines):
-            part = np.zeros(len(p), dtype=bool)
-            part[adopted] = dates.isin(deadlines).to_numpy()
-            name = f"renewal_margin_{str(cat).removeprefix('renewal_')}_median"
-            out[name] = groups.median(part, margin[part])
+            due = np.zeros(len(p), dtype=bool)
+            due[done] = dates.isin(deadlines).to_numpy()
+            part = due & adopted
+            kind = str(cat).removeprefix("renewal_")
+            out[f"renewal_margin_{kind}_median"] = groups.median(part, margin[part])
+            out[f"renewal_share_held_{kind}"] = groups.share(due, held)
     return out
 
 
@@ -475,8 +528,11 @@ def simulated_targets(
     values["ministerial_share"] = groups.share(decisions, np.isin(keys, stage_keys[talked]))
     long_days = th["epf_long_days"]
     epf = _is(kind, type_of["epf"]) & ~_is(outcome, "withdrawn")
-    values[f"epf_share_beyond_{long_days}d"] = groups.share(
-        epf, proposals["duration_days"].to_numpy() > long_days
+    duration = proposals["duration_days"].to_numpy()
+    values[f"epf_share_beyond_{long_days}d"] = groups.share(epf, duration > long_days)
+    quick_days = th["epf_within_days"]
+    values[f"epf_share_within_{quick_days}d"] = groups.share(
+        epf, adopted & (duration <= quick_days)
     )
     return pd.DataFrame(
         {
@@ -488,13 +544,15 @@ def simulated_targets(
 
 
 def fit_table(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:
-    """Each observed target beside its simulated distribution across replications: median, 5%
-    and 95% (the 90% predictive interval), the number of replications with a value, and
-    ``inside`` (by the target's ``check``: ``interval``, ``range`` or ``above``)."""
+    """Each observed target beside its simulated distribution across replications: median,
+    mean, 5% and 95% (the 90% predictive interval), the number of replications with a value,
+    and ``inside`` (by the target's ``check``: ``interval``, ``range`` or ``above``, on its
+    ``statistic``)."""
     vals = simulated.dropna(subset=["value"]).groupby("target")["value"]
     sim = pd.DataFrame(
         {
             "simulated_median": vals.median(),
+            "simulated_mean": vals.mean(),
             "p5": vals.quantile(0.05),
             "p95": vals.quantile(0.95),
             "replications": vals.size(),
@@ -502,13 +560,16 @@ def fit_table(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:
     )
     fit = observed.merge(sim, left_on="target", right_index=True, how="left")
     fit["replications"] = fit["replications"].fillna(0).astype(int)
-    med, obs = fit["simulated_median"], fit["observed"]
+    obs = fit["observed"]
+    if "statistic" not in fit:
+        fit["statistic"] = "median"
+    value = fit["simulated_mean"].where(fit["statistic"] == "mean", fit["simulated_median"])
     fit["inside"] = np.select(
         [fit["check"] == "interval", fit["check"] == "range", fit["check"] == "above"],
         [
             (fit["p5"] <= obs) & (obs <= fit["p95"]),
-            (fit["low"] <= med) & (med <= fit["high"]),
-            med > fit["low"],
+            (fit["low"] <= value) & (value <= fit["high"]),
+            value > fit["low"],
         ],
         default=False,
     ).astype(bool)
@@ -517,9 +578,11 @@ def fit_table(observed: pd.DataFrame, simulated: pd.DataFrame) -> pd.DataFrame:
         "label",
         "check",
         "observed",
+        "statistic",
         "low",
         "high",
         "simulated_median",
+        "simulated_mean",
         "p5",
         "p95",
         "inside",

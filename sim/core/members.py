@@ -157,7 +157,7 @@ def proposal_stances(
     urgent: bool | np.ndarray,
     times: np.ndarray,
     rng: np.random.Generator,
-    holdout_scale: float = 1.0,
+    holdout_scale: float | np.ndarray = 1.0,
     holdout_duration_scale: float = 1.0,
 ) -> list[ProposalStances]:
     """Draw each state's position, hold-out and scrutiny reservation for new proposals of one
@@ -166,7 +166,7 @@ def proposal_stances(
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
     says, e.g. to extract a concession elsewhere) with its ``holdout_p`` (times the type's
-    ``holdout_scale``), for a duration drawn (times ``holdout_duration_scale``)
+    ``holdout_scale``, or one per proposal), for a duration drawn (times ``holdout_duration_scale``)
     from its ``holdout_days`` (counted from when it raises its demand, see
     :func:`raise_holdouts`); likewise a parliamentary scrutiny reservation, except on the
     ``urgent`` texts (which national parliaments cannot hold up in practice). All draws are made
@@ -179,7 +179,10 @@ def proposal_stances(
     positions = np.clip(m.positions[proposal_type] + contestation * noise, 0.0, 1.0)
     hold = m.holdout_days.draw(rng, k) * holdout_duration_scale
     scrut = m.scrutiny_days.draw(rng, k)
-    holders = u[0] < (m.holdout_p * holdout_scale if holdout_scale != 1.0 else m.holdout_p)
+    if np.ndim(holdout_scale):
+        holders = u[0] < m.holdout_p * np.asarray(holdout_scale)[:, None]
+    else:
+        holders = u[0] < (m.holdout_p * holdout_scale if holdout_scale != 1.0 else m.holdout_p)
     urgent = np.broadcast_to(np.asarray(urgent, dtype=bool), (k,))
     scrutiny = (u[1] < m.scrutiny_p) & ~urgent[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)

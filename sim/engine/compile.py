@@ -61,6 +61,7 @@ class CompiledBody:
     rule: VotingRule | None
     rank: int  # the body's level on the ladder (working party = 0)
     extraordinary_days: float | None  # urgent items: a meeting at short notice within this
+    extraordinary_weekends: bool = False  # ... also on a Saturday or Sunday
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,8 @@ class CompiledType:
     holdout_scale: float  # the states' hold-out propensities scaled for this type
     holdout_duration_scale: float  # ... and their hold-out durations
     ministers_discuss: float  # share of agreed texts ministers discuss (B item), not A items
+    silence_first: bool = False  # circulated under silence procedure before any meeting
+    urgent_holdout_scale: float = 1.0  # hold-out propensities on its urgent ones, scaled again
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,8 @@ class CompiledScenario:
     types: list[CompiledType]
     escalation: int | None
     written_days: Distribution | None
+    written_urgent_days: Distribution | None  # ... of an urgent item (None: as any other)
+    written_deadline_share: float | None  # a silence period ends by this share of time left
     practice: Practice
     schedules: dict[int, list[tuple[float, float]]]  # scheduled types' (arrival, deadline)
     warmup: float = 0.0  # days simulated before ``start_date`` (day 0), not counted
@@ -179,6 +184,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             rule=rules[spec.rule] if spec.rule else None,
             rank=LEVELS.index(spec.level),
             extraordinary_days=spec.extraordinary_days,
+            extraordinary_weekends=spec.extraordinary_weekends,
         )
         for i, (bid, spec) in enumerate(scenario.bodies.items())
     ]
@@ -205,6 +211,8 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
         types=compiled_types,
         escalation=top,
         written_days=wp.days if wp else None,
+        written_urgent_days=wp.urgent_days if wp else None,
+        written_deadline_share=wp.deadline_share if wp else None,
         practice=_practice(neg),
         warmup=warmup,
     )
@@ -254,6 +262,8 @@ def _compile_type(
         holdout_scale=spec.holdout_scale,
         holdout_duration_scale=spec.holdout_duration_scale,
         ministers_discuss=spec.ministers_discuss,
+        silence_first=spec.silence_first,
+        urgent_holdout_scale=spec.urgent_holdout_scale,
     )
 
 

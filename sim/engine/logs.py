@@ -372,7 +372,8 @@ def _outcome_code(p: Proposal) -> int:
 def proposal_frame(
     proposals: list[Proposal], types: pd.CategoricalDtype, members: tuple[str, ...], start: dt.date
 ) -> pd.DataFrame:
-    """One row per proposal: what it was, how and when it ended, who blocked or abstained."""
+    """One row per proposal: what it was, how and when it ended, who blocked, held it hostage
+    (raised a hold-out on it, whether or not it ended the item) or abstained."""
     codes = np.array(members)
     ps = proposals
     rows = [
@@ -412,6 +413,9 @@ def proposal_frame(
             "escalations": np.array(c[6], dtype=np.int64),
             "blocking_states": [
                 ",".join(codes[p.blockers]) if p.outcome in ended_by_block else "" for p in ps
+            ],
+            "holding_states": [
+                ",".join(codes[p.stances.holders]) if p.hold_started else "" for p in ps
             ],
             "abstaining_states": abstaining,
             "dilution": np.array(c[7], dtype=float),

@@ -3,11 +3,14 @@
 An urgent item (a crisis package, or any item whose deadline is near) is first on agendas, and
 a body that holds extraordinary meetings (``extraordinary_days`` in the scenario: PSC or
 Coreper at short notice, a special European Council) meets for it within that many days when
-its next regular meeting is later.
+its next regular meeting is later: on a working day, unless the body also meets at weekends
+(``extraordinary_weekends``: the Foreign Affairs Council met by videoconference on Sunday
+27 February 2022) or the item would lapse by the Monday.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -30,6 +33,7 @@ class Presidency:
     ) -> None:
         """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
         self.bodies = compiled.bodies
+        self._weekday0 = compiled.start_date.weekday()  # day 0's weekday (Monday = 0)
         self.env = env
         self._hold_meeting = hold_meeting
         self._extra: dict[int, float] = {}  # body: day of its pending extraordinary meeting
@@ -39,7 +43,7 @@ class Presidency:
         if p.urgent and p.visit is not None:
             body = self.bodies[p.visit.body]
             if body.extraordinary_days is not None:
-                self._convene(body, self.env.now)
+                self._convene(body, self.env.now, p.deadline)
 
     def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
         """A callback for when ``p``'s deadline nears: if still open, it becomes urgent."""
@@ -51,8 +55,16 @@ class Presidency:
 
         return urgent
 
-    def _convene(self, body: CompiledBody, now: float) -> None:
+    def _convene(self, body: CompiledBody, now: float, deadline: float | None) -> None:
+        """A meeting of ``body`` within its ``extraordinary_days`` of ``now``; one due at a
+        weekend is held on the Monday after, unless the body meets at weekends or the item's
+        ``deadline`` falls before then."""
         at = now + float(body.extraordinary_days or 0.0)
+        weekday = (self._weekday0 + math.floor(at)) % 7
+        if weekday >= 5 and not body.extraordinary_weekends:
+            monday = at + 7 - weekday
+            if deadline is None or monday < deadline:
+                at = monday
         i = int(body.times.searchsorted(now, side="right"))
         if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
             return  # a meeting is due by then anyway

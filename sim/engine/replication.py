@@ -19,7 +19,12 @@ import pandas as pd
 import simpy
 
 from sim.core.ladder import Route
-from sim.core.members import ProposalStances, proposal_stances, written_objections
+from sim.core.members import (
+    ProposalStances,
+    proposal_stances,
+    text_objections,
+    written_objections,
+)
 from sim.core.negotiation import Draws
 from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome, StageExit
 from sim.core.rng import Rows, Stream, name_key, stream
@@ -84,6 +89,8 @@ class Replication:
         self.rng_written = stream(seed, replication, Stream.WRITTEN)
         wp = compiled.written_days
         self._written_days = None if wp is None else Rows(self.rng_written, wp.sample, rows=64)
+        wu = compiled.written_urgent_days
+        self._written_urgent = None if wu is None else Rows(self.rng_written, wu.sample, rows=16)
         self.chair = Chair(
             compiled,
             self.desk,
@@ -160,7 +167,10 @@ class Replication:
                 if pressure is not None and deadline - pressure > day:
                     wait = deadline - pressure - day
                     env.timeout(wait).callbacks.append(self.presidency.pressure(p))
-            desk.enqueue(p, route.bodies[0], True, day)
+            if ptype.silence_first:
+                self._start_written(p, day, first=True)
+            else:
+                desk.enqueue(p, route.bodies[0], True, day)
 
     def _meetings(self, body: CompiledBody) -> Iterator[float]:
         env = self.env
@@ -196,8 +206,9 @@ class Replication:
             if p.visit is not None and p.visit.body == b and p.outcome is None:
                 keep.append(p)
         desk.agendas[b] = keep
-        for p in keep:  # urgent items not settled: the body meets again at short notice
-            if p.urgent and p.on_agenda().open:
+        for p in keep:  # urgent items not settled: the body meets again at short notice,
+            # unless held until a concession (which convenes it, Bargaining's ``conceded``)
+            if p.urgent and p.on_agenda().open and not (p.parked and p.holdouts.end > now):
                 self.presidency.convene_for(p)
         desk.meetings.record(b, now, used, ia, len(keep), extraordinary)
 
@@ -211,17 +222,31 @@ class Replication:
 
     # --- written procedure and deadlines -------------------------------------------------------
 
-    def _start_written(self, p: Proposal, now: float) -> None:
+    def _start_written(self, p: Proposal, now: float, first: bool = False) -> None:
         """Written / silence procedure (Council RoP Art. 12(2)): adopted at the end of the
-        period unless a state objects, which sends the item back to the meeting route."""
+        period unless a state objects, which sends the item back to the meeting route. The
+        presidency sets the period by urgency: shorter for an urgent item (if the scenario says
+        how long), and with a deadline ahead it ends by the scenario's share of the time left.
+        ``first``: a text circulated before any meeting, on which the states that object to it
+        break silence (and it goes up its route from the first body)."""
         assert self._written_days is not None  # validated: such types need the table
-        days = float(self._written_days.next())
-        uniforms = self.rng_written.random(self.c.members.n)
-        objecting = written_objections(self.c.members.written_p, uniforms)
+        rows = self._written_urgent if p.urgent and self._written_urgent else self._written_days
+        days = float(rows.next())
+        share = self.c.written_deadline_share
+        if share is not None and p.deadline is not None and p.deadline > now:
+            days = min(days, share * (p.deadline - now))
+        members = self.c.members
+        objecting = written_objections(members.written_p, self.rng_written.random(members.n))
+        if first:
+            objecting |= text_objections(p.text, p.stances.accept)
         self.desk.events.record(now, p.id, _WRITTEN_PROCEDURE, value=days)
-        self.env.timeout(days).callbacks.append(lambda _: self._end_written(p, now, objecting))
+        self.env.timeout(days).callbacks.append(
+            lambda _: self._end_written(p, now, objecting, first)
+        )
 
-    def _end_written(self, p: Proposal, started: float, objecting: np.ndarray) -> None:
+    def _end_written(
+        self, p: Proposal, started: float, objecting: np.ndarray, first: bool = False
+    ) -> None:
         if p.outcome is not None:
             return
         desk, now = self.desk, self.env.now
@@ -230,8 +255,9 @@ class Replication:
         desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
         if any_true(objecting):
             desk.events.record_members(now, p.id, _OBJECTION, -1, objecting)
-            p.pos = p.route.bodies.index(p.route.reopens)
-            desk.enqueue(p, p.route.reopens, True, now)
+            body = p.route.bodies[0] if first else p.route.reopens
+            p.pos = p.route.bodies.index(body)
+            desk.enqueue(p, body, True, now)
         else:
             desk.adopt(p, now, WRITTEN_PROCEDURE)
 
@@ -317,6 +343,9 @@ def _tabling(
         skipped = [tuple(b for j, (b, pr) in enumerate(t.skip) if row[2 + j] < pr) for row in u]
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
+    holdout_scale: float | np.ndarray = t.holdout_scale
+    if t.urgent_holdout_scale != 1.0:  # the urgent (crisis) ones' hold-outs scaled again
+        holdout_scale = np.where(urgent, t.holdout_scale * t.urgent_holdout_scale, holdout_scale)
     stances = proposal_stances(
         c.members,
         t.name,
@@ -324,7 +353,7 @@ def _tabling(
         exempt,
         times,
         rng,
-        t.holdout_scale,
+        holdout_scale,
         t.holdout_duration_scale,
     )
     for i in range(k):

@@ -142,11 +142,12 @@ def check_cross_references(s: Scenario) -> None:
             raise KeyedError(f"proposal_types.{type_id}.route", "a body appears twice")
         if pt.rule not in s.decision_rules:
             raise KeyedError(f"proposal_types.{type_id}.rule", _unknown_rule(pt.rule, s))
-        if pt.written_procedure and s.written_procedure is None:
-            raise KeyedError(
-                f"proposal_types.{type_id}.written_procedure",
-                "needs a [written_procedure] table in the scenario",
-            )
+        for key in ("written_procedure", "silence_first"):
+            if getattr(pt, key) and s.written_procedure is None:
+                raise KeyedError(
+                    f"proposal_types.{type_id}.{key}",
+                    "needs a [written_procedure] table in the scenario",
+                )
         if isinstance(pt.arrivals, ScheduledArrivals) and pt.deadline_days is not None:
             raise KeyedError(
                 f"proposal_types.{type_id}.deadline_days",

@@ -227,7 +227,9 @@ class BodySpec(_Model):
 
     ``capacity`` is the number of discussion (B) items a meeting takes; ``max_rounds`` the
     failed rounds before the item escalates; ``compromise_step`` the largest move of the text
-    on the issue dimension the chair tables in one round."""
+    on the issue dimension the chair tables in one round. ``extraordinary_days``: an urgent
+    item gets a meeting at short notice within that many days (on a working day unless
+    ``extraordinary_weekends``)."""
 
     name: str
     level: Level
@@ -238,6 +240,7 @@ class BodySpec(_Model):
     compromise_step: Share
     rule: str | None = None
     extraordinary_days: PositiveDays | None = None
+    extraordinary_weekends: Flag = False
 
 
 # --- proposal types ------------------------------------------------------------------------
@@ -273,7 +276,13 @@ ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator
 
 
 class ProposalTypeSpec(_Model):
-    """A kind of CFSP proposal: how it arrives, where it goes, how it is decided."""
+    """A kind of CFSP proposal: how it arrives, where it goes, how it is decided.
+
+    ``silence_first``: the text is first circulated under the silence procedure (COREU; Council
+    RoP Art. 12(2)) and adopted unless a state breaks silence, which sends it up its route from
+    the first body (an HR declaration on behalf of the EU needs no meeting).
+    ``urgent_holdout_scale``: scales the hold-out propensities on the urgent (crisis) ones, on
+    top of ``holdout_scale``."""
 
     description: str
     arrivals: ArrivalSpec
@@ -295,12 +304,18 @@ class ProposalTypeSpec(_Model):
     holdout_scale: Annotated[float, Field(ge=0.0, le=1000.0, strict=True)] = 1.0
     holdout_duration_scale: Scale = 1.0
     ministers_discuss: Probability = 0.0
+    silence_first: Flag = False
+    urgent_holdout_scale: Annotated[float, Field(ge=0.0, le=1000.0, strict=True)] = 1.0
 
 
 class WrittenProcedureSpec(_Model):
-    """Written / silence procedure (Council Rules of Procedure, Art. 12(2))."""
+    """Written / silence procedure (Council Rules of Procedure, Art. 12(2)): its period in
+    ``days`` (``urgent_days`` for an urgent item, if given); with a legal deadline ahead the
+    presidency ends it by ``deadline_share`` of the time left at the latest (none: no limit)."""
 
     days: Distribution
+    urgent_days: Distribution | None = None
+    deadline_share: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] | None = None
 
 
 class ChairSpec(_Model):
