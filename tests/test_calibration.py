@@ -83,6 +83,12 @@ def test_renewal_targets_by_hand(targets: pd.DataFrame) -> None:
     assert targets.loc["renewal_share_margin_1_18d", "observed"] == 1.0
     assert "1-18 days" in targets.loc["renewal_share_margin_1_18d", "note"]
     assert targets.loc["renewal_lapse_share", "high"] == 0.01
+    assert targets.loc["renewal_lapse_share", "statistic"] == "mean"  # pooled, not the median's
+    held = targets.loc["renewal_share_held_sectoral"], targets.loc["renewal_share_held_listings"]
+    assert [h["observed"] for h in held] == [0.0, pytest.approx(4 / 6)]
+    assert "RL2209, RL2303, RL2309, RL2403 of 6" in held[1]["note"]
+    assert targets.loc["package_share_within_4d", "observed"] == 6 / 16
+    assert targets.loc["epf_share_within_60d", "observed"] == 3 / 5  # EP01, EP07, EP08; EP09, EP10
     assert targets.loc["renewal_margin_median", "n"] == 12
     assert "RL2203" not in targets.loc["renewal_margin_median", "source_ids"]
 
@@ -386,6 +392,22 @@ def test_fit_table_inside_logic() -> None:
     }
     assert fit.loc["f", "replications"] == 0
     assert fit.loc["a", "replications"] == 101
+
+
+def test_a_pooled_share_is_checked_on_the_mean_over_replications() -> None:
+    """Lapses in 30 of 100 replications: the median replication has none, the pooled share
+    (0.3 x 0.1 = 0.03) is above a 1% ceiling."""
+    reps = np.arange(100)
+    sim = pd.DataFrame({"replication": reps, "target": "lapses", "value": (reps < 30) * 0.1})
+    obs = pd.DataFrame(
+        {"target": ["lapses"] * 2, "check": "range", "observed": 0.0, "low": 0.0, "high": 0.01}
+    )
+    obs["label"], obs["n"], obs["source_ids"], obs["note"] = "", 1, "X", ""
+    obs["statistic"] = ["median", "mean"]
+    fit = fit_table(obs, sim)
+    assert fit["simulated_median"].tolist() == [0.0, 0.0]
+    assert fit["simulated_mean"].tolist() == pytest.approx([0.03, 0.03])
+    assert fit["inside"].tolist() == [True, False]
 
 
 def test_fit_table_above_when_most_replications_have_one() -> None:

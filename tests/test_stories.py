@@ -690,3 +690,112 @@ def test_after_a_warm_up_items_are_counted_in_the_period_they_fall_due() -> None
     assert r.proposals["arrival_day"].tolist() == [-13.5]
     assert r.proposals["outcome"].tolist() == ["adopted"]
     assert rep.desk.proposals[2].outcome is Outcome.PENDING  # the next period's: not counted
+
+
+# --- the presidency's calendar and the silence procedure ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("share", "outcome", "day"), [(None, "lapsed", 9.0), (0.5, "adopted", 8.0)]
+)
+def test_a_silence_period_ends_before_a_legal_deadline(
+    share: float | None, outcome: str, day: float
+) -> None:
+    spec = scenario(
+        proposal_types__item__route=["WP", "COUNCIL"],
+        proposal_types__item__written_procedure=True,
+        written_procedure={"days": {"dist": "fixed", "value": 3}, "deadline_share": share},
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, 9.0)])
+    # agreed on day 7, two days before expiry: 3 days of silence would end after it
+    assert (7.0, "written_procedure", "", "") in events
+    assert props[["outcome", "decided_day"]].values.tolist() == [[outcome, day]]
+
+
+@pytest.mark.parametrize("objects", [False, True])
+def test_a_text_circulated_under_silence_first_needs_no_meeting_unless_silence_is_broken(
+    objects: bool,
+) -> None:
+    spec = scenario(
+        proposal_types__item__silence_first=True,
+        member_states__AA__positions={"item": 0.0 if objects else 0.5},
+        member_states__AA__tolerance=0.1 if objects else 1.0,  # AA objects to the text
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    assert events[:2] == [(0.5, "submitted", "", ""), (0.5, "written_procedure", "", "")]
+    if objects:  # silence broken: up the route from its first body
+        assert (3.5, "objection", "", "AA") in events
+        assert next((t, b) for t, a, b, _ in events if a == "tabled") == (7.0, "WP")
+    else:
+        assert events[2:] == [(3.5, "adopted", "", "")]
+        assert props["decided_at"].tolist() == ["written_procedure"]
+
+
+def test_silence_first_needs_the_written_procedure_table() -> None:
+    spec = scenario(proposal_types__item__silence_first=True)
+    del spec["written_procedure"]
+    with pytest.raises(ValueError, match=r"needs a \[written_procedure\] table"):
+        Scenario.model_validate(spec)
+
+
+@pytest.mark.parametrize(
+    ("weekends", "deadline", "met"), [(False, None, 7.5), (True, None, 5.5), (False, 7.0, 5.5)]
+)
+def test_an_extraordinary_meeting_due_at_a_weekend_is_held_on_the_monday(
+    weekends: bool, deadline: float | None, met: float
+) -> None:
+    spec = scenario(
+        proposal_types__urgent_item__route=["COREPER", "COUNCIL"],
+        bodies__COREPER__extraordinary_days=1.0,
+        bodies__COREPER__extraordinary_weekends=weekends,
+    )
+    # tabled on Friday (day 4.5): a day's notice is Saturday; Monday is day 7, unless the body
+    # meets at weekends or the item would lapse by then
+    _, _, r = story(spec, [(4.5, URGENT, deadline)])
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert extra[["body", "time_day"]].astype(str).values.tolist() == [["COREPER", str(met)]]
+
+
+def test_an_urgent_item_gets_a_shorter_silence_period() -> None:
+    spec = scenario(
+        proposal_types__item__route=["WP", "COUNCIL"],
+        proposal_types__item__written_procedure=True,
+        proposal_types__urgent_item__route=["WP", "COUNCIL"],
+        proposal_types__urgent_item__written_procedure=True,
+        written_procedure={
+            "days": {"dist": "fixed", "value": 3},
+            "urgent_days": {"dist": "fixed", "value": 0.5},
+        },
+    )
+    _, props, _ = story(spec, [(0.5, ITEM, None), (0.5, URGENT, None)])
+    assert props["decided_day"].tolist() == [10.0, 7.5]  # both agreed in the WP on day 7
+
+
+def test_no_hostage_taking_on_urgent_items_when_their_holdouts_are_scaled_to_zero() -> None:
+    spec = scenario(
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        proposal_types__urgent_item__urgent_holdout_scale=0.0,
+    )
+    _, props, _ = story(spec, [(0.5, ITEM, None), (0.5, URGENT, None)])
+    assert props["holding_states"].tolist() == ["BB", ""]
+    assert props["outcome"].tolist() == ["adopted", "adopted"]
+
+
+def test_an_item_held_until_a_concession_calls_no_meetings_meanwhile() -> None:
+    spec = scenario(
+        negotiation={"bargaining": True, "holdout_level": "coreper"},
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        bodies__COREPER__extraordinary_days=1.0,
+        bodies__COREPER__max_rounds=5,
+    )
+    events, props, r = story(spec, [(0.5, URGENT, None)])
+    # agreed in the WP on day 7, where BB raises its demand (ten days); Coreper meets at a
+    # day's notice (8), then as usual (9), where BB objects: parked, no meeting is called until
+    # the concession on day 17, which calls one the next day
+    assert (9.0, "objection", "COREPER", "BB") in events
+    assert (17.0, "concession", "COREPER", "BB") in events
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert extra["time_day"].tolist() == [8.0, 18.0]  # none on days 10-16
+    assert props[["outcome", "decided_day"]].values.tolist() == [["adopted", 25.0]]
