@@ -1,4 +1,4 @@
-"""The SimPy shell: arrivals, body meetings, written procedure and deadlines for one replication.
+"""The SimPy shell: arrivals, body meetings and deadlines for one replication.
 
 Processes only orchestrate: wait for the next meeting, ask the pure core what happens
 (:func:`sim.core.negotiation.negotiate` for a round, :mod:`sim.core.ladder` for where the item
@@ -6,7 +6,8 @@ goes next), and record it through the :class:`~sim.engine.secretariat.Secretaria
 meetings are one chain of timeouts (:func:`chain`) that sleeps until each meeting on its calendar
 and takes up to ``capacity`` discussion items from its agenda (urgent first, then oldest); items
 agreed lower down pass as I/A items without using discussion room. Arrivals are one such chain;
-deadlines and written procedures are timeouts with callbacks, so nothing costs a SimPy process.
+deadlines and written procedures (:mod:`sim.engine.written`) are timeouts with callbacks, so
+nothing costs a SimPy process.
 """
 
 from __future__ import annotations
@@ -19,23 +20,17 @@ import pandas as pd
 import simpy
 
 from sim.core.ladder import Route
-from sim.core.members import (
-    ProposalStances,
-    proposal_stances,
-    text_objections,
-    written_objections,
-)
+from sim.core.members import ProposalStances, proposal_stances
 from sim.core.negotiation import Draws
-from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome, StageExit
+from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome
 from sim.core.rng import Rows, Stream, name_key, stream
-from sim.core.visit import Visit
-from sim.core.voting import any_true
 from sim.engine.bargaining import Bargaining
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
 from sim.engine.presidency import Presidency
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
+from sim.engine.written import WrittenProcedure
 
 if TYPE_CHECKING:
     from sim.engine.compile import (
@@ -47,10 +42,8 @@ if TYPE_CHECKING:
 
 # activities bound once: looking up enum members is slow in the per-round loop
 _LAPSED = int(Activity.LAPSED)
-_OBJECTION = int(Activity.OBJECTION)
 _PENDING = int(Activity.PENDING)
 _SUBMITTED = int(Activity.SUBMITTED)
-_WRITTEN_PROCEDURE = int(Activity.WRITTEN_PROCEDURE)
 
 
 class Replication:
@@ -86,17 +79,13 @@ class Replication:
         self.bargaining = Bargaining(
             compiled, self.env, self.desk, seed, replication, self.presidency.convene_for
         )
-        self.rng_written = stream(seed, replication, Stream.WRITTEN)
-        wp = compiled.written_days
-        self._written_days = None if wp is None else Rows(self.rng_written, wp.sample, rows=64)
-        wu = compiled.written_urgent_days
-        self._written_urgent = None if wu is None else Rows(self.rng_written, wu.sample, rows=16)
+        self.written = WrittenProcedure(compiled, self.env, self.desk, seed, replication)
         self.chair = Chair(
             compiled,
             self.desk,
             draws or StreamDraws(seed, replication, members.n),
             stream(seed, replication, Stream.OUTCOME),
-            self._start_written,
+            self.written.start,
             self.bargaining.ripe,
         )
 
@@ -168,7 +157,7 @@ class Replication:
                     wait = deadline - pressure - day
                     env.timeout(wait).callbacks.append(self.presidency.pressure(p))
             if ptype.silence_first:
-                self._start_written(p, day, first=True)
+                self.written.start(p, day, first=True)
             else:
                 desk.enqueue(p, route.bodies[0], True, day)
 
@@ -220,46 +209,7 @@ class Replication:
         if p.urgent:
             self.presidency.convene_for(p)
 
-    # --- written procedure and deadlines -------------------------------------------------------
-
-    def _start_written(self, p: Proposal, now: float, first: bool = False) -> None:
-        """Written / silence procedure (Council RoP Art. 12(2)): adopted at the end of the
-        period unless a state objects, which sends the item back to the meeting route. The
-        presidency sets the period by urgency: shorter for an urgent item (if the scenario says
-        how long), and with a deadline ahead it ends by the scenario's share of the time left.
-        ``first``: a text circulated before any meeting, on which the states that object to it
-        break silence (and it goes up its route from the first body)."""
-        assert self._written_days is not None  # validated: such types need the table
-        rows = self._written_urgent if p.urgent and self._written_urgent else self._written_days
-        days = float(rows.next())
-        share = self.c.written_deadline_share
-        if share is not None and p.deadline is not None and p.deadline > now:
-            days = min(days, share * (p.deadline - now))
-        members = self.c.members
-        objecting = written_objections(members.written_p, self.rng_written.random(members.n))
-        if first:
-            objecting |= text_objections(p.text, p.stances.accept)
-        self.desk.events.record(now, p.id, _WRITTEN_PROCEDURE, value=days)
-        self.env.timeout(days).callbacks.append(
-            lambda _: self._end_written(p, now, objecting, first)
-        )
-
-    def _end_written(
-        self, p: Proposal, started: float, objecting: np.ndarray, first: bool = False
-    ) -> None:
-        if p.outcome is not None:
-            return
-        desk, now = self.desk, self.env.now
-        period = Visit(self.c.written_stage, started, False)
-        period.wait_meeting = now - started
-        desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
-        if any_true(objecting):
-            desk.events.record_members(now, p.id, _OBJECTION, -1, objecting)
-            body = p.route.bodies[0] if first else p.route.reopens
-            p.pos = p.route.bodies.index(body)
-            desk.enqueue(p, body, True, now)
-        else:
-            desk.adopt(p, now, WRITTEN_PROCEDURE)
+    # --- deadlines ----------------------------------------------------------------------------
 
     def _lapse_callback(self, p: Proposal) -> Callable[[simpy.Event], None]:
         return lambda _: self._lapse(p)
