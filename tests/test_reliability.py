@@ -10,6 +10,7 @@ import re
 import resource
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -20,6 +21,7 @@ import pytest
 
 from sim.cli import main
 from sim.core.errors import UserError
+from sim.experiment.engines import PoolEngine
 from sim.experiment.results import open_results
 from sim.experiment.runner import run_experiment
 from sim.scenario import load_scenario
@@ -301,6 +303,40 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["manifest.json"]
     _wait(lambda: not any(_alive(w) for w in workers), timeout=10)
     assert _hidden(tmp_path) == []
+
+
+def _send_half_a_result(marker: str) -> None:
+    """In a pool worker: write the start of a result message, then wait to be killed (a worker
+    caught halfway through sending its result; ``result_queue`` is the worker loop's)."""
+    frame = sys._getframe()
+    while "result_queue" not in frame.f_locals:
+        frame = frame.f_back
+    pipe = frame.f_locals["result_queue"]._writer
+    os.write(pipe.fileno(), struct.pack("!i", 1 << 20) + b"half")
+    Path(marker).touch()
+    time.sleep(3600)
+
+
+def _stop_mid_send(marker: str) -> None:
+    """Stop a pool whose worker is halfway through sending a result."""
+    engine = PoolEngine(1)
+    engine._pool(1).submit(_send_half_a_result, marker)
+    _wait(lambda: Path(marker).exists())
+    engine.close()
+
+
+def test_stopping_a_worker_halfway_through_sending_a_result_does_not_hang(tmp_path: Path) -> None:
+    """SIGTERM stops the workers wherever they are: one killed while sending a result must not
+    leave the pool waiting for the rest of it."""
+    code = "import sys, tests.test_reliability as t; t._stop_mid_send(sys.argv[1])"
+    res = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "sent")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 0, res.stderr
 
 
 # --- a full disk ------------------------------------------------------------------------------

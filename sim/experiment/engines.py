@@ -246,9 +246,16 @@ class PoolEngine(Engine):
 
     def _stop(self, pool: ProcessPoolExecutor) -> None:
         """Stop a pool now: its workers are terminated (whatever they were doing), then its
-        manager thread is joined (so nothing of it is left running at interpreter exit)."""
+        manager thread is joined (so nothing of it is left running at interpreter exit).
+
+        This process's end of the result pipe is closed first: a worker killed halfway through
+        sending a result would leave the manager thread waiting forever for the rest, as the
+        pipe ends only when no process holds it open for writing."""
         for proc in list((getattr(pool, "_processes", None) or {}).values()):
             proc.terminate()
+        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
+        if writer is not None:
+            writer.close()
         pool.shutdown(wait=True, cancel_futures=True)
         if pool in self._pools:
             self._pools.remove(pool)
