@@ -22,6 +22,7 @@ import pytest
 from sim.cli import main
 from sim.core.errors import UserError
 from sim.experiment.engines import PoolEngine
+from sim.experiment.folder import signals_deferred
 from sim.experiment.results import open_results
 from sim.experiment.runner import run_experiment
 from sim.scenario import load_scenario
@@ -337,6 +338,29 @@ def test_stopping_a_worker_halfway_through_sending_a_result_does_not_hang(tmp_pa
         timeout=60,
     )
     assert res.returncode == 0, res.stderr
+
+
+def test_a_signal_handled_as_publishing_starts_leaves_ctrl_c_unblocked(monkeypatch) -> None:
+    """A Ctrl-C that arrived just before publishing is handled the moment SIGINT is blocked:
+    the mask must still be restored (else Ctrl-C stays blocked in a notebook's kernel)."""
+    real = signal.pthread_sigmask
+
+    def interrupted(how: int, mask: set[signal.Signals]) -> set[signal.Signals]:
+        old = real(how, mask)
+        if how == signal.SIG_BLOCK and signal.SIGINT in mask:
+            raise KeyboardInterrupt  # the handler of the pending signal, run right now
+        return old
+
+    before = real(signal.SIG_BLOCK, set())
+    monkeypatch.setattr(signal, "pthread_sigmask", interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt), signals_deferred():
+            pass
+    finally:
+        monkeypatch.undo()
+        after = real(signal.SIG_SETMASK, before)
+    assert signal.SIGINT not in after  # the mask signals_deferred left behind
+    assert signal.SIGTERM not in after
 
 
 # --- a full disk ------------------------------------------------------------------------------

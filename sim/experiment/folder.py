@@ -351,12 +351,17 @@ def swap_in(target: Path, staging: Path) -> None:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM until the block ends (publishing is not interrupted midway)."""
+    """Hold SIGINT and SIGTERM until the block ends (publishing is not interrupted midway).
+
+    The mask is restored whatever happens, even if a signal that arrived just before is
+    handled (raising KeyboardInterrupt) the moment the blocking call returns: else Ctrl-C
+    would stay blocked in the user's Python session."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, set())  # the mask as it is
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
