@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib.util
+import re
+import tomllib
 
 import pytest
 
@@ -26,18 +28,24 @@ def test_the_baseline_carries_the_bundled_posterior_point_exactly() -> None:
 
 
 def test_a_recalibration_rewrites_the_numbers_and_keeps_the_hand_set_values(tmp_path) -> None:
-    new = BUNDLED.read_text().replace("sha256 41e3", "sha256 0000")
-    new = new.replace("urgent_share = 0.3563", "urgent_share = 0.5")
+    bundled = BUNDLED.read_text()
+    cal = tomllib.loads(bundled)
+    hu = cal["member_states"]["HU"]["holdout_days"]["median"]
+    urgent = cal["proposal_types"]["sanctions_package"]["urgent_share"]
+    sha = re.search(r"sha256 ([0-9a-f]{64})", bundled)
+    assert sha is not None
+    new = bundled.replace(sha.group(1), "0" * 64)
+    new = new.replace(f"urgent_share = {urgent}", "urgent_share = 0.5")
     new = new.replace(
-        "[member_states.HU.holdout_days]\nmedian = 14.01",
+        f"[member_states.HU.holdout_days]\nmedian = {hu}",
         "[member_states.HU.holdout_days]\nmedian = 9.5",
     )
     text, changes = adopt_tool.adopt(BASELINE.read_text(), new)
     assert changes == [
-        "member_states.HU.holdout_days.median: 14.01 -> 9.5",
-        "proposal_types.sanctions_package.urgent_share: 0.3563 -> 0.5",
+        f"member_states.HU.holdout_days.median: {hu} -> 9.5",
+        f"proposal_types.sanctions_package.urgent_share: {urgent} -> 0.5",
     ]
-    assert "sha256 0000" in text
+    assert f"sha256 {'0' * 64}" in text
     assert "median = 9.5, sigma = 1.0 }  # CALIBRATED median (hand-set 6)" in text
     assert "urgent_share = 0.5  " in text
     assert "CALIBRATED (hand-set 0.3)" in text
