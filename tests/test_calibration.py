@@ -196,6 +196,15 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     assert set(sim["target"]) == set(observed_targets()["target"])
 
 
+def test_a_run_without_the_holding_column_has_no_held_shares() -> None:
+    """Results written before ``holding_states`` existed: the held shares are unknown (NaN),
+    every other target as before."""
+    old = _proposals().drop(columns="holding_states")
+    v = simulated_targets(old, _stages(), LEVELS).set_index(["replication", "target"])["value"]
+    assert np.isnan(v[0, "renewal_share_held_sectoral"])
+    assert v[0, "renewal_lapse_share"] == 0.25
+
+
 def test_type_mapping_is_an_argument() -> None:
     cfg = copy.deepcopy(calibration_config())
     cfg["types"][0]["proposal_type"] = "epf_measure"  # treat EPF measures as the packages

@@ -477,7 +477,8 @@ def _renewal_values(
     dates = pd.Series("", index=p.index[done], dtype=object)
     if len(dates):
         dates = _deadline_dates(p[["arrival_time", "arrival_day", "deadline_day"]][done])
-    held = p["holding_states"].to_numpy(dtype=object) != ""
+    # runs written before the column existed have no hold-outs recorded: NaN, not 0
+    held = p["holding_states"].to_numpy(dtype=object) != "" if "holding_states" in p else None
     for cat, deadlines in types["deadlines"].items():
         if str(cat).startswith("renewal_") and len(deadlines):
             due = np.zeros(len(p), dtype=bool)
@@ -485,7 +486,9 @@ def _renewal_values(
             part = due & adopted
             kind = str(cat).removeprefix("renewal_")
             out[f"renewal_margin_{kind}_median"] = groups.median(part, margin[part])
-            out[f"renewal_share_held_{kind}"] = groups.share(due, held)
+            out[f"renewal_share_held_{kind}"] = (
+                groups.share(due, held) if held is not None else np.full(groups.n, np.nan)
+            )
     return out
 
 

@@ -52,7 +52,7 @@ class WrittenProcedure:
         on which the states that object to it break silence (and it goes up its route from the
         first body)."""
         assert self._days is not None  # validated: such types need the table
-        rows = self._urgent_days if p.urgent and self._urgent_days else self._days
+        rows = self._urgent_days if p.urgent and self._urgent_days is not None else self._days
         days = float(rows.next())
         share = self.c.written_deadline_share
         if share is not None and p.deadline is not None and p.deadline > now:
