@@ -179,10 +179,7 @@ def proposal_stances(
     positions = np.clip(m.positions[proposal_type] + contestation * noise, 0.0, 1.0)
     hold = m.holdout_days.draw(rng, k) * holdout_duration_scale
     scrut = m.scrutiny_days.draw(rng, k)
-    if np.ndim(holdout_scale):
-        holders = u[0] < m.holdout_p * np.asarray(holdout_scale)[:, None]
-    else:
-        holders = u[0] < (m.holdout_p * holdout_scale if holdout_scale != 1.0 else m.holdout_p)
+    holders = u[0] < m.holdout_p * np.reshape(holdout_scale, (-1, 1))  # x * 1.0 is exact
     urgent = np.broadcast_to(np.asarray(urgent, dtype=bool), (k,))
     scrutiny = (u[1] < m.scrutiny_p) & ~urgent[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)

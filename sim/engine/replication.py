@@ -293,9 +293,8 @@ def _tabling(
         skipped = [tuple(b for j, (b, pr) in enumerate(t.skip) if row[2 + j] < pr) for row in u]
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
-    holdout_scale: float | np.ndarray = t.holdout_scale
-    if t.urgent_holdout_scale != 1.0:  # the urgent (crisis) ones' hold-outs scaled again
-        holdout_scale = np.where(urgent, t.holdout_scale * t.urgent_holdout_scale, holdout_scale)
+    # the urgent (crisis) ones' hold-out propensities scaled again
+    holdout_scale = t.holdout_scale * np.where(urgent, t.urgent_holdout_scale, 1.0)
     stances = proposal_stances(
         c.members,
         t.name,
