@@ -799,3 +799,69 @@ def test_an_item_held_until_a_concession_calls_no_meetings_meanwhile() -> None:
     extra = r.meetings[r.meetings["extraordinary"]]
     assert extra["time_day"].tolist() == [8.0, 18.0]  # none on days 10-16
     assert props[["outcome", "decided_day"]].values.tolist() == [["adopted", 25.0]]
+
+
+@pytest.mark.parametrize("crisis_skips", [True, False])
+def test_urgent_items_skip_by_urgent_skip_in_place_of_skip(crisis_skips: bool) -> None:
+    """``urgent_skip`` replaces ``skip`` for an urgent item: a crisis package goes straight to
+    Coreper while an ordinary one climbs from the working party, or the other way round."""
+    plain, crisis = ({}, {"WP": 1.0}) if crisis_skips else ({"WP": 1.0}, {"WP": 0.0})
+    changes = {}
+    for t in ("item", "urgent_item"):
+        changes[f"proposal_types__{t}__skip"] = plain
+        changes[f"proposal_types__{t}__urgent_skip"] = crisis
+    _, props, r = story(scenario(**changes), [(0.5, ITEM, None), (0.5, URGENT, None)])
+    # straight to Coreper (day 2) and the Council (day 4), or through the WP (7, 9, 11)
+    assert props["decided_day"].tolist() == ([11.0, 4.0] if crisis_skips else [4.0, 11.0])
+    visited = r.stages.groupby("proposal_id")["body"].apply(lambda b: "WP" in set(b.astype(str)))
+    assert visited.tolist() == ([True, False] if crisis_skips else [False, True])
+
+
+@pytest.mark.parametrize("convenes", [True, False])
+def test_the_last_concession_convenes_coreper_when_the_practice_says_so(convenes: bool) -> None:
+    spec = scenario(
+        negotiation={
+            "bargaining": True,
+            "holdout_level": "coreper",
+            "concession_meeting": convenes,
+            "escalate_holdouts": False,
+        },
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        member_states__CC__holdout_probability=1.0,
+        member_states__CC__holdout_days={"dist": "fixed", "value": 5},
+        bodies__COREPER__extraordinary_days=1.0,
+        bodies__COUNCIL__calendar={"hour": 0.0, "weekdays": ["mon"]},
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    # raised on day 7 (on Coreper's agenda); both object on day 9, then the item is parked;
+    # CC concedes on day 12 (no meeting: BB still holds), BB on day 17, the last
+    assert [(t, m) for t, a, _, m in events if a == "concession"] == [(12.0, "CC"), (17.0, "BB")]
+    extra = r.meetings[r.meetings["extraordinary"]]
+    if convenes:  # Coreper the next day (Friday), the Council on the Monday after
+        assert extra[["body", "time_day"]].astype(str).values.tolist() == [["COREPER", "18.0"]]
+        assert (18.0, "agreed", "COREPER", "") in events
+        assert props["decided_day"].tolist() == [21.0]
+    else:  # Coreper as usual (Wednesday, day 23), the Council on the Monday after
+        assert extra.empty
+        assert (23.0, "agreed", "COREPER", "") in events
+        assert props["decided_day"].tolist() == [28.0]
+
+
+def test_a_concession_convenes_no_council() -> None:
+    """Ministers do not meet for one concession: an item held at the Council waits for its
+    next meeting even when concessions convene meetings and the Council holds extraordinary
+    ones."""
+    spec = scenario(
+        negotiation={"bargaining": True, "holdout_level": "coreper", "concession_meeting": True},
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 15},
+        bodies__COUNCIL__extraordinary_days=1.0,
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    # raised on day 7, BB objects in Coreper on day 16: the item climbs to the Council, where
+    # it is parked; BB concedes on Tuesday 22 and the Council adopts it on Friday 25
+    assert (16.0, "escalated", "COREPER", "") in events
+    assert (22.0, "concession", "COUNCIL", "BB") in events
+    assert r.meetings["extraordinary"].sum() == 0
+    assert props["decided_day"].tolist() == [25.0]

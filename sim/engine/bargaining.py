@@ -43,9 +43,10 @@ class Bargaining:
         desk: Secretariat,
         seed: int,
         replication: int,
-        conceded: Callable[[Proposal], None],
+        conceded: Callable[[Proposal, bool], None],
     ) -> None:
-        """``conceded(p)``: called after a concession (an urgent item gets a meeting)."""
+        """``conceded(p, last)``: called after a concession, the ``last`` hold-out's or not
+        (the item may get a meeting, :meth:`sim.engine.presidency.Presidency.conceded`)."""
         practice = compiled.practice
         self.enabled = practice.bargaining
         self.rank = practice.holdout_rank if practice.bargaining else 0
@@ -90,6 +91,6 @@ class Bargaining:
             self.desk.events.record(now, p.id, _CONCESSION, body, state, value=now - since)
             if self.rng.random() < self.abstain_p[state]:
                 p.abstainers[state] = True
-            self._conceded(p)
+            self._conceded(p, bool(p.holdouts.until[state] >= p.holdouts.end))
 
         return concede

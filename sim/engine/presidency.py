@@ -5,7 +5,10 @@ a body that holds extraordinary meetings (``extraordinary_days`` in the scenario
 Coreper at short notice, a special European Council) meets for it within that many days when
 its next regular meeting is later: on a working day, unless the body also meets at weekends
 (``extraordinary_weekends``: the Foreign Affairs Council met by videoconference on Sunday
-27 February 2022) or the item would lapse by the Monday.
+27 February 2022) or the item would lapse by the Monday. With ``[negotiation] concession_meeting`` the last hold-out's
+concession convenes the body too, below the Council: the presidency seizes the moment
+(observed_cfsp.csv: contested packages agreed 0-3 days after the hold-out lifted, RU05, RU10,
+RU12).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.engine.proposal import Proposal
+from sim.scenario.schema import Level
 
 if TYPE_CHECKING:
     from sim.engine.compile import CompiledBody, CompiledScenario
@@ -33,6 +37,8 @@ class Presidency:
     ) -> None:
         """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
         self.bodies = compiled.bodies
+        self._after_concession = compiled.practice.concession_meeting
+        self._council = list(Level).index(Level.COUNCIL)
         self._weekday0 = compiled.start_date.weekday()  # day 0's weekday (Monday = 0)
         self.env = env
         self._hold_meeting = hold_meeting
@@ -43,6 +49,16 @@ class Presidency:
         if p.urgent and p.visit is not None:
             body = self.bodies[p.visit.body]
             if body.extraordinary_days is not None:
+                self._convene(body, self.env.now, p.deadline)
+
+    def conceded(self, p: Proposal, last: bool) -> None:
+        """A hold-out on ``p`` conceded (the ``last`` one?): a meeting for it if it is urgent,
+        or if that was the last and concessions convene meetings (below the Council)."""
+        if p.urgent:
+            self.convene_for(p)
+        elif self._after_concession and last and p.visit is not None:
+            body = self.bodies[p.visit.body]
+            if body.extraordinary_days is not None and body.rank < self._council:
                 self._convene(body, self.env.now, p.deadline)
 
     def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:

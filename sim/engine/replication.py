@@ -77,7 +77,7 @@ class Replication:
         )
         self.presidency = Presidency(compiled, self.env, self._hold_meeting)
         self.bargaining = Bargaining(
-            compiled, self.env, self.desk, seed, replication, self.presidency.convene_for
+            compiled, self.env, self.desk, seed, replication, self.presidency.conceded
         )
         self.written = WrittenProcedure(compiled, self.env, self.desk, seed, replication)
         self.chair = Chair(
@@ -285,12 +285,19 @@ def _tabling(
     urgent = np.full(k, t.urgent_share >= 1.0)
     b_item = np.zeros(k, dtype=bool)
     skipped: list[tuple[int, ...]] = [()] * k
-    if 0.0 < t.urgent_share < 1.0 or t.skip or t.ministers_discuss > 0.0:
+    if 0.0 < t.urgent_share < 1.0 or t.skip or t.urgent_skip or t.ministers_discuss > 0.0:
         rng = stream(seed, replication, Stream.ROUTE, name_key(t.name))
-        u = rng.random((k, 2 + len(t.skip)))
+        # one column per body skipped by some: those of ``skip`` first (as before there was
+        # ``urgent_skip``, so a scenario without it keeps its draws), then the urgent ones'
+        plain, crisis = dict(t.skip), dict(t.urgent_skip)
+        bodies = [*plain, *(b for b in crisis if b not in plain)]
+        u = rng.random((k, 2 + len(bodies)))
         urgent = u[:, 0] < t.urgent_share if t.urgent_share < 1.0 else urgent
         b_item = u[:, 1] < t.ministers_discuss
-        skipped = [tuple(b for j, (b, pr) in enumerate(t.skip) if row[2 + j] < pr) for row in u]
+        p_plain = np.array([plain.get(b, 0.0) for b in bodies])
+        p_urgent = np.array([crisis.get(b, plain.get(b, 0.0)) for b in bodies])
+        skips = u[:, 2:] < np.where(urgent[:, None], p_urgent, p_plain)
+        skipped = [tuple(b for b, s in zip(bodies, row, strict=True) if s) for row in skips]
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
     # the urgent (crisis) ones' hold-out propensities scaled again

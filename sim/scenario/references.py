@@ -132,12 +132,13 @@ def check_cross_references(s: Scenario) -> None:
                     f"proposal_types.{type_id}.route[{i}]",
                     f"unknown body {body_id!r} (known: {known})",
                 )
-        for body_id in pt.skip:
-            if body_id not in pt.route[:-1]:
-                raise KeyedError(
-                    f"proposal_types.{type_id}.skip.{body_id}",
-                    "only a body of the route, before the adopting one, can be skipped",
-                )
+        for key, skips in (("skip", pt.skip), ("urgent_skip", pt.urgent_skip)):
+            for body_id in skips:
+                if body_id not in pt.route[:-1]:
+                    raise KeyedError(
+                        f"proposal_types.{type_id}.{key}.{body_id}",
+                        "only a body of the route, before the adopting one, can be skipped",
+                    )
         if len(set(pt.route)) != len(pt.route):
             raise KeyedError(f"proposal_types.{type_id}.route", "a body appears twice")
         if pt.rule not in s.decision_rules:
