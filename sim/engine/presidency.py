@@ -5,10 +5,10 @@ a body that holds extraordinary meetings (``extraordinary_days`` in the scenario
 Coreper at short notice, a special European Council) meets for it within that many days when
 its next regular meeting is later: on a working day, unless the body also meets at weekends
 (``extraordinary_weekends``: the Foreign Affairs Council met by videoconference on Sunday
-27 February 2022) or the item would lapse by the Monday. With ``[negotiation] concession_meeting`` the last hold-out's
-concession convenes the body too, below the Council: the presidency seizes the moment
-(observed_cfsp.csv: contested packages agreed 0-3 days after the hold-out lifted, RU05, RU10,
-RU12).
+27 February 2022) or the item would lapse by the Monday. With ``[negotiation]
+concession_meeting`` the last hold-out's concession convenes the body too, below the Council:
+the presidency seizes the moment (observed_cfsp.csv: contested packages agreed 0-1 days after
+the failed attempt the hold-out lifted, RU05, RU10, RU12).
 """
 
 from __future__ import annotations
