@@ -7,8 +7,8 @@ its next regular meeting is later: on a working day, unless the body also meets 
 (``extraordinary_weekends``: the Foreign Affairs Council met by videoconference on Sunday
 27 February 2022) or the item would lapse by the Monday. With ``[negotiation]
 concession_meeting`` the last hold-out's concession convenes the body too, below the Council:
-the presidency seizes the moment (observed_cfsp.csv: contested packages agreed 0-1 days after
-the failed attempt the hold-out lifted, RU05, RU10, RU12).
+the presidency seizes the moment (observed_cfsp.csv: Coreper agreed 0-1 days after a failed
+attempt, RU05, RU10, RU12).
 """
 
 from __future__ import annotations
