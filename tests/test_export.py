@@ -64,12 +64,10 @@ def test_sanctions_packages_follow_their_route_in_the_directly_follows_graph(
     dfg, start, _ = pm4py.discover_dfg(visits)
     # the geographic working party may be skipped, and a crisis package goes straight to Coreper
     assert set(start) <= {"COEST", "RELEX", "COREPER"}
-    successors = {b: n for (a, b), n in dfg.items() if a == "COEST"}
-    assert max(successors, key=successors.__getitem__) == "RELEX"
     for a, b in dfg:  # along the route, possibly skipping a body, never back
         if a in ROUTE and b in ROUTE:
             assert ROUTE.index(b) > ROUTE.index(a), (a, b)
-    assert set(ROUTE[:-1]) <= {a for a, _ in dfg}
+    assert {("RELEX", "COREPER"), ("COREPER", "written_procedure")} <= set(dfg)
 
 
 def test_same_moment_events_keep_their_order(run: Path) -> None:
