@@ -818,10 +818,14 @@ def test_urgent_items_skip_by_urgent_skip_in_place_of_skip(crisis_skips: bool) -
 
 
 @pytest.mark.parametrize("convenes", [True, False])
-def test_the_last_concession_convenes_coreper_when_the_type_says_so(convenes: bool) -> None:
+def test_the_last_concession_convenes_coreper_when_the_practice_says_so(convenes: bool) -> None:
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper", "escalate_holdouts": False},
-        proposal_types__item__concession_meeting=convenes,
+        negotiation={
+            "bargaining": True,
+            "holdout_level": "coreper",
+            "concession_meeting": convenes,
+            "escalate_holdouts": False,
+        },
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 10},
         member_states__CC__holdout_probability=1.0,
@@ -849,8 +853,7 @@ def test_a_concession_convenes_no_council() -> None:
     next meeting even when concessions convene meetings and the Council holds extraordinary
     ones."""
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper"},
-        proposal_types__item__concession_meeting=True,
+        negotiation={"bargaining": True, "holdout_level": "coreper", "concession_meeting": True},
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 15},
         bodies__COUNCIL__extraordinary_days=1.0,

@@ -90,7 +90,6 @@ class CompiledType:
     silence_first: bool = False  # circulated under silence procedure before any meeting
     urgent_holdout_scale: float = 1.0  # hold-out propensities on its urgent ones, scaled again
     urgent_skip: tuple[tuple[int, float], ...] = ()  # its urgent ones' skips, in place of ``skip``
-    concession_meeting: bool = False  # the last concession convenes the body below the Council
 
 
 @dataclass(frozen=True)
@@ -106,6 +105,7 @@ class Practice:
     reinstruct_on_escalation: bool
     discuss_under_reservation: bool
     escalate_holdouts: bool
+    concession_meeting: bool = False  # the last concession convenes the body below the Council
 
 
 @dataclass(frozen=True)
@@ -267,7 +267,6 @@ def _compile_type(
         silence_first=spec.silence_first,
         urgent_holdout_scale=spec.urgent_holdout_scale,
         urgent_skip=tuple((index[b], pr) for b, pr in spec.urgent_skip.items()),
-        concession_meeting=spec.concession_meeting,
     )
 
 
@@ -289,6 +288,7 @@ def _practice(neg: NegotiationSpec) -> Practice:
         reinstruct_on_escalation=neg.reinstruct_on_escalation,
         discuss_under_reservation=neg.discuss_under_reservation,
         escalate_holdouts=neg.escalate_holdouts,
+        concession_meeting=neg.bargaining and neg.concession_meeting,
     )
 
 

@@ -5,8 +5,8 @@ a body that holds extraordinary meetings (``extraordinary_days`` in the scenario
 Coreper at short notice, a special European Council) meets for it within that many days when
 its next regular meeting is later: on a working day, unless the body also meets at weekends
 (``extraordinary_weekends``: the Foreign Affairs Council met by videoconference on Sunday
-27 February 2022) or the item would lapse by the Monday. For a type with
-``concession_meeting`` the last hold-out's concession convenes the body too, below the Council:
+27 February 2022) or the item would lapse by the Monday. With ``[negotiation]
+concession_meeting`` the last hold-out's concession convenes the body too, below the Council:
 the presidency seizes the moment (observed_cfsp.csv: Coreper agreed 0-1 days after a failed
 attempt, RU05, RU10, RU12).
 """
@@ -37,6 +37,7 @@ class Presidency:
     ) -> None:
         """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
         self.bodies = compiled.bodies
+        self._after_concession = compiled.practice.concession_meeting
         self._council = list(Level).index(Level.COUNCIL)
         self._weekday0 = compiled.start_date.weekday()  # day 0's weekday (Monday = 0)
         self.env = env
@@ -52,10 +53,10 @@ class Presidency:
 
     def conceded(self, p: Proposal, last: bool) -> None:
         """A hold-out on ``p`` conceded (the ``last`` one?): a meeting for it if it is urgent,
-        or if that was the last and its type's concessions convene meetings (below the Council)."""
+        or if that was the last and concessions convene meetings (below the Council)."""
         if p.urgent:
             self.convene_for(p)
-        elif p.type.concession_meeting and last and p.visit is not None:
+        elif self._after_concession and last and p.visit is not None:
             body = self.bodies[p.visit.body]
             if body.extraordinary_days is not None and body.rank < self._council:
                 self._convene(body, self.env.now, p.deadline)

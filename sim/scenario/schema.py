@@ -284,9 +284,7 @@ class ProposalTypeSpec(_Model):
     ``urgent_holdout_scale``: scales the hold-out propensities on the urgent (crisis) ones, on
     top of ``holdout_scale``. ``urgent_skip``: the skip probabilities of the urgent ones, body by
     body, in place of ``skip`` (in a crisis the working parties examine the text the day
-    Coreper does). ``concession_meeting``: the last hold-out's concession on one of them
-    convenes the body it waits at within its ``extraordinary_days`` (below the Council: ministers
-    do not meet for one concession), as for an urgent item."""
+    Coreper does)."""
 
     description: str
     arrivals: ArrivalSpec
@@ -311,7 +309,6 @@ class ProposalTypeSpec(_Model):
     silence_first: Flag = False
     urgent_holdout_scale: Annotated[float, Field(ge=0.0, le=1000.0, strict=True)] = 1.0
     urgent_skip: dict[str, Probability] = Field(default_factory=dict)
-    concession_meeting: Flag = False
 
 
 class WrittenProcedureSpec(_Model):
@@ -350,6 +347,9 @@ class NegotiationSpec(_Model):
     where agreed texts are adopted as A items. ``escalate_holdouts``: whether an item held by
     a hold-out climbs to ministers when a body's rounds run out (else it is bargained where it
     is until the concession).
+    ``concession_meeting``: the last hold-out's concession on an item waiting for it convenes
+    the body the item is at within its ``extraordinary_days`` (below the Council: ministers do not
+    meet for one concession), as an urgent item does.
     ``speaking_share``: the share of a meeting's time per item that grows with the delegations at
     the table (the tour de table); bodies' capacities are stated for ``capacity_delegations``
     delegations (none: no scaling) and hold ``capacity / (1 - s + s * n / capacity_delegations)``
@@ -366,6 +366,7 @@ class NegotiationSpec(_Model):
     discuss_under_reservation: Flag = False
     a_item_body: str | None = None
     escalate_holdouts: Flag = True
+    concession_meeting: Flag = False
     speaking_share: Share = 0.0
     capacity_delegations: Annotated[int, _count(1, 1000)] | None = None
     delegations: Annotated[int, _count(1, 1000)] | None = None
