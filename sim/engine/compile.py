@@ -105,7 +105,7 @@ class Practice:
     reinstruct_on_escalation: bool
     discuss_under_reservation: bool
     escalate_holdouts: bool
-    concession_meeting: bool = False  # the last concession convenes the body below the Council
+    concession_below: int | None = None  # the last concession convenes a body below this rank
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,9 @@ def _practice(neg: NegotiationSpec) -> Practice:
         reinstruct_on_escalation=neg.reinstruct_on_escalation,
         discuss_under_reservation=neg.discuss_under_reservation,
         escalate_holdouts=neg.escalate_holdouts,
-        concession_meeting=neg.bargaining and neg.concession_meeting,
+        concession_below=(
+            LEVELS.index(Level.COUNCIL) if neg.bargaining and neg.concession_meeting else None
+        ),
     )
 
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.engine.proposal import Proposal
-from sim.scenario.schema import Level
 
 if TYPE_CHECKING:
     from sim.engine.compile import CompiledBody, CompiledScenario
@@ -37,8 +36,7 @@ class Presidency:
     ) -> None:
         """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
         self.bodies = compiled.bodies
-        self._after_concession = compiled.practice.concession_meeting
-        self._council = list(Level).index(Level.COUNCIL)
+        self._concession_below = compiled.practice.concession_below
         self._weekday0 = compiled.start_date.weekday()  # day 0's weekday (Monday = 0)
         self.env = env
         self._hold_meeting = hold_meeting
@@ -56,9 +54,9 @@ class Presidency:
         or if that was the last and concessions convene meetings (below the Council)."""
         if p.urgent:
             self.convene_for(p)
-        elif self._after_concession and last and p.visit is not None:
+        elif self._concession_below is not None and last and p.visit is not None:
             body = self.bodies[p.visit.body]
-            if body.extraordinary_days is not None and body.rank < self._council:
+            if body.extraordinary_days is not None and body.rank < self._concession_below:
                 self._convene(body, self.env.now, p.deadline)
 
     def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
