@@ -634,6 +634,19 @@ def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meet
     assert props["outcome"].tolist() == ["adopted"]
 
 
+def test_an_item_tabled_within_its_deadline_run_up_is_urgent_from_the_start() -> None:
+    spec = scenario(
+        proposal_types__item__deadline_escalation_days=10,
+        bodies__COREPER__extraordinary_days=1.0,
+    )
+    events, props, r = story(spec, [(0.5, ITEM, 9.5)])
+    assert props["urgent"].tolist() == [True]  # tabled 9 days before expiry, inside the 10
+    assert (7.0, "agreed", "WP", "") in events
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert extra[["body", "time_day"]].astype(str).values.tolist() == [["COREPER", "8.0"]]
+    assert (8.0, "agreed", "COREPER", "") in events  # at short notice, not on day 9
+
+
 def test_a_renewal_is_tabled_its_lead_days_of_working_time_before_expiry() -> None:
     import datetime as dt
 
@@ -646,6 +659,10 @@ def test_a_renewal_is_tabled_its_lead_days_of_working_time_before_expiry() -> No
     assert scheduled_arrivals(spec, dt.date(2025, 1, 1), 365) == [(170.0, 211.0)]
     plain = ScheduledSpec(("07-31",), 35, 1)
     assert scheduled_arrivals(plain, dt.date(2025, 1, 1), 365) == [(176.0, 211.0)]
+    # 15 September is day 257; 20 working days would reach back into the summer recess, so
+    # the renewal is tabled when work resumes on 1 September (day 243), not in July
+    autumn = ScheduledSpec(("09-15",), 20, 1, (summer,))
+    assert scheduled_arrivals(autumn, dt.date(2025, 1, 1), 365) == [(243.0, 257.0)]
 
 
 def test_an_effective_chair_moves_the_text_further_in_one_round() -> None:

@@ -29,7 +29,7 @@ class ScheduledSpec:
     deadlines: tuple[str, ...]
     lead_days: float
     count: int
-    recesses: tuple[Recess, ...] = ()  # lead days are counted outside these
+    recesses: tuple[Recess, ...] = ()  # lead days are counted outside these, and not across one
 
 
 def poisson_arrivals(
@@ -60,7 +60,9 @@ def scheduled_arrivals(
 
     Each deadline ``MM-DD`` recurs yearly; its proposals are tabled ``lead_days`` before it,
     counting only days outside the spec's recesses (the Council does not prepare a renewal in
-    August). Those that would have been tabled before day 0 are not simulated.
+    August), and not before a recess that ends before the deadline: a renewal due in September
+    is tabled when work resumes, not in July. Those that would have been tabled before day 0
+    are not simulated.
 
     >>> scheduled_arrivals(ScheduledSpec(("03-15",), 30, 1), dt.date(2025, 1, 1), 365)
     [(43.0, 73.0)]
@@ -72,7 +74,7 @@ def scheduled_arrivals(
             if month == 2 and day == 29 and not _leap(year):
                 day = 28
             deadline = (dt.date(year, month, day) - start).days
-            arrival = deadline - spec.lead_days - _recess_days(spec, start, deadline)
+            arrival = _tabling_day(spec, start, deadline)
             if 0 <= arrival < horizon_days:
                 out.extend([(float(arrival), float(deadline))] * spec.count)
     return sorted(out)
@@ -82,15 +84,18 @@ def _leap(year: int) -> bool:
     return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
-def _recess_days(spec: ScheduledSpec, start: dt.date, deadline: int) -> int:
-    """Recess days to add to the lead time so that ``lead_days`` working days remain."""
+def _tabling_day(spec: ScheduledSpec, start: dt.date, deadline: int) -> float:
+    """Day ``lead_days`` working days before ``deadline``, recess days not counted; if the
+    count runs into a recess after the first working day, the first day after that recess."""
     if not spec.recesses:
-        return 0
+        return float(deadline - spec.lead_days)
     extra, working, day = 0, 0, deadline
     while working < spec.lead_days:
         day -= 1
         if any(r.covers(start + dt.timedelta(days=day)) for r in spec.recesses):
+            if working > 0:
+                return float(day + 1)
             extra += 1
         else:
             working += 1
-    return extra
+    return float(deadline - spec.lead_days - extra)

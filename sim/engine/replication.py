@@ -136,6 +136,9 @@ class Replication:
             yield max(day - env.now, 0.0)  # now may be an ulp past ``day``
             ptype = c.types[type_idx]
             stances, route, urgent, b_item = next(tabling[type_idx])
+            pressure = ptype.deadline_escalation_days
+            if deadline is not None and pressure is not None and deadline - pressure <= day:
+                urgent = True  # tabled already within the presidency's run-up to the deadline
             p = Proposal(
                 len(desk.proposals),
                 ptype,
@@ -152,7 +155,6 @@ class Replication:
             desk.new_text(p, day, not_before=stances.scrutiny_until)
             if deadline is not None:
                 env.timeout(deadline - day).callbacks.append(self._lapse_callback(p))
-                pressure = ptype.deadline_escalation_days
                 if pressure is not None and deadline - pressure > day:
                     wait = deadline - pressure - day
                     env.timeout(wait).callbacks.append(self.presidency.pressure(p))
