@@ -3,6 +3,7 @@ cell that draws shows its figure (an ``image/png`` output), as a user in Jupyter
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,6 +21,14 @@ DRAWS = re.compile(r"\bplots\.plot_|\bplt\.subplots|\bax\.hist")
 
 def test_there_are_notebooks() -> None:
     assert len(NOTEBOOKS) >= 4
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_is_valid_nbformat_with_cell_ids(path: Path) -> None:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    missing = [i for i, c in enumerate(raw["cells"]) if "id" not in c]
+    assert not missing, f"{path.name}: cells {missing} have no id (nbformat 4.5 needs one)"
+    nbformat.validate(nbformat.from_dict(raw))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
