@@ -617,6 +617,44 @@ def test_under_qmv_the_chair_seeks_consensus_and_votes_only_in_the_council() -> 
     assert props[["outcome", "decided_at"]].values.tolist() == [["blocked", "EUCO"]]
 
 
+@pytest.mark.parametrize("a_item_vote", [True, False])
+def test_under_qmv_a_text_without_consensus_may_be_voted_as_an_a_item(a_item_vote: bool) -> None:
+    rule = dict(
+        BASE["decision_rules"]["qmv"],
+        vote_level="council",
+        consensus_rounds=1,
+        vote_as_a_item=a_item_vote,
+    )
+    spec = scenario(
+        decision_rules__qmv=rule,
+        proposal_types__item__rule="qmv",
+        member_states__AA__positions={"item": 0.0},
+        member_states__AA__tolerance=0.1,  # AA objects to the text throughout
+        negotiation={"a_item_body": "AITEMS"},
+        bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
+        # ministers of the adopting configuration meet monthly: Friday 24 January is day 18
+        bodies__COUNCIL=_body("Council", "council", {"monthly": [{"weekday": "fri", "nth": 4}]}),
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    assert [(t, a, b) for t, a, b, _ in events if a == "escalated"] == [
+        (7.0, "escalated", "WP"),
+        (9.0, "escalated", "COREPER"),  # consensus failed one rung below the vote
+    ]
+    after = [(t, a, b, m) for t, a, b, m in events if t > 9.0 and a != "instructions_received"]
+    if a_item_vote:  # the next Council of any configuration votes AA down without debate
+        assert after == [(15.0, "vote", "AITEMS", ""), (15.0, "adopted", "AITEMS", "")]
+        vote = r.events[r.events["activity"] == "vote"]
+        assert vote["value"].tolist() == [2.0]  # BB and CC for: a qualified majority
+    else:  # the text waits for its ministers' monthly meeting, who vote after a debate
+        assert after == [
+            (18.0, "tabled", "COUNCIL", ""),
+            (18.0, "objection", "COUNCIL", "AA"),
+            (18.0, "agreed", "COUNCIL", ""),
+            (18.0, "adopted", "COUNCIL", ""),
+        ]
+    assert props["outcome"].tolist() == ["adopted"]
+
+
 def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meeting() -> None:
     spec = scenario(
         proposal_types__item__deadline_escalation_days=10,

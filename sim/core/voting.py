@@ -153,7 +153,10 @@ class QualifiedMajorityRule:
     counts as not in favour. When blocked, every state not voting for is in the blocking
     minority. Reinforced QMV is the same rule with 72% of the members (Art. 238(2) TFEU).
     Practice (:meth:`votes_at`): below ``vote_rank`` and for the first ``consensus_rounds``
-    rounds the chair seeks consensus (the caller decides by unanimity instead).
+    rounds the chair seeks consensus (the caller decides by unanimity instead); with
+    ``vote_as_a_item`` a text on which the last body below the vote failed to find consensus
+    goes to the Council as an A item, to be voted without debate (Council Rules of Procedure,
+    Art. 3(6)), instead of up the route to be discussed by ministers.
 
     >>> rule, pop = QualifiedMajorityRule("q", 0.5, 0.65, 0), np.array([40, 30, 20, 10])
     >>> rule.decide(np.array([0, 0, 1, 1], np.int8), pop).adopted
@@ -167,6 +170,7 @@ class QualifiedMajorityRule:
     emergency_brake: bool = False
     vote_rank: int = -1  # votes only at bodies of this rank or above (consensus below)
     consensus_rounds: int = 0  # rounds the chair seeks consensus before putting it to a vote
+    vote_as_a_item: bool = False  # consensus failed below: voted without debate (an A item)
 
     def votes_at(self, rank: int, rounds: int) -> bool:
         """Whether a body of ``rank`` takes a QMV vote in its ``rounds``-th round on an item:

@@ -191,7 +191,15 @@ class Chair:
         if move.step is Step.ESCALATE:
             assert move.target is not None
             p.pos = move.pos
-            desk.escalate(p, body.idx, move.target, now)
+            if (
+                vote_above
+                and isinstance(rule, QualifiedMajorityRule)
+                and rule.vote_as_a_item
+                and move.target == p.route.adopting
+            ):
+                desk.put_to_vote(p, body.idx, now)
+            else:
+                desk.escalate(p, body.idx, move.target, now)
         elif move.step is Step.KEEP_TRYING:
             v.failed = 0  # keeps trying until a concession, or the deadline lapses it
         elif move.step is Step.WITHDRAW:

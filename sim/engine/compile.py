@@ -409,5 +409,6 @@ def make_rule(name: str, spec: DecisionRuleSpec) -> VotingRule:
             spec.emergency_brake,
             -1 if spec.vote_level is None else LEVELS.index(spec.vote_level),
             spec.consensus_rounds,
+            spec.vote_as_a_item,
         )
     raise TypeError(f"unknown rule spec {spec!r}")  # pragma: no cover

@@ -110,6 +110,16 @@ class Secretariat:
             self.new_text(p, now)
         self.enqueue(p, target, True, now)
 
+    def put_to_vote(self, p: Proposal, body: int, now: float) -> None:
+        """Send ``p`` up from ``body``, where consensus failed, to be voted without debate: an
+        A item of the A-item Council (or of the adopting body), not by written procedure,
+        which a state outvoted could refuse (Council Rules of Procedure, Art. 12(1))."""
+        p.escalations += 1
+        self.events.record(now, p.id, _ESCALATED, body)
+        self.leave(p, now, StageExit.ESCALATED)
+        route = p.route
+        self.enqueue(p, route.adopting if route.a_items is None else route.a_items, False, now)
+
     def adopt(self, p: Proposal, now: float, where: str) -> None:
         """Adopt ``p`` (with abstentions, if any state abstained on the way)."""
         outcome = _ADOPTED_WITH if any_true(p.abstainers) else _ADOPTED_AS

@@ -183,7 +183,8 @@ class QualifiedMajority(_Model):
     """QMV: ``states_threshold`` of the members comprising ``population_threshold`` of the
     population; a blocking minority needs ``min_blocking_states`` (Art. 16(4) TEU, Art. 238(2)-(3)
     TFEU). ``emergency_brake`` lets an outvoted state refer the item to the European Council
-    (Art. 31(2) TEU)."""
+    (Art. 31(2) TEU). Below ``vote_level`` the chair seeks consensus for ``consensus_rounds``;
+    with ``vote_as_a_item`` a text still without consensus is then voted as an A item."""
 
     kind: Literal["qmv"]
     states_threshold: Share
@@ -192,7 +193,14 @@ class QualifiedMajority(_Model):
     emergency_brake: Flag = False
     vote_level: Level | None = None
     consensus_rounds: Annotated[int, _count(0, 1000)] = 0
+    vote_as_a_item: Flag = False
     description: str | None = None
+
+    @model_validator(mode="after")
+    def _a_item_vote_needs_a_level(self) -> QualifiedMajority:
+        if self.vote_as_a_item and self.vote_level is None:
+            raise ValueError("vote_as_a_item needs a vote_level: below it consensus is sought")
+        return self
 
 
 DecisionRuleSpec = Annotated[
