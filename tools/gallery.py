@@ -46,6 +46,11 @@ VARIANTS = {  # scenario: (what it is, the mechanism behind its effect: words, n
         "QMV (Art. 31(2) TEU and the Art. 31(3) passerelle)",
         "hold-outs outvoted in the Council (without hold-outs: see above)",
     ),
+    "qmv_art31_a_items": (
+        "QMV, a text without consensus voted as an A item",
+        "no wait for the ministers' monthly meeting: the next Council of any configuration "
+        "votes the outvoted down without debate",
+    ),
     "constructive_abstention": (
         "constructive abstention",
         "a declaration lets a text objector step aside, but hold-outs want their concession "
@@ -209,7 +214,7 @@ QMV_TYPES = ("sanctions_package", "sanctions_renewal", "listings_renewal", "list
 
 def _extra(name: str, table: pd.DataFrame, folder: Path) -> str:
     """What else a scenario changes, beyond the three columns every row has."""
-    if name == "qmv_art31":
+    if name in ("qmv_art31", "qmv_art31_a_items"):
         return brakes_phrase(folder)
     if name == "constructive_abstention":
         return "adoptions carrying a declared abstention " + _effect(
