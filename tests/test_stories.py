@@ -655,6 +655,31 @@ def test_under_qmv_a_text_without_consensus_may_be_voted_as_an_a_item(a_item_vot
     assert props["outcome"].tolist() == ["adopted"]
 
 
+def test_a_holder_cannot_stop_a_qmv_vote_on_an_a_item_by_asking_for_a_debate() -> None:
+    rule = dict(
+        BASE["decision_rules"]["qmv"], vote_level="council", consensus_rounds=1, vote_as_a_item=True
+    )
+    spec = scenario(
+        decision_rules__qmv=rule,
+        proposal_types__item__rule="qmv",
+        negotiation={"bargaining": True, "holdout_level": "coreper", "a_item_body": "AITEMS"},
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 30},
+        bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    flow = [(t, a, b, m) for t, a, b, m in events if t >= 9.0 and a != "instructions_received"]
+    assert flow == [
+        # raised on day 7, when the item reached Coreper's agenda: discussed from day 16
+        (16.0, "tabled", "COREPER", ""),
+        (16.0, "objection", "COREPER", "BB"),  # BB's demand fails the consensus round
+        (16.0, "escalated", "COREPER", ""),
+        (22.0, "vote", "AITEMS", ""),  # AA and CC (4,000 of 6,000) outvote BB, no debate
+        (22.0, "adopted", "AITEMS", ""),
+    ]
+    assert "concession" not in {a for _, a, _, _ in events}  # BB would have held to day 37
+
+
 def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meeting() -> None:
     spec = scenario(
         proposal_types__item__deadline_escalation_days=10,

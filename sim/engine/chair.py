@@ -236,20 +236,23 @@ class Chair:
         """An I/A item: noted without discussion below the Council; formally voted (A item) by
         the Council. If the vote fails, the item becomes a B item: discussed from the next
         meeting on, or sent to the adopting configuration from the A-item Council. A state
-        holding the item hostage has it discussed instead (when hold-outs bargain)."""
+        holding the item hostage has it discussed instead (when hold-outs bargain), unless it
+        is a QMV vote: the majority takes the vote (Council Rules of Procedure, Art. 3(8):
+        "unless the Council decides otherwise")."""
         desk, route = self.desk, p.route
         if not p.hold_started:
             self._ripe(p, body.rank, now)
-        if self.practice.bargaining and p.holdouts.end > now:
+        adopts = route.adopts(body.idx)
+        rule, voting = _rule(p, body, rounds=None) if adopts else (p.type.rule, False)
+        if self.practice.bargaining and p.holdouts.end > now and not voting:
             p.on_agenda().open = True  # the holder asks for the item to be discussed
             return
-        if not route.adopts(body.idx):
+        if not adopts:
             desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
             desk.leave(p, now, _EXIT_AGREED)
             move = after_agreement(route, body.idx, p.pos)
             self.move(p, move.step, move.target, move.pos, now)
             return
-        rule, voting = _rule(p, body, rounds=None)
         votes, adopted = formal_vote(
             self.members, p.text, p.stances, p.holdouts, rule, now, p.abstainers
         )
