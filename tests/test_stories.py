@@ -697,6 +697,23 @@ def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meet
     assert props["outcome"].tolist() == ["adopted"]
 
 
+@pytest.mark.parametrize("pressed", [True, False])
+def test_capitals_still_to_instruct_are_pressed_when_the_deadline_nears(pressed: bool) -> None:
+    spec = scenario(
+        proposal_types__item__deadline_escalation_days=10,
+        proposal_types__item__urgent_instruction_scale=0.1 if pressed else 1.0,
+        bodies__COREPER__extraordinary_days=1.0,
+        member_states__AA__instruction_delay={"dist": "fixed", "value": 30},
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, 26.0)])
+    if pressed:  # urgent on day 16: AA's remaining 14.5 days shrink to 1.45
+        assert (17.45, "instructions_received", "WP", "") in events
+        assert (21.0, "agreed", "WP", "") in events
+        assert props[["outcome", "decided_day"]].values.tolist() == [["adopted", 25.0]]
+    else:  # AA's instructions would come on day 30.5, after the deadline
+        assert props[["outcome", "decided_at"]].values.tolist() == [["lapsed", "WP"]]
+
+
 def test_an_item_tabled_within_its_deadline_run_up_is_urgent_from_the_start() -> None:
     spec = scenario(
         proposal_types__item__deadline_escalation_days=10,

@@ -65,6 +65,10 @@ class Presidency:
         def urgent(_: simpy.Event) -> None:
             if p.outcome is None:
                 p.urgent = True
+                t, now = p.type, self.env.now
+                factor = t.urgent_instruction_scale / t.instruction_scale
+                if factor < 1.0 and p.ready_max > now:  # capitals pressed for instructions
+                    p.hasten(now, factor)
                 self.convene_for(p)
 
         return urgent

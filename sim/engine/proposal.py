@@ -103,6 +103,14 @@ class Proposal:
         assert self.visit is not None
         return self.visit
 
+    def hasten(self, now: float, factor: float) -> None:
+        """Capitals pressed at ``now``: what remains of each pending instruction delay is
+        multiplied by ``factor``."""
+        ready = self.ready
+        self.ready = np.where(ready > now, now + (ready - now) * factor, ready)
+        latest = max(self.ready.tolist())
+        self.ready_max = latest if latest > now else now
+
     def instruct(self, ready: np.ndarray, now: float) -> None:
         """A new text at ``now``: capitals' instructions arrive on the days ``ready``."""
         self.ready = ready
