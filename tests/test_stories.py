@@ -678,6 +678,7 @@ def test_a_holder_cannot_stop_a_qmv_vote_on_an_a_item_by_asking_for_a_debate() -
         (22.0, "adopted", "AITEMS", ""),
     ]
     assert "concession" not in {a for _, a, _, _ in events}  # BB would have held to day 37
+    assert props[["outcome", "abstaining_states"]].values.tolist() == [["adopted", ""]]
 
 
 def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meeting() -> None:
