@@ -80,9 +80,8 @@ class Chair:
         start_written: Callable[[Proposal, float], None],
         ripe: Callable[[Proposal, int, float], None],
     ) -> None:
-        """``ripe(p, rank, now)``: called when ``p``'s text is ripe for agreement at a body of
-        ``rank`` (hold-outs may raise their demands at closing,
-        :meth:`sim.engine.bargaining.Bargaining.ripe`)."""
+        """``ripe(p, rank, now)``: ``p``'s text is ripe for agreement at a body of ``rank``
+        (hold-outs may raise their demands at closing: ``Bargaining.ripe``)."""
         self.members = compiled.members
         self.practice = compiled.practice
         self.desk = desk
@@ -191,12 +190,7 @@ class Chair:
         if move.step is Step.ESCALATE:
             assert move.target is not None
             p.pos = move.pos
-            if (
-                vote_above
-                and isinstance(rule, QualifiedMajorityRule)
-                and rule.vote_as_a_item
-                and move.target == p.route.adopting
-            ):
+            if vote_above and _a_item_vote(rule) and move.target == p.route.adopting:
                 desk.put_to_vote(p, body.idx, now)
             else:
                 desk.escalate(p, body.idx, move.target, now)
@@ -236,9 +230,8 @@ class Chair:
         """An I/A item: noted without discussion below the Council; formally voted (A item) by
         the Council. If the vote fails, the item becomes a B item: discussed from the next
         meeting on, or sent to the adopting configuration from the A-item Council. A state
-        holding the item hostage has it discussed instead (when hold-outs bargain), unless it
-        is a QMV vote: the majority takes the vote (Council Rules of Procedure, Art. 3(8):
-        "unless the Council decides otherwise")."""
+        holding the item hostage has it discussed (when hold-outs bargain), unless it is a QMV
+        vote: the majority votes (Council Rules of Procedure, Art. 3(8))."""
         desk, route = self.desk, p.route
         if not p.hold_started:
             self._ripe(p, body.rank, now)
@@ -275,6 +268,11 @@ class Chair:
             desk.enqueue(p, route.reopens, True, now)
         else:
             p.on_agenda().open = True
+
+
+def _a_item_vote(rule: VotingRule) -> bool:
+    """Whether a text without consensus one rung below the vote is voted as an A item."""
+    return isinstance(rule, QualifiedMajorityRule) and rule.vote_as_a_item
 
 
 def _rule(p: Proposal, body: CompiledBody, rounds: int | None) -> tuple[VotingRule, bool]:
