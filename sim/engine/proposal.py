@@ -98,6 +98,12 @@ class Proposal:
         self.pos = 0  # position on the route
         self.visit: Visit | None = None
 
+    def _ready_on(self, ready: np.ndarray, now: float) -> None:
+        """Capitals' instructions arrive on the days ``ready`` (the last of them, or ``now``)."""
+        self.ready = ready
+        latest = max(ready.tolist())  # a Python max: cheaper than numpy's on 27 states
+        self.ready_max = latest if latest > now else now
+
     def on_agenda(self) -> Visit:
         """The current visit (always set while the item is on an agenda)."""
         assert self.visit is not None
@@ -107,15 +113,11 @@ class Proposal:
         """Capitals pressed at ``now``: what remains of each pending instruction delay is
         multiplied by ``factor``."""
         ready = self.ready
-        self.ready = np.where(ready > now, now + (ready - now) * factor, ready)
-        latest = max(self.ready.tolist())
-        self.ready_max = latest if latest > now else now
+        self._ready_on(np.where(ready > now, now + (ready - now) * factor, ready), now)
 
     def instruct(self, ready: np.ndarray, now: float) -> None:
         """A new text at ``now``: capitals' instructions arrive on the days ``ready``."""
-        self.ready = ready
-        latest = max(ready.tolist())  # a Python max: cheaper than numpy's on 27 states
-        self.ready_max = latest if latest > now else now
+        self._ready_on(ready, now)
         self.text_time = now
         self.instr_logged = False
         self.held_logged = False

@@ -101,11 +101,9 @@ class Secretariat:
     def escalate(self, p: Proposal, body: int, target: int, now: float) -> None:
         """Send ``p`` up from ``body`` to ``target``, to be discussed there (on new
         instructions, where the scenario's practice asks for them for an unchanged text)."""
-        p.escalations += 1
+        self._send_up(p, body, now)
         if target == self.compiled.escalation:
             p.visited_top = True
-        self.events.record(now, p.id, _ESCALATED, body)
-        self.leave(p, now, StageExit.ESCALATED)
         if self.compiled.practice.reinstruct_on_escalation:
             self.new_text(p, now)
         self.enqueue(p, target, True, now)
@@ -114,11 +112,15 @@ class Secretariat:
         """Send ``p`` up from ``body``, where consensus failed, to be voted without debate: an
         A item of the A-item Council (or of the adopting body), not by written procedure,
         which a state outvoted could refuse (Council Rules of Procedure, Art. 12(1))."""
+        self._send_up(p, body, now)
+        route = p.route
+        self.enqueue(p, route.adopting if route.a_items is None else route.a_items, False, now)
+
+    def _send_up(self, p: Proposal, body: int, now: float) -> None:
+        """``p`` leaves ``body`` upwards (an escalation, counted and logged)."""
         p.escalations += 1
         self.events.record(now, p.id, _ESCALATED, body)
         self.leave(p, now, StageExit.ESCALATED)
-        route = p.route
-        self.enqueue(p, route.adopting if route.a_items is None else route.a_items, False, now)
 
     def adopt(self, p: Proposal, now: float, where: str) -> None:
         """Adopt ``p`` (with abstentions, if any state abstained on the way)."""
