@@ -1,11 +1,14 @@
-"""The Council ladder as pure decisions: where a proposal goes after a round.
+"""The Council ladder as pure decisions: every way a proposal can move, as a :class:`Move`.
 
 A proposal type's :class:`Route` lists the bodies it climbs (working party → PSC → Coreper →
-Council); the escalation body at the top (the European Council) sits outside the route. After
-agreement an item moves on as an I/A item, goes to written procedure, is referred back from the
-top for formal adoption, or is adopted. When a body exhausts its rounds the item escalates to
-the next body, then once to the top; at the top it keeps trying until its deadline lapses it, or
-is withdrawn or blocked.
+Council); the escalation body at the top (the European Council) sits outside the route. Each
+function here answers one exit a proposal can take: after agreement an item moves on as an I/A
+item (or as a B item ministers discuss), goes to written procedure, is referred back from the
+top for formal adoption, or is adopted; when a body exhausts its rounds the item escalates (or,
+under a QMV rule that votes higher up, is put to the vote), then once to the top, where it keeps
+trying until its deadline lapses it, or is withdrawn or blocked; a failed formal vote or an
+objection in written procedure reopens it; the emergency brake refers it to the top. The SimPy
+shell applies a move in one place (:meth:`sim.engine.secretariat.Secretariat.apply`).
 """
 
 from __future__ import annotations
@@ -19,14 +22,21 @@ from typing import NamedTuple
 class Step(Enum):
     """What happens to a proposal next."""
 
-    MOVE_ON = "move_on"  # to the next body of the route, as an I/A item
+    TABLE = "table"  # a new proposal on the first body's agenda
+    SILENCE = "silence"  # a new text circulated under silence procedure before any meeting
+    MOVE_ON = "move_on"  # to the next body of the route, as an I/A item (or a B item)
     WRITTEN_PROCEDURE = "written_procedure"  # instead of the adopting body (Council RoP Art. 12)
     ESCALATE = "escalate"  # to a higher body, to be discussed there
+    VOTE = "vote"  # consensus failed below a QMV vote: up to be voted as an A item (RoP Art. 3(6))
+    BRAKE = "brake"  # an outvoted state refers it to the European Council (Art. 31(2) TEU)
     REFER_BACK = "refer_back"  # from the European Council to the adopting body (Art. 15 TEU)
+    REOPEN = "reopen"  # formal adoption failed (a vote, an objection): discussed again lower down
+    DEBATE = "debate"  # stays on this body's agenda, to be discussed
     ADOPT = "adopt"
-    KEEP_TRYING = "keep_trying"  # at the top with a deadline: until it lapses
+    KEEP_TRYING = "keep_trying"  # rounds used up, yet stays where it is (a deadline, a holder)
     WITHDRAW = "withdraw"
     BLOCK = "block"
+    LAPSE = "lapse"  # its deadline passed with the item still open
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,30 +82,45 @@ _WRITTEN_PROCEDURE = Step.WRITTEN_PROCEDURE
 
 
 class Move(NamedTuple):
-    """A step, the body it leads to (if any) and the proposal's new position on the route (a
-    named tuple: immutable and cheap to create, once per agreement)."""
+    """A step, the body it leads to (if any), the proposal's new position on the route, and
+    whether it is to be discussed there (``open``) or passed as an I/A item (a named tuple:
+    immutable and cheap to create, once per agreement)."""
 
     step: Step
     target: int | None
     pos: int
+    open: bool = False
 
 
-def after_agreement(route: Route, body: int, pos: int) -> Move:
-    """Where an item goes once ``body`` (at route position ``pos``) has agreed on it.
+def on_tabling(route: Route, silence_first: bool) -> Move:
+    """Where a new proposal starts: on the first body's agenda, to be discussed, or circulated
+    under the silence procedure before any meeting (Council RoP Art. 12(2))."""
+    if silence_first:
+        return Move(Step.SILENCE, None, 0)
+    return Move(Step.TABLE, route.bodies[0], 0, True)
+
+
+def after_agreement(route: Route, body: int, pos: int, b_item: bool = False) -> Move:
+    """Where an item goes once ``body`` (at route position ``pos``) has agreed on it; a
+    ``b_item`` reaching the last rung goes to the adopting body to be discussed by ministers.
 
     >>> r = Route((0, 1, 2), top=3, written_procedure=True)
     >>> after_agreement(r, 0, 0)
-    Move(step=<Step.MOVE_ON: 'move_on'>, target=1, pos=1)
+    Move(step=<Step.MOVE_ON: 'move_on'>, target=1, pos=1, open=False)
     >>> after_agreement(r, 1, 1).step, after_agreement(r, 3, 1), after_agreement(r, 2, 2).step
     (<Step.WRITTEN_PROCEDURE: 'written_procedure'>, Move(step=<Step.REFER_BACK: 'refer_back'>, \
-target=2, pos=2), <Step.ADOPT: 'adopt'>)
+target=2, pos=2, open=False), <Step.ADOPT: 'adopt'>)
+    >>> after_agreement(r, 1, 1, b_item=True)
+    Move(step=<Step.MOVE_ON: 'move_on'>, target=2, pos=2, open=True)
     """
     last = len(route.bodies) - 1
     if body == route.top:
-        return Move(_REFER_BACK, route.adopting, last)
+        return Move(_REFER_BACK, route.adopting, last, b_item)
     if route.adopts(body):
         return Move(_ADOPT, None, pos)
     nxt = pos + 1
+    if nxt == last and b_item:
+        return Move(_MOVE_ON, route.adopting, nxt, True)
     if nxt == last and route.written_procedure:
         return Move(_WRITTEN_PROCEDURE, None, nxt)
     if nxt == last and route.a_items is not None:
@@ -111,31 +136,77 @@ def after_exhaustion(
     keeps_trying: bool,
     withdraws: Callable[[], bool],
     stays: bool = False,
+    vote: bool = False,
 ) -> Move:
     """Where an item goes when ``body`` has used up its rounds on it.
 
     Below the top it escalates to the next body of its route, then (once) to the escalation
-    body. At the top, or with no way up, an item that ``keeps_trying`` (it has a deadline, or a
-    hold-out is still to concede) stays on the agenda; otherwise it is withdrawn if
-    ``withdraws()`` (a draw, asked only here) says so, else blocked. An item that ``stays``
-    (its deadline will bring a concession) keeps trying where it is, at any level.
+    body; with ``vote`` (consensus failed one rung below a QMV vote taken as an A item) it goes
+    up to the adopting body's vote instead (to the A-item Council, if any). At the top, or with
+    no way up, an item that ``keeps_trying`` (it has a deadline, or a hold-out is still to
+    concede) stays on the agenda; otherwise it is withdrawn if ``withdraws()`` (a draw, asked
+    only here) says so, else blocked. An item that ``stays`` (its deadline will bring a
+    concession) keeps trying where it is, at any level.
+
+    >>> r = Route((0, 1, 2), top=3, a_items=4)
+    >>> after_exhaustion(r, 1, 1, False, False, lambda: False, vote=True)
+    Move(step=<Step.VOTE: 'vote'>, target=4, pos=2, open=False)
+    >>> after_exhaustion(r, 2, 2, False, False, lambda: False).target
+    3
     """
     if stays:
         return Move(Step.KEEP_TRYING, None, pos)
     at_top = body == route.top
     if not at_top and pos < len(route.bodies) - 1:
-        return Move(Step.ESCALATE, route.bodies[pos + 1], pos + 1)
+        target = route.bodies[pos + 1]
+        if vote and target == route.adopting:
+            return Move(Step.VOTE, target if route.a_items is None else route.a_items, pos + 1)
+        return Move(Step.ESCALATE, target, pos + 1, True)
     if not at_top and route.top is not None and not visited_top:
-        return Move(Step.ESCALATE, route.top, pos)
+        return Move(Step.ESCALATE, route.top, pos, True)
     if keeps_trying:
         return Move(Step.KEEP_TRYING, None, pos)
     return Move(Step.WITHDRAW if withdraws() else Step.BLOCK, None, pos)
 
 
-def brake_target(route: Route, body: int, braked: bool) -> int | None:
-    """The body an emergency brake refers the item to (the European Council, Art. 31(2) TEU),
-    or None where the brake is not available: already pulled once, no escalation body, or
-    already at the top."""
+def after_formal_vote(route: Route, body: int, pos: int, adopted: bool) -> Move:
+    """After the formal vote on an A item at ``body``: adopted, or (failed) back to the body
+    that reopens it (:attr:`Route.reopens`), or discussed where it is if that is ``body``.
+
+    >>> r = Route((0, 1, 2), top=3, a_items=4)
+    >>> after_formal_vote(r, 4, 2, adopted=False)
+    Move(step=<Step.REOPEN: 'reopen'>, target=1, pos=1, open=True)
+    >>> after_formal_vote(r, 1, 1, adopted=False).step
+    <Step.DEBATE: 'debate'>
+    """
+    if adopted:
+        return Move(_ADOPT, None, pos)
+    if body != route.reopens:
+        return Move(Step.REOPEN, route.reopens, route.bodies.index(route.reopens), True)
+    return Move(Step.DEBATE, body, pos, True)
+
+
+def after_written_procedure(route: Route, pos: int, objected: bool, first: bool) -> Move:
+    """After a written (silence) procedure: adopted, or, when a state broke silence, to be
+    discussed from the route's first body (a text circulated ``first``) or where it reopens.
+
+    >>> after_written_procedure(Route((0, 1, 2), top=None), 2, objected=True, first=True)
+    Move(step=<Step.REOPEN: 'reopen'>, target=0, pos=0, open=True)
+    """
+    if not objected:
+        return Move(_ADOPT, None, pos)
+    body = route.bodies[0] if first else route.reopens
+    return Move(Step.REOPEN, body, route.bodies.index(body), True)
+
+
+def emergency_brake(route: Route, body: int, pos: int, braked: bool) -> Move | None:
+    """The move an emergency brake makes (Art. 31(2) TEU): the unchanged text referred to the
+    European Council, to be discussed there; None where the brake is not available (already
+    pulled once, no escalation body, or already at the top).
+
+    >>> emergency_brake(Route((0, 1, 2), top=3), 2, 2, braked=False)
+    Move(step=<Step.BRAKE: 'brake'>, target=3, pos=2, open=True)
+    """
     if braked or route.top is None or body == route.top:
         return None
-    return route.top
+    return Move(Step.BRAKE, route.top, pos, True)

@@ -75,6 +75,21 @@ class VotingRule(Protocol):
         """Whether an outvoted state may refer the item to the European Council."""
         ...
 
+    @property
+    def vote_as_a_item(self) -> bool:
+        """Whether a text without consensus one rung below the vote is voted as an A item."""
+        ...
+
+    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
+        """The rule a round at a body of ``rank`` (the item's ``rounds``-th; None for a formal
+        vote) is decided by, and whether it is a vote by this rule rather than consensus."""
+        ...
+
+    def consensus_limit(self, rank: int) -> int | None:
+        """Failed rounds after which a body of ``rank``, below the voting level, sends the item
+        up to be voted (None: the body is not below a vote)."""
+        ...
+
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         """Whether ``votes`` adopt the act, and who blocks."""
         ...
@@ -98,6 +113,13 @@ class UnanimityRule:
 
     name: str
     emergency_brake: bool = False
+    vote_as_a_item: bool = False
+
+    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
+        return self, False
+
+    def consensus_limit(self, rank: int) -> int | None:
+        return None
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         against = votes == _AGAINST
@@ -124,6 +146,13 @@ class ConstructiveAbstentionRule:
     states_limit: float
     population_limit: float
     emergency_brake: bool = False
+    vote_as_a_item: bool = False
+
+    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
+        return self, False
+
+    def consensus_limit(self, rank: int) -> int | None:
+        return None
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         against = votes == _AGAINST
@@ -176,6 +205,16 @@ class QualifiedMajorityRule:
         """Whether a body of ``rank`` takes a QMV vote in its ``rounds``-th round on an item:
         in practice the chair seeks consensus first, and votes only at the Council."""
         return rank >= self.vote_rank and rounds > self.consensus_rounds
+
+    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
+        """Under QMV the chair seeks consensus (unanimity) below the voting level and for the
+        item's first consensus rounds; a formal vote counts as past them."""
+        if self.votes_at(rank, self.consensus_rounds + 1 if rounds is None else rounds):
+            return self, True
+        return UnanimityRule(self.name), False
+
+    def consensus_limit(self, rank: int) -> int | None:
+        return self.consensus_rounds if rank < self.vote_rank else None
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         favour = votes == _FOR

@@ -29,6 +29,7 @@ from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
     from sim.engine.compile import CompiledScenario
+    from sim.engine.presidency import Presidency
 
 _CONCESSION = int(Activity.CONCESSION)
 
@@ -43,10 +44,10 @@ class Bargaining:
         desk: Secretariat,
         seed: int,
         replication: int,
-        conceded: Callable[[Proposal, bool], None],
+        presidency: Presidency,
     ) -> None:
-        """``conceded(p, last)``: called after a concession, the ``last`` hold-out's or not
-        (the item may get a meeting, :meth:`sim.engine.presidency.Presidency.conceded`)."""
+        """``presidency``: told of each concession, the last hold-out's or not (the item may
+        get a meeting, :meth:`sim.engine.presidency.Presidency.conceded`)."""
         practice = compiled.practice
         self.enabled = practice.bargaining
         self.rank = practice.holdout_rank if practice.bargaining else 0
@@ -55,7 +56,7 @@ class Bargaining:
         self.abstain_p = compiled.members.concession_abstain_p
         self.env, self.desk = env, desk
         self.rng = stream(seed, replication, Stream.CONCESSION)
-        self._conceded = conceded
+        self._presidency = presidency
 
     def on_agenda(self, p: Proposal, rank: int, now: float) -> None:
         """``p`` was put on the agenda of a body of ``rank`` at ``now``."""
@@ -91,6 +92,6 @@ class Bargaining:
             self.desk.events.record(now, p.id, _CONCESSION, body, state, value=now - since)
             if self.rng.random() < self.abstain_p[state]:
                 p.abstainers[state] = True
-            self._conceded(p, bool(p.holdouts.until[state] >= p.holdouts.end))
+            self._presidency.conceded(p, bool(p.holdouts.until[state] >= p.holdouts.end))
 
         return concede

@@ -8,42 +8,42 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.core.ladder import Step, after_agreement, after_exhaustion, brake_target
+from sim.core.ladder import (
+    Move,
+    Step,
+    after_agreement,
+    after_exhaustion,
+    after_formal_vote,
+    emergency_brake,
+)
 from sim.core.members import brake_invoked
 from sim.core.negotiation import Draws, RoundResult, formal_vote, negotiate
-from sim.core.outcomes import Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
-from sim.core.voting import QualifiedMajorityRule, UnanimityRule, Vote, VotingRule, any_true
+from sim.core.voting import Vote, any_true
 from sim.engine.logs import Activity
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
+    from sim.engine.bargaining import Bargaining
     from sim.engine.compile import CompiledBody, CompiledScenario
 
 # activities bound once: looking up enum members is slow in the per-round loop
 _ABSTENTION = int(Activity.ABSTENTION)
 _AGREED = int(Activity.AGREED)
-_BLOCKED = int(Activity.BLOCKED)
 _COMPROMISE = int(Activity.COMPROMISE)
 _EMERGENCY_BRAKE = int(Activity.EMERGENCY_BRAKE)
 _OBJECTION = int(Activity.OBJECTION)
 _INSTRUCTIONS_RECEIVED = int(Activity.INSTRUCTIONS_RECEIVED)
-_REFERRED_BACK = int(Activity.REFERRED_BACK)
 _RESERVATION = int(Activity.RESERVATION)
 _TABLED = int(Activity.TABLED)
 _VOTE = int(Activity.VOTE)
-_WITHDRAWN = int(Activity.WITHDRAWN)
 _ABSTAIN = int(Vote.ABSTAIN)
 _AGAINST = int(Vote.AGAINST)
-# likewise the steps and visit exits of an agreement
-_ADOPT, _REFER_BACK, _WRITTEN_STEP = Step.ADOPT, Step.REFER_BACK, Step.WRITTEN_PROCEDURE
-_EXIT_AGREED, _EXIT_REFERRED_BACK = StageExit.AGREED, StageExit.REFERRED_BACK
 
 
 class StreamDraws:
@@ -77,18 +77,16 @@ class Chair:
         desk: Secretariat,
         draws: Draws,
         rng_outcome: np.random.Generator,
-        start_written: Callable[[Proposal, float], None],
-        ripe: Callable[[Proposal, int, float], None],
+        bargaining: Bargaining,
     ) -> None:
-        """``ripe(p, rank, now)``: ``p``'s text is ripe for agreement at a body of ``rank``
-        (hold-outs may raise their demands at closing: ``Bargaining.ripe``)."""
+        """``bargaining``: told when a text is ripe for agreement (hold-outs may raise their
+        demands at closing)."""
         self.members = compiled.members
         self.practice = compiled.practice
         self.desk = desk
         self.draws = draws
         self._rng_outcome = rng_outcome
-        self._start_written = start_written
-        self._ripe = ripe
+        self._bargaining = bargaining
 
     def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """A round on ``p`` (a discussion item) at a meeting of ``body``."""
@@ -113,13 +111,11 @@ class Chair:
                 p.ready_max, p.id, _INSTRUCTIONS_RECEIVED, b, value=p.ready_max - p.text_time
             )
         if not (p.hold_started or reserved or p.stances.objectors(p.text)):
-            self._ripe(p, body.rank, now)
+            self._bargaining.ripe(p, body.rank, now)
         p.rounds += 1
         v.rounds += 1
-        rule, voting = body.rule or p.type.rule, False
-        if isinstance(rule, QualifiedMajorityRule):
-            rule, voting = _rule(p, body, p.rounds)
-        top = brake_target(p.route, b, p.braked) if voting else None
+        rule, voting = (body.rule or p.type.rule).at(body.rank, p.rounds)
+        brake = emergency_brake(p.route, b, p.pos, p.braked) if voting else None
         result = negotiate(
             self.members,
             p.text,
@@ -129,7 +125,7 @@ class Chair:
             now,
             self.draws,
             compromise_step=body.compromise_step,
-            brake_possible=top is not None,
+            brake_possible=brake is not None,
             reserved=reserved,
         )
         if result.votes is not None and log.detail:
@@ -138,8 +134,8 @@ class Chair:
             log.record_members(now, p.id, _OBJECTION, b, against, blocking.astype(float))
             log.record_members(now, p.id, _ABSTENTION, b, result.votes >= _ABSTAIN)
         if result.brake is not None:
-            assert top is not None
-            self._brake(p, b, top, result.brake, now)
+            assert brake is not None
+            self._brake(p, b, brake, result.brake, now)
         elif result.failed:
             self.failed_round(p, body, now, result)
         elif result.agreed:
@@ -148,12 +144,11 @@ class Chair:
             log.record(now, p.id, _AGREED, b, value=p.text)
             self.agreed(p, body, now)
 
-    def _brake(self, p: Proposal, body: int, top: int, invoked: np.ndarray, now: float) -> None:
+    def _brake(self, p: Proposal, body: int, move: Move, invoked: np.ndarray, now: float) -> None:
         """Emergency brake (Art. 31(2) TEU): the outvoted state's declaration refers the
         unchanged text to the European Council."""
-        p.braked = True
         self.desk.events.record_members(now, p.id, _EMERGENCY_BRAKE, body, invoked)
-        self.desk.escalate(p, body, top, now)
+        self.desk.apply(p, move, now)
 
     def failed_round(self, p: Proposal, body: CompiledBody, now: float, r: RoundResult) -> None:
         """The rule was not met: the chair's compromise, and escalation when rounds run out."""
@@ -168,9 +163,10 @@ class Chair:
             desk.events.record(now, p.id, _COMPROMISE, body.idx, value=r.text)
             desk.new_text(p, now, who=r.movers if self.practice.reinstruct_objectors_only else None)
         rule = body.rule or p.type.rule
-        limit, vote_above = body.max_rounds, False
-        if isinstance(rule, QualifiedMajorityRule) and body.rank < rule.vote_rank:
-            limit, vote_above = min(limit, rule.consensus_rounds), True
+        limit, consensus = body.max_rounds, rule.consensus_limit(body.rank)
+        vote_above = consensus is not None
+        if consensus is not None:
+            limit = min(limit, consensus)
         # a concession to come, and no QMV vote higher up to override the holder
         waiting = self.practice.bargaining and p.holdouts.end > now and not vote_above
         if waiting:  # blocked by hold-outs only: parked until they concede
@@ -186,45 +182,14 @@ class Chair:
             p.deadline is not None or waiting,
             lambda: bool(self._rng_outcome.random() < withdraw_p),
             stays=waiting and (p.deadline is not None or not self.practice.escalate_holdouts),
+            vote=vote_above and rule.vote_as_a_item,
         )
-        if move.step is Step.ESCALATE:
-            assert move.target is not None
-            p.pos = move.pos
-            if vote_above and _a_item_vote(rule) and move.target == p.route.adopting:
-                desk.put_to_vote(p, body.idx, now)
-            else:
-                desk.escalate(p, body.idx, move.target, now)
-        elif move.step is Step.KEEP_TRYING:
-            v.failed = 0  # keeps trying until a concession, or the deadline lapses it
-        elif move.step is Step.WITHDRAW:
-            desk.finish(p, Outcome.WITHDRAWN, _WITHDRAWN, now, body.id)
-        else:
-            desk.finish(p, Outcome.BLOCKED, _BLOCKED, now, body.id)
+        desk.apply(p, move, now)
 
     def agreed(self, p: Proposal, body: CompiledBody, now: float) -> None:
-        """After agreement: refer back from the top, adopt at the end of the route, or move on."""
-        desk = self.desk
-        move = after_agreement(p.route, body.idx, p.pos)
-        if move.step is _ADOPT:
-            desk.adopt(p, now, body.id)
-            return
-        if move.step is _REFER_BACK:
-            desk.events.record(now, p.id, _REFERRED_BACK, body.idx)
-            desk.leave(p, now, _EXIT_REFERRED_BACK)
-        else:
-            desk.leave(p, now, _EXIT_AGREED)
-        self.move(p, move.step, move.target, move.pos, now)
-
-    def move(self, p: Proposal, step: Step, target: int | None, pos: int, now: float) -> None:
-        """Send an agreed text on: to written procedure, or to ``target`` as an I/A item."""
-        p.pos = pos
-        if p.b_item and pos == len(p.route.bodies) - 1:  # ministers discuss it (B item)
-            self.desk.enqueue(p, p.route.adopting, True, now)
-        elif step is _WRITTEN_STEP:
-            self._start_written(p, now)
-        else:
-            assert target is not None
-            self.desk.enqueue(p, target, False, now)
+        """After agreement: refer back from the top, adopt at the end of the route, or move on
+        (as a B item to ministers, if they discuss it)."""
+        self.desk.apply(p, after_agreement(p.route, body.idx, p.pos, p.b_item), now)
 
     def pass_closed(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """An I/A item: noted without discussion below the Council; formally voted (A item) by
@@ -234,55 +199,35 @@ class Chair:
         vote: the majority votes (Council Rules of Procedure, Art. 3(8))."""
         desk, route = self.desk, p.route
         if not p.hold_started:
-            self._ripe(p, body.rank, now)
+            self._bargaining.ripe(p, body.rank, now)
         adopts = route.adopts(body.idx)
-        rule, voting = _rule(p, body, rounds=None) if adopts else (p.type.rule, False)
+        rule, voting = (
+            (body.rule or p.type.rule).at(body.rank, None) if adopts else (p.type.rule, False)
+        )
         if self.practice.bargaining and p.holdouts.end > now and not voting:
-            p.on_agenda().open = True  # the holder asks for the item to be discussed
+            # the holder asks for the item to be discussed
+            desk.apply(p, Move(Step.DEBATE, body.idx, p.pos, True), now)
             return
         if not adopts:
             desk.events.record(now, p.id, _AGREED, body.idx, value=p.text)
-            desk.leave(p, now, _EXIT_AGREED)
-            move = after_agreement(route, body.idx, p.pos)
-            self.move(p, move.step, move.target, move.pos, now)
+            desk.apply(p, after_agreement(route, body.idx, p.pos, p.b_item), now)
             return
         votes, adopted = formal_vote(
             self.members, p.text, p.stances, p.holdouts, rule, now, p.abstainers
         )
         if desk.events.detail:  # the votes for, counted only for the log
             desk.events.record(now, p.id, _VOTE, body.idx, value=float((votes == 0).sum()))
-        top = brake_target(route, body.idx, p.braked) if voting and rule.emergency_brake else None
+        brake = (
+            emergency_brake(route, body.idx, p.pos, p.braked)
+            if voting and rule.emergency_brake
+            else None
+        )
         against = votes == _AGAINST
-        if adopted and top is not None and any_true(against):
+        if adopted and brake is not None and any_true(against):
             invoked = brake_invoked(against, self.members.brake_p, self.draws.brake())
             if any_true(invoked):
-                self._brake(p, body.idx, top, invoked, now)
+                self._brake(p, body.idx, brake, invoked, now)
                 return
         if adopted:
             p.abstainers |= votes >= _ABSTAIN
-            desk.adopt(p, now, body.id)
-        elif body.idx != route.reopens:
-            desk.events.record(now, p.id, _REFERRED_BACK, body.idx)
-            desk.leave(p, now, _EXIT_REFERRED_BACK)
-            p.pos = route.bodies.index(route.reopens)
-            desk.enqueue(p, route.reopens, True, now)
-        else:
-            p.on_agenda().open = True
-
-
-def _a_item_vote(rule: VotingRule) -> bool:
-    """Whether a text without consensus one rung below the vote is voted as an A item."""
-    return isinstance(rule, QualifiedMajorityRule) and rule.vote_as_a_item
-
-
-def _rule(p: Proposal, body: CompiledBody, rounds: int | None) -> tuple[VotingRule, bool]:
-    """The rule a round (the item's ``rounds``-th; None for a formal vote) at ``body`` is
-    decided by, and whether it is a QMV vote: under QMV the chair seeks consensus (unanimity)
-    below the rule's voting level and for the item's first consensus rounds, and a body below
-    the voting level sends the item up after that many failed rounds."""
-    rule = body.rule or p.type.rule
-    if not isinstance(rule, QualifiedMajorityRule):
-        return rule, False
-    if rule.votes_at(body.rank, rule.consensus_rounds + 1 if rounds is None else rounds):
-        return rule, True
-    return UnanimityRule(rule.name), False
+        desk.apply(p, after_formal_vote(route, body.idx, p.pos, adopted), now)

@@ -19,18 +19,17 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from sim.core.ladder import Route
+from sim.core.ladder import Move, Route, Step, on_tabling
 from sim.core.members import ProposalStances, proposal_stances
 from sim.core.negotiation import Draws
-from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome
-from sim.core.rng import Rows, Stream, name_key, stream
+from sim.core.outcomes import Outcome
+from sim.core.rng import Stream, name_key, stream
 from sim.engine.bargaining import Bargaining
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
 from sim.engine.presidency import Presidency
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
-from sim.engine.written import WrittenProcedure
 
 if TYPE_CHECKING:
     from sim.engine.compile import (
@@ -41,7 +40,6 @@ if TYPE_CHECKING:
     )
 
 # activities bound once: looking up enum members is slow in the per-round loop
-_LAPSED = int(Activity.LAPSED)
 _PENDING = int(Activity.PENDING)
 _SUBMITTED = int(Activity.SUBMITTED)
 
@@ -65,28 +63,19 @@ class Replication:
         self.dtypes = dtypes
         self.env = simpy.Environment(-compiled.warmup if compiled.warmup else 0.0)
         self._seed, self._rep = seed, replication
-        members = compiled.members
-        instructions = stream(seed, replication, Stream.INSTRUCTIONS)
         self.desk = Secretariat(
-            compiled,
-            dtypes,
-            Rows(instructions, members.instruction_delay.draw),
-            stream(seed, replication, Stream.SHOCK),
-            self._on_enqueue,
-            detail,
+            compiled, dtypes, self.env, seed, replication, self._on_enqueue, detail
         )
         self.presidency = Presidency(compiled, self.env, self._hold_meeting)
         self.bargaining = Bargaining(
-            compiled, self.env, self.desk, seed, replication, self.presidency.conceded
+            compiled, self.env, self.desk, seed, replication, self.presidency
         )
-        self.written = WrittenProcedure(compiled, self.env, self.desk, seed, replication)
         self.chair = Chair(
             compiled,
             self.desk,
-            draws or StreamDraws(seed, replication, members.n),
+            draws or StreamDraws(seed, replication, compiled.members.n),
             stream(seed, replication, Stream.OUTCOME),
-            self.written.start,
-            self.bargaining.ripe,
+            self.bargaining,
         )
 
     # --- timeout chains ----------------------------------------------------------------------
@@ -158,10 +147,7 @@ class Replication:
                 if pressure is not None and deadline - pressure > day:
                     wait = deadline - pressure - day
                     env.timeout(wait).callbacks.append(self.presidency.pressure(p))
-            if ptype.silence_first:
-                self.written.start(p, day, first=True)
-            else:
-                desk.enqueue(p, route.bodies[0], True, day)
+            desk.apply(p, on_tabling(route, ptype.silence_first), day)
 
     def _meetings(self, body: CompiledBody) -> Iterator[float]:
         env = self.env
@@ -218,13 +204,8 @@ class Replication:
 
     def _lapse(self, p: Proposal) -> None:
         """The deadline passed with the item still open (e.g. a sanctions regime expires)."""
-        if p.outcome is not None:
-            return
-        where = WRITTEN_PROCEDURE
-        if p.visit is not None:
-            self.desk.agendas[p.visit.body].remove(p)
-            where = self.c.bodies[p.visit.body].id
-        self.desk.finish(p, Outcome.LAPSED, _LAPSED, self.env.now, where)
+        if p.outcome is None:
+            self.desk.apply(p, Move(Step.LAPSE, None, p.pos), self.env.now)
 
 
 def chain(env: simpy.Environment, delays: Iterator[float]) -> None:

@@ -1,8 +1,9 @@
 """The Council secretariat of one replication: agendas, proposals and the logs.
 
-Book-keeping only: putting an item on a body's agenda, closing a visit (with its time split),
-sending new texts to capitals, and closing a proposal with its outcome. What happens in a
-meeting is decided by the pure core and applied by :mod:`sim.engine.replication`.
+Book-keeping, and the one place a proposal moves: :meth:`Secretariat.apply` carries out a
+:class:`~sim.core.ladder.Move` the pure core decided (put the item on an agenda, close its
+visit, send it up, circulate it in written procedure, close it with its outcome). It also sends
+new texts to capitals. What happens in a meeting is decided by :mod:`sim.engine.chair`.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from sim.core.ladder import Move, Step
 from sim.core.members import instructions_ready
-from sim.core.outcomes import Outcome, StageExit
-from sim.core.rng import Rows
+from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome, StageExit
+from sim.core.rng import Rows, Stream, stream
 from sim.core.visit import Visit
 from sim.core.voting import any_true
 from sim.engine.logs import (
@@ -27,13 +29,25 @@ from sim.engine.logs import (
     StageLog,
 )
 from sim.engine.proposal import Proposal
+from sim.engine.written import WrittenProcedure
 
 if TYPE_CHECKING:
+    import simpy
+
     from sim.engine.compile import CompiledScenario
 
 _ADOPTED, _ESCALATED = int(Activity.ADOPTED), int(Activity.ESCALATED)
+_REFERRED_BACK = int(Activity.REFERRED_BACK)
 _ADOPTED_AS, _ADOPTED_WITH = Outcome.ADOPTED, Outcome.ADOPTED_WITH_ABSTENTIONS  # bound once
 _EXIT_OF = {o: StageExit(o.value) for o in Outcome}  # how a visit ends with the outcome
+_EXIT_AGREED, _EXIT_REFERRED_BACK = StageExit.AGREED, StageExit.REFERRED_BACK
+# steps bound once: looking up enum members is slow, and every agreement applies a move
+_MOVE_ON, _ADOPT, _REFER_BACK = Step.MOVE_ON, Step.ADOPT, Step.REFER_BACK
+_ENDS = {
+    Step.WITHDRAW: (Outcome.WITHDRAWN, int(Activity.WITHDRAWN)),
+    Step.BLOCK: (Outcome.BLOCKED, int(Activity.BLOCKED)),
+    Step.LAPSE: (Outcome.LAPSED, int(Activity.LAPSED)),
+}
 
 
 class Secretariat:
@@ -43,14 +57,15 @@ class Secretariat:
         self,
         compiled: CompiledScenario,
         dtypes: dict[str, pd.CategoricalDtype],
-        instruction_rows: Rows,
-        shocks: np.random.Generator,
+        env: simpy.Environment,
+        seed: int,
+        replication: int,
         on_enqueue: Callable[[Proposal, int, float], None] | None = None,
         detail: bool = True,
     ) -> None:
-        """``shocks``: the stream of shared instruction-delay factors; ``on_enqueue(p, body,
-        now)``: called when an item is put on an agenda (hold-outs, extraordinary meetings);
-        ``detail``: keep the event and meeting logs (else they stay empty)."""
+        """``on_enqueue(p, body, now)``: called when an item is put on an agenda (hold-outs,
+        extraordinary meetings); ``detail``: keep the event and meeting logs (else they stay
+        empty)."""
         self.compiled = compiled
         self.agendas: list[list[Proposal]] = [[] for _ in compiled.bodies]
         self.proposals: list[Proposal] = []
@@ -58,10 +73,48 @@ class Secretariat:
         self.stages = StageLog(dtypes["type"], dtypes["stage_body"])
         capacity = np.array([b.capacity for b in compiled.bodies], dtype=np.int64)
         self.meetings = (MeetingLog if detail else QuietMeetingLog)(dtypes["body"], capacity)
-        self._instruction_rows = instruction_rows
-        shock = compiled.practice.instruction_shock
+        delays = compiled.members.instruction_delay.draw
+        self._instruction_rows = Rows(stream(seed, replication, Stream.INSTRUCTIONS), delays)
+        shock, shocks = compiled.practice.instruction_shock, stream(seed, replication, Stream.SHOCK)
         self._shocks = None if shock is None else Rows(shocks, shock.sample, rows=64)
         self._on_enqueue = on_enqueue
+        self.written = WrittenProcedure(compiled, env, self, seed, replication)
+
+    def apply(self, p: Proposal, move: Move, now: float) -> None:
+        """Carry out ``move`` for ``p`` at ``now``: the one place a proposal's position on its
+        route, its visit and its outcome change."""
+        step = move.step
+        if step is _MOVE_ON:
+            self.leave(p, now, _EXIT_AGREED)
+        elif step is _ADOPT:
+            self.adopt(p, now)
+            return
+        elif step is _REFER_BACK or step is Step.REOPEN:
+            if p.visit is not None:  # not after written procedure, which has no visit
+                self.events.record(now, p.id, _REFERRED_BACK, p.visit.body)
+                self.leave(p, now, _EXIT_REFERRED_BACK)
+        elif step is Step.WRITTEN_PROCEDURE:
+            self.leave(p, now, _EXIT_AGREED)
+            p.pos = move.pos
+            self.written.start(p, now)
+            return
+        elif step is Step.SILENCE:
+            self.written.start(p, now, first=True)
+            return
+        elif step is Step.ESCALATE or step is Step.BRAKE or step is Step.VOTE:
+            self._send_up(p, now, move)
+        elif step is Step.DEBATE:
+            p.on_agenda().open = True
+            return
+        elif step is Step.KEEP_TRYING:
+            p.on_agenda().failed = 0  # keeps trying until a concession, or a deadline lapses it
+            return
+        elif step is not Step.TABLE:
+            self._end(p, move, now)
+            return
+        assert move.target is not None
+        p.pos = move.pos
+        self.enqueue(p, move.target, move.open, now)
 
     def enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
         """Put ``p`` on ``body``'s agenda: to be discussed (``open_``) or as an I/A item."""
@@ -98,45 +151,44 @@ class Secretariat:
             ready = np.where(who, ready, p.ready)
         p.instruct(ready, now)
 
-    def escalate(self, p: Proposal, body: int, target: int, now: float) -> None:
-        """Send ``p`` up from ``body`` to ``target``, to be discussed there (on new
-        instructions, where the scenario's practice asks for them for an unchanged text)."""
-        self._send_up(p, body, now)
-        if target == self.compiled.escalation:
-            p.visited_top = True
-        if self.compiled.practice.reinstruct_on_escalation:
-            self.new_text(p, now)
-        self.enqueue(p, target, True, now)
-
-    def put_to_vote(self, p: Proposal, body: int, now: float) -> None:
-        """Send ``p`` up from ``body``, where consensus failed, to be voted without debate: an
-        A item of the A-item Council (or of the adopting body), not by written procedure,
-        which a state outvoted could refuse (Council Rules of Procedure, Art. 12(1))."""
-        self._send_up(p, body, now)
-        route = p.route
-        self.enqueue(p, route.adopting if route.a_items is None else route.a_items, False, now)
-
-    def _send_up(self, p: Proposal, body: int, now: float) -> None:
-        """``p`` leaves ``body`` upwards (an escalation, counted and logged)."""
+    def _send_up(self, p: Proposal, now: float, move: Move) -> None:
+        """``p`` leaves its body upwards (an escalation, counted and logged): to be discussed
+        (on new instructions, where the scenario's practice asks for them for an unchanged
+        text), or, put to the vote, as an A item, not by written procedure, which a state
+        outvoted could refuse (Council Rules of Procedure, Art. 12(1))."""
         p.escalations += 1
-        self.events.record(now, p.id, _ESCALATED, body)
+        self.events.record(now, p.id, _ESCALATED, p.on_agenda().body)
         self.leave(p, now, StageExit.ESCALATED)
+        if move.step is Step.BRAKE:
+            p.braked = True
+        if move.target == self.compiled.escalation:
+            p.visited_top = True
+        if move.open and self.compiled.practice.reinstruct_on_escalation:
+            self.new_text(p, now)
 
-    def adopt(self, p: Proposal, now: float, where: str) -> None:
+    def _end(self, p: Proposal, move: Move, now: float) -> None:
+        """Close ``p`` as the move says: withdrawn, blocked or lapsed where it is."""
+        outcome, activity = _ENDS[move.step]
+        if move.step is Step.LAPSE and p.visit is not None:
+            self.agendas[p.visit.body].remove(p)
+        self.finish(p, outcome, activity, now)
+
+    def adopt(self, p: Proposal, now: float) -> None:
         """Adopt ``p`` (with abstentions, if any state abstained on the way)."""
         outcome = _ADOPTED_WITH if any_true(p.abstainers) else _ADOPTED_AS
-        self.finish(p, outcome, _ADOPTED, now, where)
+        self.finish(p, outcome, _ADOPTED, now)
 
-    def finish(
-        self, p: Proposal, outcome: Outcome, activity: int, now: float, where: str = ""
-    ) -> None:
-        """Close ``p`` with ``outcome`` at ``now`` (``where``: the deciding body's id)."""
+    def finish(self, p: Proposal, outcome: Outcome, activity: int, now: float) -> None:
+        """Close ``p`` with ``outcome`` at ``now``, where it is (a body, or written procedure)."""
         if p.visit is not None:
             p.visit.account(now, p.ready_max)
             body = p.visit.body
+            where = self.compiled.bodies[body].id
             self.leave(p, now, _EXIT_OF[outcome])
         else:
-            body = -1
+            body, where = -1, WRITTEN_PROCEDURE
+        if outcome is Outcome.PENDING:
+            where = ""  # still open at the horizon: decided nowhere
         p.outcome = outcome
         p.decided_day = now
         p.decided_at = where

@@ -12,17 +12,18 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from sim.core.ladder import after_written_procedure
 from sim.core.members import text_objections, written_objections
-from sim.core.outcomes import WRITTEN_PROCEDURE, StageExit
+from sim.core.outcomes import StageExit
 from sim.core.rng import Rows, Stream, stream
 from sim.core.visit import Visit
 from sim.core.voting import any_true
 from sim.engine.logs import Activity
 from sim.engine.proposal import Proposal
-from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
     from sim.engine.compile import CompiledScenario
+    from sim.engine.secretariat import Secretariat
 
 _OBJECTION = int(Activity.OBJECTION)
 _WRITTEN_PROCEDURE = int(Activity.WRITTEN_PROCEDURE)
@@ -71,10 +72,7 @@ class WrittenProcedure:
         period = Visit(self.c.written_stage, started, False)
         period.wait_meeting = now - started
         desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
-        if any_true(objecting):
+        objected = any_true(objecting)
+        if objected:
             desk.events.record_members(now, p.id, _OBJECTION, -1, objecting)
-            body = p.route.bodies[0] if first else p.route.reopens
-            p.pos = p.route.bodies.index(body)
-            desk.enqueue(p, body, True, now)
-        else:
-            desk.adopt(p, now, WRITTEN_PROCEDURE)
+        desk.apply(p, after_written_procedure(p.route, p.pos, objected, first), now)
