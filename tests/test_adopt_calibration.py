@@ -31,11 +31,11 @@ def test_a_recalibration_rewrites_the_numbers_and_keeps_the_hand_set_values(tmp_
     bundled = BUNDLED.read_text()
     cal = tomllib.loads(bundled)
     hu = cal["member_states"]["HU"]["holdout_days"]["median"]
-    urgent = cal["proposal_types"]["sanctions_package"]["urgent_share"]
+    urgent = cal["proposal_types"]["sanctions_package"]["crisis"]["share"]
     sha = re.search(r"sha256 ([0-9a-f]{64})", bundled)
     assert sha is not None
     new = bundled.replace(sha.group(1), "0" * 64)
-    new = new.replace(f"urgent_share = {urgent}", "urgent_share = 0.5")
+    new = new.replace(f"share = {urgent}", "share = 0.5")
     new = new.replace(
         f"[member_states.HU.holdout_days]\nmedian = {hu}",
         "[member_states.HU.holdout_days]\nmedian = 9.5",
@@ -43,16 +43,18 @@ def test_a_recalibration_rewrites_the_numbers_and_keeps_the_hand_set_values(tmp_
     text, changes = adopt_tool.adopt(BASELINE.read_text(), new)
     assert changes == [
         f"member_states.HU.holdout_days.median: {hu} -> 9.5",
-        f"proposal_types.sanctions_package.urgent_share: {urgent} -> 0.5",
+        f"proposal_types.sanctions_package.crisis.share: {urgent} -> 0.5",
     ]
     assert f"sha256 {'0' * 64}" in text
     assert "median = 9.5, sigma = 1.0 }  # CALIBRATED median (hand-set 6)" in text
-    assert "urgent_share = 0.5  " in text
+    assert "\nshare = 0.5  " in text
     assert "CALIBRATED (hand-set 0.3)" in text
     out = tmp_path / "eu27_baseline.toml"
     out.write_text(text)
     adopted = load_scenario(out)
-    assert adopted.proposal_types["sanctions_package"].urgent_share == 0.5
+    crisis = adopted.proposal_types["sanctions_package"].crisis
+    assert crisis is not None
+    assert crisis.share == 0.5
     assert adopted.member_states["HU"].holdout_days.median == 9.5
 
 

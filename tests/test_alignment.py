@@ -124,7 +124,9 @@ def test_meetings_take_fewer_items_with_more_delegations() -> None:
     caps35 = [eu35.meeting_capacity(b, 35) for b in eu35.bodies.values()]
     assert all(np.less_equal(caps35, caps))
     assert sum(caps35) < sum(caps)
-    off = load_scenario("enlargement_eu35", ["negotiation.speaking_share=0.0"])
+    off = load_scenario(
+        "enlargement_eu35", ["negotiation.agenda.tour_de_table.delegations=27"]
+    )  # as many delegations as the capacities are stated for: room unchanged
     assert off.meeting_capacity(psc, 35) == 10
 
 
@@ -141,7 +143,9 @@ def test_decomposition_variants_switch_on_one_source(variant: str) -> None:
         else:
             assert b.instruction_delay.mean == 0.0
             assert b.scrutiny_probability == 0.0
-    assert s.negotiation.delegations == 27
+    table = s.negotiation.agenda.tour_de_table
+    assert table is not None
+    assert table.delegations == 27
 
 
 def test_the_mapping_applies_to_any_scenario_and_its_coefficients_can_be_overridden() -> None:

@@ -73,17 +73,18 @@ def test_durations_match_the_log(baseline_run) -> None:
 
 
 def test_an_item_skips_only_the_bodies_its_type_may_skip(baseline: Scenario, baseline_run) -> None:
-    """Climbing, every body passed over is one the type may skip (an urgent item: by
-    ``urgent_skip`` too), and one an urgent item always skips is never visited."""
+    """Climbing, every body passed over is one the type may skip (an urgent item: by its crisis
+    profile's ``skip`` too), and one an urgent item always skips is never visited."""
     types = baseline.proposal_types
     urgent = baseline_run.proposals.set_index("proposal_id")["urgent"]
     crisis_skips = 0
     for (pid, ptype), visits in baseline_run.stages.groupby(["proposal_id", "type"], observed=True):
         t = types[str(ptype)]
-        always = {b for b, pr in t.urgent_skip.items() if pr == 1.0} if urgent[pid] else set()
-        skippable = {b for b, pr in t.skip.items() if pr > 0}
-        if urgent[pid]:
-            skippable |= {b for b, pr in t.urgent_skip.items() if pr > 0}
+        crisis = (t.crisis.skip or {}) if t.crisis is not None and urgent[pid] else {}
+        always = {b for b, pr in crisis.items() if pr == 1.0}
+        skippable = {b for b, pr in t.skip.items() if pr > 0} | {
+            b for b, pr in crisis.items() if pr > 0
+        }
         bodies = [str(b) for b in visits["body"]]
         assert not always & set(bodies), (pid, bodies)
         crisis_skips += bool(always)

@@ -106,10 +106,32 @@ BASE: dict[str, Any] = {
             "rule": "unanimity",
             "position": 0.5,
             "contestation": 0.0,
-            "urgent": True,
+            "crisis": {"share": 1.0},
         },
     },
+    # the first model's capitals (the measured practice is the default): the stories below
+    # change them where they tell the practice's story
+    "negotiation": {
+        "capitals": {
+            "reinstruct": "all",
+            "reinstruct_on_escalation": True,
+            "discuss_under_reservation": False,
+        }
+    },
 }
+
+
+def bargaining(**keys: Any) -> dict[str, Any]:
+    """A ``[negotiation.bargaining]`` table: the first model's bargaining (demands raised on
+    Coreper's agenda, escalated when rounds run out, concessions convening nothing), changed
+    by ``keys``."""
+    return {
+        "level": "coreper",
+        "moment": "agenda",
+        "escalate": True,
+        "concession_meeting": False,
+        **keys,
+    }
 
 
 class ScriptedDraws:
@@ -428,7 +450,7 @@ def test_constructive_abstention_limits_bind_when_abstainers_hold_a_third_of_bot
         assert r.decision.blocking.tolist() == ([False] * 3 if adopted else [False, False, True])
 
 
-# --- the negotiating practice ([negotiation] and the QMV practice) ------------------------------
+# --- the negotiating practice ([negotiation.*] and the QMV practice) ------------------------------
 
 
 @pytest.mark.parametrize(("moment", "raised"), [("agenda", 7.0), ("closing", 9.0)])
@@ -436,7 +458,7 @@ def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession(
     moment: str, raised: float
 ) -> None:
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper", "holdout_moment": moment},
+        negotiation__bargaining=bargaining(moment=moment),
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 10},
         member_states__BB__abstain_after_concession=1.0,
@@ -463,11 +485,8 @@ def test_a_holdout_raises_its_demand_in_coreper_and_ends_with_a_concession(
 
 def test_a_holdout_concedes_before_the_deadline_while_the_item_is_parked_in_coreper() -> None:
     spec = scenario(
-        negotiation={
-            "bargaining": True,
-            "holdout_level": "coreper",
-            "concession_margin": {"dist": "fixed", "value": 5},
-        },
+        negotiation__bargaining=bargaining(concession_margin={"dist": "fixed", "value": 5}),
+        proposal_types__item__deadline_days=39.5,  # the arrivals below state the deadline
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 400},
     )
@@ -492,7 +511,7 @@ def test_a_holdout_raises_its_demand_at_closing_once_the_text_is_ripe(
     moment: str, raised: float
 ) -> None:
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper", "holdout_moment": moment},
+        negotiation__bargaining=bargaining(moment=moment),
         member_states__AA__positions={"item": 0.2},
         member_states__AA__tolerance=0.3,  # AA accepts texts up to 0.5; the text starts at 1.0
         member_states__BB__holdout_probability=1.0,
@@ -520,9 +539,9 @@ def test_a_holdout_raises_its_demand_at_closing_once_the_text_is_ripe(
     assert props["outcome"].tolist() == ["adopted"]
 
 
-def test_holdouts_at_closing_need_bargaining() -> None:
+def test_an_earlier_flat_practice_key_is_refused_with_where_it_moved() -> None:
     spec = scenario(negotiation={"holdout_moment": "closing"})
-    with pytest.raises(ValueError, match="needs bargaining"):
+    with pytest.raises(ValueError, match="moved to negotiation.bargaining.moment"):
         Scenario.model_validate(spec)
 
 
@@ -536,7 +555,7 @@ def test_proposals_tabled_together_after_a_rounded_wait_all_arrive() -> None:
 
 def test_an_unchanged_text_escalates_without_new_instructions() -> None:
     spec = scenario(
-        negotiation={"reinstruct_on_escalation": False},
+        negotiation__capitals__reinstruct_on_escalation=False,
         member_states__AA__objection_probability=0.5,
     )
     draws = ScriptedDraws(objections=[[YES, NO, NO]])
@@ -548,7 +567,8 @@ def test_an_unchanged_text_escalates_without_new_instructions() -> None:
 
 def test_after_a_compromise_only_the_objectors_re_instruct_and_talks_go_on_meanwhile() -> None:
     spec = scenario(
-        negotiation={"reinstruct": "objectors", "discuss_under_reservation": True},
+        negotiation__capitals__reinstruct="objectors",
+        negotiation__capitals__discuss_under_reservation=True,
         member_states__AA__positions={"item": 0.2},
         member_states__AA__tolerance=0.3,
         member_states__AA__instruction_delay={"dist": "fixed", "value": 8},
@@ -567,7 +587,7 @@ def test_after_a_compromise_only_the_objectors_re_instruct_and_talks_go_on_meanw
 def test_bodies_not_required_are_skipped_and_a_items_go_to_any_council() -> None:
     spec = scenario(
         proposal_types__item__skip={"COREPER": 1.0},
-        negotiation={"a_item_body": "AITEMS"},
+        negotiation__agenda={"a_item_body": "AITEMS"},
         bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
     )
     events, props, _ = story(spec, [(0.5, ITEM, None)])
@@ -630,7 +650,7 @@ def test_under_qmv_a_text_without_consensus_may_be_voted_as_an_a_item(a_item_vot
         proposal_types__item__rule="qmv",
         member_states__AA__positions={"item": 0.0},
         member_states__AA__tolerance=0.1,  # AA objects to the text throughout
-        negotiation={"a_item_body": "AITEMS"},
+        negotiation__agenda={"a_item_body": "AITEMS"},
         bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
         # ministers of the adopting configuration meet monthly: Friday 24 January is day 18
         bodies__COUNCIL=_body("Council", "council", {"monthly": [{"weekday": "fri", "nth": 4}]}),
@@ -662,7 +682,8 @@ def test_a_holder_cannot_stop_a_qmv_vote_on_an_a_item_by_asking_for_a_debate() -
     spec = scenario(
         decision_rules__qmv=rule,
         proposal_types__item__rule="qmv",
-        negotiation={"bargaining": True, "holdout_level": "coreper", "a_item_body": "AITEMS"},
+        negotiation__bargaining=bargaining(),
+        negotiation__agenda={"a_item_body": "AITEMS"},
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 30},
         bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
@@ -683,7 +704,8 @@ def test_a_holder_cannot_stop_a_qmv_vote_on_an_a_item_by_asking_for_a_debate() -
 
 def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meeting() -> None:
     spec = scenario(
-        proposal_types__item__deadline_escalation_days=10,
+        proposal_types__item__deadline_days=30.0,  # the arrivals state the deadline
+        proposal_types__item__crisis={"run_up_days": 10},
         bodies__COREPER__extraordinary_days=1.0,
         member_states__AA__objection_probability=0.5,
         bodies__WP__max_rounds=5,
@@ -701,8 +723,11 @@ def test_an_item_near_its_deadline_becomes_urgent_and_gets_an_extraordinary_meet
 @pytest.mark.parametrize("pressed", [True, False])
 def test_capitals_still_to_instruct_are_pressed_when_the_deadline_nears(pressed: bool) -> None:
     spec = scenario(
-        proposal_types__item__deadline_escalation_days=10,
-        proposal_types__item__urgent_instruction_scale=0.1 if pressed else 1.0,
+        proposal_types__item__deadline_days=30.0,  # the arrivals state the deadline
+        proposal_types__item__crisis={
+            "run_up_days": 10,
+            "instruction_scale": 0.1 if pressed else 1.0,
+        },
         bodies__COREPER__extraordinary_days=1.0,
         member_states__AA__instruction_delay={"dist": "fixed", "value": 30},
     )
@@ -717,7 +742,8 @@ def test_capitals_still_to_instruct_are_pressed_when_the_deadline_nears(pressed:
 
 def test_an_item_tabled_within_its_deadline_run_up_is_urgent_from_the_start() -> None:
     spec = scenario(
-        proposal_types__item__deadline_escalation_days=10,
+        proposal_types__item__deadline_days=30.0,  # the arrivals state the deadline
+        proposal_types__item__crisis={"run_up_days": 10},
         bodies__COREPER__extraordinary_days=1.0,
     )
     events, props, r = story(spec, [(0.5, ITEM, 9.5)])
@@ -873,7 +899,7 @@ def test_no_hostage_taking_on_urgent_items_when_their_holdouts_are_scaled_to_zer
     spec = scenario(
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 10},
-        proposal_types__urgent_item__urgent_holdout_scale=0.0,
+        proposal_types__urgent_item__crisis={"share": 1.0, "holdout_scale": 0.0},
     )
     _, props, _ = story(spec, [(0.5, ITEM, None), (0.5, URGENT, None)])
     assert props["holding_states"].tolist() == ["BB", ""]
@@ -882,7 +908,7 @@ def test_no_hostage_taking_on_urgent_items_when_their_holdouts_are_scaled_to_zer
 
 def test_an_item_held_until_a_concession_calls_no_meetings_meanwhile() -> None:
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper"},
+        negotiation__bargaining=bargaining(),
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 10},
         bodies__COREPER__extraordinary_days=1.0,
@@ -900,15 +926,17 @@ def test_an_item_held_until_a_concession_calls_no_meetings_meanwhile() -> None:
 
 
 @pytest.mark.parametrize("crisis_skips", [True, False])
-def test_urgent_items_skip_by_urgent_skip_in_place_of_skip(crisis_skips: bool) -> None:
-    """``urgent_skip`` replaces ``skip`` for an urgent item: a crisis package goes straight to
-    Coreper while an ordinary one climbs from the working party, or the other way round."""
+def test_urgent_items_skip_by_their_crisis_skip_in_place_of_skip(crisis_skips: bool) -> None:
+    """The crisis profile's ``skip`` replaces ``skip`` for an urgent item: a crisis package goes
+    straight to Coreper while an ordinary one climbs from the working party, or the other way
+    round."""
     plain, crisis = ({}, {"WP": 1.0}) if crisis_skips else ({"WP": 1.0}, {"WP": 0.0})
-    changes = {}
-    for t in ("item", "urgent_item"):
-        changes[f"proposal_types__{t}__skip"] = plain
-        changes[f"proposal_types__{t}__urgent_skip"] = crisis
-    _, props, r = story(scenario(**changes), [(0.5, ITEM, None), (0.5, URGENT, None)])
+    spec = scenario(
+        proposal_types__item__skip=plain,
+        proposal_types__urgent_item__skip=plain,
+        proposal_types__urgent_item__crisis={"share": 1.0, "skip": crisis},
+    )
+    _, props, r = story(spec, [(0.5, ITEM, None), (0.5, URGENT, None)])
     # straight to Coreper (day 2) and the Council (day 4), or through the WP (7, 9, 11)
     assert props["decided_day"].tolist() == ([11.0, 4.0] if crisis_skips else [4.0, 11.0])
     visited = r.stages.groupby("proposal_id")["body"].apply(lambda b: "WP" in set(b.astype(str)))
@@ -918,12 +946,7 @@ def test_urgent_items_skip_by_urgent_skip_in_place_of_skip(crisis_skips: bool) -
 @pytest.mark.parametrize("convenes", [True, False])
 def test_the_last_concession_convenes_coreper_when_the_practice_says_so(convenes: bool) -> None:
     spec = scenario(
-        negotiation={
-            "bargaining": True,
-            "holdout_level": "coreper",
-            "concession_meeting": convenes,
-            "escalate_holdouts": False,
-        },
+        negotiation__bargaining=bargaining(concession_meeting=convenes, escalate=False),
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 10},
         member_states__CC__holdout_probability=1.0,
@@ -951,9 +974,10 @@ def test_a_concession_convenes_no_council() -> None:
     next meeting even when concessions convene meetings and the Council holds extraordinary
     ones."""
     spec = scenario(
-        negotiation={"bargaining": True, "holdout_level": "coreper", "concession_meeting": True},
+        negotiation__bargaining=bargaining(concession_meeting=True),
         member_states__BB__holdout_probability=1.0,
         member_states__BB__holdout_days={"dist": "fixed", "value": 15},
+        bodies__COREPER__extraordinary_days=1.0,  # a body a concession could convene
         bodies__COUNCIL__extraordinary_days=1.0,
     )
     events, props, r = story(spec, [(0.5, ITEM, None)])

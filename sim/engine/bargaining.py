@@ -3,8 +3,8 @@ concession.
 
 A state that holds a proposal hostage for a demand of its own (an exemption, a delisting, a
 guarantee elsewhere) raises it where it can be traded: at Coreper or above, in the scenario's
-practice (``[negotiation] holdout_level``), either as soon as the item is on that body's agenda
-or at closing, when the text is otherwise ripe for agreement (``holdout_moment``; in the record
+practice (``[negotiation.bargaining] level``), either as soon as the item is on that body's
+agenda or at closing, when the text is otherwise ripe for agreement (``moment``; in the record
 the demand surfaces when the presidency seeks agreement: RU12, RU13, RU14). From then on it
 objects whatever the text says, for the time it holds out (its ``holdout_days``; a
 rising-hazard or heavy-tailed distribution, as data), and concedes a margin before the item's

@@ -64,6 +64,18 @@ class CompiledBody:
     extraordinary_weekends: bool = False  # ... also on a Saturday or Sunday
 
 
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How a proposal of a type is handled: in the ordinary course, or urgent (its crisis
+    profile, :class:`~sim.scenario.practice.CrisisSpec`). A proposal carries one, picked at
+    tabling and swapped for the crisis one by deadline pressure."""
+
+    urgent: bool  # first on agendas, extraordinary meetings, the shorter silence period
+    instruction_scale: float  # capitals' instruction delays scaled
+    holdout_scale: float  # the states' hold-out propensities scaled
+    skip: tuple[tuple[int, float], ...]  # bodies of the route skipped with a probability
+
+
 @dataclass(frozen=True)
 class CompiledType:
     """A proposal type: its route as body indices, its rule and its parameters."""
@@ -74,27 +86,22 @@ class CompiledType:
     rule: VotingRule
     arrivals: PoissonSpec | ScheduledSpec
     deadline_days: float | None
-    urgent: bool
     ambition: float
     contestation: float
-    instruction_scale: float
     withdraw_probability: float
-    skip: tuple[tuple[int, float], ...]  # bodies of the route skipped with a probability
-    urgent_share: float  # share of proposals tabled as urgent (all of them if ``urgent``)
-    urgent_instruction_scale: float
-    deadline_escalation_days: float | None
+    normal: Profile
+    crisis: Profile
+    crisis_share: float  # share of proposals tabled as urgent
+    run_up_days: float | None  # urgent from this many days before the deadline
     scrutiny: bool  # national parliaments may hold a scrutiny reservation on it
-    holdout_scale: float  # the states' hold-out propensities scaled for this type
-    holdout_duration_scale: float  # ... and their hold-out durations
+    holdout_duration_scale: float  # the states' hold-out durations scaled for this type
     ministers_discuss: float  # share of agreed texts ministers discuss (B item), not A items
     silence_first: bool = False  # circulated under silence procedure before any meeting
-    urgent_holdout_scale: float = 1.0  # hold-out propensities on its urgent ones, scaled again
-    urgent_skip: tuple[tuple[int, float], ...] = ()  # its urgent ones' skips, in place of ``skip``
 
 
 @dataclass(frozen=True)
 class Practice:
-    """How negotiations are conducted (:class:`~sim.scenario.schema.NegotiationSpec`)."""
+    """How negotiations are conducted (:class:`~sim.scenario.practice.NegotiationSpec`)."""
 
     bargaining: bool
     holdout_rank: int
@@ -193,7 +200,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
     index = {b.id: b.idx for b in bodies}
     top = index[scenario.escalation_body] if scenario.escalation_body else None
     neg = scenario.negotiation
-    a_items = index[neg.a_item_body] if neg.a_item_body else None
+    a_items = index[neg.agenda.a_item_body] if neg.agenda.a_item_body else None
     compiled_types = [
         _compile_type(i, name, spec, index, (top, a_items), rules, scenario.recesses)
         for i, (name, spec) in enumerate(types.items())
@@ -244,6 +251,9 @@ def _compile_type(
             tuple(recesses) if arr.lead_skips_recesses else (),
         )
     )
+    crisis = spec.crisis
+    skip = {index[b]: pr for b, pr in spec.skip.items()}
+    crisis_skip = skip | {index[b]: pr for b, pr in ((crisis and crisis.skip) or {}).items()}
     return CompiledType(
         idx=i,
         name=name,
@@ -251,22 +261,22 @@ def _compile_type(
         rule=rules[spec.rule],
         arrivals=arrivals,
         deadline_days=spec.deadline_days,
-        urgent=spec.urgent,
         ambition=spec.ambition,
         contestation=spec.contestation,
-        instruction_scale=spec.instruction_scale,
         withdraw_probability=spec.withdraw_probability,
-        skip=tuple((index[b], pr) for b, pr in spec.skip.items()),
-        urgent_share=1.0 if spec.urgent else spec.urgent_share,
-        urgent_instruction_scale=spec.urgent_instruction_scale or spec.instruction_scale,
-        deadline_escalation_days=spec.deadline_escalation_days,
+        normal=Profile(False, spec.instruction_scale, spec.holdout_scale, tuple(skip.items())),
+        crisis=Profile(
+            True,
+            (crisis and crisis.instruction_scale) or spec.instruction_scale,
+            spec.holdout_scale * (1.0 if crisis is None else crisis.holdout_scale),
+            tuple(crisis_skip.items()),
+        ),
+        crisis_share=0.0 if crisis is None else crisis.share,
+        run_up_days=None if crisis is None else crisis.run_up_days,
         scrutiny=spec.scrutiny,
-        holdout_scale=spec.holdout_scale,
         holdout_duration_scale=spec.holdout_duration_scale,
         ministers_discuss=spec.ministers_discuss,
         silence_first=spec.silence_first,
-        urgent_holdout_scale=spec.urgent_holdout_scale,
-        urgent_skip=tuple((index[b], pr) for b, pr in spec.urgent_skip.items()),
     )
 
 
@@ -277,19 +287,23 @@ def _chair_factor(scenario: Scenario, chair: Chair) -> float:
 
 
 def _practice(neg: NegotiationSpec) -> Practice:
-    """The scenario's negotiating practice, with levels as ranks."""
+    """The scenario's negotiating practice, with levels as ranks (without a bargaining table:
+    hold-outs as plain timers, raised on any body's agenda)."""
+    bargain, capitals = neg.bargaining, neg.capitals
     return Practice(
-        bargaining=neg.bargaining,
-        holdout_rank=LEVELS.index(neg.holdout_level),
-        holdouts_at_closing=neg.bargaining and neg.holdout_moment == "closing",
-        concession_margin=neg.concession_margin,
-        instruction_shock=neg.instruction_shock,
-        reinstruct_objectors_only=neg.reinstruct == "objectors",
-        reinstruct_on_escalation=neg.reinstruct_on_escalation,
-        discuss_under_reservation=neg.discuss_under_reservation,
-        escalate_holdouts=neg.escalate_holdouts,
+        bargaining=bargain is not None,
+        holdout_rank=0 if bargain is None else LEVELS.index(bargain.level),
+        holdouts_at_closing=bargain is not None and bargain.moment == "closing",
+        concession_margin=None if bargain is None else bargain.concession_margin,
+        instruction_shock=capitals.shock,
+        reinstruct_objectors_only=capitals.reinstruct == "objectors",
+        reinstruct_on_escalation=capitals.reinstruct_on_escalation,
+        discuss_under_reservation=capitals.discuss_under_reservation,
+        escalate_holdouts=bargain is None or bargain.escalate,
         concession_below=(
-            LEVELS.index(Level.COUNCIL) if neg.bargaining and neg.concession_meeting else None
+            LEVELS.index(Level.COUNCIL)
+            if bargain is not None and bargain.concession_meeting
+            else None
         ),
     )
 

@@ -5,7 +5,7 @@ a body that holds extraordinary meetings (``extraordinary_days`` in the scenario
 Coreper at short notice, a special European Council) meets for it within that many days when
 its next regular meeting is later: on a working day, unless the body also meets at weekends
 (``extraordinary_weekends``: the Foreign Affairs Council met by videoconference on Sunday
-27 February 2022) or the item would lapse by the Monday. With ``[negotiation]
+27 February 2022) or the item would lapse by the Monday. With ``[negotiation.bargaining]
 concession_meeting`` the last hold-out's concession convenes the body too, below the Council:
 the presidency seizes the moment (observed_cfsp.csv: Coreper agreed 0-1 days after a failed
 attempt, RU05, RU10, RU12).
@@ -64,11 +64,7 @@ class Presidency:
 
         def urgent(_: simpy.Event) -> None:
             if p.outcome is None:
-                p.urgent = True
-                t, now = p.type, self.env.now
-                factor = t.urgent_instruction_scale / t.instruction_scale
-                if factor < 1.0 and p.ready_max > now:  # capitals pressed for instructions
-                    p.hasten(now, factor)
+                p.turn_urgent(self.env.now)
                 self.convene_for(p)
 
         return urgent

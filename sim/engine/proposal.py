@@ -18,7 +18,7 @@ from sim.core.outcomes import Outcome
 from sim.core.visit import Visit
 
 if TYPE_CHECKING:
-    from sim.engine.compile import CompiledType
+    from sim.engine.compile import CompiledType, Profile
 
 
 class Proposal:
@@ -42,6 +42,7 @@ class Proposal:
         "outcome",
         "parked",
         "pos",
+        "profile",
         "ready",
         "ready_max",
         "rounds",
@@ -70,7 +71,8 @@ class Proposal:
         self.id = pid
         self.type = ptype
         self.route = route  # the type's route less the bodies skipped for this proposal
-        self.urgent = urgent
+        self.profile: Profile = ptype.crisis if urgent else ptype.normal
+        self.urgent = urgent  # the profile's, kept at hand: agendas sort by it
         self.b_item = b_item  # ministers will discuss it at the adopting body
         self.arrival = arrival
         self.deadline = deadline
@@ -109,11 +111,17 @@ class Proposal:
         assert self.visit is not None
         return self.visit
 
-    def hasten(self, now: float, factor: float) -> None:
-        """Capitals pressed at ``now``: what remains of each pending instruction delay is
-        multiplied by ``factor``."""
-        ready = self.ready
-        self._ready_on(np.where(ready > now, now + (ready - now) * factor, ready), now)
+    def turn_urgent(self, now: float) -> None:
+        """The item turns urgent at ``now`` (its deadline nears): it takes its type's crisis
+        profile, and capitals still to instruct are pressed: what remains of each pending
+        instruction delay is scaled by the crisis profile's instruction scale over the one it
+        had."""
+        before, self.profile = self.profile, self.type.crisis
+        self.urgent = True
+        factor = self.profile.instruction_scale / before.instruction_scale
+        if factor < 1.0 and self.ready_max > now:
+            ready = self.ready
+            self._ready_on(np.where(ready > now, now + (ready - now) * factor, ready), now)
 
     def instruct(self, ready: np.ndarray, now: float) -> None:
         """A new text at ``now``: capitals' instructions arrive on the days ``ready``."""

@@ -125,7 +125,7 @@ class Replication:
             yield max(day - env.now, 0.0)  # now may be an ulp past ``day``
             ptype = c.types[type_idx]
             stances, route, urgent, b_item = next(tabling[type_idx])
-            pressure = ptype.deadline_escalation_days
+            pressure = ptype.run_up_days
             if deadline is not None and pressure is not None and deadline - pressure <= day:
                 urgent = True  # tabled already within the presidency's run-up to the deadline
             p = Proposal(
@@ -264,27 +264,26 @@ def _tabling(
     skipped), whether it is urgent and whether ministers will discuss it, drawn in one block
     per type from the type's streams."""
     times = np.array([a[0] for a in arrivals if a[1] == t.idx])
-    k = len(times)
-    urgent = np.full(k, t.urgent_share >= 1.0)
+    k, share = len(times), t.crisis_share
+    urgent = np.full(k, share >= 1.0)
     b_item = np.zeros(k, dtype=bool)
     skipped: list[tuple[int, ...]] = [()] * k
-    if 0.0 < t.urgent_share < 1.0 or t.skip or t.urgent_skip or t.ministers_discuss > 0.0:
+    plain, crisis = dict(t.normal.skip), dict(t.crisis.skip)
+    if 0.0 < share < 1.0 or plain or crisis or t.ministers_discuss > 0.0:
         rng = stream(seed, replication, Stream.ROUTE, name_key(t.name))
-        # one column per body skipped by some: those of ``skip`` first (as before there was
-        # ``urgent_skip``, so a scenario without it keeps its draws), then the urgent ones'
-        plain, crisis = dict(t.skip), dict(t.urgent_skip)
+        # one column per body skipped by some: those of the plain profile first, then the
+        # crisis profile's own (the crisis skips are the plain ones with its own in place)
         bodies = [*plain, *(b for b in crisis if b not in plain)]
         u = rng.random((k, 2 + len(bodies)))
-        urgent = u[:, 0] < t.urgent_share if t.urgent_share < 1.0 else urgent
+        urgent = u[:, 0] < share if share < 1.0 else urgent
         b_item = u[:, 1] < t.ministers_discuss
         p_plain = np.array([plain.get(b, 0.0) for b in bodies])
-        p_urgent = np.array([crisis.get(b, plain.get(b, 0.0)) for b in bodies])
+        p_urgent = np.array([crisis.get(b, 0.0) for b in bodies])
         skips = u[:, 2:] < np.where(urgent[:, None], p_urgent, p_plain)
         skipped = [tuple(b for b, s in zip(bodies, row, strict=True) if s) for row in skips]
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
-    # the urgent (crisis) ones' hold-out propensities scaled again
-    holdout_scale = t.holdout_scale * np.where(urgent, t.urgent_holdout_scale, 1.0)
+    holdout_scale = np.where(urgent, t.crisis.holdout_scale, t.normal.holdout_scale)
     stances = proposal_stances(
         c.members,
         t.name,

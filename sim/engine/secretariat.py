@@ -140,8 +140,7 @@ class Secretariat:
         text's shared factor (a shock common to all capitals, if the scenario has one), and
         not before ``not_before`` (e.g. the end of a parliamentary scrutiny reservation). With
         ``who``, only those capitals re-instruct; the others keep their instructions."""
-        t = p.type
-        scale = t.urgent_instruction_scale if p.urgent else t.instruction_scale
+        scale = p.profile.instruction_scale
         if self._shocks is not None:
             scale *= float(self._shocks.next())
         ready = instructions_ready(now, scale, self._instruction_rows.next())

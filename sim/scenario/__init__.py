@@ -11,6 +11,7 @@ from sim.scenario.loading import (
     parse_override,
     resolve_scenario,
 )
+from sim.scenario.practice import CrisisSpec, NegotiationSpec
 from sim.scenario.references import ResolvedMember
 from sim.scenario.schema import (
     BodySpec,
@@ -20,7 +21,6 @@ from sim.scenario.schema import (
     ExperimentSpec,
     Level,
     MemberBehaviour,
-    NegotiationSpec,
     PoissonArrivals,
     ProposalTypeSpec,
     QualifiedMajority,
@@ -35,6 +35,7 @@ __all__ = [
     "BodySpec",
     "Chair",
     "ConstructiveAbstention",
+    "CrisisSpec",
     "DecisionRuleSpec",
     "ExperimentSpec",
     "Level",

@@ -26,14 +26,15 @@ from sim.scenario.alignment import (
     aligned_behaviour,
     reference_entry,
 )
+from sim.scenario.fields import MAX_DAYS, Level
+from sim.scenario.fields import StrictModel as _Model
 from sim.scenario.schema import (
-    MAX_DAYS,
     MemberBehaviour,
     MemberStateSpec,
+    ProposalTypeSpec,
     QualifiedMajority,
     Scenario,
     ScheduledArrivals,
-    _Model,
 )
 
 
@@ -116,14 +117,10 @@ def check_cross_references(s: Scenario) -> None:
             )
     if s.escalation_body is not None and s.escalation_body not in s.bodies:
         raise KeyedError("escalation_body", f"unknown body {s.escalation_body!r}")
-    if s.negotiation.holdout_moment == "closing" and not s.negotiation.bargaining:
-        raise KeyedError(
-            "negotiation.holdout_moment",
-            "'closing' needs bargaining = true (a demand raised at closing ends with a concession)",
-        )
-    a_items = s.negotiation.a_item_body
+    a_items = s.negotiation.agenda.a_item_body
     if a_items is not None and a_items not in s.bodies:
-        raise KeyedError("negotiation.a_item_body", f"unknown body {a_items!r}")
+        raise KeyedError("negotiation.agenda.a_item_body", f"unknown body {a_items!r}")
+    check_practice_used(s)
     for type_id, pt in s.proposal_types.items():
         for i, body_id in enumerate(pt.route):
             if body_id not in s.bodies:
@@ -132,7 +129,8 @@ def check_cross_references(s: Scenario) -> None:
                     f"proposal_types.{type_id}.route[{i}]",
                     f"unknown body {body_id!r} (known: {known})",
                 )
-        for key, skips in (("skip", pt.skip), ("urgent_skip", pt.urgent_skip)):
+        crisis_skip = pt.crisis.skip if pt.crisis is not None and pt.crisis.skip else {}
+        for key, skips in (("skip", pt.skip), ("crisis.skip", crisis_skip)):
             for body_id in skips:
                 if body_id not in pt.route[:-1]:
                     raise KeyedError(
@@ -154,6 +152,11 @@ def check_cross_references(s: Scenario) -> None:
                 f"proposal_types.{type_id}.deadline_days",
                 "scheduled arrivals take their deadlines from arrivals.deadlines",
             )
+        if pt.crisis is not None and pt.crisis.run_up_days is not None and not _has_deadline(pt):
+            raise KeyedError(
+                f"proposal_types.{type_id}.crisis.run_up_days",
+                "the type has no deadline to run up to (deadline_days or scheduled arrivals)",
+            )
     positions = [("member_defaults", s.member_defaults.positions)] + [
         (f"member_states.{c}", m.positions) for c, m in s.member_states.items()
     ]
@@ -162,6 +165,53 @@ def check_cross_references(s: Scenario) -> None:
             if type_id not in s.proposal_types:
                 raise KeyedError(f"{where}.positions.{type_id}", "unknown proposal type")
     resolve_members(s)
+
+
+_LEVELS = list(Level)
+
+
+def _has_deadline(pt: ProposalTypeSpec) -> bool:
+    return pt.deadline_days is not None or isinstance(pt.arrivals, ScheduledArrivals)
+
+
+def check_practice_used(s: Scenario) -> None:
+    """Refuse a practice setting written where it can have no effect in ``s`` (each would be
+    silently inert): a concession margin with no deadline to concede by, concessions convening
+    meetings where no body below the Council meets at short notice, a silence period for urgent
+    items where no type has a crisis profile."""
+    bargaining = s.negotiation.bargaining
+    written = bargaining.model_fields_set if bargaining is not None else set()
+    if "concession_margin" in written and not any(
+        _has_deadline(pt) for pt in s.proposal_types.values()
+    ):
+        raise KeyedError(
+            "negotiation.bargaining.concession_margin",
+            "no proposal type has a deadline for a holder to concede by",
+        )
+    if (
+        bargaining is not None
+        and "concession_meeting" in written
+        and bargaining.concession_meeting
+        and not any(
+            b.extraordinary_days is not None
+            and _LEVELS.index(b.level) < _LEVELS.index(Level.COUNCIL)
+            for b in s.bodies.values()
+        )
+    ):
+        raise KeyedError(
+            "negotiation.bargaining.concession_meeting",
+            "no body below the Council holds extraordinary meetings (extraordinary_days)",
+        )
+    wp = s.written_procedure
+    if (
+        wp is not None
+        and wp.urgent_days is not None
+        and all(pt.crisis is None for pt in s.proposal_types.values())
+    ):
+        raise KeyedError(
+            "written_procedure.urgent_days",
+            "no proposal type has a crisis profile, so no item is ever urgent",
+        )
 
 
 class ResolvedMember(_Model):

@@ -17,8 +17,6 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import tomli_w
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     model_validator,
 )
@@ -30,29 +28,27 @@ from sim.core.errors import UserError
 if TYPE_CHECKING:
     from sim.scenario.references import ResolvedMember
 
-# Numbers are strict: ``true`` is not 1, ``"3"`` is not 3 (a whole number is a valid float).
-# Every bound keeps a run feasible: no overflow in timestamps, arrival counts or memory.
-MAX_DAYS = 36_525.0
-"""The longest duration a scenario may state, in days (100 years)."""
-MAX_POPULATION = 2_000_000_000
-MAX_RATE_PER_YEAR = 100_000.0
-MAX_COUNT = 10_000
-MAX_CAPACITY = 1_000_000
-MAX_ROUNDS = 10_000
-MAX_REPLICATIONS = 1_000_000_000
-MAX_SEED = 2**128
-
-Probability = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
-Share = Annotated[float, Field(ge=0.0, le=1.0, strict=True)]
-Days = Annotated[float, Field(ge=0.0, le=MAX_DAYS, strict=True)]
-PositiveDays = Annotated[float, Field(gt=0.0, le=MAX_DAYS, strict=True)]
-WholeDays = Annotated[int, Field(ge=0, le=int(MAX_DAYS), strict=True)]
-Flag = Annotated[bool, Field(strict=True)]
-Scale = Annotated[float, Field(gt=0.0, le=1000.0, strict=True)]
-
-
-def _count(low: int, high: int) -> Any:
-    return Field(ge=low, le=high, strict=True)
+from sim.scenario.fields import (
+    MAX_CAPACITY,
+    MAX_COUNT,
+    MAX_POPULATION,
+    MAX_RATE_PER_YEAR,
+    MAX_REPLICATIONS,
+    MAX_ROUNDS,
+    MAX_SEED,
+    Days,
+    Flag,
+    HoldoutScale,
+    Level,
+    PositiveDays,
+    Probability,
+    Scale,
+    Share,
+    WholeDays,
+)
+from sim.scenario.fields import StrictModel as _Model
+from sim.scenario.fields import count as _count
+from sim.scenario.practice import CrisisSpec, NegotiationSpec, moved_key
 
 
 def _folder_name(value: str) -> str:
@@ -89,12 +85,6 @@ class ScenarioError(UserError):
 
     def __reduce__(self) -> tuple[Any, ...]:  # picklable, e.g. out of a worker process
         return (type(self), (self.file, self.key, self.problem))
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
-    )
 
 
 # --- member states -------------------------------------------------------------------------
@@ -211,16 +201,6 @@ DecisionRuleSpec = Annotated[
 # --- bodies --------------------------------------------------------------------------------
 
 
-class Level(StrEnum):
-    """Rungs of the Council ladder, lowest first."""
-
-    WORKING_PARTY = "working_party"
-    COMMITTEE = "committee"
-    COREPER = "coreper"
-    COUNCIL = "council"
-    EUROPEAN_COUNCIL = "european_council"
-
-
 class Chair(StrEnum):
     """Who chairs a body (and tables compromises)."""
 
@@ -284,49 +264,75 @@ ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator
 
 
 class ProposalTypeSpec(_Model):
-    """A kind of CFSP proposal: how it arrives, where it goes, how it is decided.
+    """A kind of CFSP proposal: how it arrives, where it goes, how it is decided, and how its
+    urgent items are handled (its ``crisis`` profile)."""
 
-    ``silence_first``: the text is first circulated under the silence procedure (COREU; Council
-    RoP Art. 12(2)) and adopted unless a state breaks silence, which sends it up its route from
-    the first body (an HR declaration on behalf of the EU needs no meeting).
-    ``urgent_holdout_scale``: scales the hold-out propensities on the urgent (crisis) ones, on
-    top of ``holdout_scale``. ``urgent_skip``: the skip probabilities of the urgent ones, body by
-    body, in place of ``skip`` (in a crisis the working parties examine the text the day
-    Coreper does)."""
-
-    description: str
-    arrivals: ArrivalSpec
-    route: list[str] = Field(min_length=1)
-    rule: str
-    position: Probability
-    contestation: Annotated[float, Field(ge=0.0, le=10.0, strict=True)]
-    ambition: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] = 1.0
-    urgent: Flag = False
-    written_procedure: Flag = False
-    instruction_scale: Scale = 1.0
-    deadline_days: PositiveDays | None = None
-    withdraw_probability: Probability = 0.0
-    skip: dict[str, Probability] = Field(default_factory=dict)
-    deadline_escalation_days: PositiveDays | None = None
-    urgent_share: Probability = 0.0
-    urgent_instruction_scale: Scale | None = None
-    scrutiny: Flag = True
-    holdout_scale: Annotated[float, Field(ge=0.0, le=1000.0, strict=True)] = 1.0
-    holdout_duration_scale: Scale = 1.0
-    ministers_discuss: Probability = 0.0
-    silence_first: Flag = False
-    urgent_holdout_scale: Annotated[float, Field(ge=0.0, le=1000.0, strict=True)] = 1.0
-    urgent_skip: dict[str, Probability] = Field(default_factory=dict)
+    description: str = Field(description="What the proposal type is, in words.")
+    arrivals: ArrivalSpec = Field(description="How proposals arrive (Poisson or scheduled).")
+    route: list[str] = Field(
+        min_length=1, description="The bodies it climbs, lowest first; the last adopts it."
+    )
+    rule: str = Field(description="The decision rule (a key of decision_rules).")
+    position: Probability = Field(
+        description="Member states' default position on the issue dimension (0-1)."
+    )
+    contestation: Annotated[float, Field(ge=0.0, le=10.0, strict=True)] = Field(
+        description="Spread of the states' positions around it (0: all agree)."
+    )
+    ambition: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] = Field(
+        default=1.0, description="Where the first text stands on the issue dimension."
+    )
+    written_procedure: Flag = Field(
+        default=False, description="Adopted by written procedure instead of at the adopting body."
+    )
+    instruction_scale: Scale = Field(
+        default=1.0, description="Scales capitals' instruction delays."
+    )
+    deadline_days: PositiveDays | None = Field(
+        default=None,
+        description="Days from tabling after which an open item lapses (Poisson types).",
+    )
+    withdraw_probability: Probability = Field(
+        default=0.0, description="Chance an item that runs out of rounds at the top is withdrawn."
+    )
+    skip: dict[str, Probability] = Field(
+        default_factory=dict,
+        description="Bodies of the route (before the adopting one) skipped, with a probability.",
+    )
+    crisis: CrisisSpec | None = Field(
+        default=None, description="How its urgent items are handled (none: no item is ever urgent)."
+    )
+    scrutiny: Flag = Field(
+        default=True, description="Whether national parliaments may hold a scrutiny reservation."
+    )
+    holdout_scale: HoldoutScale = Field(
+        default=1.0, description="Scales the states' hold-out propensities on this type."
+    )
+    holdout_duration_scale: Scale = Field(
+        default=1.0, description="Scales their hold-out durations."
+    )
+    ministers_discuss: Probability = Field(
+        default=0.0, description="Share of agreed texts ministers discuss (B items), not A items."
+    )
+    silence_first: Flag = Field(
+        default=False,
+        description="First circulated under the silence procedure (COREU; Council RoP "
+        "Art. 12(2)), adopted unless a state breaks silence, which sends it up its route.",
+    )
 
 
 class WrittenProcedureSpec(_Model):
-    """Written / silence procedure (Council Rules of Procedure, Art. 12(2)): its period in
-    ``days`` (``urgent_days`` for an urgent item, if given); with a legal deadline ahead the
-    presidency ends it by ``deadline_share`` of the time left at the latest (none: no limit)."""
+    """Written / silence procedure (Council Rules of Procedure, Art. 12(2))."""
 
-    days: Distribution
-    urgent_days: Distribution | None = None
-    deadline_share: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] | None = None
+    days: Distribution = Field(description="The silence period, in days.")
+    urgent_days: Distribution | None = Field(
+        default=None, description="The period for an urgent item (none: as any other)."
+    )
+    deadline_share: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] | None = Field(
+        default=None,
+        description="With a legal deadline ahead, the period ends by this share of the time "
+        "left at the latest (none: no limit).",
+    )
 
 
 class ChairSpec(_Model):
@@ -335,49 +341,6 @@ class ChairSpec(_Model):
     time)."""
 
     compromise_factor: Scale = 1.0
-
-
-class NegotiationSpec(_Model):
-    """How negotiations are conducted (each default reproduces the first model's mechanics).
-
-    ``bargaining``: hold-outs bargain (their demand is raised at ``holdout_level`` or above,
-    where their clock starts; they concede by ``concession_margin`` days before a deadline; an
-    item waits at the top for a pending concession instead of being blocked).
-    ``holdout_moment``: when a holder raises its demand there: as soon as the item is on the
-    body's ``agenda``, or at ``closing``, the first time the text is ripe for agreement (every
-    capital instructed, no state objecting to the text itself; an I/A item is ripe), when its
-    leverage is greatest (needs ``bargaining``).
-    ``instruction_shock``: a factor shared by all capitals' delays on one text (correlated
-    instructions). ``reinstruct``: who re-instructs after a compromise (``all`` capitals or only
-    the ``objectors`` the change is aimed at); ``reinstruct_on_escalation``: whether an unchanged
-    text escalated needs new instructions. ``discuss_under_reservation``: a pending instruction
-    blocks agreement but not discussion. ``a_item_body``: the body (any Council configuration)
-    where agreed texts are adopted as A items. ``escalate_holdouts``: whether an item held by
-    a hold-out climbs to ministers when a body's rounds run out (else it is bargained where it
-    is until the concession).
-    ``concession_meeting``: the last hold-out's concession on an item waiting for it convenes
-    the body the item is at within its ``extraordinary_days`` (below the Council: ministers do not
-    meet for one concession), as an urgent item does.
-    ``speaking_share``: the share of a meeting's time per item that grows with the delegations at
-    the table (the tour de table); bodies' capacities are stated for ``capacity_delegations``
-    delegations (none: no scaling) and hold ``capacity / (1 - s + s * n / capacity_delegations)``
-    items (rounded, at least one) with ``n`` = ``delegations`` (default: the member states).
-    """
-
-    bargaining: Flag = False
-    holdout_level: Level = Level.WORKING_PARTY
-    holdout_moment: Literal["agenda", "closing"] = "agenda"
-    concession_margin: Distribution | None = None
-    instruction_shock: Distribution | None = None
-    reinstruct: Literal["all", "objectors"] = "all"
-    reinstruct_on_escalation: Flag = True
-    discuss_under_reservation: Flag = False
-    a_item_body: str | None = None
-    escalate_holdouts: Flag = True
-    concession_meeting: Flag = False
-    speaking_share: Share = 0.0
-    capacity_delegations: Annotated[int, _count(1, 1000)] | None = None
-    delegations: Annotated[int, _count(1, 1000)] | None = None
 
 
 class ExperimentSpec(_Model):
@@ -409,6 +372,16 @@ class Scenario(_Model):
     chairs: dict[Chair, ChairSpec] = Field(default_factory=dict)
     experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_moved_keys(cls, data: Any) -> Any:
+        from sim.scenario.references import KeyedError
+
+        moved = moved_key(data) if isinstance(data, dict) else None
+        if moved is not None:
+            raise KeyedError(*moved, cross=False)
+        return data
+
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
         from sim.scenario.references import check_cross_references
@@ -425,12 +398,13 @@ class Scenario(_Model):
 
     def meeting_capacity(self, body: BodySpec, members: int) -> int:
         """Discussion items a meeting of ``body`` takes with ``members`` member states: its
-        ``capacity`` scaled for the delegations at the table (see :class:`NegotiationSpec`)."""
-        neg = self.negotiation
-        if neg.capacity_delegations is None or neg.speaking_share == 0.0:
+        ``capacity`` scaled for the delegations at the table (see
+        :class:`~sim.scenario.practice.TourDeTableSpec`)."""
+        table = self.negotiation.agenda.tour_de_table
+        if table is None:
             return body.capacity
-        n = neg.delegations or members
-        factor = 1.0 - neg.speaking_share + neg.speaking_share * n / neg.capacity_delegations
+        n, share = table.delegations or members, table.speaking_share
+        factor = 1.0 - share + share * n / table.capacity_delegations
         return max(1, math.floor(body.capacity / factor + 0.5))
 
     def expected_proposals(self) -> float:
