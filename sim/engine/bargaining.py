@@ -1,5 +1,9 @@
-"""Hold-outs of one replication: raised when an item reaches the political level, ended by a
+"""Hold-outs of one replication, as a policy: plain timers, or bargaining that ends with a
 concession.
+
+Without a ``[negotiation.bargaining]`` table hold-outs are :class:`HoldoutTimers` (the null
+policy of the first model): a holder objects from the moment the item is on any agenda until its
+hold-out ends, and nothing waits for it. With the table they are :class:`Bargaining`:
 
 A state that holds a proposal hostage for a demand of its own (an exemption, a delisting, a
 guarantee elsewhere) raises it where it can be traded: at Coreper or above, in the scenario's
@@ -28,58 +32,91 @@ from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
-    from sim.engine.compile import CompiledScenario
+    from sim.engine.compile import BargainingPractice, CompiledScenario
     from sim.engine.presidency import Presidency
 
 _CONCESSION = int(Activity.CONCESSION)
 
 
-class Bargaining:
-    """Raises each proposal's hold-outs and schedules their concessions."""
+class HoldoutTimers:
+    """Hold-outs as plain timers: raised as soon as an item is on any body's agenda; a holder
+    objects until its hold-out ends; nothing is bargained and no item waits for a concession."""
+
+    def __init__(self, compiled: CompiledScenario) -> None:
+        self.compiled = compiled
+
+    def on_agenda(self, p: Proposal, rank: int, now: float) -> None:
+        """``p`` was put on the agenda of a body of ``rank`` at ``now``."""
+        if not p.hold_started:
+            self._raise(p, now)
+
+    def ripe(self, p: Proposal, rank: int, now: float) -> None:
+        """``p``'s text is ripe for agreement at a body of ``rank`` at ``now``."""
+
+    def holds(self, p: Proposal, now: float) -> bool:
+        """Whether ``p`` waits for a hold-out's concession to come (rather than being voted,
+        escalated or given up)."""
+        return False
+
+    def stays(self, p: Proposal) -> bool:
+        """Whether ``p``, held and out of rounds, stays where it is until the concession."""
+        return False
+
+    def _raise(self, p: Proposal, now: float) -> None:
+        """The holders of ``p`` (if any) raise their demands at ``now``, once."""
+        p.hold_started = True
+        if any_true(p.stances.holders):
+            p.holdouts = raise_holdouts(p.stances, now, None)
+
+
+class Bargaining(HoldoutTimers):
+    """Hold-outs that bargain (``[negotiation.bargaining]``): raised at the practice's level,
+    on the agenda or at closing; each ends with a concession, by the concession margin before a
+    deadline at the latest, and the presidency may convene a meeting for it."""
 
     def __init__(
         self,
         compiled: CompiledScenario,
+        practice: BargainingPractice,
         env: simpy.Environment,
         desk: Secretariat,
         seed: int,
         replication: int,
         presidency: Presidency,
     ) -> None:
-        """``presidency``: told of each concession, the last hold-out's or not (the item may
-        get a meeting, :meth:`sim.engine.presidency.Presidency.conceded`)."""
-        practice = compiled.practice
-        self.enabled = practice.bargaining
-        self.rank = practice.holdout_rank if practice.bargaining else 0
-        self.at_closing = practice.holdouts_at_closing
-        self.margin = practice.concession_margin
+        """``presidency``: told of each concession (the item may get a meeting)."""
+        super().__init__(compiled)
+        self.practice = practice
         self.abstain_p = compiled.members.concession_abstain_p
         self.env, self.desk = env, desk
         self.rng = stream(seed, replication, Stream.CONCESSION)
         self._presidency = presidency
 
     def on_agenda(self, p: Proposal, rank: int, now: float) -> None:
-        """``p`` was put on the agenda of a body of ``rank`` at ``now``."""
-        if not (self.at_closing or p.hold_started or rank < self.rank):
+        if not (self.practice.at_closing or p.hold_started or rank < self.practice.rank):
             self._raise(p, now)
 
     def ripe(self, p: Proposal, rank: int, now: float) -> None:
-        """``p``'s text is ripe for agreement at a body of ``rank`` at ``now``."""
-        if self.at_closing and not p.hold_started and rank >= self.rank:
+        if self.practice.at_closing and not p.hold_started and rank >= self.practice.rank:
             self._raise(p, now)
 
+    def holds(self, p: Proposal, now: float) -> bool:
+        return p.holdouts.end > now
+
+    def stays(self, p: Proposal) -> bool:
+        """A held item with a deadline is bargained where it is (the deadline will bring the
+        concession); without one, where the practice does not escalate hold-outs."""
+        return p.deadline is not None or not self.practice.escalate
+
     def _raise(self, p: Proposal, now: float) -> None:
-        """The holders of ``p`` (if any) raise their demands at ``now``, once."""
         p.hold_started = True
         holders = p.stances.holders
         if not any_true(holders):
             return
-        concede_by = None
-        if self.enabled and p.deadline is not None and self.margin is not None:
-            concede_by = p.deadline - float(self.margin.sample(self.rng, 1)[0])
+        concede_by, margin = None, self.practice.concession_margin
+        if p.deadline is not None and margin is not None:
+            concede_by = p.deadline - float(margin.sample(self.rng, 1)[0])
         p.holdouts = raise_holdouts(p.stances, now, concede_by)
-        if not self.enabled:
-            return
         for i in np.flatnonzero(holders):
             wait = float(p.holdouts.until[i]) - now
             self.env.timeout(wait).callbacks.append(self._concession(p, int(i), now))
@@ -92,6 +129,13 @@ class Bargaining:
             self.desk.events.record(now, p.id, _CONCESSION, body, state, value=now - since)
             if self.rng.random() < self.abstain_p[state]:
                 p.abstainers[state] = True
-            self._presidency.conceded(p, bool(p.holdouts.until[state] >= p.holdouts.end))
+            if p.urgent:
+                self._presidency.convene_for(p)
+            elif p.holdouts.until[state] >= p.holdouts.end and p.visit is not None:
+                # the last one: the presidency seizes it, below the Council (ministers do not
+                # meet for one concession)
+                rank = self.compiled.bodies[p.visit.body].rank
+                if self.practice.concession_meeting and rank < self.practice.council_rank:
+                    self._presidency.convene_at(p)
 
         return concede

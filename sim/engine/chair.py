@@ -29,7 +29,7 @@ from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
-    from sim.engine.bargaining import Bargaining
+    from sim.engine.bargaining import HoldoutTimers
     from sim.engine.compile import CompiledBody, CompiledScenario
 
 # activities bound once: looking up enum members is slow in the per-round loop
@@ -77,10 +77,10 @@ class Chair:
         desk: Secretariat,
         draws: Draws,
         rng_outcome: np.random.Generator,
-        bargaining: Bargaining,
+        bargaining: HoldoutTimers,
     ) -> None:
-        """``bargaining``: told when a text is ripe for agreement (hold-outs may raise their
-        demands at closing)."""
+        """``bargaining``: the hold-out policy, told when a text is ripe for agreement (demands
+        may be raised at closing) and asked whether an item waits for a concession."""
         self.members = compiled.members
         self.practice = compiled.practice
         self.desk = desk
@@ -168,7 +168,7 @@ class Chair:
         if consensus is not None:
             limit = min(limit, consensus)
         # a concession to come, and no QMV vote higher up to override the holder
-        waiting = self.practice.bargaining and p.holdouts.end > now and not vote_above
+        waiting = self._bargaining.holds(p, now) and not vote_above
         if waiting:  # blocked by hold-outs only: parked until they concede
             p.parked = not any_true(p.blockers & ~(p.holdouts.until > now))
         if v.failed < max(limit, 1):
@@ -181,7 +181,7 @@ class Chair:
             p.visited_top,
             p.deadline is not None or waiting,
             lambda: bool(self._rng_outcome.random() < withdraw_p),
-            stays=waiting and (p.deadline is not None or not self.practice.escalate_holdouts),
+            stays=waiting and self._bargaining.stays(p),
             vote=vote_above and rule.vote_as_a_item,
         )
         desk.apply(p, move, now)
@@ -204,7 +204,7 @@ class Chair:
         rule, voting = (
             (body.rule or p.type.rule).at(body.rank, None) if adopts else (p.type.rule, False)
         )
-        if self.practice.bargaining and p.holdouts.end > now and not voting:
+        if self._bargaining.holds(p, now) and not voting:
             # the holder asks for the item to be discussed
             desk.apply(p, Move(Step.DEBATE, body.idx, p.pos, True), now)
             return

@@ -100,19 +100,27 @@ class CompiledType:
 
 
 @dataclass(frozen=True)
-class Practice:
-    """How negotiations are conducted (:class:`~sim.scenario.practice.NegotiationSpec`)."""
+class BargainingPractice:
+    """How hold-outs bargain (:class:`~sim.scenario.practice.BargainingSpec`), levels as ranks."""
 
-    bargaining: bool
-    holdout_rank: int
-    holdouts_at_closing: bool  # demands raised when the text is ripe, not on the agenda
+    rank: int  # demands are raised at bodies of this rank or above
+    at_closing: bool  # ... when the text is ripe, not as soon as it is on the agenda
     concession_margin: Distribution | None
+    escalate: bool
+    concession_meeting: bool  # the last concession convenes the body, below ``council_rank``
+    council_rank: int
+
+
+@dataclass(frozen=True)
+class Practice:
+    """How negotiations are conducted (:class:`~sim.scenario.practice.NegotiationSpec`):
+    bargaining (None: hold-outs as plain timers) and how capitals instruct."""
+
+    bargaining: BargainingPractice | None
     instruction_shock: Distribution | None
     reinstruct_objectors_only: bool
     reinstruct_on_escalation: bool
     discuss_under_reservation: bool
-    escalate_holdouts: bool
-    concession_below: int | None = None  # the last concession convenes a body below this rank
 
 
 @dataclass(frozen=True)
@@ -289,22 +297,23 @@ def _chair_factor(scenario: Scenario, chair: Chair) -> float:
 def _practice(neg: NegotiationSpec) -> Practice:
     """The scenario's negotiating practice, with levels as ranks (without a bargaining table:
     hold-outs as plain timers, raised on any body's agenda)."""
-    bargain, capitals = neg.bargaining, neg.capitals
+    spec, capitals = neg.bargaining, neg.capitals
+    bargaining = None
+    if spec is not None:
+        bargaining = BargainingPractice(
+            rank=LEVELS.index(spec.level),
+            at_closing=spec.moment == "closing",
+            concession_margin=spec.concession_margin,
+            escalate=spec.escalate,
+            concession_meeting=spec.concession_meeting,
+            council_rank=LEVELS.index(Level.COUNCIL),
+        )
     return Practice(
-        bargaining=bargain is not None,
-        holdout_rank=0 if bargain is None else LEVELS.index(bargain.level),
-        holdouts_at_closing=bargain is not None and bargain.moment == "closing",
-        concession_margin=None if bargain is None else bargain.concession_margin,
+        bargaining=bargaining,
         instruction_shock=capitals.shock,
         reinstruct_objectors_only=capitals.reinstruct == "objectors",
         reinstruct_on_escalation=capitals.reinstruct_on_escalation,
         discuss_under_reservation=capitals.discuss_under_reservation,
-        escalate_holdouts=bargain is None or bargain.escalate,
-        concession_below=(
-            LEVELS.index(Level.COUNCIL)
-            if bargain is not None and bargain.concession_meeting
-            else None
-        ),
     )
 
 

@@ -36,7 +36,6 @@ class Presidency:
     ) -> None:
         """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
         self.bodies = compiled.bodies
-        self._concession_below = compiled.practice.concession_below
         self._weekday0 = compiled.start_date.weekday()  # day 0's weekday (Monday = 0)
         self.env = env
         self._hold_meeting = hold_meeting
@@ -49,15 +48,13 @@ class Presidency:
             if body.extraordinary_days is not None:
                 self._convene(body, self.env.now, p.deadline)
 
-    def conceded(self, p: Proposal, last: bool) -> None:
-        """A hold-out on ``p`` conceded (the ``last`` one?): a meeting for it if it is urgent,
-        or if that was the last and concessions convene meetings (below the Council)."""
-        if p.urgent:
-            self.convene_for(p)
-        elif self._concession_below is not None and last and p.visit is not None:
-            body = self.bodies[p.visit.body]
-            if body.extraordinary_days is not None and body.rank < self._concession_below:
-                self._convene(body, self.env.now, p.deadline)
+    def convene_at(self, p: Proposal) -> None:
+        """An extraordinary meeting of the body ``p`` is at, if it holds them, whether or not
+        ``p`` is urgent (e.g. to seize a concession)."""
+        assert p.visit is not None
+        body = self.bodies[p.visit.body]
+        if body.extraordinary_days is not None:
+            self._convene(body, self.env.now, p.deadline)
 
     def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
         """A callback for when ``p``'s deadline nears: if still open, it becomes urgent."""

@@ -24,7 +24,7 @@ from sim.core.members import ProposalStances, proposal_stances
 from sim.core.negotiation import Draws
 from sim.core.outcomes import Outcome
 from sim.core.rng import Stream, name_key, stream
-from sim.engine.bargaining import Bargaining
+from sim.engine.bargaining import Bargaining, HoldoutTimers
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
 from sim.engine.presidency import Presidency
@@ -67,8 +67,13 @@ class Replication:
             compiled, dtypes, self.env, seed, replication, self._on_enqueue, detail
         )
         self.presidency = Presidency(compiled, self.env, self._hold_meeting)
-        self.bargaining = Bargaining(
-            compiled, self.env, self.desk, seed, replication, self.presidency
+        practice = compiled.practice.bargaining
+        self.bargaining = (
+            HoldoutTimers(compiled)
+            if practice is None
+            else Bargaining(
+                compiled, practice, self.env, self.desk, seed, replication, self.presidency
+            )
         )
         self.chair = Chair(
             compiled,
@@ -184,7 +189,7 @@ class Replication:
                 keep.append(p)
         desk.agendas[b] = keep
         for p in keep:  # urgent items not settled: the body meets again at short notice,
-            # unless held until a concession (which convenes it, Bargaining's ``conceded``)
+            # unless held until a concession (which convenes it: Bargaining)
             if p.urgent and p.on_agenda().open and not (p.parked and p.holdouts.end > now):
                 self.presidency.convene_for(p)
         desk.meetings.record(b, now, used, ia, len(keep), extraordinary)
