@@ -226,14 +226,6 @@ def chain(env: simpy.Environment, delays: Iterator[float]) -> None:
     resume(None)
 
 
-def release(rep: Replication) -> None:
-    """Break the reference cycles of a replication that has run (its pending events, its
-    timeout chains and the callbacks bound to it), so that its objects are freed at once rather
-    than by the cyclic garbage collector. The replication cannot be used afterwards."""
-    rep.env._queue.clear()
-    vars(rep).clear()
-
-
 def counted(proposals: list[Proposal], horizon: float) -> np.ndarray:
     """Which proposals of a run with a warm-up its tables count: an item with a deadline when
     the deadline falls in ``[0, horizon)`` (a renewal belongs to the period it falls due in,
