@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from sim.cli import main
 from sim.scenario import ScenarioError, deep_merge, load_scenario
+from sim.scenario.priors import load_priors
 
 from .conftest import BASELINE, DATA, ROOT
 
@@ -84,6 +86,10 @@ def test_directory_and_non_utf8_and_missing_file(tmp_path: Path) -> None:
             "unknown decision rule 'qvm' (known: 'unanimity', 'qmv') (did you mean 'qmv'?)",
         ),
         ("member_states.aa.salience=0.5", "codes are 2-3 capital letters"),
+        ("a." * 40 + "b=1", "more than 32 key parts"),
+        ("a=" + "[" * 3000 + "]" * 3000, "value nested too deeply"),
+        ("a=" + "[" * 40 + "]" * 40, "nested deeper than 32 levels"),
+        ('member_defaults.instruction_delay.value="1.5"', "Input should be a valid number"),
     ],
 )
 def test_bad_set_override(override: str, problem: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,6 +97,19 @@ def test_bad_set_override(override: str, problem: str, capsys: pytest.CaptureFix
     err = capsys.readouterr().err
     assert err.startswith("error: --set")
     assert problem in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_priors_file_that_is_not_a_regular_file_is_refused_at_once(
+    kind: str, tmp_path: Path
+) -> None:
+    """A FIFO would hang a reader and /dev/zero would fill memory: both refused unread."""
+    path = Path("/dev/zero")
+    if kind == "fifo":
+        path = tmp_path / "priors.toml"
+        os.mkfifo(path)
+    with pytest.raises(ScenarioError, match="not a regular file"):
+        load_priors(path, None)
 
 
 def test_override_applies_before_validation() -> None:

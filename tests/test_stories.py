@@ -541,7 +541,7 @@ def test_a_holdout_raises_its_demand_at_closing_once_the_text_is_ripe(
 
 def test_an_earlier_flat_practice_key_is_refused_with_where_it_moved() -> None:
     spec = scenario(negotiation={"holdout_moment": "closing"})
-    with pytest.raises(ValueError, match="moved to negotiation.bargaining.moment"):
+    with pytest.raises(ValueError, match=r"moved to negotiation\.bargaining\.moment"):
         Scenario.model_validate(spec)
 
 

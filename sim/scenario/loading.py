@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
-import os
-import stat
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from importlib import resources
@@ -22,6 +20,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from sim.scenario.files import MAX_KEY_PARTS, check_depth, read_toml
 from sim.scenario.references import KeyedError
 from sim.scenario.schema import Scenario, ScenarioError
 
@@ -52,42 +51,15 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
     return out
 
 
-MAX_FILE_BYTES = 1 << 20
-"""The largest scenario file read (1 MiB): a scenario is a few kilobytes of TOML."""
-
-
 def _read_toml(path: Path, referrer: Path | None) -> dict[str, Any]:
-    """Read one TOML file: a regular UTF-8 file of at most :data:`MAX_FILE_BYTES` (so an
-    ``extends`` pointing at a FIFO, a device or a huge file fails at once instead of hanging or
-    eating memory)."""
-    where = referrer if referrer is not None else path
+    """Read one scenario file (:func:`sim.scenario.files.read_toml`); one named by an
+    ``extends`` that does not exist is reported there, with the bundled name it may mean."""
     key = "extends" if referrer is not None else ""
     try:
-        st = path.stat()
-        if stat.S_ISDIR(st.st_mode):
-            raise ScenarioError(where, key, f"is a directory, not a scenario file: {path}")
-        if not stat.S_ISREG(st.st_mode):
-            raise ScenarioError(where, key, f"not a regular file: {path}")
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as fh:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):  # replaced since the stat above
-                raise ScenarioError(where, key, f"not a regular file: {path}")
-            data = fh.read(MAX_FILE_BYTES + 1)
+        return read_toml(path, referrer, key)
     except FileNotFoundError:
         hint = did_you_mean(path.name.removesuffix(".toml"), bundled_scenarios()) if key else ""
-        raise ScenarioError(where, key, f"file not found: {path}{hint}") from None
-    except PermissionError:
-        raise ScenarioError(where, key, f"cannot read file: {path}") from None
-    except OSError as exc:
-        raise ScenarioError(where, key, f"cannot read file: {path} ({exc.strerror})") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ScenarioError(where, key, f"larger than {MAX_FILE_BYTES >> 20} MiB: {path}")
-    try:
-        return tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(path, "", f"not UTF-8 text: {exc.reason}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"invalid TOML: {exc}") from None
+        raise ScenarioError(referrer or path, key, f"file not found: {path}{hint}") from None
 
 
 def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
@@ -116,10 +88,17 @@ def _read_chain(path: Path) -> list[tuple[Path, dict[str, Any]]]:
 def _extended(child: Path, parent: str) -> Path:
     """The file ``extends = parent`` names: next to ``child`` (with or without ``.toml``),
     else the bundled scenario of that name, else the sibling path (reported as not found)."""
+    if "\0" in parent or not Path(parent).name or len(parent.encode()) > 4096:
+        raise ScenarioError(child, "extends", f"names no scenario file: {parent[:80]!r}")
     sibling = child.parent / parent
-    for candidate in (sibling, sibling.with_name(sibling.name + ".toml")):
-        if candidate.is_file():
-            return candidate
+    try:
+        for candidate in (sibling, sibling.with_name(sibling.name + ".toml")):
+            if candidate.is_file():
+                return candidate
+    except OSError as exc:  # e.g. a name too long for the file system
+        raise ScenarioError(
+            child, "extends", f"cannot use {parent[:80]!r}: {exc.strerror}"
+        ) from None
     bundled = bundled_scenarios().get(Path(parent).name.removesuffix(".toml"))
     return bundled if bundled is not None and "/" not in parent else sibling
 
@@ -180,11 +159,16 @@ def parse_override(text: str, label: str = "--set") -> tuple[list[str], Any]:
     key, sep, value = text.partition("=")
     parts = key.strip().split(".")
     if not sep or not all(p.strip() for p in parts):
-        raise ScenarioError(label, text, "expected KEY.PATH=VALUE")
+        raise ScenarioError(label, text[:200], "expected KEY.PATH=VALUE")
+    if len(parts) > MAX_KEY_PARTS:
+        raise ScenarioError(label, key[:80] + "...", f"more than {MAX_KEY_PARTS} key parts")
     try:
         parsed: Any = tomllib.loads(f"v = {value.strip()}")["v"]
     except tomllib.TOMLDecodeError:
         parsed = value.strip()
+    except RecursionError:
+        raise ScenarioError(label, key.strip(), "value nested too deeply") from None
+    check_depth(parsed, label, key.strip())
     return [p.strip() for p in parts], parsed
 
 

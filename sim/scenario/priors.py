@@ -30,6 +30,7 @@ import numpy as np
 import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from sim.scenario.files import read_toml
 from sim.scenario.loading import PRIORS, apply_override, resolve_scenario
 from sim.scenario.schema import Scenario, ScenarioError
 
@@ -133,16 +134,10 @@ def load_priors(path: str | Path, scenario: Scenario | None) -> list[Prior]:
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_toml(path)
     except FileNotFoundError:
         problem = "priors file not found (write one or pass --priors FILE)"
         raise ScenarioError(path, "", problem) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(path, "", f"cannot read: {exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(path, "", f"not valid TOML: {exc}") from None
     try:
         priors = _PriorsFile.model_validate(data).parameters
     except ValidationError as exc:

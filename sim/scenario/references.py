@@ -117,6 +117,10 @@ def check_cross_references(s: Scenario) -> None:
             )
     if s.escalation_body is not None and s.escalation_body not in s.bodies:
         raise KeyedError("escalation_body", f"unknown body {s.escalation_body!r}")
+    for ids in ("bodies", "decision_rules", "proposal_types"):
+        for name in getattr(s, ids):
+            if not name.strip() or not name.isprintable():
+                raise KeyedError(f"{ids}.{name}", "an id must be printable and not blank")
     a_items = s.negotiation.agenda.a_item_body
     if a_items is not None and a_items not in s.bodies:
         raise KeyedError("negotiation.agenda.a_item_body", f"unknown body {a_items!r}")
@@ -139,6 +143,7 @@ def check_cross_references(s: Scenario) -> None:
                     )
         if len(set(pt.route)) != len(pt.route):
             raise KeyedError(f"proposal_types.{type_id}.route", "a body appears twice")
+        _check_climbs(s, type_id, pt)
         if pt.rule not in s.decision_rules:
             raise KeyedError(f"proposal_types.{type_id}.rule", _unknown_rule(pt.rule, s))
         for key in ("written_procedure", "silence_first"):
@@ -164,7 +169,38 @@ def check_cross_references(s: Scenario) -> None:
         for type_id in table:
             if type_id not in s.proposal_types:
                 raise KeyedError(f"{where}.positions.{type_id}", "unknown proposal type")
-    resolve_members(s)
+    members = len(resolve_members(s))
+    for rule_id, rule in s.decision_rules.items():
+        if isinstance(rule, QualifiedMajority) and rule.min_blocking_states > members:
+            raise KeyedError(
+                f"decision_rules.{rule_id}.min_blocking_states",
+                f"above the {members} member states: no minority could ever block",
+            )
+
+
+def _check_climbs(s: Scenario, type_id: str, pt: ProposalTypeSpec) -> None:
+    """A route climbs the ladder: no level below the one before it, and the escalation body
+    (the European Council, Art. 15 TEU) above every rung, not on the route."""
+    ranks = [_LEVELS.index(s.bodies[b].level) for b in pt.route]
+    for i in range(1, len(ranks)):
+        if ranks[i] < ranks[i - 1]:
+            raise KeyedError(
+                f"proposal_types.{type_id}.route[{i}]",
+                f"{pt.route[i]!r} is on a lower level than {pt.route[i - 1]!r} before it",
+            )
+    top = s.escalation_body
+    if top is None:
+        return
+    if top in pt.route:
+        raise KeyedError(
+            f"proposal_types.{type_id}.route",
+            f"goes through the escalation body {top!r} (items escalate there, off the route)",
+        )
+    if _LEVELS.index(s.bodies[top].level) <= max(ranks):
+        raise KeyedError(
+            "escalation_body",
+            f"{top!r} is not above the route of {type_id!r} (it should be the European Council)",
+        )
 
 
 _LEVELS = list(Level)
