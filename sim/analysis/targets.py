@@ -90,6 +90,19 @@ def _package_share(r: Record, hit: np.ndarray, what: str) -> Measured:
     return _packages(r, float(np.mean(hit)), f"share with {what}")
 
 
+def _package_within(threshold: str, mode: str = "") -> Target:
+    """The share of packages adopted within the days of ``threshold``."""
+    return Target(
+        f"package_share_within_{{{threshold}}}d",
+        f"packages adopted within {{{threshold}}} days{mode}",
+        "interval",
+        lambda r: _package_share(
+            r, r.package_days <= r.th[threshold], f"days <= {r.th[threshold]}"
+        ),
+        lambda s: s.groups.share(s.package_adopted, s.duration <= s.th[threshold]),
+    )
+
+
 def _renewal_held(r: Record, kind: str) -> Measured:
     part = r.renewal(kind)
     hit = held(part)
@@ -143,37 +156,9 @@ TARGETS: tuple[Target | EachKind, ...] = (
         ),
         lambda s: s.groups.median(s.package_adopted, s.duration[s.package_adopted]),
     ),
-    Target(
-        "package_share_within_{package_within_days}d",
-        "packages adopted within {package_within_days} days",
-        "interval",
-        lambda r: _package_share(
-            r,
-            r.package_days <= r.th["package_within_days"],
-            f"days <= {r.th['package_within_days']}",
-        ),
-        lambda s: s.groups.share(s.package_adopted, s.duration <= s.th["package_within_days"]),
-    ),
-    Target(
-        "package_share_within_{package_fast_days}d",
-        "packages adopted within {package_fast_days} days (fast mode)",
-        "interval",
-        lambda r: _package_share(
-            r, r.package_days <= r.th["package_fast_days"], f"days <= {r.th['package_fast_days']}"
-        ),
-        lambda s: s.groups.share(s.package_adopted, s.duration <= s.th["package_fast_days"]),
-    ),
-    Target(
-        "package_share_within_{package_crisis_days}d",
-        "packages adopted within {package_crisis_days} days (crisis mode)",
-        "interval",
-        lambda r: _package_share(
-            r,
-            r.package_days <= r.th["package_crisis_days"],
-            f"days <= {r.th['package_crisis_days']}",
-        ),
-        lambda s: s.groups.share(s.package_adopted, s.duration <= s.th["package_crisis_days"]),
-    ),
+    _package_within("package_within_days"),
+    _package_within("package_fast_days", " (fast mode)"),
+    _package_within("package_crisis_days", " (crisis mode)"),
     Target(
         "package_share_{package_contested_low_days}_{package_contested_high_days}d",
         "packages taking {package_contested_low_days}-{package_contested_high_days} days "
