@@ -14,17 +14,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis import targets as registry
 from sim.analysis.calibration import (
-    NEVER_DONE,
-    _failed_political,
-    _Groups,
     calibration_config,
     fit_table,
     observed_record,
     observed_targets,
     simulated_targets,
 )
+from sim.analysis.replications import NEVER_DONE, Groups, failed_political
 from sim.analysis.stats import ADOPTED
+from sim.analysis.targets import CHECKS, Measured, Target
 from sim.engine.compile import Model
 from sim.experiment.moments import body_levels
 from tests.conftest import DATA, ROOT
@@ -229,7 +229,7 @@ def _reference_one(
     p: pd.DataFrame, s: pd.DataFrame, levels: dict[str, str], start: pd.Timestamp
 ) -> dict[str, float]:
     """One replication's targets, straight from their definitions (a loop over its rows).
-    The political stages' figures per proposal come from ``_failed_political``, called on this
+    The political stages' figures per proposal come from ``failed_political``, called on this
     replication alone."""
     cfg = calibration_config()
     th, types = cfg["thresholds"], {t["category"]: t for t in cfg["types"]}
@@ -242,7 +242,7 @@ def _reference_one(
     )
     lo, hi = th["package_contested_low_days"], th["package_contested_high_days"]
     stuck = (pk & outcome.isin(NEVER_DONE) & (p["duration_days"] > beyond)).sum()
-    fails = _failed_political(s, levels)
+    fails = failed_political(s, levels)
     failed, gaps = [], []
     for pid in p.loc[pk & adopted, "proposal_id"]:
         key = (p["replication"].iloc[0], pid)
@@ -348,7 +348,7 @@ def test_grouped_medians_are_numpys_medians() -> None:
     values[rng.random(400) < 0.01] = np.nan
     mask = rng.random(400) < 0.5
     mask[rep.to_numpy() == 3] = False  # a replication with nothing to measure
-    groups = _Groups(rep)
+    groups = Groups(rep)
     medians = groups.median(mask, values[mask])
     shares = groups.share(mask, values > 15)
     parts = [values[mask & (rep.to_numpy() == r)] for r in groups.reps]
@@ -424,6 +424,42 @@ def test_fit_table_above_when_most_replications_have_one() -> None:
     sim = pd.DataFrame({"replication": reps, "target": "e", "value": (reps > 2) * 0.1})
     fit = fit_table(_observed(), sim).set_index("target")
     assert bool(fit.loc["e", "inside"])
+
+
+# --- the registry: each target declared once -----------------------------------------------
+
+
+def test_both_sides_measure_the_declared_targets_in_the_same_order() -> None:
+    cfg = calibration_config()
+    declared = [t.name for t in registry.targets(cfg["thresholds"], ["sectoral", "listings"])]
+    assert len(set(declared)) == len(declared) == 18
+    assert observed_targets()["target"].tolist() == declared
+    sim = simulated_targets(_proposals(), _stages(), LEVELS)
+    assert sim[sim["replication"] == 0]["target"].tolist() == declared
+    assert set(cfg["soft"]) <= set(declared)  # every soft range belongs to a target
+    assert {t.check for t in registry.targets(cfg["thresholds"], [])} <= set(CHECKS)
+
+
+def test_a_new_target_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One more entry in the registry: measured on the record, on each replication, and
+    checked by the fit table, with no other change."""
+    entry = Target(
+        "epf_count_above_{epf_within_days}",
+        "EPF rows",
+        "interval",
+        lambda r: Measured(float(len(r.epf)), r.epf, "EPF rows"),
+        lambda s: s.groups.count(s.epf).astype(float),
+    )
+    monkeypatch.setattr(registry, "TARGETS", (*registry.TARGETS, entry))
+    obs = observed_targets().set_index("target")
+    row = obs.loc["epf_count_above_60"]  # the name's template filled from the thresholds
+    assert (row["label"], row["check"], row["observed"], row["n"]) == ("EPF rows", "interval", 9, 9)
+    sim = simulated_targets(_proposals(), _stages(), LEVELS)
+    v = sim.set_index(["replication", "target"])["value"]
+    assert (v[0, "epf_count_above_60"], v[1, "epf_count_above_60"]) == (3, 0)
+    fit = fit_table(obs.reset_index(), sim).set_index("target")
+    assert fit.loc["epf_count_above_60", "replications"] == 2
+    assert not fit.loc["epf_count_above_60", "inside"]  # 9 EPF rows observed, 0-3 simulated
 
 
 # --- the command line on a real run ---------------------------------------------------------

@@ -129,6 +129,7 @@ def test_posterior_point_is_the_weighted_median() -> None:
     assert Posterior(draws, [prior]).effective_size() == pytest.approx(1 / 0.36)
 
 
+@pytest.mark.slow
 def test_sensitivity_uses_common_random_numbers(tmp_path: Path, baseline: Scenario) -> None:
     """Under unanimity the brake propensity changes nothing: with common random numbers its
     elementary effects are exactly zero, while the hold-out propensity moves package times."""
@@ -182,6 +183,7 @@ def _plan(population: int, generations: int) -> Budget:
     )
 
 
+@pytest.mark.slow
 def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> None:
     priors = load_priors(PRIORS, baseline)[:3]
     sim = Simulator(baseline, priors)
