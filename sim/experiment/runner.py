@@ -195,7 +195,9 @@ def run_experiment(
     options = replace(options, inputs=tuple(inputs))
     with (
         open_engine(options.dask, options.processes()) as engine,
-        study(out, {**run_manifest(scenario, source, engine.label), "posterior": drawn}, options) as s,
+        study(
+            out, {**run_manifest(scenario, source, engine.label), "posterior": drawn}, options
+        ) as s,
     ):
         if parameters is not None:
             draws = pd.DataFrame(parameters).rename_axis("replication").reset_index()

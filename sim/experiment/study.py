@@ -132,5 +132,3 @@ def study(
     except BaseException as exc:
         writer.abandon(*failure_status(exc))
         raise
-
-

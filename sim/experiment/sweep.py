@@ -151,7 +151,9 @@ def run_sweep(
     each = replace(options, allow_large=True, inputs=(), force=False)  # checked above
     with study(out, manifest, replace(options, inputs=(*options.inputs, *source.files()))) as s:
         experiments = tuple(
-            run_experiment(sc, s.staging / f"p{i:02d}_{_label(point)}", replications=n, seed=seed, options=each)
+            run_experiment(
+                sc, s.staging / f"p{i:02d}_{_label(point)}", replications=n, seed=seed, options=each
+            )
             for i, (point, sc) in enumerate(zip(grid_points, scenarios, strict=True))
         )
         table = sweep_table(grid_points, experiments, grid.parameters)

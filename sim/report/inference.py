@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from sim.experiment.calibrate import Calibration
-from sim.experiment.sensitivity import Sensitivity
 from sim.experiment.folder import write_text_atomic
+from sim.experiment.sensitivity import Sensitivity
 from sim.report import plots
 from sim.report.html import figures_html, html_table, page, save_figure
 from sim.scenario.priors import Prior

@@ -100,7 +100,9 @@ def power_comparison_lines(powers: Mapping[str, VotingPower]) -> list[str]:
         f"  {'state':<6}" + "".join(f"{x:>{w}}" for x in labels) + f"{'Banzhaf change':>16}",
     ]
     for code, row in wide.iterrows():
-        cells = "".join(f"{_cell(row['banzhaf'][x], row['shapley_shubik'][x]):>{w}}" for x in labels)
+        cells = "".join(
+            f"{_cell(row['banzhaf'][x], row['shapley_shubik'][x]):>{w}}" for x in labels
+        )
         change = row[("banzhaf_change", labels[-1])]
         lines.append(f"  {code:<6}{cells}{'' if np.isnan(change) else f'{100 * change:+.1f}%':>16}")
     ref = powers[labels[0]].passing
