@@ -72,7 +72,7 @@ def _run(args: argparse.Namespace) -> int:
             raise UserError(f"--horizon: must be a positive number of days, got {args.horizon}")
         overrides.append(f"horizon_days={args.horizon}")
     source = sim.Source(args.scenario, tuple(overrides))
-    scenario = source.load()
+    scenario = source.validated
     out = Path(args.out) if args.out else Path("results") / scenario.name
     if args.seed is None and scenario.experiment.seed is None and not args.quiet:
         print("no --seed given: drawing one (recorded in manifest.json and scenario.toml)")

@@ -4,8 +4,9 @@ their tables as DataFrames, and no folder until :meth:`Simulation.save` writes o
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -28,34 +29,62 @@ def _frame(parts: list[pa.Table]) -> pd.DataFrame:
 @dataclass(frozen=True, repr=False)
 class Simulation:
     """Seeded replications of a resolved scenario (its ``[experiment]`` seed and number): the
-    tables of every replication (with a ``replication`` column), per-replication metrics and
-    the summary across them."""
+    tables of every replication as DataFrames with a ``replication`` column (``proposals``,
+    ``events``, ``stages``, ``meetings``, built on first use from the Arrow chunks the
+    replications returned), per-replication ``metrics`` and the ``summary`` across them."""
 
     scenario: Scenario
-    proposals: pd.DataFrame
-    events: pd.DataFrame
-    stages: pd.DataFrame
-    meetings: pd.DataFrame
-    metrics: pd.DataFrame
     summary: pd.DataFrame
+    chunks: Mapping[str, tuple[pa.Table, ...]]
+    engine: str
     source: Source | None = None
 
     def __repr__(self) -> str:
         e = self.scenario.experiment
         return f"Simulation({self.scenario.name}: {e.replications} replications, seed {e.seed})"
 
+    @cached_property
+    def proposals(self) -> pd.DataFrame:
+        """One row per proposal per replication."""
+        return _frame(self.chunks["proposals"])
+
+    @cached_property
+    def events(self) -> pd.DataFrame:
+        """The event log of every replication."""
+        return _frame(self.chunks["events"])
+
+    @cached_property
+    def stages(self) -> pd.DataFrame:
+        """One row per proposal visit to a body, with its time split."""
+        return _frame(self.chunks["stages"])
+
+    @cached_property
+    def meetings(self) -> pd.DataFrame:
+        """One row per meeting held."""
+        return _frame(self.chunks["meetings"])
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        """Per-replication metrics (the input of the confidence intervals)."""
+        return _frame(self.chunks["metrics"])
+
     def headline(self) -> pd.DataFrame:
         """The summary rows a reader looks at first (overall group)."""
         return headline(self.summary)
 
     def save(self, out: str | Path, options: ExperimentOptions = DEFAULTS) -> Experiment:
-        """Write a results folder, as :func:`~sim.experiment.runner.run_experiment` would
-        (the same study transaction; figures and report with ``options.report``)."""
+        """Write the results folder :func:`~sim.experiment.runner.run_experiment` would have
+        written (the same files, through the same study transaction; figures and report with
+        ``options.report``).
+
+        >>> sim.simulate("eu27_baseline", replications=10, seed=1).save("results/b")  # doctest: +SKIP
+        """
         files = tuple(self.source.files()) if self.source is not None else ()
         options = replace(options, inputs=(*options.inputs, *files))
-        with study(out, run_manifest(self.scenario, self.source, "memory"), options) as s:
+        with study(out, run_manifest(self.scenario, self.source, self.engine), options) as s:
             for name in (*TABLES, "metrics"):
-                s.append(name, frame_to_arrow(getattr(self, name)))
+                for table in self.chunks[name]:
+                    s.append(name, table)
             finish_run(s, self.scenario, self.summary)
         assert s.published is not None
         return replace(s.result, path=s.published, manifest=s.manifest)
@@ -71,7 +100,12 @@ def simulate(
 ) -> Simulation:
     """Run ``replications`` seeded replications of ``scenario`` (a :class:`Scenario`, a file
     or a bundled name, with ``--set``-style ``overrides``) in memory; the same tables as
-    :func:`~sim.experiment.runner.run_experiment` with the same seed."""
+    :func:`~sim.experiment.runner.run_experiment` with the same seed, whatever ``options``'
+    workers or Dask.
+
+    >>> run = sim.simulate("qmv_art31", overrides=["horizon_days=730"], seed=7)  # doctest: +SKIP
+    >>> run.proposals.groupby("replication")["outcome"].value_counts()  # doctest: +SKIP
+    """
     if overrides:
         if isinstance(scenario, Scenario):
             raise TypeError("overrides apply to a scenario file or name, not to a Scenario")
@@ -83,5 +117,6 @@ def simulate(
         summary = replicate(
             engine, resolved, lambda name, t: parts[name].append(t), options.progress
         )
-    tables = {name: _frame(p) for name, p in parts.items()}
-    return Simulation(resolved, **tables, summary=summary, source=source)
+        label = engine.label
+    chunks = {name: tuple(p) for name, p in parts.items()}
+    return Simulation(resolved, summary, chunks, label, source)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from sim.scenario import Scenario, bundled_scenarios, load_scenario
@@ -25,8 +26,13 @@ class Source:
     priors: str | Path | None = None
 
     def load(self, varied: Sequence[str] = ()) -> Scenario:
-        """The validated scenario (``varied``: a sweep point's further overrides)."""
+        """The scenario validated (``varied``: a sweep point's further overrides)."""
         return load_scenario(self.scenario, self.overrides, varied)
+
+    @cached_property
+    def validated(self) -> Scenario:
+        """The scenario validated, once."""
+        return self.load()
 
     def files(self) -> list[Path]:
         """The scenario file and every file it extends."""
@@ -53,4 +59,4 @@ def as_source(scenario: Scenario | Source | str | Path) -> tuple[Scenario, Sourc
     if isinstance(scenario, Scenario):
         return scenario, None
     source = scenario if isinstance(scenario, Source) else Source(scenario)
-    return source.load(), source
+    return source.validated, source
