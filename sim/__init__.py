@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.core.errors import UserError
 from sim.engine.compile import Model, ReplicationResult, run_replication
+from sim.experiment.calibrate import Calibration, open_calibration
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
 from sim.experiment.simulation import Simulation, simulate
@@ -63,6 +64,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "Calibration",
     "Comparison",
     "Experiment",
     "ExperimentOptions",
@@ -78,6 +80,7 @@ __all__ = [
     "attach_report",
     "compare",
     "load_scenario",
+    "open_calibration",
     "open_results",
     "power_comparison",
     "run_experiment",

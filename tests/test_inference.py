@@ -24,6 +24,7 @@ from sim.experiment.moments import Simulator
 from sim.experiment.posterior import open_posterior
 from sim.experiment.sensitivity import Design, run_sensitivity
 from sim.experiment.source import Source
+from sim.experiment.study import ExperimentOptions
 from sim.report.attach import with_reports
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.priors import (
@@ -204,7 +205,8 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
 def test_abc_on_a_local_dask_cluster(tmp_path: Path, baseline: Scenario) -> None:
     """The simulations of a calibration run on a real Dask cluster started for it."""
     sim = Simulator(baseline, load_priors(PRIORS, baseline)[:2])
-    post, gens = run_abc(sim, MEDIAN_ONLY, _plan(4, 1), 5, tmp_path / "d.db", 2, "local")
+    options = ExperimentOptions(workers=2, dask="local")
+    post, gens = run_abc(sim, MEDIAN_ONLY, _plan(4, 1), 5, tmp_path / "d.db", options)
     assert len(post.draws) == 4
     assert gens["samples"].sum() >= 4
 

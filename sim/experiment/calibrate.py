@@ -155,11 +155,12 @@ def run_abc(
     plan: Budget,
     seed: int,
     db: Path,
-    workers: int = 1,
-    dask: str | None = None,
+    options: ExperimentOptions = DEFAULTS,
 ) -> tuple[Posterior, pd.DataFrame]:
-    """ABC-SMC over the unit cube of ``sim.priors``; returns the last population as a
-    :class:`Posterior` and one row per generation (epsilon, acceptance, simulations)."""
+    """ABC-SMC over the unit cube of ``sim.priors`` (the simulations on ``options.workers``
+    processes or ``options.dask``), its history in the SQLite file ``db``; returns the last
+    population as a :class:`Posterior` and one row per generation (epsilon, acceptance,
+    simulations)."""
     import pyabc
 
     np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's global generator)
@@ -174,7 +175,7 @@ def run_abc(
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
             transitions=pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling),
-            sampler=_sampler(workers, dask, stack),
+            sampler=_sampler(options.processes(), options.dask, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))
         history = abc.run(
@@ -286,9 +287,7 @@ def run_calibration(
     }
     inputs = (*options.inputs, *source.files(), source.priors_path())
     with study(out, manifest, replace(options, inputs=inputs)) as s:
-        posterior, generations = run_abc(
-            sim, stats, plan, seed, s.path("abc.db"), options.processes(), options.dask
-        )
+        posterior, generations = run_abc(sim, stats, plan, seed, s.path("abc.db"), options)
         posterior.draws.to_parquet(s.path("posterior.parquet"), index=False)
         s.write_text("priors.toml", priors_toml(sim.priors))
         s.write_text("generations.csv", generations.to_csv(index=False))
