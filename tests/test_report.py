@@ -20,8 +20,8 @@ from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
 from sim.experiment.study import ExperimentOptions
 from sim.report import plots
-from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.attach import with_reports
+from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.html import run_figure_specs
 from sim.scenario import load_scenario
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from sim.experiment.engines import open_engine
-from sim.experiment.results import TABLES, Experiment, frame_to_arrow, headline
+from sim.experiment.results import TABLES, Experiment, headline
 from sim.experiment.runner import finish_run, prepare, replicate, run_manifest
 from sim.experiment.source import Source
 from sim.experiment.study import DEFAULTS, ExperimentOptions, study
@@ -77,7 +77,8 @@ class Simulation:
         written (the same files, through the same study transaction; figures and report with
         ``options.report``).
 
-        >>> sim.simulate("eu27_baseline", replications=10, seed=1).save("results/b")  # doctest: +SKIP
+        >>> run = sim.simulate("eu27_baseline", replications=10, seed=1)  # doctest: +SKIP
+        >>> run.save("results/baseline")  # doctest: +SKIP
         """
         files = tuple(self.source.files()) if self.source is not None else ()
         options = replace(options, inputs=(*options.inputs, *files))
