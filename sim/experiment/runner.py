@@ -181,6 +181,10 @@ def run_experiment(
 
     Raises :class:`~sim.core.errors.UserError` (nothing written) for a run too large, a bad
     output folder or Dask address; a failed or interrupted run leaves a manifest saying so.
+
+    >>> options = sim.ExperimentOptions(workers=2, report=sim.attach_report)  # doctest: +SKIP
+    >>> exp = sim.run_experiment("qmv_art31", "results/qmv", options=options)  # doctest: +SKIP
+    >>> exp.headline()  # doctest: +SKIP
     """
     scenario, source = prepare(scenario, replications, seed, options.allow_large)
     inputs = [*options.inputs, *(source.files() if source is not None else [])]

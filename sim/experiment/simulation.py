@@ -20,7 +20,7 @@ from sim.experiment.study import DEFAULTS, ExperimentOptions, study
 from sim.scenario import Scenario
 
 
-def _frame(parts: list[pa.Table]) -> pd.DataFrame:
+def _frame(parts: Sequence[pa.Table]) -> pd.DataFrame:
     """Chunks of one table as a DataFrame, as a results folder would read back."""
     schema = parts[0].schema
     return pa.concat_tables([t.cast(schema) for t in parts]).to_pandas()

@@ -159,7 +159,11 @@ def compare_runs(
     (``options.force`` replaces an earlier comparison there).
 
     Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
-    ``out`` may not be one of them, hold one or lie inside one."""
+    ``out`` may not be one of them, hold one or lie inside one.
+
+    >>> c = sim.compare(["results/eu27_baseline", "results/qmv"], "results/cmp")  # doctest: +SKIP
+    >>> c.paired, c.table.head()  # doctest: +SKIP
+    """
     if len(folders) < 2:
         raise UserError("compare needs at least two results folders")
     paths = [Path(f) for f in folders]
