@@ -24,10 +24,15 @@ from typing import Any
 
 from sim import __version__
 from sim.cli import inference, results, runs, scenarios
-from sim.cli.arguments import Formatter, examples, shared_parents
+from sim.cli.arguments import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    Formatter,
+    examples,
+    shared_parents,
+)
 from sim.core.errors import UserError
 
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 GROUPS = (scenarios, runs, results, inference)

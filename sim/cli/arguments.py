@@ -10,6 +10,8 @@ from typing import Any, Protocol
 import sim
 from sim.core.errors import UserError
 
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the example epilogs as written."""

@@ -8,12 +8,10 @@ import dataclasses
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import Command, non_negative_int, options, positive_int
+from sim.cli.arguments import EXIT_OK, Command, non_negative_int, options, positive_int
 from sim.experiment.calibrate import budget, run_calibration
 from sim.experiment.sensitivity import Design, run_sensitivity
 from sim.report.console import calibration_lines, sensitivity_lines
-
-EXIT_OK = 0
 
 
 def add_commands(command: Command) -> None:

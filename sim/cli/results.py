@@ -8,15 +8,13 @@ import os
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import Command
+from sim.cli.arguments import EXIT_OK, Command
 from sim.core.errors import UserError
 from sim.experiment.fit import fit_results, period_warning, write_fit
 from sim.experiment.folder import check_output_file
 from sim.report.attach import redraw
 from sim.report.console import comparison_lines, fit_lines
 from sim.report.export import export_log, parse_replications
-
-EXIT_OK = 0
 
 
 def add_commands(command: Command) -> None:

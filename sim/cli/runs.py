@@ -9,12 +9,10 @@ import sys
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import Command, options
+from sim.cli.arguments import EXIT_OK, Command, options
 from sim.core.errors import UserError
 from sim.experiment.sweep import Grid, run_sweep
 from sim.report.console import headline_lines, run_warning, sweep_lines
-
-EXIT_OK = 0
 
 
 def add_commands(command: Command) -> None:

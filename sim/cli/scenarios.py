@@ -9,13 +9,11 @@ import sys
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import Command
+from sim.cli.arguments import EXIT_BAD_INPUT, EXIT_FAILURE, EXIT_OK, Command
 from sim.core.errors import UserError
 from sim.report.console import scenario_line, scenario_list
 from sim.report.power import power_comparison_lines, power_lines
 from sim.scenario import PRIORS, ScenarioError, bundled_scenarios, bundled_scenarios_dir
-
-EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def add_commands(command: Command) -> None:
