@@ -26,13 +26,12 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from sim import ExperimentOptions, load_scenario, run_experiment
 from sim.analysis.calibration import simulated_targets
 from sim.core.members import Holdouts, cast_votes, compromise, objections, proposal_stances
 from sim.core.power import voting_power
 from sim.engine.compile import Model, make_rule, member_arrays
 from sim.engine.replication import Replication
-from sim.experiment.runner import run_experiment
-from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "eu27_baseline.toml"
@@ -68,9 +67,8 @@ def replication_years_per_second(n: int, workers: int) -> float:
     scenario = load_scenario(BASELINE)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        run_experiment(
-            scenario, out=Path(tmp) / "r", replications=n, seed=1, workers=workers, progress=False
-        )
+        options = ExperimentOptions(workers=workers, progress=False)
+        run_experiment(scenario, Path(tmp) / "r", replications=n, seed=1, options=options)
         wall = time.perf_counter() - start
     return n * scenario.horizon_days / 365.0 / wall
 

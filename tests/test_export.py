@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.runner import run_experiment
+from sim.experiment.runner import ExperimentOptions, run_experiment
 from sim.report.export import mining_log
 from sim.scenario import load_scenario
 
@@ -27,7 +27,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("export") / "base"
     s = load_scenario("eu27_baseline")
     assert list(s.proposal_types["sanctions_package"].route) == ROUTE
-    return run_experiment(s, out=folder, replications=3, seed=11, workers=1, progress=False).path
+    options = ExperimentOptions(progress=False)
+    return run_experiment(s, folder, replications=3, seed=11, options=options).path
 
 
 def _export(run: Path, fmt: str, out: Path, *extra: str) -> Path:

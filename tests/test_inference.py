@@ -12,11 +12,20 @@ import pytest
 
 from sim.analysis.calibration import observed_targets
 from sim.cli import main
-from sim.experiment.calibrate import Budget, Posterior, Statistics, run_abc
+from sim.experiment.calibrate import (
+    Budget,
+    Posterior,
+    Statistics,
+    open_calibration,
+    run_abc,
+    run_calibration,
+)
 from sim.experiment.moments import Simulator
 from sim.experiment.posterior import open_posterior
-from sim.experiment.sensitivity import run_sensitivity
-from sim.report.inference import sensitivity_figures
+from sim.experiment.sensitivity import Design, run_sensitivity
+from sim.experiment.source import Source
+from sim.experiment.study import ExperimentOptions
+from sim.report.attach import with_reports
 from sim.scenario import Scenario, load_scenario
 from sim.scenario.priors import (
     Prior,
@@ -139,16 +148,13 @@ def test_sensitivity_uses_common_random_numbers(tmp_path: Path, baseline: Scenar
         'reason = "r"\n[[parameters]]\nkey = "member_states.HU.holdout_probability"\n'
         'low = 0\nhigh = 0.9\nreason = "r"\n',
     )
-    priors = load_priors(path, baseline)
     result = run_sensitivity(
-        baseline,
-        priors,
-        out=tmp_path / "sa",
-        samples=3,
+        Source(BASELINE, priors=path),
+        Design("morris", samples=3),
+        tmp_path / "sa",
         replications=1,
         seed=3,
-        workers=1,
-        figures=sensitivity_figures,
+        options=with_reports(),
     )
     t = result.table.set_index(["parameter", "metric"])
     brake = t.loc["member_defaults.brake_probability"]
@@ -201,7 +207,8 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
 def test_abc_on_a_local_dask_cluster(tmp_path: Path, baseline: Scenario) -> None:
     """The simulations of a calibration run on a real Dask cluster started for it."""
     sim = Simulator(baseline, load_priors(PRIORS, baseline)[:2])
-    post, gens = run_abc(sim, MEDIAN_ONLY, _plan(4, 1), 5, tmp_path / "d.db", 2, "local")
+    options = ExperimentOptions(workers=2, dask="local")
+    post, gens = run_abc(sim, MEDIAN_ONLY, _plan(4, 1), 5, tmp_path / "d.db", options)
     assert len(post.draws) == 4
     assert gens["samples"].sum() >= 4
 
@@ -304,3 +311,32 @@ def test_nothing_to_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["calibrate", str(BASELINE), "--priors", str(path), "--out", str(out)]) == 2
     assert "nothing to fit" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_tiny_calibration_is_one_study(tmp_path: Path) -> None:
+    """``run_calibration`` writes its folder through the study transaction: every file listed,
+    ``calibrated.toml`` extending the bundled scenario, the result immutable and complete."""
+    path = _write(
+        tmp_path,
+        '[[parameters]]\nkey = "member_defaults.salience"\nlow = 0.1\nhigh = 0.9\nreason = "r"\n',
+    )
+    cal = run_calibration(
+        Source("eu27_baseline", priors=path),
+        tmp_path / "cal",
+        plan=_plan(4, 1),
+        seed=3,
+        options=with_reports(),
+    )
+    manifest = json.loads((cal.path / "manifest.json").read_text())
+    assert (manifest["kind"], manifest["status"], manifest["seed"]) == (
+        "calibration",
+        "complete",
+        3,
+    )
+    assert {"posterior.parquet", "calibrated.toml", "prior_fit.csv", "report.html"} <= set(
+        manifest["files"]
+    )
+    assert tomllib.loads((cal.path / "calibrated.toml").read_text())["extends"] == "eu27_baseline"
+    assert len(cal.prior_fit) == len(cal.fit)
+    again = open_calibration(cal.path)
+    pd.testing.assert_frame_equal(again.prior_fit, pd.read_csv(cal.path / "prior_fit.csv"))

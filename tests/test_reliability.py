@@ -21,10 +21,10 @@ import pytest
 
 from sim.cli import main
 from sim.core.errors import UserError
-from sim.experiment.engines import PoolEngine
+from sim.experiment.engines import PoolEngine, WorkerDied
 from sim.experiment.folder import signals_deferred
 from sim.experiment.results import open_results
-from sim.experiment.runner import run_experiment
+from sim.experiment.runner import ExperimentOptions, run_experiment
 from sim.scenario import load_scenario
 
 from .conftest import BASELINE, DATA, ROOT, assert_same_results
@@ -50,10 +50,9 @@ def _start(args: list[str], env: dict[str, str] | None = None, **kw) -> subproce
 
 
 LIBRARY_RUN = (
-    "import sys; from sim.experiment.runner import run_experiment; "
-    "from sim.scenario import load_scenario; "
-    "run_experiment(load_scenario(sys.argv[1]), out=sys.argv[2], replications=int(sys.argv[3]), "
-    "seed=int(sys.argv[4]), force=True, progress=False)"
+    "import sys, sim; "
+    "sim.run_experiment(sys.argv[1], sys.argv[2], replications=int(sys.argv[3]), "
+    "seed=int(sys.argv[4]), options=sim.ExperimentOptions(force=True, progress=False))"
 )
 
 
@@ -128,9 +127,8 @@ def _cli_run(out: Path, *extra: str, scenario: Path = TINY) -> int:
 
 def _run(out: Path, seed: int = 1, force: bool = False, n: int = 3) -> Path:
     """A quick run without figures."""
-    exp = run_experiment(
-        load_scenario(TINY), out=out, replications=n, seed=seed, force=force, progress=False
-    )
+    options = ExperimentOptions(force=force, progress=False)
+    exp = run_experiment(load_scenario(TINY), out, replications=n, seed=seed, options=options)
     return exp.path
 
 
@@ -308,22 +306,28 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path: Path) -> None:
 
 def _send_half_a_result(marker: str) -> None:
     """In a pool worker: write the start of a result message, then wait to be killed (a worker
-    caught halfway through sending its result; ``result_queue`` is the worker loop's)."""
+    caught halfway through sending its result; ``results`` is the worker loop's pipe)."""
     frame = sys._getframe()
-    while "result_queue" not in frame.f_locals:
+    while "results" not in frame.f_locals:
         frame = frame.f_back
-    pipe = frame.f_locals["result_queue"]._writer
+    pipe = frame.f_locals["results"]
     os.write(pipe.fileno(), struct.pack("!i", 1 << 20) + b"half")
     Path(marker).touch()
     time.sleep(3600)
 
 
 def _stop_mid_send(marker: str) -> None:
-    """Stop a pool whose worker is halfway through sending a result."""
+    """A worker killed halfway through sending a result is seen as dead, not waited for; the
+    pool then stops and reaps every worker."""
     engine = PoolEngine(1)
-    engine._pool(1).submit(_send_half_a_result, marker)
+    worker = engine._start()
+    worker.send(_send_half_a_result, marker)
     _wait(lambda: Path(marker).exists())
+    worker.process.kill()
+    with pytest.raises(WorkerDied):
+        worker.receive()
     engine.close()
+    assert not worker.process.is_alive()
 
 
 def test_stopping_a_worker_halfway_through_sending_a_result_does_not_hang(tmp_path: Path) -> None:
@@ -533,7 +537,8 @@ def test_a_crashed_worker_is_retried_and_changes_nothing(tmp_path: Path, monkeyp
     marker = tmp_path / "crashed"
     out, ref = tmp_path / "r", tmp_path / "ref"
     monkeypatch.setenv("CFSP_SIM_TEST_FAULT", f"crash:13:{marker}")  # workers inherit it
-    run_experiment(load_scenario(TINY), out=out, replications=30, seed=5, workers=2, progress=False)
+    options = ExperimentOptions(workers=2, progress=False)
+    run_experiment(load_scenario(TINY), out, replications=30, seed=5, options=options)
     assert marker.exists()
     monkeypatch.delenv("CFSP_SIM_TEST_FAULT")
     assert_same_results(out, _run(ref, seed=5, n=30))

@@ -18,7 +18,9 @@ from sim.cli import main
 from sim.core.errors import UserError
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
+from sim.experiment.study import ExperimentOptions
 from sim.report import plots
+from sim.report.attach import with_reports
 from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.html import run_figure_specs
 from sim.scenario import load_scenario
@@ -26,6 +28,7 @@ from sim.scenario import load_scenario
 from .conftest import BASELINE, DATA
 
 HOLDERS = ("states.HU", "states.AT", "states.EL")
+QUIET = ExperimentOptions(progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +45,9 @@ def runs(tmp_path_factory) -> dict[str, Path]:
     )
     out = {}
     for name, s in (("base", base), ("base_again", base), ("fast", fast)):
-        out[name] = run_experiment(
-            s, out=root / name, replications=4, seed=8, progress=False, on_done=None
-        ).path
+        out[name] = run_experiment(s, root / name, replications=4, seed=8, options=QUIET).path
     out["other_seed"] = run_experiment(
-        base, out=root / "other_seed", replications=4, seed=9, progress=False
+        base, root / "other_seed", replications=4, seed=9, options=QUIET
     ).path
     return out
 
@@ -168,10 +169,10 @@ def test_compare_says_when_runs_are_not_paired(runs, tmp_path, capsys) -> None:
 def test_compare_does_not_pair_runs_over_different_periods(runs, tmp_path) -> None:
     short = run_experiment(
         load_scenario(BASELINE, ["horizon_days=120"]),
-        out=tmp_path / "short",
+        tmp_path / "short",
         replications=4,
         seed=8,
-        progress=False,
+        options=QUIET,
     ).path
     c = compare_runs([runs["base"], short], tmp_path / "periods")
     assert not c.paired
@@ -187,19 +188,15 @@ def test_compare_rejects_incomplete_input(runs, tmp_path, capsys) -> None:
 def test_same_seed_gives_the_same_files_byte_for_byte(tmp_path) -> None:
     """Every file of a run but the manifest (timings, engine) is identical for the same seed,
     whether one process or two ran the replications — figures and report included."""
-    from sim.report.html import figures_and_report
-
     tiny = load_scenario(DATA / "tiny.toml")
     folders = []
     for workers in (1, 2):
         exp = run_experiment(
             tiny,
-            out=tmp_path / f"w{workers}",
+            tmp_path / f"w{workers}",
             replications=3,
             seed=4,
-            workers=workers,
-            progress=False,
-            on_done=figures_and_report,
+            options=with_reports(ExperimentOptions(workers=workers, progress=False)),
         )
         folders.append(exp.path)
     a, b = folders
@@ -233,12 +230,10 @@ def test_run_experiment_with_report_draws_figures_and_report(tmp_path) -> None:
 
     exp = sim.run_experiment(
         DATA / "tiny.toml",
-        out=tmp_path / "tiny",
+        tmp_path / "tiny",
         replications=2,
         seed=1,
-        workers=1,
-        progress=False,
-        report=True,
+        options=sim.ExperimentOptions(progress=False, report=sim.attach_report),
     )
     assert (exp.path / "report.html").is_file()
     assert (exp.path / "figures" / "time_split.svg").is_file()

@@ -13,14 +13,15 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.runner import Experiment, run_experiment
+from sim.experiment.runner import Experiment, ExperimentOptions, run_experiment
 from sim.scenario import Scenario, load_scenario
 
 from .conftest import BASELINE, DATA, RESULT_TABLES, ROOT, assert_same_results
 
 
-def run(scenario: Scenario, out: Path, **kw) -> Experiment:
-    return run_experiment(scenario, out=out, progress=False, **kw)
+def run(scenario: Scenario, out: Path, workers: int = 1, **kw) -> Experiment:
+    options = ExperimentOptions(workers=workers, progress=False)
+    return run_experiment(scenario, out, options=options, **kw)
 
 
 def test_results_folder_contract(tiny: Scenario, tmp_path: Path) -> None:
@@ -204,3 +205,30 @@ def test_the_scenario_is_validated_once_per_run(tmp_path: Path, monkeypatch) -> 
     args = ["run", str(DATA / "tiny.toml"), "-n", "2", "--seed", "1", "--quiet"]
     assert main([*args, "--out", str(tmp_path / "r")]) == 0
     assert calls == [Scenario]
+
+
+def test_simulate_gives_the_tables_of_a_run_and_saves_the_same_folder(tmp_path: Path) -> None:
+    import dataclasses
+
+    import sim
+
+    tiny_path = DATA / "tiny.toml"
+    run = sim.simulate(tiny_path, overrides=["horizon_days=90"], replications=12, seed=4)
+    exp = sim.run_experiment(
+        sim.Source(tiny_path, ("horizon_days=90",)),
+        tmp_path / "run",
+        replications=12,
+        seed=4,
+        options=sim.ExperimentOptions(workers=2, progress=False),
+    )
+    for name in (*RESULT_TABLES, "metrics"):
+        pd.testing.assert_frame_equal(getattr(run, name), getattr(exp, name), obj=name)
+    assert sorted(run.proposals["replication"].unique()) == list(range(12))
+    pd.testing.assert_frame_equal(run.summary, exp.summary)
+    pd.testing.assert_frame_equal(run.headline(), exp.headline())
+    saved = run.save(tmp_path / "saved")
+    assert saved.manifest["status"] == "complete"
+    assert saved.manifest["scenario_file"] == str(tiny_path)
+    assert_same_results(saved.path, exp.path)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        exp.path = tmp_path  # type: ignore[misc]  # a published run does not change

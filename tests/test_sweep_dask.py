@@ -11,18 +11,20 @@ import pandas as pd
 import pytest
 
 from sim.cli import main
-from sim.experiment.runner import run_experiment
-from sim.experiment.sweep import parse_vary, points, run_sweep, split_values
+from sim.experiment.runner import ExperimentOptions, run_experiment
+from sim.experiment.sweep import Grid, parse_vary, run_sweep, split_values
+from sim.report.attach import with_reports
 from sim.report.sweep import sweep_figures
 from sim.scenario import Scenario, ScenarioError
 
 from .conftest import DATA, assert_same_results
 
+QUIET = ExperimentOptions(progress=False)
+
 
 def test_grid_and_one_at_a_time_points() -> None:
-    a, b = parse_vary("x.y=1,2"), parse_vary("z=a,b,c")
-    assert len(points([a, b], oat=False)) == 6
-    oat = points([a, b], oat=True)
+    assert len(Grid.parse(["x.y=1,2", "z=a,b,c"]).points()) == 6
+    oat = Grid.parse(["x.y=1,2", "z=a,b,c"], oat=True).points()
     assert oat[0] == {}
     assert len(oat) == 1 + 2 + 3
     assert split_values("[1, 2],3") == ["[1, 2]", "3"]
@@ -32,15 +34,13 @@ def test_grid_and_one_at_a_time_points() -> None:
 
 def test_sweep_of_three_values_shares_arrivals_and_matches_single_runs(tmp_path: Path) -> None:
     tiny = DATA / "tiny.toml"
-    params = [parse_vary("bodies.WP.capacity=1,2,5")]
     sweep = run_sweep(
         tiny,
-        params,
-        out=tmp_path / "sw",
+        Grid.parse(["bodies.WP.capacity=1,2,5"]),
+        tmp_path / "sw",
         replications=3,
         seed=4,
-        progress=False,
-        figures=sweep_figures(params, oat=False),
+        options=with_reports(QUIET),
     )
     assert (tmp_path / "sw" / "sweep.csv").exists()
     assert (tmp_path / "sw" / "sensitivity.png").exists()
@@ -53,10 +53,10 @@ def test_sweep_of_three_values_shares_arrivals_and_matches_single_runs(tmp_path:
 
     alone = run_experiment(
         load_scenario(tiny, ["bodies.WP.capacity=2"]),
-        out=tmp_path / "one",
+        tmp_path / "one",
         replications=3,
         seed=4,
-        progress=False,
+        options=QUIET,
     )
     assert_same_results(sweep.experiments[1].path, alone.path)
 
@@ -80,34 +80,24 @@ def test_sweep_rejects_a_bad_point_before_running_anything(tmp_path: Path, capsy
 
 
 def test_oat_sweep_draws_a_tornado(tmp_path: Path) -> None:
-    params = [parse_vary("bodies.WP.capacity=1,5"), parse_vary("member_defaults.salience=0.2,0.9")]
+    grid = Grid.parse(["bodies.WP.capacity=1,5", "member_defaults.salience=0.2,0.9"], oat=True)
     sweep = run_sweep(
-        DATA / "tiny.toml",
-        params,
-        out=tmp_path / "oat",
-        oat=True,
-        replications=2,
-        seed=1,
-        progress=False,
-        figures=sweep_figures(params, oat=True),
+        DATA / "tiny.toml", grid, tmp_path / "oat", replications=2, seed=1, options=QUIET
     )
+    sweep_figures(sweep)  # the library draws on request
     assert len(sweep.experiments) == 5
     assert (tmp_path / "oat" / "sensitivity.svg").exists()
 
 
 @pytest.mark.slow
 def test_dask_local_cluster_matches_serial(baseline: Scenario, tmp_path: Path) -> None:
-    serial = run_experiment(
-        baseline, out=tmp_path / "serial", replications=6, seed=2, workers=1, progress=False
-    )
+    serial = run_experiment(baseline, tmp_path / "serial", replications=6, seed=2, options=QUIET)
     dask = run_experiment(
         baseline,
-        out=tmp_path / "dask",
+        tmp_path / "dask",
         replications=6,
         seed=2,
-        workers=2,
-        dask="local",
-        progress=False,
+        options=ExperimentOptions(workers=2, dask="local", progress=False),
     )
     assert dask.manifest["engine"] == "dask:local"
     assert_same_results(serial.path, dask.path)
@@ -117,9 +107,7 @@ def test_dask_local_cluster_matches_serial(baseline: Scenario, tmp_path: Path) -
 def test_dask_survives_losing_a_worker(baseline: Scenario, tmp_path: Path) -> None:
     from dask.distributed import Client, LocalCluster
 
-    serial = run_experiment(
-        baseline, out=tmp_path / "serial", replications=40, seed=6, workers=1, progress=False
-    )
+    serial = run_experiment(baseline, tmp_path / "serial", replications=40, seed=6, options=QUIET)
 
     def first_result() -> bool:
         return bool(list(tmp_path.glob(".dask.partial-*/proposals.parquet")))
@@ -146,12 +134,10 @@ def test_dask_survives_losing_a_worker(baseline: Scenario, tmp_path: Path) -> No
         address = cluster.scheduler_address
         dask = run_experiment(
             baseline,
-            out=tmp_path / "dask",
+            tmp_path / "dask",
             replications=40,
             seed=6,
-            workers=2,
-            dask=address,
-            progress=False,
+            options=ExperimentOptions(workers=2, dask=address, progress=False),
         )
         finished = time.time()
         killer.join()

@@ -20,26 +20,23 @@ import re
 import shutil
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+import sim
+from sim import Experiment, open_results
 from sim.analysis.metrics import PERCENT, fmt_difference, fmt_interval
 from sim.analysis.stats import REFERENCE_MIX
-from sim.core.power import compare_power, voting_power
-from sim.engine.compile import make_rule
-from sim.experiment.results import open_results
-from sim.experiment.runner import Experiment, run_experiment
 from sim.report import plots
-from sim.report.comparison import compare_runs, comparison_table, decompose
+from sim.report.comparison import comparison_table, decompose
 from sim.report.export import CASE_ACTIVITIES, mining_log
-from sim.report.html import figures_and_report
-from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
+FORCE = sim.ExperimentOptions(force=True)
 BASELINE = "eu27_baseline"
 VARIANTS = {  # scenario: (what it is, the mechanism behind its effect: words, no numbers)
     "qmv_art31": (
@@ -139,17 +136,19 @@ def _run(
     if key in args.done:
         return args.done[key]
     sets = [*sets, f"horizon_days={args.horizon}"] if args.horizon else list(sets)
-    on_done: Callable[[Experiment], object] | None = figures_and_report if report else None
-    args.done[key] = run_experiment(
-        load_scenario(name, sets),
-        out=args.results / key,
-        replications=replications or args.replications,
-        seed=args.seed,
+    options = sim.ExperimentOptions(
         workers=args.workers,
         force=True,
         progress=False,
-        on_done=on_done,  # type: ignore[arg-type]
+        report=sim.attach_report if report else None,
+    )
+    args.done[key] = sim.run_experiment(
+        sim.Source(name, tuple(sets)),
+        args.results / key,
+        replications=replications or args.replications,
+        seed=args.seed,
         posterior=posterior,
+        options=options,
     )
     return args.done[key]
 
@@ -259,7 +258,7 @@ def scenarios_passage(
 def holdouts_off(name: str) -> list[str]:
     """``--set`` assignments that switch every hold-out of a bundled scenario off: the
     default propensity and each state's own."""
-    scenario = load_scenario(name)
+    scenario = sim.load_scenario(name)
     return ["member_defaults.holdout_probability=0"] + [
         f"member_states.{code}.holdout_probability=0"
         for code, spec in scenario.member_states.items()
@@ -414,20 +413,10 @@ def decomposition_figure(table: pd.DataFrame, out: Path) -> None:
         fig.savefig(out, dpi=110)
 
 
-def _power(scenario: str, rule: str = "qmv") -> tuple[pd.DataFrame, float]:
-    s = load_scenario(scenario)
-    members = s.resolved_members()
-    return voting_power(
-        make_rule(rule, s.decision_rules[rule]),
-        [m.code for m in members],
-        np.array([m.population for m in members]),
-    )
-
-
 def power_passage() -> str:
     """Voting power under QMV, the EU27 against each wave (exact, deterministic)."""
-    results = {label: _power(name) for label, name in WAVES.items()}
-    wide = compare_power({label: t for label, (t, _) in results.items()})
+    results = {label: sim.voting_power(name, "qmv") for label, name in WAVES.items()}
+    wide = sim.power_comparison(results)
     newcomers = [c for c in wide.index if np.isnan(wide.loc[c, ("banzhaf", "EU27")])]
     head = " | ".join(WAVES)
     lines = [
@@ -452,18 +441,20 @@ def power_passage() -> str:
             f"| {code} | {'–' if np.isnan(share) else f'{100 * share:.2f}'} | "
             f"{' | '.join(cells)} | {'' if np.isnan(change) else _pct(change, True) + '%'} |"
         )
-    ref = results["EU27"][1]
-    passing = " | ".join(f"{100 * p:.2f}% ({p / ref:.2f}×)" for _, p in results.values())
+    ref = results["EU27"].passing
+    passing = " | ".join(
+        f"{100 * p.passing:.2f}% ({p.passing / ref:.2f}×)" for p in results.values()
+    )
     lines += [f"| random coalition passes | | {passing} | |"]
-    ua = {end: _power(f"qmv_enlarged_ukraine_{end}") for end in ("low", "high")}
-    ua_b = {end: t.set_index("member_state").loc["UA", "banzhaf"] for end, (t, _) in ua.items()}
+    ua = {end: sim.voting_power(f"qmv_enlarged_ukraine_{end}", "qmv") for end in ("low", "high")}
+    ua_b = {end: p.table.set_index("member_state").loc["UA", "banzhaf"] for end, p in ua.items()}
     lines += [
         "",
         f"With Ukraine's population at the low or high end of its range (28.0 or 41.1 million "
         f"against 31.5; `qmv_enlarged_ukraine_low`, `_high`) its Banzhaf power in the EU35 is "
         f"{100 * ua_b['low']:.2f}% or {100 * ua_b['high']:.2f}% (central "
         f"{100 * wide.loc['UA', ('banzhaf', 'EU35')]:.2f}%), and a random coalition passes "
-        f"with probability {100 * ua['low'][1]:.2f}% or {100 * ua['high'][1]:.2f}%.",
+        f"with probability {100 * ua['low'].passing:.2f}% or {100 * ua['high'].passing:.2f}%.",
     ]
     return "\n".join(lines)
 
@@ -553,7 +544,7 @@ def bundled(args: argparse.Namespace, text: str) -> str:
     for name in VARIANTS:
         folders[name] = _run(name, args).path
         out = args.results / f"compare_{name}"
-        tables[name] = compare_runs([base.path, folders[name]], out, force=True).table
+        tables[name] = sim.compare([base.path, folders[name]], out, FORCE).table
         print(f"{name}: compared with {BASELINE} in {out}")
     for target, (folder, figure) in FIGURES.items():
         shutil.copyfile(args.results / folder / "figures" / figure, args.gallery / target)

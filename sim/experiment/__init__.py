@@ -1,2 +1,3 @@
-"""Experiments: many seeded replications (serial, process pool or Dask), the results folder,
-and parameter sweeps."""
+"""Experiments: many seeded replications (serial, worker processes or Dask), in memory
+(:mod:`~sim.experiment.simulation`) or into a results folder written by one transaction
+(:mod:`~sim.experiment.study`), parameter sweeps, sensitivity analysis and calibration."""

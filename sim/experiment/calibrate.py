@@ -28,8 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +38,13 @@ import tomli_w
 
 from sim.analysis.calibration import calibration_config, fit_table, observed_targets
 from sim.core.errors import UserError
-from sim.experiment.folder import sha256_file, write_text_atomic
+from sim.experiment.folder import sha256_file
 from sim.experiment.moments import Simulator, theta_rows
 from sim.experiment.posterior import Posterior
-from sim.experiment.results import ResultsWriter, check_folder, failure_status
-from sim.experiment.runner import versions
+from sim.experiment.results import check_folder
+from sim.experiment.runner import resolve_seed, versions
+from sim.experiment.source import Source
+from sim.experiment.study import DEFAULTS, ExperimentOptions, study
 from sim.scenario import apply_override
 from sim.scenario.priors import current_values, load_priors, priors_toml
 
@@ -154,11 +155,12 @@ def run_abc(
     plan: Budget,
     seed: int,
     db: Path,
-    workers: int = 1,
-    dask: str | None = None,
+    options: ExperimentOptions = DEFAULTS,
 ) -> tuple[Posterior, pd.DataFrame]:
-    """ABC-SMC over the unit cube of ``sim.priors``; returns the last population as a
-    :class:`Posterior` and one row per generation (epsilon, acceptance, simulations)."""
+    """ABC-SMC over the unit cube of ``sim.priors`` (the simulations on ``options.workers``
+    processes or ``options.dask``), its history in the SQLite file ``db``; returns the last
+    population as a :class:`Posterior` and one row per generation (epsilon, acceptance,
+    simulations)."""
     import pyabc
 
     np.random.seed(seed)  # noqa: NPY002 (pyabc draws from numpy's global generator)
@@ -173,7 +175,7 @@ def run_abc(
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
             transitions=pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling),
-            sampler=_sampler(workers, dask, stack),
+            sampler=_sampler(options.processes(), options.dask, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))
         history = abc.run(
@@ -228,70 +230,76 @@ def calibrated_toml(
     return head + tomli_w.dumps(data)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Calibration:
-    """A finished calibration: its folder, posterior and predictive fit."""
+    """A finished calibration: its folder, posterior, posterior and prior predictive fits and
+    generations."""
 
     path: Path
     posterior: Posterior
     fit: pd.DataFrame
+    prior_fit: pd.DataFrame
     generations: pd.DataFrame
 
 
+def _calibrated(source: Source) -> Simulator:
+    """The scenario and the priors it calibrates (those not marked ``calibrate = false``)."""
+    scenario = source.load()
+    priors = [p for p in source.load_priors(scenario) if p.calibrate]
+    if not priors:
+        raise UserError(
+            f"{source.priors_path()}: every parameter has calibrate = false: nothing to fit"
+        )
+    return Simulator(scenario, priors)
+
+
 def run_calibration(
-    sim: Simulator,
+    source: Source,
+    out: str | Path,
     *,
-    out: Path,
     plan: Budget,
-    seed: int,
-    extends: str,
-    workers: int = 1,
-    dask: str | None = None,
-    force: bool = False,
-    inputs: Sequence[Path] = (),
+    seed: int | None = None,
     observed: str | Path | None = None,
-    figures: Any = None,
+    options: ExperimentOptions = DEFAULTS,
 ) -> Calibration:
-    """Calibrate into ``out``: ``posterior.parquet``, ``priors.toml`` (a copy),
-    ``generations.csv``, ``calibrated.toml``, ``fit.csv`` (posterior predictive),
-    ``prior_fit.csv`` (prior predictive), figures and a report through
-    ``figures(folder, calibration, prior_fit)``, the pyabc history ``abc.db`` and a manifest.
-    ``extends`` is how ``calibrated.toml`` names the input scenario."""
-    targets = observed_targets(observed)
-    stats = Statistics.from_targets(targets)
-    writer = ResultsWriter(out, force=force, inputs=inputs)
-    try:
-        writer.write_manifest(
-            kind="calibration",
-            scenario=sim.scenario.name,
-            scenario_sha256=sim.scenario.sha256(),
-            method="ABC-SMC (pyabc)",
-            budget=plan.__dict__,
-            seed=seed,
-            parameters=[p.key for p in sim.priors],
-            input_values=current_values(sim.priors, sim.scenario),
-            statistics=list(stats.names),
-            versions=versions(),
-        )
-        posterior, generations = run_abc(
-            sim, stats, plan, seed, writer.path("abc.db"), workers, dask
-        )
-        posterior.draws.to_parquet(writer.path("posterior.parquet"), index=False)
-        write_text_atomic(writer.path("priors.toml"), priors_toml(sim.priors))
-        write_text_atomic(writer.path("generations.csv"), generations.to_csv(index=False))
-        rng = np.random.default_rng(seed)
-        post = posterior.sample(plan.predictive_draws, rng)
-        fit = predictive_fit(sim, post, seed, plan.replications)
-        unit = rng.random((plan.predictive_draws, len(sim.priors)))
-        prior = pd.DataFrame(theta_rows(sim.priors, unit))
-        prior_fit = predictive_fit(sim, prior, seed, plan.replications)
-        write_text_atomic(writer.path("fit.csv"), fit.to_csv(index=False))
-        write_text_atomic(writer.path("prior_fit.csv"), prior_fit.to_csv(index=False))
-        digest = sha256_file(writer.path("posterior.parquet"))
+    """Calibrate ``source``'s scenario (its priors marked ``calibrate``) against ``observed``
+    (default: the bundled record) into ``out``: ``posterior.parquet``, ``priors.toml`` (a
+    copy), ``generations.csv``, ``calibrated.toml`` (extending the scenario with the
+    posterior point), ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive),
+    the pyabc history ``abc.db``, a manifest, and with ``options.report`` figures and a report.
+    ``options.workers`` other than 1 makes the posterior depend on timing (pyabc's sampler)."""
+    if observed is not None and not Path(observed).is_file():
+        raise UserError(f"{observed}: --observed: file not found")
+    sim = _calibrated(source)
+    seed = resolve_seed(sim.scenario, seed)
+    stats = Statistics.from_targets(observed_targets(observed))
+    manifest = {
+        "kind": "calibration",
+        "scenario": sim.scenario.name,
+        "scenario_sha256": sim.scenario.sha256(),
+        "method": "ABC-SMC (pyabc)",
+        "budget": plan.__dict__,
+        "seed": seed,
+        "parameters": [p.key for p in sim.priors],
+        "input_values": current_values(sim.priors, sim.scenario),
+        "statistics": list(stats.names),
+        "versions": versions(),
+    }
+    inputs = (*options.inputs, *source.files(), source.priors_path())
+    with study(out, manifest, replace(options, inputs=inputs)) as s:
+        posterior, generations = run_abc(sim, stats, plan, seed, s.path("abc.db"), options)
+        posterior.draws.to_parquet(s.path("posterior.parquet"), index=False)
+        s.write_text("priors.toml", priors_toml(sim.priors))
+        s.write_text("generations.csv", generations.to_csv(index=False))
+        fit, prior_fit = _predictive_fits(sim, posterior, plan, seed)
+        s.write_text("fit.csv", fit.to_csv(index=False))
+        s.write_text("prior_fit.csv", prior_fit.to_csv(index=False))
+        digest = sha256_file(s.path("posterior.parquet"))
         name = f"{sim.scenario.name}_calibrated"
+        extends = source.extends(Path(out))
         text = calibrated_toml(extends, name, posterior.point(), "posterior.parquet", digest)
-        write_text_atomic(writer.path("calibrated.toml"), text)
-        writer.write_manifest(
+        s.write_text("calibrated.toml", text)
+        s.record(
             posterior_sha256=digest,
             effective_sample_size=round(posterior.effective_size(), 1),
             generations=len(generations),
@@ -299,22 +307,33 @@ def run_calibration(
             targets_inside=int(fit["inside"].sum()),
             targets=len(fit),
         )
-        result = Calibration(writer.staging, posterior, fit, generations)
-        if figures is not None:
-            figures(writer.staging, result, prior_fit)
-        result.path = writer.publish()
-    except BaseException as exc:
-        writer.abandon(*failure_status(exc))
-        raise
-    return result
+        s.result = Calibration(s.staging, posterior, fit, prior_fit, generations)
+    assert s.published is not None
+    return replace(s.result, path=s.published)
 
 
-def open_calibration(folder: str | Path) -> tuple[Calibration, pd.DataFrame]:
-    """A complete calibration folder, verified, and its prior predictive fit."""
+def _predictive_fits(
+    sim: Simulator, posterior: Posterior, plan: Budget, seed: int
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The posterior and the prior predictive fits (``plan.predictive_draws`` draws each)."""
+    rng = np.random.default_rng(seed)
+    post = posterior.sample(plan.predictive_draws, rng)
+    fit = predictive_fit(sim, post, seed, plan.replications)
+    unit = rng.random((plan.predictive_draws, len(sim.priors)))
+    prior = pd.DataFrame(theta_rows(sim.priors, unit))
+    return fit, predictive_fit(sim, prior, seed, plan.replications)
+
+
+def open_calibration(folder: str | Path) -> Calibration:
+    """A complete calibration folder, verified."""
     path = Path(folder)
     check_folder(path, "calibration")
     priors = load_priors(path / "priors.toml", None)
     posterior = Posterior(pd.read_parquet(path / "posterior.parquet"), priors)
-    fit = pd.read_csv(path / "fit.csv")
-    cal = Calibration(path, posterior, fit, pd.read_csv(path / "generations.csv"))
-    return cal, pd.read_csv(path / "prior_fit.csv")
+    return Calibration(
+        path,
+        posterior,
+        pd.read_csv(path / "fit.csv"),
+        pd.read_csv(path / "prior_fit.csv"),
+        pd.read_csv(path / "generations.csv"),
+    )

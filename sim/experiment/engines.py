@@ -10,7 +10,8 @@ Failures: a replication that raises is reported by number (:class:`ReplicationFa
 process pool, a chunk whose worker raised or died is retried once, replication by replication,
 on a fresh worker, and only then does the run fail, naming the replication. Workers ignore
 SIGINT (the parent decides), are stopped when the run stops, and exit on their own within a
-second if the parent dies. Dask retries a lost worker's tasks itself.
+second if the parent dies. The pool is built on :mod:`multiprocessing`'s public processes and
+pipes. Dask retries a lost worker's tasks itself.
 """
 
 from __future__ import annotations
@@ -22,13 +23,12 @@ import threading
 import time
 import tomllib
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.connection import Connection, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 import pyarrow as pa
@@ -167,16 +167,6 @@ class Engine:
         """Stop workers and connections."""
 
 
-def _submit(pool: ProcessPoolExecutor, task: Chunk) -> Future[ChunkResult]:
-    """Submit a chunk; a pool already broken gives a future holding that failure."""
-    try:
-        return pool.submit(run_chunk, task)
-    except BrokenProcessPool as exc:
-        failed: Future[ChunkResult] = Future()
-        failed.set_exception(exc)
-        return failed
-
-
 def _watch_parent(parent: int) -> None:
     while True:
         time.sleep(0.25)
@@ -190,79 +180,145 @@ def _worker_init(parent: int) -> None:
     threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
 
 
+def _serve(tasks: Connection, results: Connection, parent: int) -> None:
+    """A worker's loop: run each ``(function, argument)`` received, send back ``(True,
+    result)`` or ``(False, exception)``; ends when the parent closes its end."""
+    _worker_init(parent)
+    while True:
+        try:
+            fn, arg = tasks.recv()
+        except EOFError:
+            return
+        try:
+            out = (True, fn(arg))
+        except Exception as exc:
+            out = (False, exc)
+        results.send(out)
+
+
+class WorkerDied(Exception):
+    """A worker process ended before sending its whole result."""
+
+
+class Worker:
+    """One worker process (``spawn``) and a pipe each way. The parent keeps only its own ends,
+    so a worker that dies, even halfway through sending a result, is seen as the end of its
+    result pipe, never as a wait."""
+
+    def __init__(self, parent: int) -> None:
+        ctx = get_context("spawn")
+        task_reader, self.tasks = ctx.Pipe(duplex=False)
+        self.results, result_writer = ctx.Pipe(duplex=False)
+        self.process = ctx.Process(
+            target=_serve, args=(task_reader, result_writer, parent), daemon=True
+        )
+        self.process.start()
+        task_reader.close()
+        result_writer.close()
+
+    def send(self, fn: Callable[[Any], Any], arg: Any) -> None:
+        """Give the (idle) worker a task."""
+        self.tasks.send((fn, arg))
+
+    def receive(self) -> Any:
+        """The task's result; its exception re-raised; :class:`WorkerDied` if it died."""
+        try:
+            ok, value = self.results.recv()
+        except (EOFError, OSError):
+            raise WorkerDied from None
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        """Terminate the process (whatever it is doing), reap it and close the pipes."""
+        self.process.terminate()
+        self.process.join()
+        self.tasks.close()
+        self.results.close()
+
+
 class PoolEngine(Engine):
-    """A pool of ``workers`` processes (``spawn``), a few chunks per worker in flight."""
+    """``workers`` worker processes, one chunk each at a time, at most ``2 * workers`` chunks
+    ahead of the one yielded next."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.label = f"processes:{workers}"
-        self._pools: list[ProcessPoolExecutor] = []
+        self._live: list[Worker] = []
 
-    def _pool(self, workers: int) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(os.getpid(),),
-        )
-        self._pools.append(pool)
-        return pool
+    def _start(self) -> Worker:
+        worker = Worker(os.getpid())
+        self._live.append(worker)
+        return worker
+
+    def _stop(self, worker: Worker) -> None:
+        worker.stop()
+        self._live.remove(worker)
+
+    def _give(self, idle: list[Worker], task: Chunk) -> Worker:
+        """Send a task to an idle worker (a fresh one if none is idle, or it died idle)."""
+        worker = idle.pop() if idle else self._start()
+        try:
+            worker.send(run_chunk, task)
+        except OSError:
+            self._stop(worker)
+            worker = self._start()
+            worker.send(run_chunk, task)
+        return worker
 
     def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
-        todo = iter(tasks)
-        pool = self._pool(self.workers)
-        flight: deque[tuple[Chunk, Future[ChunkResult]]] = deque()
+        todo = enumerate(tasks)
+        idle: list[Worker] = []
+        busy: dict[Connection, tuple[Worker, int, Chunk]] = {}
+        done: dict[int, ChunkResult] = {}
+        following, sent = 0, 0
         while True:
-            while len(flight) < 2 * self.workers and (task := next(todo, None)) is not None:
-                flight.append((task, _submit(pool, task)))
-            if not flight:
+            while len(busy) < self.workers and sent < following + 2 * self.workers:
+                item = next(todo, None)
+                if item is None:
+                    break
+                worker = self._give(idle, item[1])
+                busy[worker.results] = (worker, *item)
+                sent += 1
+            if following in done:
+                yield done.pop(following)
+                following += 1
+                continue
+            if not busy:
                 return
-            task, future = flight.popleft()
-            try:
-                result = future.result()
-            except (BrokenProcessPool, ReplicationFailed) as exc:
-                if isinstance(exc, BrokenProcessPool):  # the chunks in flight are lost too
-                    self._stop(pool)
-                    pool = self._pool(self.workers)
-                    flight = deque((t, _submit(pool, t)) for t, _ in flight)
-                result = self._retry(task)
-            yield result
+            for conn in wait(list(busy)):
+                worker, i, task = busy.pop(cast(Connection, conn))
+                try:
+                    done[i] = worker.receive()
+                except WorkerDied:
+                    self._stop(worker)
+                    done[i] = self._retry(task)
+                    continue
+                except ReplicationFailed:
+                    done[i] = self._retry(task)
+                idle.append(worker)
 
     def _retry(self, task: Chunk) -> ChunkResult:
         """Run a failed chunk again, one replication at a time, on a fresh worker."""
-        pool = self._pool(1)
+        worker = self._start()
         parts = []
         try:
             for i, rep in enumerate(task.reps):
+                worker.send(run_chunk, task.one(i))
                 try:
-                    parts.append(pool.submit(run_chunk, task.one(i)).result())
-                except BrokenProcessPool:
+                    parts.append(worker.receive())
+                except WorkerDied:
                     raise ReplicationFailed(
                         rep, "its worker process died, twice (out of memory, or killed?)"
                     ) from None
         finally:
-            self._stop(pool)
+            self._stop(worker)
         return _combine(parts)
 
-    def _stop(self, pool: ProcessPoolExecutor) -> None:
-        """Stop a pool now: its workers are terminated (whatever they were doing), then its
-        manager thread is joined (so nothing of it is left running at interpreter exit).
-
-        This process's end of the result pipe is closed first: a worker killed halfway through
-        sending a result would leave the manager thread waiting forever for the rest, as the
-        pipe ends only when no process holds it open for writing."""
-        for proc in list((getattr(pool, "_processes", None) or {}).values()):
-            proc.terminate()
-        writer = getattr(getattr(pool, "_result_queue", None), "_writer", None)
-        if writer is not None:
-            writer.close()
-        pool.shutdown(wait=True, cancel_futures=True)
-        if pool in self._pools:
-            self._pools.remove(pool)
-
     def close(self) -> None:
-        for pool in list(self._pools):
-            self._stop(pool)
+        for worker in list(self._live):
+            self._stop(worker)
 
 
 class DaskEngine(Engine):

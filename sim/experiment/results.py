@@ -263,6 +263,13 @@ def check_folder(folder: Path, kind: str | None = "run") -> dict[str, Any]:
     return manifest
 
 
+def headline(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a summary a reader looks at first (overall group), in their usual order."""
+    keys = list(HEADLINE)
+    s = summary[(summary["group"] == "all") & summary["metric"].isin(keys)]
+    return s.set_index("metric").loc[[k for k in keys if k in set(s["metric"])]]
+
+
 def open_results(path: str | Path, kind: str = "run") -> Experiment:
     """Open a complete run's results folder, verified.
 
@@ -288,9 +295,10 @@ def open_results(path: str | Path, kind: str = "run") -> Experiment:
     return Experiment(folder, scenario, manifest, pd.read_csv(folder / "summary.csv"))
 
 
-@dataclass(repr=False)
+@dataclass(frozen=True, repr=False)
 class Experiment:
-    """A finished run: its folder, resolved scenario, manifest and summary; tables on demand."""
+    """A finished run: its folder, resolved scenario, manifest and summary; tables on demand.
+    Immutable: a published run is what its folder holds."""
 
     path: Path
     scenario: Scenario
@@ -343,6 +351,4 @@ class Experiment:
 
     def headline(self) -> pd.DataFrame:
         """The summary rows a reader looks at first (overall group)."""
-        keys = list(HEADLINE)
-        s = self.summary[(self.summary["group"] == "all") & self.summary["metric"].isin(keys)]
-        return s.set_index("metric").loc[[k for k in keys if k in set(s["metric"])]]
+        return headline(self.summary)

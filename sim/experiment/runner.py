@@ -9,13 +9,11 @@ locked staging folder and publishes it atomically (:mod:`sim.experiment.results`
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import os
 import platform
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -28,17 +26,19 @@ from sim.core.rng import draw_seed
 from sim.experiment.engines import Engine, chunks, open_engine
 from sim.experiment.limits import check_run_size
 from sim.experiment.posterior import open_posterior, replication_parameters
-from sim.experiment.results import (
-    Experiment,
-    ResultsWriter,
-    failure_status,
-    frame_to_arrow,
-    write_text_atomic,
-)
+from sim.experiment.results import Experiment, frame_to_arrow
+from sim.experiment.source import Source, as_source
+from sim.experiment.study import DEFAULTS, ExperimentOptions, Study, study
 from sim.scenario import ExperimentSpec, Scenario
-from sim.scenario.loading import scenario_sources
 
-__all__ = ["Experiment", "resolve_seed", "run_experiment", "versions"]
+__all__ = [
+    "Experiment",
+    "ExperimentOptions",
+    "Source",
+    "resolve_seed",
+    "run_experiment",
+    "versions",
+]
 
 DEPENDENCIES = ("simpy", "numpy", "pandas", "pyarrow", "pydantic", "scipy", "matplotlib")
 
@@ -82,16 +82,21 @@ def resolve_seed(scenario: Scenario, seed: int | None) -> int:
     return scenario.experiment.seed if scenario.experiment.seed is not None else draw_seed()
 
 
-def _simulate(
-    writer: ResultsWriter,
+Sink = Callable[[str, pa.Table], None]
+"""Takes a table's rows (``proposals``, ``events``, ``stages``, ``meetings``, ``metrics``)."""
+
+
+def replicate(
     engine: Engine,
     scenario: Scenario,
-    n: int,
+    sink: Sink,
     progress: bool | None,
     parameters: tuple[Mapping[str, float], ...] | None = None,
 ) -> pd.DataFrame:
-    """Run the replications, stream their tables, write ``summary.csv``; returns the summary."""
-    seed = scenario.experiment.seed
+    """Run a resolved scenario's replications (its ``[experiment]`` seed and number), pass
+    their tables to ``sink`` chunk by chunk in replication order, then the metrics; returns
+    the summary (means and intervals, pooled duration percentiles)."""
+    seed, n = scenario.experiment.seed, scenario.experiment.replications
     assert seed is not None
     metrics: list[pd.DataFrame] = []
     durations: list[pa.Table] = []  # three columns of the proposals, for pooled percentiles
@@ -99,99 +104,109 @@ def _simulate(
     with contextlib.closing(engine.map(chunks(scenario, seed, n, parameters))) as results, bar:
         for done, tables, chunk_metrics in results:
             for name, table in tables.items():
-                writer.append(name, table)
+                sink(name, table)
             durations.append(tables["proposals"].select(["type", "outcome", "duration_days"]))
             metrics.append(chunk_metrics)
             bar.update(done)
     all_metrics = pd.concat(metrics, ignore_index=True)
     metrics.clear()  # free the per-replication inputs before the figures are drawn
-    writer.append("metrics", frame_to_arrow(all_metrics))
-    writer.close_tables()
+    sink("metrics", frame_to_arrow(all_metrics))
     pooled = pooled_durations(pa.concat_tables(durations).to_pandas())
     durations.clear()
-    summary = pd.concat([summarise(all_metrics), pooled], ignore_index=True)
-    write_text_atomic(writer.path("summary.csv"), summary.to_csv(index=False))
-    return summary
+    return pd.concat([summarise(all_metrics), pooled], ignore_index=True)
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+def prepare(
+    scenario: Scenario | Source | str | Path,
+    replications: int | None,
+    seed: int | None,
+    allow_large: bool,
+) -> tuple[Scenario, Source | None]:
+    """The scenario validated, its size checked, its replications and seed resolved (and
+    recorded in its ``[experiment]`` table), and where it came from."""
+    scenario, source = as_source(scenario)
+    n = replications or scenario.experiment.replications
+    check_run_size(scenario, n, allow_large)
+    spec = ExperimentSpec(replications=n, seed=resolve_seed(scenario, seed))
+    return scenario.model_copy(update={"experiment": spec}), source
+
+
+def run_manifest(scenario: Scenario, source: Source | None, engine: str) -> dict[str, Any]:
+    """The manifest of a run of a resolved scenario."""
+    return {
+        "kind": "run",
+        "scenario": scenario.name,
+        "scenario_file": None if source is None else str(source.scenario),
+        "scenario_sha256": scenario.sha256(),
+        "seed": scenario.experiment.seed,
+        "replications": scenario.experiment.replications,
+        "horizon_days": scenario.horizon_days,
+        "start_date": scenario.start_date.isoformat(),
+        "engine": engine,
+        "versions": versions(),
+        "git_sha": _git_sha(),
+    }
+
+
+def finish_run(s: Study, scenario: Scenario, summary: pd.DataFrame) -> None:
+    """Close a run's tables, write its summary and resolved scenario, and make the staged
+    :class:`Experiment` the study's result."""
+    s.close_tables()
+    s.write_text("summary.csv", summary.to_csv(index=False))
+    s.write_text("scenario.toml", scenario.to_toml())
+    s.result = Experiment(s.staging, scenario, s.manifest, summary)
 
 
 def run_experiment(
-    scenario: Scenario,
-    *,
+    scenario: Scenario | Source | str | Path,
     out: str | Path,
+    *,
     replications: int | None = None,
     seed: int | None = None,
-    workers: int | None = 1,
-    dask: str | None = None,
-    force: bool = False,
-    progress: bool | None = None,
-    scenario_file: str | Path | None = None,
-    on_done: Callable[[Experiment], None] | None = None,
-    allow_large: bool = False,
     posterior: str | Path | None = None,
+    options: ExperimentOptions = DEFAULTS,
 ) -> Experiment:
     """Run ``replications`` seeded replications of ``scenario`` into the folder ``out``.
 
-    ``scenario`` is validated (:func:`sim.load_scenario`); ``replications`` and ``seed`` default
-    to its ``[experiment]`` table, and without any seed one is drawn and recorded. ``out`` must
-    be missing or empty, or with ``force`` a results folder (see :mod:`sim.experiment.folder`);
-    it may not be ``scenario_file``, a file it extends or a folder holding them. ``workers``
-    processes run the replications (``None``: all cores; 1: this process), or ``dask``
-    (``"local"`` or ``tcp://host:port``); results do not depend on either. ``on_done`` gets
-    the run before publication (figures and report go into its folder). A run expected to
-    simulate more than :data:`sim.experiment.limits.MAX_PROPOSALS` proposals is refused unless
-    ``allow_large``. With ``posterior`` (a ``cfsp-sim calibrate`` folder) each replication
-    runs one posterior draw (:mod:`sim.experiment.posterior`), listed in
+    ``scenario`` is a :class:`Scenario`, a bundled name or file, or a :class:`Source` (a file
+    with overrides); ``replications`` and ``seed`` default to its ``[experiment]`` table, and
+    without any seed one is drawn and recorded. ``out`` must be missing or empty, or with
+    ``options.force`` a results folder (see :mod:`sim.experiment.folder`); it may not be the
+    scenario's file, a file it extends or a folder holding them. ``options`` say where the
+    replications run (results do not depend on it), whether a run expected to simulate more
+    than :data:`sim.experiment.limits.MAX_PROPOSALS` proposals may go ahead and whether figures
+    and a report are drawn. With ``posterior`` (a ``cfsp-sim calibrate`` folder) each
+    replication runs one posterior draw (:mod:`sim.experiment.posterior`), listed in
     ``posterior_draws.csv``.
 
     Raises :class:`~sim.core.errors.UserError` (nothing written) for a run too large, a bad
     output folder or Dask address; a failed or interrupted run leaves a manifest saying so.
+
+    >>> options = sim.ExperimentOptions(workers=2, report=sim.attach_report)  # doctest: +SKIP
+    >>> exp = sim.run_experiment("qmv_art31", "results/qmv", options=options)  # doctest: +SKIP
+    >>> exp.headline()  # doctest: +SKIP
     """
-    n = replications or scenario.experiment.replications
-    check_run_size(scenario, n, allow_large)
-    seed = resolve_seed(scenario, seed)
-    scenario = scenario.model_copy(update={"experiment": ExperimentSpec(replications=n, seed=seed)})
-    inputs = scenario_sources(scenario_file) if scenario_file is not None else []
+    scenario, source = prepare(scenario, replications, seed, options.allow_large)
+    inputs = [*options.inputs, *(source.files() if source is not None else [])]
     parameters, drawn = None, None
     if posterior is not None:
-        source = open_posterior(posterior, scenario)
-        parameters, kept = replication_parameters(source, scenario, seed, n)
-        inputs.append(source.path)
-        drawn = {"path": str(source.path), "sha256": source.sha256, "scenario_keeps": kept}
-    with open_engine(dask, workers or os.cpu_count() or 1) as engine:
-        writer = ResultsWriter(Path(out), force=force, inputs=inputs)
-        started = time.time()
-        try:
-            writer.write_manifest(
-                kind="run",
-                scenario=scenario.name,
-                scenario_file=None if scenario_file is None else str(scenario_file),
-                scenario_sha256=scenario.sha256(),
-                seed=seed,
-                replications=n,
-                horizon_days=scenario.horizon_days,
-                start_date=scenario.start_date.isoformat(),
-                engine=engine.label,
-                versions=versions(),
-                git_sha=_git_sha(),
-                started=_now(),
-                posterior=drawn,
-            )
-            if parameters is not None:
-                draws = pd.DataFrame(parameters).rename_axis("replication").reset_index()
-                write_text_atomic(writer.path("posterior_draws.csv"), draws.to_csv(index=False))
-            summary = _simulate(writer, engine, scenario, n, progress, parameters)
-            write_text_atomic(writer.path("scenario.toml"), scenario.to_toml())
-            exp = Experiment(writer.staging, scenario, writer.manifest, summary)
-            if on_done is not None:
-                on_done(exp)
-            writer.write_manifest(ended=_now(), wall_seconds=round(time.time() - started, 3))
-            exp.path = writer.publish()
-        except BaseException as exc:
-            writer.abandon(*failure_status(exc))
-            raise
-    exp.manifest = dict(writer.manifest)
-    return exp
+        seed, n = scenario.experiment.seed, scenario.experiment.replications
+        assert seed is not None
+        found = open_posterior(posterior, scenario)
+        parameters, kept = replication_parameters(found, scenario, seed, n)
+        inputs.append(found.path)
+        drawn = {"path": str(found.path), "sha256": found.sha256, "scenario_keeps": kept}
+    options = replace(options, inputs=tuple(inputs))
+    with (
+        open_engine(options.dask, options.processes()) as engine,
+        study(
+            out, {**run_manifest(scenario, source, engine.label), "posterior": drawn}, options
+        ) as s,
+    ):
+        if parameters is not None:
+            draws = pd.DataFrame(parameters).rename_axis("replication").reset_index()
+            s.write_text("posterior_draws.csv", draws.to_csv(index=False))
+        summary = replicate(engine, scenario, s.append, options.progress, parameters)
+        finish_run(s, scenario, summary)
+    assert s.published is not None
+    return replace(s.result, path=s.published, manifest=s.manifest)

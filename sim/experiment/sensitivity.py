@@ -11,10 +11,9 @@ shares ``S1`` and total ``ST``; ``samples * (d + 2)`` points, ``samples`` a powe
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
@@ -25,9 +24,9 @@ import pandas as pd
 from sim.core.errors import UserError
 from sim.experiment.limits import check_run_size
 from sim.experiment.moments import ADOPTION, Simulator, theta_rows
-from sim.experiment.results import ResultsWriter, failure_status, write_text_atomic
 from sim.experiment.runner import resolve_seed, versions
-from sim.scenario import Scenario
+from sim.experiment.source import Source
+from sim.experiment.study import DEFAULTS, ExperimentOptions, study
 from sim.scenario.priors import Prior
 
 HEADLINE_STATISTICS = (
@@ -45,7 +44,15 @@ Method = Literal["morris", "sobol"]
 MORRIS_LEVELS = 4
 
 
-@dataclass
+@dataclass(frozen=True)
+class Design:
+    """SALib's design: ``morris`` trajectories or ``sobol`` base samples (a power of two)."""
+
+    method: Method = "morris"
+    samples: int = 10
+
+
+@dataclass(frozen=True)
 class Sensitivity:
     """A finished analysis: its folder, indices (``sensitivity.csv``) and points."""
 
@@ -124,55 +131,48 @@ def indices(
 
 
 def run_sensitivity(
-    scenario: Scenario,
-    priors: Sequence[Prior],
+    source: Source,
+    design: Design,
+    out: str | Path,
     *,
-    out: Path,
-    method: Method = "morris",
-    samples: int = 10,
     replications: int = 4,
     seed: int | None = None,
-    workers: int | None = None,
-    force: bool = False,
-    inputs: Sequence[Path] = (),
-    figures: Callable[[Path, pd.DataFrame], None] | None = None,
-    allow_large: bool = False,
+    options: ExperimentOptions = DEFAULTS,
 ) -> Sensitivity:
-    """Run the analysis into ``out`` (``sensitivity.csv``, ``points.csv``, figures, manifest).
+    """Run the analysis of ``source``'s scenario and priors into ``out`` (``sensitivity.csv``,
+    ``points.csv``, a manifest; figures with ``options.report``). Each of the design's points
+    runs ``replications`` one-year replications with the same ``seed``.
 
     Raises :class:`~sim.core.errors.UserError` (nothing written) for a bad design size or a
-    study too large without ``allow_large``."""
+    study too large without ``options.allow_large``."""
+    scenario = source.load()
+    priors = source.load_priors(scenario)
     seed = resolve_seed(scenario, seed)
-    unit = sample_unit(priors, method, samples, seed)
-    check_run_size(scenario, replications, allow_large, len(unit))
+    unit = sample_unit(priors, design.method, design.samples, seed)
+    check_run_size(scenario, replications, options.allow_large, len(unit))
     thetas = theta_rows(priors, unit)
-    writer = ResultsWriter(out, force=force, inputs=inputs)
-    try:
-        writer.write_manifest(
-            kind="sensitivity",
-            scenario=scenario.name,
-            scenario_sha256=scenario.sha256(),
-            method=method,
-            samples=samples,
-            points=len(unit),
-            replications=replications,
-            seed=seed,
-            parameters=[p.key for p in priors],
-            versions=versions(),
-        )
-        n_workers = workers or os.cpu_count() or 1
+    manifest = {
+        "kind": "sensitivity",
+        "scenario": scenario.name,
+        "scenario_sha256": scenario.sha256(),
+        "method": design.method,
+        "samples": design.samples,
+        "points": len(unit),
+        "replications": replications,
+        "seed": seed,
+        "parameters": [p.key for p in priors],
+        "versions": versions(),
+    }
+    inputs = (*options.inputs, *source.files(), source.priors_path())
+    with study(out, manifest, replace(options, inputs=inputs)) as s:
         sim = Simulator(scenario, priors)
-        stats = pd.DataFrame(evaluate(sim, thetas, seed, replications, n_workers))
+        stats = pd.DataFrame(evaluate(sim, thetas, seed, replications, options.processes()))
         rest = sorted(c for c in stats.columns if c not in HEADLINE_STATISTICS)
         outputs = stats.reindex(columns=[*HEADLINE_STATISTICS, *rest])
-        table = indices(priors, method, unit, outputs)
+        table = indices(priors, design.method, unit, outputs)
         points = pd.concat([pd.DataFrame(thetas), stats], axis=1)
-        write_text_atomic(writer.path("sensitivity.csv"), table.to_csv(index=False))
-        write_text_atomic(writer.path("points.csv"), points.to_csv(index=False))
-        if figures is not None:
-            figures(writer.staging, table)
-        path = writer.publish()
-    except BaseException as exc:
-        writer.abandon(*failure_status(exc))
-        raise
-    return Sensitivity(path, table, points)
+        s.write_text("sensitivity.csv", table.to_csv(index=False))
+        s.write_text("points.csv", points.to_csv(index=False))
+        s.result = Sensitivity(s.staging, table, points)
+    assert s.published is not None
+    return replace(s.result, path=s.published)

@@ -11,8 +11,8 @@ one-at-a-time sweeps).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,11 @@ import pandas as pd
 
 from sim.analysis.metrics import SWEEP_METRICS
 from sim.experiment.limits import check_run_size, check_sweep_points
-from sim.experiment.results import (
-    Experiment,
-    ResultsWriter,
-    failure_status,
-    write_text_atomic,
-)
+from sim.experiment.results import Experiment
 from sim.experiment.runner import resolve_seed, run_experiment
-from sim.scenario import Scenario, ScenarioError, load_scenario
-from sim.scenario.loading import scenario_sources
+from sim.experiment.source import Source
+from sim.experiment.study import DEFAULTS, ExperimentOptions, study
+from sim.scenario import Scenario, ScenarioError
 
 
 def split_values(text: str) -> list[str]:
@@ -73,18 +69,30 @@ def parse_vary(text: str) -> Parameter:
     return Parameter(key.strip(), tuple(parts))
 
 
-def points(params: list[Parameter], oat: bool) -> list[dict[str, str]]:
-    """The sweep's points: the full grid, or one-at-a-time (the scenario as given first, then
-    each parameter's values with the others left as they are)."""
-    if not oat:
-        return [
-            dict(zip([p.key for p in params], combo, strict=True))
-            for combo in itertools.product(*[p.values for p in params])
-        ]
-    out: list[dict[str, str]] = [{}]
-    for p in params:
-        out.extend({p.key: v} for v in p.values)
-    return out
+@dataclass(frozen=True)
+class Grid:
+    """The varied parameters, as a full grid or one at a time (``oat``)."""
+
+    parameters: tuple[Parameter, ...]
+    oat: bool = False
+
+    @classmethod
+    def parse(cls, vary: Sequence[str], oat: bool = False) -> Grid:
+        """From ``--vary`` texts (``key.path=v1,v2,...``)."""
+        return cls(tuple(parse_vary(v) for v in vary), oat)
+
+    def points(self) -> list[dict[str, str]]:
+        """The sweep's points: the full grid, or one-at-a-time (the scenario as given first,
+        then each parameter's values with the others left as they are)."""
+        if not self.oat:
+            return [
+                dict(zip([p.key for p in self.parameters], combo, strict=True))
+                for combo in itertools.product(*[p.values for p in self.parameters])
+            ]
+        out: list[dict[str, str]] = [{}]
+        for p in self.parameters:
+            out.extend({p.key: v} for v in p.values)
+        return out
 
 
 def _label(point: dict[str, str]) -> str:
@@ -94,90 +102,70 @@ def _label(point: dict[str, str]) -> str:
     return "".join(c if c.isalnum() or c in "=._-" else "-" for c in text)[:80]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Sweep:
-    """A finished sweep: its folder, table and per-point experiments."""
+    """A finished sweep: its folder, grid, table and per-point experiments."""
 
     path: Path
+    grid: Grid
     table: pd.DataFrame
-    experiments: list[Experiment]
+    experiments: tuple[Experiment, ...]
 
 
 def run_sweep(
-    scenario_path: str | Path,
-    params: list[Parameter],
+    scenario: Source | str | Path,
+    grid: Grid,
+    out: str | Path | None = None,
     *,
-    out: Path | None = None,
-    oat: bool = False,
-    overrides: list[str] | None = None,
     replications: int | None = None,
     seed: int | None = None,
-    workers: int | None = 1,
-    dask: str | None = None,
-    force: bool = False,
-    progress: bool | None = None,
-    on_point: Callable[[Experiment], None] | None = None,
-    figures: Callable[[Path, pd.DataFrame], None] | None = None,
-    allow_large: bool = False,
+    options: ExperimentOptions = DEFAULTS,
 ) -> Sweep:
-    """Run every point of the sweep into ``out/<point>/`` and summarise them.
+    """Run every point of ``grid`` into ``out/<point>/`` and summarise them.
 
     Every point is validated (once) and the size of the whole sweep checked before anything
-    runs; ``out`` defaults to ``results/sweep_<name>``. ``figures(folder, table)`` draws into
-    the unpublished folder, so the sweep and its figures appear together
-    (:func:`sim.report.sweep.sweep_figures` is the standard one).
+    runs; ``out`` defaults to ``results/sweep_<name>``. Every point runs with the same seed
+    and replications (common random numbers). ``options.report`` draws each point's report
+    and the sweep's figures into the unpublished folder, so the sweep and its figures appear
+    together.
     """
-    grid = points(params, oat)
-    check_sweep_points(len(grid), allow_large)
-    scenarios: list[Scenario] = []
-    for point in grid:  # validate every point before running anything
-        varied = [f"{k}={v}" for k, v in point.items()]
-        scenarios.append(load_scenario(scenario_path, overrides, varied))
+    source = scenario if isinstance(scenario, Source) else Source(scenario)
+    grid_points = grid.points()
+    check_sweep_points(len(grid_points), options.allow_large)
+    scenarios = [source.load([f"{k}={v}" for k, v in p.items()]) for p in grid_points]
     base = scenarios[0]
     n = replications or base.experiment.replications
-    check_run_size(max(scenarios, key=Scenario.expected_proposals), n, allow_large, len(grid))
+    biggest = max(scenarios, key=Scenario.expected_proposals)
+    check_run_size(biggest, n, options.allow_large, len(grid_points))
     seed = resolve_seed(base, seed)  # one seed for every point: common random numbers
-    out = out if out is not None else Path("results") / f"sweep_{base.name}"
-    writer = ResultsWriter(out, force=force, inputs=scenario_sources(scenario_path))
-    try:
-        writer.write_manifest(
-            kind="sweep",
-            scenario=base.name,
-            scenario_file=str(scenario_path),
-            seed=seed,
-            oat=oat,
-            parameters={p.key: list(p.values) for p in params},
-            points=len(grid),
-        )
-        experiments = []
-        for i, (point, s) in enumerate(zip(grid, scenarios, strict=True)):
-            exp = run_experiment(
-                s,
-                out=writer.staging / f"p{i:02d}_{_label(point)}",
-                replications=n,
-                seed=seed,
-                workers=workers,
-                dask=dask,
-                progress=progress,
-                on_done=on_point,
-                allow_large=True,  # checked above for the whole sweep
+    out = Path(out) if out is not None else Path("results") / f"sweep_{base.name}"
+    manifest = {
+        "kind": "sweep",
+        "scenario": base.name,
+        "scenario_file": str(source.scenario),
+        "seed": seed,
+        "oat": grid.oat,
+        "parameters": {p.key: list(p.values) for p in grid.parameters},
+        "points": len(grid_points),
+    }
+    each = replace(options, allow_large=True, inputs=(), force=False)  # checked above
+    with study(out, manifest, replace(options, inputs=(*options.inputs, *source.files()))) as s:
+        experiments = tuple(
+            run_experiment(
+                sc, s.staging / f"p{i:02d}_{_label(point)}", replications=n, seed=seed, options=each
             )
-            experiments.append(exp)
-        table = sweep_table(grid, experiments, params)
-        write_text_atomic(writer.path("sweep.csv"), table.to_csv(index=False))
-        if figures is not None:
-            figures(writer.staging, table)
-        path = writer.publish()
-    except BaseException as exc:
-        writer.abandon(*failure_status(exc))
-        raise
-    for exp in experiments:
-        exp.path = path / exp.path.name
-    return Sweep(path, table, experiments)
+            for i, (point, sc) in enumerate(zip(grid_points, scenarios, strict=True))
+        )
+        table = sweep_table(grid_points, experiments, grid.parameters)
+        s.write_text("sweep.csv", table.to_csv(index=False))
+        s.result = Sweep(s.staging, grid, table, experiments)
+    assert s.published is not None
+    moved = tuple(replace(e, path=s.published / e.path.name) for e in experiments)
+    return Sweep(s.published, grid, table, moved)
 
 
 def sweep_table(
-    grid: list[dict[str, str]], experiments: list[Experiment], params: list[Parameter]
+    grid: list[dict[str, str]], experiments: Sequence[Experiment], params: Sequence[Parameter]
 ) -> pd.DataFrame:
     """One row per point and headline metric: parameter values, mean and 95% CI."""
     rows = []

@@ -10,7 +10,8 @@ The first run is the reference; every difference is ``other − reference``.
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -27,19 +28,13 @@ from sim.analysis.stats import (
     welch_interval,
 )
 from sim.core.errors import UserError
-from sim.experiment.results import (
-    Experiment,
-    ResultsWriter,
-    failure_status,
-    open_results,
-    read_table,
-    write_text_atomic,
-)
+from sim.experiment.results import Experiment, open_results, read_table, write_text_atomic
+from sim.experiment.study import DEFAULTS, ExperimentOptions, study
 from sim.report import plots
 from sim.report.html import Rendered, figures_html, html_table, page, save_figure
 
 
-@dataclass
+@dataclass(frozen=True)
 class Comparison:
     """The result of comparing runs: where it was written, whether it was paired, the table."""
 
@@ -48,7 +43,7 @@ class Comparison:
     reason: str
     table: pd.DataFrame
     uncertainty: str = ""
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[str, ...] = ()
 
 
 def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
@@ -157,41 +152,44 @@ def comparison_table(folders: list[Path]) -> pd.DataFrame:
     return _differences(loaded, _labels(folders, [m for m, _, _ in loaded]))[2]
 
 
-def compare_runs(folders: list[Path], out: Path, force: bool = False) -> Comparison:
-    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``.
+def compare_runs(
+    folders: Sequence[str | Path], out: str | Path, options: ExperimentOptions = DEFAULTS
+) -> Comparison:
+    """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``
+    (``options.force`` replaces an earlier comparison there).
 
     Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
-    ``out`` may not be one of them, hold one or lie inside one."""
+    ``out`` may not be one of them, hold one or lie inside one.
+
+    >>> c = sim.compare(["results/eu27_baseline", "results/qmv"], "results/cmp")  # doctest: +SKIP
+    >>> c.paired, c.table.head()  # doctest: +SKIP
+    """
     if len(folders) < 2:
         raise UserError("compare needs at least two results folders")
-    loaded = [_load(open_results(f)) for f in folders]
+    paths = [Path(f) for f in folders]
+    loaded = [_load(open_results(f)) for f in paths]
     manifests = [m for m, _, _ in loaded]
-    labels = _labels(folders, manifests)
+    labels = _labels(paths, manifests)
     paired, reason, table = _differences(loaded, labels)
     uncertainty = uncertainty_note(manifests)[0]
-
-    writer = ResultsWriter(out, force=force, inputs=folders)
-    try:
-        writer.write_manifest(
-            kind="comparison",
-            runs=[str(f) for f in folders],
-            labels=labels,
-            reference=labels[0],
-            paired=paired,
-            reason=reason,
-            uncertainty=uncertainty,
-        )
-        write_text_atomic(writer.path("comparison.csv"), table.to_csv(index=False))
+    manifest = {
+        "kind": "comparison",
+        "runs": [str(f) for f in paths],
+        "labels": labels,
+        "reference": labels[0],
+        "paired": paired,
+        "reason": reason,
+        "uncertainty": uncertainty,
+    }
+    warnings = [w for m in manifests if (w := few_replications(int(m["replications"])))][:1]
+    with study(out, manifest, replace(options, inputs=(*options.inputs, *paths))) as s:
+        s.write_text("comparison.csv", table.to_csv(index=False))
         runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
-        figures = _comparison_figures(runs, table, writer.staging / "figures")
-        warnings = [w for m in manifests if (w := few_replications(int(m["replications"])))]
+        figures = _comparison_figures(runs, table, s.staging / "figures")
         notes = f"{reason}. Intervals: {uncertainty}"
-        _write_report(writer.path("report.html"), labels, notes, table, figures, warnings[:1])
-        path = writer.publish()
-    except BaseException as exc:
-        writer.abandon(*failure_status(exc))
-        raise
-    return Comparison(path, paired, reason, table, uncertainty, warnings[:1])
+        _write_report(s.path("report.html"), labels, notes, table, figures, warnings)
+    assert s.published is not None
+    return Comparison(s.published, paired, reason, table, uncertainty, tuple(warnings))
 
 
 DECOMPOSED = ("time_to_adoption_mean", "adoption_rate", "lapse_rate", "rounds_mean")

@@ -9,7 +9,6 @@ posterior predictive 90% intervals), gathered in a self-contained ``report.html`
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,6 +19,7 @@ from matplotlib.ticker import NullFormatter
 
 from sim.experiment.calibrate import Calibration
 from sim.experiment.folder import write_text_atomic
+from sim.experiment.sensitivity import Sensitivity
 from sim.report import plots
 from sim.report.html import figures_html, html_table, page, save_figure
 from sim.scenario.priors import Prior
@@ -68,9 +68,9 @@ def importance_figure(table: pd.DataFrame) -> Figure:
     return fig
 
 
-def sensitivity_figures(folder: Path, table: pd.DataFrame) -> None:
-    """The ``figures`` hook of :func:`sim.experiment.sensitivity.run_sensitivity`."""
-    save_figure(importance_figure(table), folder, "importance")
+def sensitivity_figures(result: Sensitivity) -> None:
+    """The figure of a sensitivity analysis (``importance.png|svg``) into its folder."""
+    save_figure(importance_figure(result.table), result.path, "importance")
 
 
 def _marginal(ax: Axes, prior: Prior, x: np.ndarray, w: np.ndarray) -> None:
@@ -183,9 +183,9 @@ def predictive_figure(fit: pd.DataFrame, prior_fit: pd.DataFrame) -> Figure:
     return fig
 
 
-def calibration_figures(folder: Path, cal: Calibration, prior_fit: pd.DataFrame) -> None:
-    """The ``figures`` hook of :func:`sim.experiment.calibrate.run_calibration`: figures and
-    ``report.html`` into the calibration's folder."""
+def calibration_figures(cal: Calibration) -> None:
+    """The figures and ``report.html`` of a calibration, into its folder."""
+    folder, prior_fit = cal.path, cal.prior_fit
     figs = {
         "marginals": (marginals_figure(cal), CAPTIONS["marginals"]),
         "pairs": (pair_figure(cal), CAPTIONS["pairs"]),

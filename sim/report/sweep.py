@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,20 +9,18 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.metrics import HEADLINE, SWEEP_METRICS
-from sim.experiment.sweep import Parameter
+from sim.experiment.sweep import Parameter, Sweep
 from sim.report import plots
 from sim.report.html import save_figure
 from sim.scenario import parse_override
 
 
-def sweep_figures(params: list[Parameter], oat: bool) -> Any:
-    """The ``figures`` hook of :func:`sim.experiment.sweep.run_sweep`: draws
-    ``sensitivity.png|svg`` (a tornado for a one-at-a-time sweep) into the sweep's folder."""
-
-    def draw(folder: Path, table: pd.DataFrame) -> None:
-        save_figure((tornado if oat else sensitivity)(table, params), folder, "sensitivity")
-
-    return draw
+def sweep_figures(sweep: Sweep) -> None:
+    """Draw ``sensitivity.png|svg`` (a tornado for a one-at-a-time sweep) into the sweep's
+    folder."""
+    params = list(sweep.grid.parameters)
+    figure = (tornado if sweep.grid.oat else sensitivity)(sweep.table, params)
+    save_figure(figure, sweep.path, "sensitivity")
 
 
 def _value(v: str) -> Any:
