@@ -25,6 +25,7 @@ GENERATED = {
     "reference/scenario-keys.md": docs_reference.scenario_keys_page,
     "reference/cli.md": docs_reference.cli_page,
     "reference/results-folder.md": docs_reference.results_page,
+    "explanation/assumptions.md": docs_reference.assumptions_page,
 }
 PLACEHOLDERS = {"fit-table": docs_reference.fit_table}
 
