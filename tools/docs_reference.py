@@ -260,12 +260,12 @@ def walk_models(root: type[BaseModel] | None = None) -> list[tuple[type[BaseMode
     return list(seen.items())
 
 
-def missing_descriptions() -> list[str]:
+def missing_descriptions(root: type[BaseModel] | None = None) -> list[str]:
     """``Class.field`` of every field of a model defined in ``sim/scenario/schema.py`` and
-    reachable from ``Scenario`` that has no ``description=``."""
+    reachable from ``root`` (default: ``Scenario``) that has no ``description=``."""
     return [
         f"{model.__name__}.{name}"
-        for model, _ in walk_models()
+        for model, _ in walk_models(root)
         if model.__module__ == SCHEMA_MODULE
         for name, field in model.model_fields.items()
         if not (field.description or "").strip()
@@ -287,7 +287,7 @@ def scenario_keys_page() -> str:
         "",
         "Every key a scenario file may hold, generated from the pydantic models that validate "
         "it (`sim/scenario/schema.py`). *Type* is what TOML must give (numbers are strict: "
-        "`true` is not 1, `\"3\"` is not 3), *range* the bounds the schema enforces, *meaning* "
+        '`true` is not 1, `"3"` is not 3), *range* the bounds the schema enforces, *meaning* '
         "the field's own description. Tables keyed by id (`<id>`) merge deeply under "
         "`extends`. Cross-references (routes naming bodies, rules naming decision rules, "
         "member codes) are checked after these types; see "
@@ -393,7 +393,8 @@ def cli_page() -> str:
 def _tiny_run(folder: Path) -> Path:
     """A results folder written by the command line itself (2 replications of 60 days)."""
     out = folder / "eu27_baseline"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = dict(os.environ, PYTHONPATH=path)
     cmd = [sys.executable, "-m", "sim", "run", "eu27_baseline", "-n", "2", "--seed", "2025"]
     cmd += ["--horizon", "60", "--workers", "1", "--quiet", "--out", str(out)]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
@@ -402,15 +403,35 @@ def _tiny_run(folder: Path) -> Path:
     return out
 
 
+def _arrow_type(t: Any) -> str:
+    """A reader's name for a Parquet column's type (``category`` for a dictionary of strings)."""
+    import pyarrow as pa
+
+    if pa.types.is_dictionary(t):
+        return "category"
+    if pa.types.is_timestamp(t):
+        return "timestamp"
+    if pa.types.is_floating(t):
+        return "float"
+    if pa.types.is_integer(t):
+        return "int"
+    if pa.types.is_boolean(t):
+        return "bool"
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "string"
+    return str(t)
+
+
 def _columns(path: Path) -> list[tuple[str, str]]:
     import pandas as pd
     import pyarrow.parquet as pq
 
     if path.suffix == ".parquet":
         schema = pq.read_schema(path)
-        return [(f.name, str(f.type)) for f in schema if not f.name.startswith("__")]
+        return [(f.name, _arrow_type(f.type)) for f in schema if not f.name.startswith("__")]
     frame = pd.read_csv(path, nrows=5)
-    return [(c, str(t)) for c, t in frame.dtypes.items()]
+    kinds = {"int64": "int", "float64": "float", "object": "string", "str": "string"}
+    return [(c, kinds.get(str(t), str(t))) for c, t in frame.dtypes.items()]
 
 
 def results_files(folder: Path) -> Iterator[tuple[str, list[tuple[str, str]]]]:
