@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html.parser
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -254,3 +255,38 @@ def test_the_sites_figure_decodes_in_chromium(site: Path, tmp_path: Path) -> Non
         rgb = np.asarray(img.convert("RGB"))
     magenta = np.all(rgb == (255, 0, 255), axis=-1).mean()
     assert magenta < 0.05, f"the figure did not load: {magenta:.0%} of the page is background"
+
+
+# --- make gallery's findings pages ------------------------------------------------------------
+
+
+def test_gallery_writes_each_passage_into_the_readme_and_the_findings_pages(
+    tmp_path: Path,
+) -> None:
+    """``tools/gallery.py`` rewrites a marked passage wherever it occurs (README, the site's
+    home and findings pages) and leaves every other byte of those files as it was."""
+    import argparse
+
+    import gallery
+
+    (tmp_path / "docs" / "findings").mkdir(parents=True)
+    names = ["README.md", "docs/index.md"]
+    names += [f"docs/findings/{p.name}" for p in sorted((ROOT / "docs/findings").glob("*.md"))]
+    for name in names:
+        shutil.copyfile(ROOT / name, tmp_path / name)
+    args = argparse.Namespace(readme=tmp_path / "README.md", findings=None)
+    assert gallery.target_files(args) == [tmp_path / n for n in names]
+    text = gallery.replace_passage(gallery.read_targets(args), "qmv", "NEW-QMV")
+    text = gallery.replace_passage(text, "power", "\nNEW-POWER\n")
+    assert sorted(gallery.write_targets(text)) == sorted(tmp_path / n for n in names)
+    for name in names:
+        before = (ROOT / name).read_text(encoding="utf-8")
+        after = (tmp_path / name).read_text(encoding="utf-8")
+        if "<!-- gallery:qmv -->" in before:
+            assert "<!-- gallery:qmv -->NEW-QMV<!-- /gallery:qmv -->" in after
+        if "<!-- gallery:power -->" in before:
+            assert "<!-- gallery:power -->\nNEW-POWER\n<!-- /gallery:power -->" in after
+        generated = re.compile(r"<!-- gallery:(\w+) -->.*?<!-- /gallery:\1 -->", re.S)
+        assert generated.split(before)[::2] == generated.split(after)[::2], name
+    assert "NEW-QMV" in (tmp_path / "README.md").read_text(encoding="utf-8")
+    assert "NEW-POWER" in (tmp_path / "docs/findings/enlargement.md").read_text(encoding="utf-8")

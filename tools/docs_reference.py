@@ -297,7 +297,12 @@ def scenario_keys_page() -> str:
         "|---|---|",
     ]
     for model, path in models:
-        where = f"`[{path}]`" if path else "the top level of the file"
+        if model.__module__ == "sim.core.distributions":
+            where = f"any distribution value, e.g. `{path}`"
+        elif path.endswith("[]"):
+            where = f"each item of `{path[:-2]}`"
+        else:
+            where = f"`[{path}]`" if path else "the top level of the file"
         lines.append(f"| [{model.__name__}](#{_anchor(model)}) | {where} |")
     for model, path in models:
         doc = " ".join((model.__doc__ or "").split())
