@@ -83,7 +83,8 @@ BORROWED_MEANINGS: dict[str, dict[str, str]] = {
         "weights": "Their relative weights (none: equal).",
     },
 }
-SCHEMA_MODULE = "sim.scenario.schema"
+SCHEMA_PACKAGE = "sim.scenario"
+"""Models defined here must describe every field (those borrowed from ``sim.core`` need not)."""
 
 
 # --- scenario keys ----------------------------------------------------------------------------
@@ -219,13 +220,17 @@ def _anchor(model: type[BaseModel]) -> str:
     return model.__name__.lower()
 
 
+def _owned(model: type[BaseModel]) -> bool:
+    return model.__module__.split(".")[:2] == SCHEMA_PACKAGE.split(".")
+
+
 def _meaning(model: type[BaseModel], name: str, field: FieldInfo) -> str:
     if field.description:
         return " ".join(field.description.split())
     borrowed = BORROWED_MEANINGS.get(model.__name__, {})
     if name in borrowed:
         return borrowed[name]
-    if model.__module__ == SCHEMA_MODULE:
+    if _owned(model):
         return "*(no description yet)*"
     raise LookupError(
         f"{model.__module__}.{model.__name__}.{name} has no description= and no entry in "
@@ -237,7 +242,7 @@ def walk_models(root: type[BaseModel] | None = None) -> list[tuple[type[BaseMode
     """Every model reachable from ``Scenario``, breadth first, with the key path where it is
     first met (``bodies.<id>.calendar``)."""
     if root is None:
-        from sim.scenario.schema import Scenario
+        from sim.scenario import Scenario
 
         root = Scenario
     seen: dict[type[BaseModel], str] = {root: ""}
@@ -261,12 +266,12 @@ def walk_models(root: type[BaseModel] | None = None) -> list[tuple[type[BaseMode
 
 
 def missing_descriptions(root: type[BaseModel] | None = None) -> list[str]:
-    """``Class.field`` of every field of a model defined in ``sim/scenario/schema.py`` and
+    """``Class.field`` of every field of a model defined in ``sim.scenario`` and
     reachable from ``root`` (default: ``Scenario``) that has no ``description=``."""
     return [
         f"{model.__name__}.{name}"
         for model, _ in walk_models(root)
-        if model.__module__ == SCHEMA_MODULE
+        if _owned(model)
         for name, field in model.model_fields.items()
         if not (field.description or "").strip()
     ]
@@ -427,6 +432,15 @@ def _arrow_type(t: Any) -> str:
     return str(t)
 
 
+def _activities(events: Path) -> list[str]:
+    """The event log's whole vocabulary: the categories of ``events.parquet``'s ``activity``
+    column (stored with the file, used or not)."""
+    import pyarrow.parquet as pq
+
+    column = pq.read_table(events, columns=["activity"]).column("activity")
+    return [str(a) for a in column.chunk(0).dictionary.to_pylist()] if column.num_chunks else []
+
+
 def _columns(path: Path) -> list[tuple[str, str]]:
     import pandas as pd
     import pyarrow.parquet as pq
@@ -463,6 +477,8 @@ def results_page(folder: Path | None = None) -> str:
     with tempfile.TemporaryDirectory(prefix="cfsp-docs-") as tmp:
         run = folder or _tiny_run(Path(tmp))
         files = list(results_files(run))
+        run_events = run / "events.parquet"
+        vocabulary = _activities(run_events)  # read while the folder exists
     lines = [
         "# Results folder",
         "",
@@ -505,19 +521,15 @@ def results_page(folder: Path | None = None) -> str:
         stale = set(table) - {c for c, _ in columns} - {"p*"}
         problems += [f"{name}: columns.toml describes {c}, which the file lacks" for c in stale]
     if meanings.get("activities"):
-        from sim.engine.logs import ACTIVITIES  # the event log's vocabulary
-
         acts = meanings["activities"]
         lines += ["", "## Activities of the event log", ""]
         lines += ["| activity | what happened | `value` |", "|---|---|---|"]
-        for act in ACTIVITIES.categories:
+        for act in vocabulary:
             what, value = acts.get(act, ["", ""])
             if act not in acts:
                 problems.append(f"activity {act} has no meaning in columns.toml [activities]")
             lines.append(f"| `{act}` | {_cell(what)} | {_cell(value)} |")
-        problems += [
-            f"[activities] {a} is not an activity" for a in acts if a not in ACTIVITIES.categories
-        ]
+        problems += [f"[activities] {a} is not an activity" for a in acts if a not in vocabulary]
     if problems:
         raise LookupError("results folder reference out of date:\n  " + "\n  ".join(problems))
     lines += ["", meanings["outro"].strip()]
