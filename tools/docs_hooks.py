@@ -4,11 +4,13 @@
 the pydantic schema, the command line from its argparse parser, the results folder from a real
 tiny run — so they exist only in the built site, never as hand-kept copies in ``docs/``.
 ``on_page_markdown`` fills ``<!-- docs:NAME -->`` placeholders in hand-written pages (the
-calibration fit table from ``docs/calibration/fit.csv``).
+calibration fit table from ``docs/calibration/fit.csv``); ``on_page_content`` drops the Sphinx
+roles (``:func:``) mkdocstrings leaves in front of names in the API pages.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,9 @@ GENERATED = {
     "explanation/assumptions.md": docs_reference.assumptions_page,
 }
 PLACEHOLDERS = {"fit-table": docs_reference.fit_table}
+SPHINX_ROLE = re.compile(r":(?:func|class|mod|meth|data|attr|exc):(?=<code)")
+"""A Sphinx cross-reference role left in front of its name by mkdocstrings (the docstrings use
+``:func:`name```): the name is shown as code, the role text dropped."""
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -44,3 +49,7 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str
         if marker in markdown:
             markdown = markdown.replace(marker, make())
     return markdown
+
+
+def on_page_content(html: str, page: Any, config: Any, files: Files) -> str:
+    return SPHINX_ROLE.sub("", html)
