@@ -4,7 +4,10 @@
 #   make test-fast - the edit loop: the tests not marked slow (no lint, no coverage), ~3 minutes
 #   make bench - print the benchmark figures (not part of the timed test suite)
 #   make lab   - install the notebooks extra (JupyterLab, ipywidgets) and open the notebooks
-#   make gallery - rerun the README's comparisons: docs/gallery/ and the README's numbers
+#   make gallery - rerun the findings' comparisons: docs/gallery/, the findings pages' and README's numbers
+#   make docs  - build the documentation site into site/ (mkdocs build --strict; make test runs it)
+#   make browser - install headless Chromium from Debian's packages (the docs' browser test)
+#   make docs-notebooks - execute notebooks/ into docs/notebooks/ (the site renders those outputs)
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,7 +15,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= eu27_baseline
 RUN_ARGS ?=
 
-.PHONY: run test test-fast lint bench lab gallery clean
+.PHONY: run test test-fast lint bench lab gallery clean docs docs-notebooks browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +37,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check sim tests benchmarks tools
 	$(BIN)/mypy sim
 
-test: lint
+test: lint docs browser
 	$(BIN)/python -m pytest -q --durations=15 --cov --cov-report=term tests sim
 	$(BIN)/python tests/coverage_floor.py
 
@@ -51,8 +54,27 @@ lab: $(VENV)/.installed-lab
 gallery: $(VENV)/.installed
 	$(BIN)/python tools/gallery.py
 
+# The documentation site: strict, so a warning, a broken link or anchor, or a missing reference
+# fails the build. The dev extra includes the docs extra.
+docs: $(VENV)/.installed-dev
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+docs-notebooks: $(VENV)/.installed-dev
+	$(BIN)/python tools/docs_notebooks.py
+
+# Headless Chromium for tests/test_docs.py, from Debian's packages (no browser downloads):
+# skips apt when it is already there; CI runs as root on a machine that may be new.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then echo "browser: $(CHROMIUM)"; \
+	else \
+	  if [ "$$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y chromium; \
+	fi
+
 bench: $(VENV)/.installed-dev
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site .cache

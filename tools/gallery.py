@@ -1,9 +1,10 @@
-"""Regenerate ``docs/gallery/`` and the README's numbers (``make gallery``).
+"""Regenerate ``docs/gallery/``, the findings pages' and the README's numbers (``make gallery``).
 
 Runs the bundled scenarios with the same seed (paired, common random numbers), compares each
-with the baseline, copies the README's figures into ``docs/gallery/`` and rewrites the README's
-generated passages: the text between ``<!-- gallery:NAME -->`` and ``<!-- /gallery:NAME -->``.
-Everything else in the README is left as written.
+with the baseline, copies the figures into ``docs/gallery/`` and rewrites the generated
+passages — the text between ``<!-- gallery:NAME -->`` and ``<!-- /gallery:NAME -->`` — wherever
+they occur in the README and the documentation site's findings pages (``docs/findings/*.md``
+beside the README, or ``--findings``). Everything else in those files is left as written.
 
     python tools/gallery.py                  # 60 replications, seed 2025 (the README's)
     python tools/gallery.py -n 4 --horizon 90 --readme /tmp/README.md --gallery /tmp/g  # a try
@@ -99,6 +100,12 @@ def _args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--results", type=Path, default=ROOT / "results" / "gallery")
     p.add_argument("--gallery", type=Path, default=ROOT / "docs" / "gallery")
     p.add_argument("--readme", type=Path, default=ROOT / "README.md")
+    p.add_argument(
+        "--findings",
+        type=Path,
+        help="the findings pages' folder (default: docs/findings beside --readme; skipped if "
+        "missing)",
+    )
     p.add_argument(
         "--posterior-replications",
         type=int,
@@ -513,27 +520,66 @@ def dfg_figure(folder: Path, out: Path, proposal_type: str = "sanctions_package"
 
 
 def replace_passage(text: str, name: str, new: str) -> str:
-    """``text`` with the passage between the markers of ``name`` replaced by ``new`` (the
+    """``text`` with every passage between the markers of ``name`` replaced by ``new`` (the
     text unchanged, with a note, when it has no such markers)."""
     pattern = re.compile(rf"(<!-- gallery:{name} -->)(.*?)(<!-- /gallery:{name} -->)", re.S)
     if not pattern.search(text):
         print(f"note: no <!-- gallery:{name} --> ... <!-- /gallery:{name} --> markers: skipped")
         return text
-    return pattern.sub(lambda m: m.group(1) + new + m.group(3), text, count=1)
+    return pattern.sub(lambda m: m.group(1) + new + m.group(3), text)
+
+
+FILE_MARK = "\n<!-- gallery-file: {} -->\n"
+"""Separates the files :func:`read_targets` joins, so that each passage is written once into
+all of them."""
+
+
+def target_files(args: argparse.Namespace) -> list[Path]:
+    """The files whose marked passages are rewritten: the README, then the site's home page
+    and findings pages (those that exist)."""
+    findings = args.findings or args.readme.parent / "docs" / "findings"
+    home = findings.parent / "index.md"
+    return [args.readme, *([home] if home.is_file() else []), *sorted(findings.glob("*.md"))]
+
+
+def read_targets(args: argparse.Namespace) -> str:
+    """Every target file's text, joined with :data:`FILE_MARK` lines naming the file."""
+    return "".join(FILE_MARK.format(p) + p.read_text(encoding="utf-8") for p in target_files(args))
+
+
+def write_targets(text: str) -> list[Path]:
+    """Split what :func:`read_targets` joined and write each file back."""
+    parts = re.split(r"\n<!-- gallery-file: (.+?) -->\n", text)
+    written = []
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        Path(name).write_text(body, encoding="utf-8")
+        written.append(Path(name))
+    return written
+
+
+def headline_passages(tables: dict[str, pd.DataFrame]) -> dict[str, str]:
+    """The short passages the README's landing page quotes from the scenario table."""
+    return {
+        "a_items": _effect(
+            tables["qmv_art31_a_items"], "time_to_adoption_mean", "sanctions_package", " days"
+        ),
+        "eu35_days": _effect(tables["enlargement_eu35"], "time_to_adoption_mean", unit=" days"),
+        "eu35_rate": _effect(tables["enlargement_eu35"], "adoption_rate"),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _args(argv)
     args.gallery.mkdir(parents=True, exist_ok=True)
-    text = args.readme.read_text(encoding="utf-8")
+    text = read_targets(args)
     if args.only == "enlargement":
         text = enlargement(_run(BASELINE, args), args, text)
     if args.only in (None, "uncertainty"):
         text = replace_passage(text, "uncertainty", "\n" + uncertainty_passage(args) + "\n")
     if args.only is None:
         text = bundled(args, text)
-    args.readme.write_text(text, encoding="utf-8")
-    print(f"gallery: {args.gallery}; numbers: {args.readme}")
+    written = write_targets(text)
+    print(f"gallery: {args.gallery}; numbers: {', '.join(map(str, written))}")
     return 0
 
 
@@ -554,6 +600,8 @@ def bundled(args: argparse.Namespace, text: str) -> str:
     text = replace_passage(
         text, "scenarios", "\n" + scenarios_passage(tables, folders, args) + "\n"
     )
+    for name, passage in headline_passages(tables).items():
+        text = replace_passage(text, name, passage)
     return enlargement(base, args, text)
 
 

@@ -97,56 +97,202 @@ class MemberBehaviour(_Model):
     the type's ``ambition``; a state objects to a text ``x`` when ``x - position > tolerance``.
     """
 
-    salience: Probability
-    tolerance: Share
-    instruction_delay: Distribution
-    objection_probability: Probability
-    scrutiny_probability: Probability
-    scrutiny_days: Distribution
-    holdout_probability: Probability
-    holdout_days: Distribution
-    abstain_probability: Probability
-    brake_probability: Probability
-    written_objection_probability: Probability
-    declaration_probability: Probability = 0.0
-    abstain_after_concession: Probability = 0.0
-    positions: dict[str, Probability] = Field(default_factory=dict)
+    salience: Probability = Field(
+        description=(
+            "How much the issue matters to the state (0-1): weights its pull on a compromise "
+            "and makes it less ready to abstain."
+        )
+    )
+    tolerance: Share = Field(
+        description=(
+            "How far a text may lie beyond the state's position on the issue dimension before"
+            " it objects (a state objects to a text x when x - position > tolerance)."
+        )
+    )
+    instruction_delay: Distribution = Field(
+        description=(
+            "Days the permanent representation waits for instructions from its capital after "
+            "a new text (a distribution); until then it holds a study reservation."
+        )
+    )
+    objection_probability: Probability = Field(
+        description="Probability per round of an idiosyncratic objection, whatever the text says."
+    )
+    scrutiny_probability: Probability = Field(
+        description=(
+            "Probability that a national parliament imposes a scrutiny reservation on an item."
+        )
+    )
+    scrutiny_days: Distribution = Field(
+        description="Length of a scrutiny reservation in days (a distribution)."
+    )
+    holdout_probability: Probability = Field(
+        description=(
+            "Probability per proposal that the state holds the item hostage for a demand of "
+            "its own (objecting whatever the text says until it concedes)."
+        )
+    )
+    holdout_days: Distribution = Field(
+        description=(
+            "How long a hold-out lasts before the state concedes, in days (a distribution; "
+            "times the type's holdout_duration_scale)."
+        )
+    )
+    abstain_probability: Probability = Field(
+        description=(
+            "Probability that an objector abstains instead of voting against (under "
+            "constructive abstention: declares a formal abstention)."
+        )
+    )
+    brake_probability: Probability = Field(
+        description=(
+            "Probability that an outvoted state pulls the emergency brake under QMV (Art. "
+            "31(2) TEU), sending the item to the European Council."
+        )
+    )
+    written_objection_probability: Probability = Field(
+        description=(
+            "Probability that the state objects to a text under the written or silence "
+            "procedure (breaking silence)."
+        )
+    )
+    declaration_probability: Probability = Field(
+        default=0.0,
+        description=(
+            "Probability that an abstention comes with a formal declaration (Art. 31(1) TEU: "
+            "the state need not apply the decision)."
+        ),
+    )
+    abstain_after_concession: Probability = Field(
+        default=0.0,
+        description="Probability that a hold-out abstains rather than agrees once it has conceded.",
+    )
+    positions: dict[str, Probability] = Field(
+        default_factory=dict,
+        description=(
+            "The state's position on each proposal type's issue dimension, keyed by proposal "
+            "type id (default: the type's position, spread by its contestation)."
+        ),
+    )
 
 
 class MemberStateSpec(_Model):
     """One member state: reference data (name, population) and behaviour overrides."""
 
-    name: str | None = None
-    population: Annotated[int, _count(1, MAX_POPULATION)] | None = None
-    population_source: str | None = None
-    salience: Probability | None = None
-    tolerance: Share | None = None
-    instruction_delay: Distribution | None = None
-    objection_probability: Probability | None = None
-    scrutiny_probability: Probability | None = None
-    scrutiny_days: Distribution | None = None
-    holdout_probability: Probability | None = None
-    holdout_days: Distribution | None = None
-    abstain_probability: Probability | None = None
-    brake_probability: Probability | None = None
-    written_objection_probability: Probability | None = None
-    declaration_probability: Probability | None = None
-    abstain_after_concession: Probability | None = None
-    positions: dict[str, Probability] = Field(default_factory=dict)
-    alignment_from: str | None = None
-    alignment: Share | None = None
-    population_estimate: Literal["low", "central", "high"] | None = None
+    name: str | None = Field(
+        default=None,
+        description="The state's name (needed for a state not in the membership's reference data).",
+    )
+    population: Annotated[int, _count(1, MAX_POPULATION)] | None = Field(
+        default=None,
+        description=(
+            "Population, for the QMV population criterion (needed for a new state unless "
+            "alignment_from gives it)."
+        ),
+    )
+    population_source: str | None = Field(
+        default=None, description="Where the population figure comes from."
+    )
+    salience: Probability | None = Field(
+        default=None, description="Overrides member_defaults.salience for this state."
+    )
+    tolerance: Share | None = Field(
+        default=None, description="Overrides member_defaults.tolerance for this state."
+    )
+    instruction_delay: Distribution | None = Field(
+        default=None, description="Overrides member_defaults.instruction_delay for this state."
+    )
+    objection_probability: Probability | None = Field(
+        default=None, description="Overrides member_defaults.objection_probability for this state."
+    )
+    scrutiny_probability: Probability | None = Field(
+        default=None, description="Overrides member_defaults.scrutiny_probability for this state."
+    )
+    scrutiny_days: Distribution | None = Field(
+        default=None, description="Overrides member_defaults.scrutiny_days for this state."
+    )
+    holdout_probability: Probability | None = Field(
+        default=None, description="Overrides member_defaults.holdout_probability for this state."
+    )
+    holdout_days: Distribution | None = Field(
+        default=None, description="Overrides member_defaults.holdout_days for this state."
+    )
+    abstain_probability: Probability | None = Field(
+        default=None, description="Overrides member_defaults.abstain_probability for this state."
+    )
+    brake_probability: Probability | None = Field(
+        default=None, description="Overrides member_defaults.brake_probability for this state."
+    )
+    written_objection_probability: Probability | None = Field(
+        default=None,
+        description="Overrides member_defaults.written_objection_probability for this state.",
+    )
+    declaration_probability: Probability | None = Field(
+        default=None,
+        description="Overrides member_defaults.declaration_probability for this state.",
+    )
+    abstain_after_concession: Probability | None = Field(
+        default=None,
+        description="Overrides member_defaults.abstain_after_concession for this state.",
+    )
+    positions: dict[str, Probability] = Field(
+        default_factory=dict, description="Overrides of the state's positions per proposal type id."
+    )
+    alignment_from: str | None = Field(
+        default=None,
+        description=(
+            'A candidate code in sim/data/candidates.toml (e.g. "RS"): name, population and '
+            "measured CFSP alignment from there, turned into behaviour by its [mapping]; keys"
+            " written in the entry win over the mapping."
+        ),
+    )
+    alignment: Share | None = Field(
+        default=None,
+        description=(
+            "The state's CFSP alignment share stated directly (any state, EU27 or not); 1 "
+            "behaves as the defaults."
+        ),
+    )
+    population_estimate: Literal["low", "central", "high"] | None = Field(
+        default=None,
+        description=(
+            "Which end of the candidate's population range to use where the data gives one "
+            "(needs alignment_from; default: the central estimate)."
+        ),
+    )
 
 
 class AlignmentMappingSpec(_Model):
     """Overrides of the coefficients that turn measured CFSP non-alignment into behaviour (their
     values, ranges and reasons: ``[mapping]`` in ``sim/data/candidates.toml``)."""
 
-    text_objection_share: Share | None = None
-    unmeasured_type_weight: Share | None = None
-    holdout_per_nonalignment: Probability | None = None
-    objection_per_nonalignment: Probability | None = None
-    measured_types: list[str] | None = None
+    text_objection_share: Share | None = Field(
+        default=None,
+        description=(
+            "Share of non-alignment d that becomes objections to the tabled text of measured "
+            "types (a state objects to d times this share of them)."
+        ),
+    )
+    unmeasured_type_weight: Share | None = Field(
+        default=None,
+        description="Weight of that share for proposal types the alignment measure does not cover.",
+    )
+    holdout_per_nonalignment: Probability | None = Field(
+        default=None,
+        description="Extra hold-out propensity per unit of non-alignment, on top of the default.",
+    )
+    objection_per_nonalignment: Probability | None = Field(
+        default=None,
+        description="Extra idiosyncratic objection probability per round per unit of"
+        " non-alignment.",
+    )
+    measured_types: list[str] | None = Field(
+        default=None,
+        description=(
+            "Proposal type ids the alignment measure covers (declarations and restrictive "
+            "measures)."
+        ),
+    )
 
 
 # --- decision rules ------------------------------------------------------------------------
@@ -155,18 +301,34 @@ class AlignmentMappingSpec(_Model):
 class Unanimity(_Model):
     """Any vote against blocks; abstention does not (Art. 238(4) TFEU)."""
 
-    kind: Literal["unanimity"]
-    description: str | None = None
+    kind: Literal["unanimity"] = Field(description='The rule\'s kind: "unanimity".')
+    description: str | None = Field(
+        default=None, description="A line describing the rule, for reports."
+    )
 
 
 class ConstructiveAbstention(_Model):
     """Unanimity where formal abstainers block only if at least ``states_limit`` of the states
     comprising at least ``population_limit`` of the population (Art. 31(1) TEU: one third each)."""
 
-    kind: Literal["constructive_abstention"]
-    states_limit: Share
-    population_limit: Share
-    description: str | None = None
+    kind: Literal["constructive_abstention"] = Field(
+        description='The rule\'s kind: "constructive_abstention".'
+    )
+    states_limit: Share = Field(
+        description=(
+            "Share of the states formal abstainers must reach (with population_limit) to "
+            "block (Art. 31(1) TEU: one third)."
+        )
+    )
+    population_limit: Share = Field(
+        description=(
+            "Share of the population formal abstainers must reach (with states_limit) to "
+            "block (Art. 31(1) TEU: one third)."
+        )
+    )
+    description: str | None = Field(
+        default=None, description="A line describing the rule, for reports."
+    )
 
 
 class QualifiedMajority(_Model):
@@ -176,15 +338,50 @@ class QualifiedMajority(_Model):
     (Art. 31(2) TEU). Below ``vote_level`` the chair seeks consensus for ``consensus_rounds``;
     with ``vote_as_a_item`` a text still without consensus is then voted as an A item."""
 
-    kind: Literal["qmv"]
-    states_threshold: Share
-    population_threshold: Share
-    min_blocking_states: Annotated[int, _count(0, 1000)]
-    emergency_brake: Flag = False
-    vote_level: Level | None = None
-    consensus_rounds: Annotated[int, _count(0, 1000)] = 0
-    vote_as_a_item: Flag = False
-    description: str | None = None
+    kind: Literal["qmv"] = Field(description='The rule\'s kind: "qmv".')
+    states_threshold: Share = Field(
+        description=(
+            "Share of the members needed in favour (Art. 16(4) TEU: 0.55; reinforced QMV 0.72)."
+        )
+    )
+    population_threshold: Share = Field(
+        description=(
+            "Share of the population the members in favour must comprise (Art. 16(4) TEU: 0.65)."
+        )
+    )
+    min_blocking_states: Annotated[int, _count(0, 1000)] = Field(
+        description="Fewest states a blocking minority needs (Art. 16(4) TEU: 4)."
+    )
+    emergency_brake: Flag = Field(
+        default=False,
+        description=(
+            "Whether an outvoted state may refer the item to the European Council for "
+            "unanimity (Art. 31(2) TEU)."
+        ),
+    )
+    vote_level: Level | None = Field(
+        default=None,
+        description=(
+            "Votes are taken only from this level up; below it the chair seeks consensus "
+            "(none: vote at every level)."
+        ),
+    )
+    consensus_rounds: Annotated[int, _count(0, 1000)] = Field(
+        default=0,
+        description="Failed consensus rounds below vote_level before the item is sent up"
+        " to be voted.",
+    )
+    vote_as_a_item: Flag = Field(
+        default=False,
+        description=(
+            "A text still without consensus one rung below the vote is voted as an A item of "
+            "the next Council of any configuration, not debated by its ministers (needs "
+            "vote_level)."
+        ),
+    )
+    description: str | None = Field(
+        default=None, description="A line describing the rule, for reports."
+    )
 
     @model_validator(mode="after")
     def _a_item_vote_needs_a_level(self) -> QualifiedMajority:
@@ -219,16 +416,41 @@ class BodySpec(_Model):
     item gets a meeting at short notice within that many days (on a working day unless
     ``extraordinary_weekends``)."""
 
-    name: str
-    level: Level
-    chair: Chair
-    calendar: CalendarSpec
-    capacity: Annotated[int, _count(1, MAX_CAPACITY)]
-    max_rounds: Annotated[int, _count(1, MAX_ROUNDS)]
-    compromise_step: Share
-    rule: str | None = None
-    extraordinary_days: PositiveDays | None = None
-    extraordinary_weekends: Flag = False
+    name: str = Field(description="The body's full name.")
+    level: Level = Field(description="Its rung of the Council ladder.")
+    chair: Chair = Field(description="Who chairs it and tables compromises.")
+    calendar: CalendarSpec = Field(description="When it meets.")
+    capacity: Annotated[int, _count(1, MAX_CAPACITY)] = Field(
+        description=(
+            "Discussion (B) items a meeting takes (for capacity_delegations delegations, if set)."
+        )
+    )
+    max_rounds: Annotated[int, _count(1, MAX_ROUNDS)] = Field(
+        description="Failed rounds before the item escalates."
+    )
+    compromise_step: Share = Field(
+        description=(
+            "The largest move of the text on the issue dimension the chair tables in one round."
+        )
+    )
+    rule: str | None = Field(
+        default=None,
+        description="A decision rule id overriding the proposal type's rule at this body.",
+    )
+    extraordinary_days: PositiveDays | None = Field(
+        default=None,
+        description=(
+            "An urgent item gets a meeting at short notice within this many days (none: no "
+            "extraordinary meetings)."
+        ),
+    )
+    extraordinary_weekends: Flag = Field(
+        default=False,
+        description=(
+            "Whether such a meeting may fall on a Saturday or Sunday (else it moves to the "
+            "next working day unless the item would lapse first)."
+        ),
+    )
 
 
 # --- proposal types ------------------------------------------------------------------------
@@ -237,9 +459,14 @@ class BodySpec(_Model):
 class PoissonArrivals(_Model):
     """Poisson arrivals at ``rate_per_year``, optionally shaped by twelve ``month_weights``."""
 
-    kind: Literal["poisson"]
-    rate_per_year: Annotated[float, Field(gt=0.0, le=MAX_RATE_PER_YEAR, strict=True)]
-    month_weights: list[Annotated[float, Field(ge=0.0, le=1e6, strict=True)]] | None = None
+    kind: Literal["poisson"] = Field(description='The arrival process: "poisson".')
+    rate_per_year: Annotated[float, Field(gt=0.0, le=MAX_RATE_PER_YEAR, strict=True)] = Field(
+        description="Expected proposals per year."
+    )
+    month_weights: list[Annotated[float, Field(ge=0.0, le=1e6, strict=True)]] | None = Field(
+        default=None,
+        description="Twelve relative weights shaping the rate over the months (none: uniform).",
+    )
 
     @model_validator(mode="after")
     def _twelve(self) -> PoissonArrivals:
@@ -253,11 +480,22 @@ class ScheduledArrivals(_Model):
     """``count`` proposals due every year on each of ``deadlines`` (``"MM-DD"``), each tabled
     ``lead_days`` before its deadline — e.g. six-monthly sanctions renewals."""
 
-    kind: Literal["scheduled"]
-    deadlines: list[MonthDay] = Field(min_length=1)
-    lead_days: Days
-    count: Annotated[int, _count(1, MAX_COUNT)] = 1
-    lead_skips_recesses: Flag = True
+    kind: Literal["scheduled"] = Field(description='The arrival process: "scheduled".')
+    deadlines: list[MonthDay] = Field(
+        min_length=1,
+        description='Yearly deadlines, "MM-DD" (e.g. the expiry dates of six-monthly renewals).',
+    )
+    lead_days: Days = Field(description="Days before its deadline a proposal is tabled.")
+    count: Annotated[int, _count(1, MAX_COUNT)] = Field(
+        default=1, description="Proposals due on each deadline."
+    )
+    lead_skips_recesses: Flag = Field(
+        default=True,
+        description=(
+            "Whether recess days are left out when counting lead_days back (and a proposal is"
+            " never tabled before a recess that ends ahead of its deadline)."
+        ),
+    )
 
 
 ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="kind")]
@@ -340,37 +578,98 @@ class ChairSpec(_Model):
     every body it chairs (a permanent EEAS chair that knows the file, a presidency with less
     time)."""
 
-    compromise_factor: Scale = 1.0
+    compromise_factor: Scale = Field(
+        default=1.0,
+        description="Scales the compromise step of every body this kind of chair chairs.",
+    )
 
 
 class ExperimentSpec(_Model):
     """Defaults for a run of this scenario (the command line may override them)."""
 
-    replications: Annotated[int, _count(1, MAX_REPLICATIONS)] = 20
-    seed: Annotated[int, _count(0, MAX_SEED)] | None = None
+    replications: Annotated[int, _count(1, MAX_REPLICATIONS)] = Field(
+        default=20,
+        description=(
+            "Default number of replications for cfsp-sim run (the command line may override it)."
+        ),
+    )
+    seed: Annotated[int, _count(0, MAX_SEED)] | None = Field(
+        default=None, description="Default seed (none: a seed is drawn, printed and recorded)."
+    )
 
 
 class Scenario(_Model):
     """A complete, validated scenario."""
 
-    name: FolderName
-    description: str
-    start_date: Annotated[dt.date, AfterValidator(_in_range)]
-    horizon_days: PositiveDays
-    warmup_days: WholeDays = 0  # simulated before start_date, not counted (Replication.result)
-    membership: Literal["eu27", "none"]
-    recesses: list[Recess] = Field(default_factory=list)
-    member_defaults: MemberBehaviour
-    member_states: dict[str, MemberStateSpec] = Field(default_factory=dict)
-    decision_rules: dict[str, DecisionRuleSpec]
-    bodies: dict[str, BodySpec] = Field(min_length=1)
-    proposal_types: dict[str, ProposalTypeSpec] = Field(min_length=1)
-    escalation_body: str | None = None
-    written_procedure: WrittenProcedureSpec | None = None
-    negotiation: NegotiationSpec = Field(default_factory=NegotiationSpec)
-    alignment_mapping: AlignmentMappingSpec | None = None
-    chairs: dict[Chair, ChairSpec] = Field(default_factory=dict)
-    experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
+    name: FolderName = Field(
+        description=(
+            "The scenario's name; it names the default results folder, so it must be a safe "
+            "folder name."
+        )
+    )
+    description: str = Field(description="One line shown by cfsp-sim scenarios and in reports.")
+    start_date: Annotated[dt.date, AfterValidator(_in_range)] = Field(
+        description="Day 0 of the run (00:00), between 1900 and 2200."
+    )
+    horizon_days: PositiveDays = Field(description="Length of the run in days.")
+    warmup_days: WholeDays = Field(
+        default=0,
+        description=(
+            "Days simulated before start_date and not counted, so the horizon describes a "
+            "running Council rather than one with empty agendas."
+        ),
+    )  # simulated before start_date, not counted (Replication.result)
+    membership: Literal["eu27", "none"] = Field(
+        description=(
+            '"eu27" loads the 27 states and their Council populations from '
+            'sim/data/eu27.toml; "none" means every state is listed in member_states.'
+        )
+    )
+    recesses: list[Recess] = Field(
+        default_factory=list,
+        description="Yearly periods without meetings (bodies' calendars may override them).",
+    )
+    member_defaults: MemberBehaviour = Field(
+        description="The behaviour of every member state, unless overridden in member_states."
+    )
+    member_states: dict[str, MemberStateSpec] = Field(
+        default_factory=dict, description="Per-state overrides and new states, keyed by state code."
+    )
+    decision_rules: dict[str, DecisionRuleSpec] = Field(
+        description="Decision rules keyed by id; proposal types and bodies name them."
+    )
+    bodies: dict[str, BodySpec] = Field(
+        min_length=1, description="The Council bodies keyed by id; routes name them."
+    )
+    proposal_types: dict[str, ProposalTypeSpec] = Field(
+        min_length=1, description="The kinds of proposal keyed by id."
+    )
+    escalation_body: str | None = Field(
+        default=None,
+        description=(
+            "The body an item escalates to from the top of its route (e.g. the European Council)."
+        ),
+    )
+    written_procedure: WrittenProcedureSpec | None = Field(
+        default=None, description="The written/silence procedure (none: not available)."
+    )
+    negotiation: NegotiationSpec = Field(
+        default_factory=NegotiationSpec,
+        description="How negotiations are conducted (the practice).",
+    )
+    alignment_mapping: AlignmentMappingSpec | None = Field(
+        default=None,
+        description=(
+            "Overrides of the coefficients turning measured CFSP non-alignment into behaviour."
+        ),
+    )
+    chairs: dict[Chair, ChairSpec] = Field(
+        default_factory=dict,
+        description="How effective each kind of chair is, keyed by chair kind.",
+    )
+    experiment: ExperimentSpec = Field(
+        default_factory=ExperimentSpec, description="Defaults for a run of this scenario."
+    )
 
     @model_validator(mode="before")
     @classmethod
