@@ -113,7 +113,7 @@ def test_results_page_describes_every_column(tmp_path: Path) -> None:
 
 def test_assumptions_page_carries_the_scenario_comments() -> None:
     page = docs_reference.assumptions_page()
-    row = next(line for line in page.splitlines() if line.startswith("| `holdout_moment` |"))
+    row = next(line for line in page.splitlines() if line.startswith("| `moment` |"))
     assert "MEASURED" in row
     assert "RU12" in row
     assert "## qmv_art31" in page

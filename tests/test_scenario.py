@@ -233,9 +233,9 @@ def test_missing_optional_dependency_is_bad_input(
 
 
 def test_every_argument_has_help(capsys: pytest.CaptureFixture[str]) -> None:
-    from sim.cli import _parser
+    from sim.cli import build_parser
 
-    parser = _parser()
+    parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, command in sub.choices.items():
         assert "examples:" in (command.epilog or ""), name

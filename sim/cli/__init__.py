@@ -76,7 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-_parser = build_parser  # the name tests/test_scenario.py imports
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,6 +40,8 @@ def voting_power(
     its first proposal type). Beyond :data:`sim.core.power.MAX_MEMBERS` members the
     computation is refused unless ``allow_large``.
 
+    Examples
+    --------
     >>> p = voting_power("eu27_baseline", "qmv")
     >>> len(p.table), p.table.iloc[0]["member_state"], f"{p.passing:.4f}"
     (27, 'DE', '0.1321')

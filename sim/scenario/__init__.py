@@ -1,5 +1,7 @@
 """The scenario language: schema, cross-references and loading (``load_scenario``)."""
 
+from sim.scenario.bodies import BodySpec, Chair
+from sim.scenario.fields import Level
 from sim.scenario.loading import (
     PRIORS,
     apply_override,
@@ -11,24 +13,17 @@ from sim.scenario.loading import (
     parse_override,
     resolve_scenario,
 )
+from sim.scenario.members import MemberBehaviour
 from sim.scenario.practice import CrisisSpec, NegotiationSpec
+from sim.scenario.proposals import PoissonArrivals, ProposalTypeSpec, ScheduledArrivals
 from sim.scenario.references import ResolvedMember
-from sim.scenario.schema import (
-    BodySpec,
-    Chair,
+from sim.scenario.rules import (
     ConstructiveAbstention,
     DecisionRuleSpec,
-    ExperimentSpec,
-    Level,
-    MemberBehaviour,
-    PoissonArrivals,
-    ProposalTypeSpec,
     QualifiedMajority,
-    Scenario,
-    ScenarioError,
-    ScheduledArrivals,
     Unanimity,
 )
+from sim.scenario.schema import ExperimentSpec, Scenario, ScenarioError
 
 __all__ = [
     "PRIORS",

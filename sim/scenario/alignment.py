@@ -19,7 +19,9 @@ from importlib import resources
 from statistics import NormalDist
 from typing import Any
 
-from sim.scenario.schema import MemberStateSpec, ProposalTypeSpec, Scenario
+from sim.scenario.members import MemberStateSpec
+from sim.scenario.proposals import ProposalTypeSpec
+from sim.scenario.schema import Scenario
 
 DATA_FILE = "sim/data/candidates.toml"
 COEFFICIENTS = (
@@ -132,7 +134,7 @@ def aligned_behaviour(
     ``text_objection_share * w * d`` of the type's proposals (``w`` = 1 for the measured types,
     ``unmeasured_type_weight`` otherwise).
 
-    >>> from sim.scenario.schema import ProposalTypeSpec
+    >>> from sim.scenario.proposals import ProposalTypeSpec
     >>> pt = ProposalTypeSpec(description="", arrivals={"kind": "poisson", "rate_per_year": 1},
     ...                       route=["A"], rule="u", position=0.97, contestation=0.025)
     >>> m = AlignmentMapping(0.5, 0.5, 0.1, 0.02, ("eu_statement",))

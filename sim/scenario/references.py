@@ -28,14 +28,10 @@ from sim.scenario.alignment import (
 )
 from sim.scenario.fields import MAX_DAYS, Level
 from sim.scenario.fields import StrictModel as _Model
-from sim.scenario.schema import (
-    MemberBehaviour,
-    MemberStateSpec,
-    ProposalTypeSpec,
-    QualifiedMajority,
-    Scenario,
-    ScheduledArrivals,
-)
+from sim.scenario.members import MemberBehaviour, MemberStateSpec
+from sim.scenario.proposals import ProposalTypeSpec, ScheduledArrivals
+from sim.scenario.rules import QualifiedMajority
+from sim.scenario.schema import Scenario
 
 
 class KeyedError(ValueError):
