@@ -76,8 +76,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = build_parser()
