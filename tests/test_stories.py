@@ -987,3 +987,37 @@ def test_a_concession_convenes_no_council() -> None:
     assert (22.0, "concession", "COUNCIL", "BB") in events
     assert r.meetings["extraordinary"].sum() == 0
     assert props["decided_day"].tolist() == [25.0]
+
+
+# --- hold-outs as actors (issue 27) --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_a_concession_frees_an_item_waiting_for_the_ministers_vote(release: bool) -> None:
+    """Under QMV as practised a held item goes up to the monthly Council after one failed
+    consensus round at Coreper; its holder concedes before the ministers meet. With ``release``
+    the concession sends it on at once as an A item of the next Council of any configuration;
+    without, it waits for the ministers' vote."""
+    rule = dict(BASE["decision_rules"]["qmv"], vote_level="council", consensus_rounds=1)
+    spec = scenario(
+        decision_rules__qmv=rule,
+        proposal_types__item__rule="qmv",
+        negotiation__bargaining=bargaining(release=release),
+        negotiation__agenda={"a_item_body": "AITEMS"},
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        bodies__COUNCIL__calendar={"hour": 0.0, "dates": ["2025-02-14"]},  # day 39
+        bodies__AITEMS=_body("Council (any configuration)", "council", {"weekdays": ["tue"]}),
+    )
+    events, props, r = story(spec, [(0.5, ITEM, None)])
+    # BB asks for a debate of the I item on day 9; its demand fails the consensus round on 16
+    assert (16.0, "escalated", "COREPER", "") in events
+    assert (17.0, "concession", "COUNCIL", "BB") in events  # raised on day 7, ten days held
+    if release:  # the next Tuesday's Council adopts it as an A item
+        assert events[-2:] == [(22.0, "vote", "AITEMS", ""), (22.0, "adopted", "AITEMS", "")]
+        exits = r.stages.loc[r.stages["body"] == "COUNCIL", "exit"].astype(str).tolist()
+        assert exits == ["agreed"]
+    else:  # it waits for the ministers' monthly meeting
+        assert props[["outcome", "decided_at", "decided_day"]].values.tolist() == [
+            ["adopted", "COUNCIL", 39.0]
+        ]

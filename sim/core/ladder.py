@@ -29,6 +29,7 @@ class Step(Enum):
     ESCALATE = "escalate"  # to a higher body, to be discussed there
     VOTE = "vote"  # consensus failed below a QMV vote: up to be voted as an A item (RoP Art. 3(6))
     BRAKE = "brake"  # an outvoted state refers it to the European Council (Art. 31(2) TEU)
+    RELEASE = "release"  # a concession frees a held item waiting for ministers: on, as if agreed
     REFER_BACK = "refer_back"  # from the European Council to the adopting body (Art. 15 TEU)
     REOPEN = "reopen"  # formal adoption failed (a vote, an objection): discussed again lower down
     DEBATE = "debate"  # stays on this body's agenda, to be discussed
@@ -167,6 +168,24 @@ def after_exhaustion(
     if keeps_trying:
         return Move(Step.KEEP_TRYING, None, pos)
     return Move(Step.WITHDRAW if withdraws() else Step.BLOCK, None, pos)
+
+
+def after_concession(route: Route, body: int, b_item: bool) -> Move | None:
+    """Where the last concession sends an item waiting for ministers at its adopting ``body``:
+    on at once, as if the last preparatory body had agreed (an A item of the next Council of
+    any configuration, or written procedure; target None), instead of waiting for the
+    ministers' next meeting. None where it is not waiting there, or ministers are to discuss
+    it anyway (a B item).
+
+    >>> after_concession(Route((0, 1, 2), top=3, a_items=4), 2, b_item=False)
+    Move(step=<Step.RELEASE: 'release'>, target=4, pos=2, open=False)
+    >>> after_concession(Route((0, 1, 2), top=3, written_procedure=True), 2, False).target
+    """
+    if body != route.adopting or b_item or len(route.bodies) < 2:
+        return None
+    last = len(route.bodies) - 1
+    agreed = after_agreement(route, route.bodies[last - 1], last - 1)
+    return Move(Step.RELEASE, agreed.target, last)
 
 
 def after_formal_vote(route: Route, body: int, pos: int, adopted: bool) -> Move:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
+from sim.core.ladder import after_concession
 from sim.core.members import raise_holdouts
 from sim.core.rng import Stream, stream
 from sim.core.voting import any_true
@@ -121,6 +122,15 @@ class Bargaining(HoldoutTimers):
             wait = float(p.holdouts.until[i]) - now
             self.env.timeout(wait).callbacks.append(self._concession(p, int(i), now))
 
+    def _release(self, p: Proposal, now: float) -> bool:
+        """The last concession frees ``p`` if it waits for ministers to discuss it at its
+        adopting body (:func:`sim.core.ladder.after_concession`); whether it did."""
+        visit = p.on_agenda()
+        move = after_concession(p.route, visit.body, p.b_item) if visit.open else None
+        if move is not None:
+            self.desk.apply(p, move, now)
+        return move is not None
+
     def _concession(self, p: Proposal, state: int, since: float) -> Callable[[simpy.Event], None]:
         def concede(_: simpy.Event) -> None:
             if p.outcome is not None:
@@ -129,9 +139,12 @@ class Bargaining(HoldoutTimers):
             self.desk.events.record(now, p.id, _CONCESSION, body, state, value=now - since)
             if self.rng.random() < self.abstain_p[state]:
                 p.abstainers[state] = True
+            last = p.holdouts.until[state] >= p.holdouts.end and p.visit is not None
+            if last and self.practice.release and self._release(p, now):
+                return
             if p.urgent:
                 self._presidency.convene_for(p)
-            elif p.holdouts.until[state] >= p.holdouts.end and p.visit is not None:
+            elif last and p.visit is not None:
                 # the last one: the presidency seizes it, below the Council (ministers do not
                 # meet for one concession)
                 rank = self.compiled.bodies[p.visit.body].rank

@@ -109,6 +109,7 @@ class BargainingPractice:
     escalate: bool
     concession_meeting: bool  # the last concession convenes the body, below ``council_rank``
     council_rank: int
+    release: bool = False  # the last concession frees an item waiting for ministers
 
 
 @dataclass(frozen=True)
@@ -307,6 +308,7 @@ def _practice(neg: NegotiationSpec) -> Practice:
             escalate=spec.escalate,
             concession_meeting=spec.concession_meeting,
             council_rank=LEVELS.index(Level.COUNCIL),
+            release=spec.release,
         )
     return Practice(
         bargaining=bargaining,

@@ -103,6 +103,13 @@ class Secretariat:
             return
         elif step is Step.ESCALATE or step is Step.BRAKE or step is Step.VOTE:
             self._send_up(p, now, move)
+        elif step is Step.RELEASE:  # between meetings: off the agenda it waited on
+            self.agendas[p.on_agenda().body].remove(p)
+            self.leave(p, now, _EXIT_AGREED)
+            if move.target is None:
+                p.pos = move.pos
+                self.written.start(p, now)
+                return
         elif step is Step.DEBATE:
             p.on_agenda().open = True
             return

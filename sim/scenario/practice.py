@@ -58,6 +58,13 @@ class BargainingSpec(StrictModel):
         description="Whether the last hold-out's concession convenes the body the item waits "
         "at (below the Council) within its extraordinary_days, as an urgent item does.",
     )
+    release: Flag = Field(
+        default=False,
+        description="Whether the last hold-out's concession frees an item waiting for "
+        "ministers at its adopting body at once, as if Coreper had agreed: an A item of the next "
+        "Council of any configuration, or written procedure (off: it waits for the ministers' "
+        "meeting). Off in the bundled scenarios until their next calibration (issue 27).",
+    )
 
 
 class CapitalsSpec(StrictModel):
