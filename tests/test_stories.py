@@ -1021,3 +1021,36 @@ def test_a_concession_frees_an_item_waiting_for_the_ministers_vote(release: bool
         assert props[["outcome", "decided_at", "decided_day"]].values.tolist() == [
             ["adopted", "COUNCIL", 39.0]
         ]
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "ally_distance", "holds"),
+    [
+        ("qmv", 0.1, False),  # alone, BB (a third of the population) cannot block a QMV vote
+        ("qmv", 0.8, True),  # with AA and CC counted on, it can
+        ("unanimity", 0.1, True),  # under unanimity anyone can block: nothing changes
+    ],
+)
+def test_in_the_shadow_of_the_vote_a_holder_without_a_blocking_minority_does_not_hold(
+    rule_id: str, ally_distance: float, holds: bool
+) -> None:
+    rule = dict(BASE["decision_rules"]["qmv"], vote_level="council", consensus_rounds=1)
+    spec = scenario(
+        decision_rules__qmv=rule,
+        proposal_types__item__rule=rule_id,
+        negotiation__bargaining=bargaining(shadow={"ally_distance": ally_distance}),
+        member_states__AA__positions={"item": 0.2},
+        member_states__CC__positions={"item": 0.2},
+        member_states__BB__positions={"item": 0.9},
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    held = [(t, a, b) for t, a, b, m in events if m == "BB" and a in ("objection", "concession")]
+    if holds:  # BB raises its demand on Coreper's agenda (day 7), concedes ten days later
+        assert held[0] == (16.0, "objection", "COREPER")
+        assert [t for t, a, _ in held if a == "concession"] == [17.0]
+        assert props["decided_day"].tolist()[0] > 17.0
+    else:  # no demand: the item climbs as if BB had none
+        assert held == []
+        assert props[["outcome", "decided_day"]].values.tolist() == [["adopted", 11.0]]

@@ -134,9 +134,15 @@ class Holdouts:
 _NO_HOLDOUTS: dict[int, Holdouts] = {}
 
 
-def raise_holdouts(stances: ProposalStances, now: float, concede_by: float | None) -> Holdouts:
-    """The holders raise their demands at ``now``: each holds out for its ``hold_days``, but
-    concedes by ``concede_by`` (a deadline less a margin), if given, at the latest.
+def raise_holdouts(
+    stances: ProposalStances,
+    now: float,
+    concede_by: float | None,
+    holders: np.ndarray | None = None,
+) -> Holdouts:
+    """The ``holders`` (default: the stances') raise their demands at ``now``: each holds out
+    for its ``hold_days``, but concedes by ``concede_by`` (a deadline less a margin), if given,
+    at the latest.
 
     >>> s = ProposalStances(np.zeros(2), np.ones(2), np.array([True, False]),
     ...                     np.array([30.0, 5.0]), np.full(2, -np.inf), 1.0)
@@ -146,7 +152,7 @@ def raise_holdouts(stances: ProposalStances, now: float, concede_by: float | Non
     until = now + stances.hold_days
     if concede_by is not None:
         until = np.minimum(until, max(concede_by, now))
-    until = np.where(stances.holders, until, -np.inf)
+    until = np.where(stances.holders if holders is None else holders, until, -np.inf)
     return Holdouts(until, float(until.max(initial=-np.inf)))
 
 

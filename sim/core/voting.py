@@ -233,3 +233,18 @@ class QualifiedMajorityRule:
         for k in range(_at_least(self.states_threshold, n), n + 1):
             t[k] = 0.0 if n - k < self.min_blocking_states else need
         return t
+
+
+def can_block(rule: VotingRule, population: np.ndarray, against: np.ndarray) -> bool:
+    """Whether the states ``against`` (all others voting for) stop ``rule`` from adopting.
+
+    >>> pop = np.array([1000, 2000, 3000])
+    >>> q = QualifiedMajorityRule("q", 0.55, 0.65, 0)
+    >>> alone, with_aa = np.array([False, True, False]), np.array([True, True, False])
+    >>> can_block(q, pop, alone), can_block(q, pop, with_aa)
+    (False, True)
+    >>> can_block(UnanimityRule("u"), pop, np.array([False, True, False]))
+    True
+    """
+    votes = np.where(against, _AGAINST, _FOR).astype(np.int8)
+    return not rule.decide(votes, population).adopted

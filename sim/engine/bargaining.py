@@ -27,7 +27,7 @@ import simpy
 from sim.core.ladder import after_concession
 from sim.core.members import raise_holdouts
 from sim.core.rng import Stream, stream
-from sim.core.voting import any_true
+from sim.core.voting import any_true, can_block
 from sim.engine.logs import Activity
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
@@ -114,13 +114,32 @@ class Bargaining(HoldoutTimers):
         holders = p.stances.holders
         if not any_true(holders):
             return
+        if self.practice.ally_distance is not None:
+            holders = self._in_the_shadow_of_the_vote(p, holders)
+            if not any_true(holders):
+                return
         concede_by, margin = None, self.practice.concession_margin
         if p.deadline is not None and margin is not None:
             concede_by = p.deadline - float(margin.sample(self.rng, 1)[0])
-        p.holdouts = raise_holdouts(p.stances, now, concede_by)
+        p.holdouts = raise_holdouts(p.stances, now, concede_by, holders)
         for i in np.flatnonzero(holders):
             wait = float(p.holdouts.until[i]) - now
             self.env.timeout(wait).callbacks.append(self._concession(p, int(i), now))
+
+    def _in_the_shadow_of_the_vote(self, p: Proposal, holders: np.ndarray) -> np.ndarray:
+        """The would-be ``holders`` that still hold out on ``p``: those that can expect to
+        block its rule with the states close to them, or would pull its emergency brake."""
+        rule, members = p.type.rule, self.compiled.members
+        distance = self.practice.ally_distance
+        assert distance is not None
+        keep = holders.copy()
+        for i in np.flatnonzero(holders):
+            allies = np.abs(p.stances.positions - p.stances.positions[i]) <= distance
+            if can_block(rule, members.population, allies):
+                continue
+            brakes = rule.emergency_brake and self.rng.random() < members.brake_p[i]
+            keep[i] = brakes
+        return keep
 
     def _release(self, p: Proposal, now: float) -> bool:
         """The last concession frees ``p`` if it waits for ministers to discuss it at its

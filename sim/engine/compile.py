@@ -110,6 +110,7 @@ class BargainingPractice:
     concession_meeting: bool  # the last concession convenes the body, below ``council_rank``
     council_rank: int
     release: bool = False  # the last concession frees an item waiting for ministers
+    ally_distance: float | None = None  # holders anticipate the vote, with these allies
 
 
 @dataclass(frozen=True)
@@ -309,6 +310,7 @@ def _practice(neg: NegotiationSpec) -> Practice:
             concession_meeting=spec.concession_meeting,
             council_rank=LEVELS.index(Level.COUNCIL),
             release=spec.release,
+            ally_distance=None if spec.shadow is None else spec.shadow.ally_distance,
         )
     return Practice(
         bargaining=bargaining,

@@ -24,9 +24,25 @@ from sim.scenario.fields import (
     PositiveDays,
     Probability,
     Scale,
+    Share,
     StrictModel,
     count,
 )
+
+
+class ShadowSpec(StrictModel):
+    """``[negotiation.bargaining.shadow]``: hold-outs in the shadow of the vote. A would-be
+    holder raises its demand only where it can expect to block the decision rule: with the
+    states whose positions on the file lie within ``ally_distance`` of its own voting against
+    with it, or by pulling the emergency brake where the rule has one (with its
+    brake_probability). Under unanimity every holder can block, so nothing changes; under QMV a
+    lone holder without a blocking minority does not hold out (consensus built in the shadow of
+    the vote: Golub 1999, 2007; Schulz and König 2000; König 2007; Häge 2013; Novak 2013)."""
+
+    ally_distance: Share = Field(
+        description="States whose position lies within this distance of the holder's on the "
+        "issue dimension (0-1) are counted on to vote against with it."
+    )
 
 
 class BargainingSpec(StrictModel):
@@ -57,6 +73,10 @@ class BargainingSpec(StrictModel):
         default=True,
         description="Whether the last hold-out's concession convenes the body the item waits "
         "at (below the Council) within its extraordinary_days, as an urgent item does.",
+    )
+    shadow: ShadowSpec | None = Field(
+        default=None,
+        description="Holders anticipate the vote (none: they hold out whatever the rule).",
     )
     release: Flag = Field(
         default=False,
