@@ -1054,3 +1054,29 @@ def test_in_the_shadow_of_the_vote_a_holder_without_a_blocking_minority_does_not
     else:  # no demand: the item climbs as if BB had none
         assert held == []
         assert props[["outcome", "decided_day"]].values.tolist() == [["adopted", 11.0]]
+
+
+@pytest.mark.parametrize("join", [1.0, 0.0])
+def test_a_second_state_joins_a_holdout_in_tandem_and_concedes_after_the_first(
+    join: float,
+) -> None:
+    spec = scenario(
+        negotiation__bargaining=bargaining(
+            tandem={"join_probability": join, "stagger": {"dist": "fixed", "value": 7}}
+        ),
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        member_states__CC__holdout_probability=1e-9,  # the only other state that holds out
+        bodies__COREPER__max_rounds=5,
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    conceded = [(t, m) for t, a, _, m in events if a == "concession"]
+    objecting = {m for t, a, _, m in events if a == "objection"}
+    if join:  # raised on day 7: BB concedes on 17, CC a week after it
+        assert conceded == [(17.0, "BB"), (24.0, "CC")]
+        assert objecting == {"BB", "CC"}
+        assert (30.0, "agreed", "COREPER", "") in events  # the Wednesday after the last
+    else:
+        assert conceded == [(17.0, "BB")]
+        assert objecting == {"BB"}
+        assert (23.0, "agreed", "COREPER", "") in events

@@ -25,7 +25,7 @@ import numpy as np
 import simpy
 
 from sim.core.ladder import after_concession
-from sim.core.members import raise_holdouts
+from sim.core.members import Holdouts, raise_holdouts
 from sim.core.rng import Stream, stream
 from sim.core.voting import any_true, can_block
 from sim.engine.logs import Activity
@@ -122,6 +122,8 @@ class Bargaining(HoldoutTimers):
         if p.deadline is not None and margin is not None:
             concede_by = p.deadline - float(margin.sample(self.rng, 1)[0])
         p.holdouts = raise_holdouts(p.stances, now, concede_by, holders)
+        if self.practice.tandem is not None:
+            holders = self._tandem(p, holders, concede_by)
         for i in np.flatnonzero(holders):
             wait = float(p.holdouts.until[i]) - now
             self.env.timeout(wait).callbacks.append(self._concession(p, int(i), now))
@@ -140,6 +142,25 @@ class Bargaining(HoldoutTimers):
             brakes = rule.emergency_brake and self.rng.random() < members.brake_p[i]
             keep[i] = brakes
         return keep
+
+    def _tandem(self, p: Proposal, holders: np.ndarray, concede_by: float | None) -> np.ndarray:
+        """Perhaps a second state joins the hold-out on ``p``: drawn among the others by their
+        propensity, it concedes a stagger after the first holders (by ``concede_by`` at the
+        latest); the holders, with it."""
+        assert self.practice.tandem is not None
+        join, stagger = self.practice.tandem
+        weights = np.where(holders, 0.0, self.compiled.members.holdout_p)
+        if self.rng.random() >= join or weights.sum() <= 0.0:
+            return holders
+        second = int(self.rng.choice(len(weights), p=weights / weights.sum()))
+        until = p.holdouts.until.copy()
+        until[second] = p.holdouts.end + float(stagger.sample(self.rng, 1)[0])
+        if concede_by is not None:
+            until[second] = min(until[second], max(concede_by, p.holdouts.end))
+        p.holdouts = Holdouts(until, float(until.max()))
+        joined = holders.copy()
+        joined[second] = True
+        return joined
 
     def _release(self, p: Proposal, now: float) -> bool:
         """The last concession frees ``p`` if it waits for ministers to discuss it at its

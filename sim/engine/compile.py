@@ -111,6 +111,7 @@ class BargainingPractice:
     council_rank: int
     release: bool = False  # the last concession frees an item waiting for ministers
     ally_distance: float | None = None  # holders anticipate the vote, with these allies
+    tandem: tuple[float, Distribution] | None = None  # a second state joins: chance, stagger
 
 
 @dataclass(frozen=True)
@@ -311,6 +312,9 @@ def _practice(neg: NegotiationSpec) -> Practice:
             council_rank=LEVELS.index(Level.COUNCIL),
             release=spec.release,
             ally_distance=None if spec.shadow is None else spec.shadow.ally_distance,
+            tandem=(
+                None if spec.tandem is None else (spec.tandem.join_probability, spec.tandem.stagger)
+            ),
         )
     return Practice(
         bargaining=bargaining,

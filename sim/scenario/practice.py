@@ -45,6 +45,20 @@ class ShadowSpec(StrictModel):
     )
 
 
+class TandemSpec(StrictModel):
+    """``[negotiation.bargaining.tandem]``: hold-outs in tandem. When a state raises a demand,
+    a second one may join it on the same file (as Hungary and Slovakia did on the record's
+    OS03): chosen among the others by their hold-out propensity, it concedes a staggered time
+    after the first."""
+
+    join_probability: Probability = Field(
+        description="The chance that a second state joins a hold-out when it is raised."
+    )
+    stagger: Distribution = Field(
+        description="Days after the first holder's concession that the second one concedes."
+    )
+
+
 class BargainingSpec(StrictModel):
     """``[negotiation.bargaining]``: hold-outs bargain for a demand of their own and end with a
     concession (without the table a hold-out is a plain timer: it objects until it ends, raised
@@ -77,6 +91,9 @@ class BargainingSpec(StrictModel):
     shadow: ShadowSpec | None = Field(
         default=None,
         description="Holders anticipate the vote (none: they hold out whatever the rule).",
+    )
+    tandem: TandemSpec | None = Field(
+        default=None, description="Hold-outs in tandem (none: each state holds out alone)."
     )
     release: Flag = Field(
         default=False,
