@@ -1069,7 +1069,7 @@ def test_a_second_state_joins_a_holdout_in_tandem_and_concedes_after_the_first(
         member_states__CC__holdout_probability=1e-9,  # the only other state that holds out
         bodies__COREPER__max_rounds=5,
     )
-    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    events, _, _ = story(spec, [(0.5, ITEM, None)])
     conceded = [(t, m) for t, a, _, m in events if a == "concession"]
     objecting = {m for t, a, _, m in events if a == "objection"}
     if join:  # raised on day 7: BB concedes on 17, CC a week after it
