@@ -1080,3 +1080,36 @@ def test_a_second_state_joins_a_holdout_in_tandem_and_concedes_after_the_first(
         assert conceded == [(17.0, "BB")]
         assert objecting == {"BB"}
         assert (23.0, "agreed", "COREPER", "") in events
+
+
+@pytest.mark.parametrize("settles", [True, False])
+def test_the_brake_by_the_treaty_path_mediation_then_a_vote_or_a_referral(settles: bool) -> None:
+    """Art. 31(2) TEU: AA, outvoted at the working party on day 7, declares its opposition;
+    no vote while the High Representative mediates (five days); if she settles it AA concedes
+    and the next meeting votes, else the Council refers the item to the European Council."""
+    spec = scenario(
+        proposal_types__item__rule="qmv",
+        member_states__AA__objection_probability=0.5,
+        member_states__AA__brake_probability=0.5,
+        negotiation__brake={
+            "mediation_days": {"dist": "fixed", "value": 5},
+            "settles": 1.0 if settles else 0.0,
+        },
+    )
+    draws = ScriptedDraws(objections=[[YES, NO, NO]], brake=[[YES, NO, NO]])
+    events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
+    assert events[2:5] == [
+        (7.0, "tabled", "WP", ""),
+        (7.0, "objection", "WP", "AA"),
+        (7.0, "emergency_brake", "WP", "AA"),
+    ]
+    if settles:
+        assert events[5] == (12.0, "concession", "WP", "AA")  # no vote while she mediates
+        assert (14.0, "agreed", "WP", "") in events  # the next meeting
+        assert props[["outcome", "escalations", "decided_day"]].values.tolist() == [
+            ["adopted", 0, 18.0]
+        ]
+    else:
+        assert events[5] == (12.0, "escalated", "WP", "")  # referred when mediation failed
+        assert (17.0, "tabled", "EUCO", "") in events
+        assert props[["outcome", "escalations"]].values.tolist() == [["adopted", 1]]

@@ -31,6 +31,7 @@ class Stream(IntEnum):
     SHOCK = 9  # the shared factor of all capitals' instruction delays on one text
     CONCESSION = 10  # concession margins before deadlines, abstention after a concession
     POSTERIOR = 11  # the posterior parameter draw of a replication (run --posterior)
+    MEDIATION = 12  # the High Representative's mediation after an emergency brake
 
 
 def name_key(name: str) -> int:

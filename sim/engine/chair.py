@@ -31,6 +31,7 @@ from sim.engine.secretariat import Secretariat
 if TYPE_CHECKING:
     from sim.engine.bargaining import HoldoutTimers
     from sim.engine.compile import CompiledBody, CompiledScenario
+    from sim.engine.mediation import Referral
 
 # activities bound once: looking up enum members is slow in the per-round loop
 _ABSTENTION = int(Activity.ABSTENTION)
@@ -78,15 +79,18 @@ class Chair:
         draws: Draws,
         rng_outcome: np.random.Generator,
         bargaining: HoldoutTimers,
+        mediation: Referral,
     ) -> None:
         """``bargaining``: the hold-out policy, told when a text is ripe for agreement (demands
-        may be raised at closing) and asked whether an item waits for a concession."""
+        may be raised at closing) and asked whether an item waits for a concession;
+        ``mediation``: the brake policy, told of each emergency brake."""
         self.members = compiled.members
         self.practice = compiled.practice
         self.desk = desk
         self.draws = draws
         self._rng_outcome = rng_outcome
         self._bargaining = bargaining
+        self._mediation = mediation
 
     def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
         """A round on ``p`` (a discussion item) at a meeting of ``body``."""
@@ -145,10 +149,10 @@ class Chair:
             self.agreed(p, body, now)
 
     def _brake(self, p: Proposal, body: int, move: Move, invoked: np.ndarray, now: float) -> None:
-        """Emergency brake (Art. 31(2) TEU): the outvoted state's declaration refers the
-        unchanged text to the European Council."""
+        """Emergency brake (Art. 31(2) TEU): the outvoted state declares its opposition; the
+        brake policy refers the item or has it mediated first."""
         self.desk.events.record_members(now, p.id, _EMERGENCY_BRAKE, body, invoked)
-        self.desk.apply(p, move, now)
+        self._mediation.declared(p, move, invoked, now)
 
     def failed_round(self, p: Proposal, body: CompiledBody, now: float, r: RoundResult) -> None:
         """The rule was not met: the chair's compromise, and escalation when rounds run out."""

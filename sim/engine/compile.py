@@ -115,6 +115,14 @@ class BargainingPractice:
 
 
 @dataclass(frozen=True)
+class BrakePractice:
+    """The brake by the treaty path (:class:`~sim.scenario.practice.BrakeSpec`)."""
+
+    mediation_days: Distribution
+    settles: float
+
+
+@dataclass(frozen=True)
 class Practice:
     """How negotiations are conducted (:class:`~sim.scenario.practice.NegotiationSpec`):
     bargaining (None: hold-outs as plain timers) and how capitals instruct."""
@@ -124,6 +132,7 @@ class Practice:
     reinstruct_objectors_only: bool
     reinstruct_on_escalation: bool
     discuss_under_reservation: bool
+    brake: BrakePractice | None = None  # None: a brake refers the item at once
 
 
 @dataclass(frozen=True)
@@ -316,7 +325,9 @@ def _practice(neg: NegotiationSpec) -> Practice:
                 None if spec.tandem is None else (spec.tandem.join_probability, spec.tandem.stagger)
             ),
         )
+    brake = neg.brake
     return Practice(
+        brake=None if brake is None else BrakePractice(brake.mediation_days, brake.settles),
         bargaining=bargaining,
         instruction_shock=capitals.shock,
         reinstruct_objectors_only=capitals.reinstruct == "objectors",

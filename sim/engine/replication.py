@@ -27,6 +27,7 @@ from sim.core.rng import Stream, name_key, stream
 from sim.engine.bargaining import Bargaining, HoldoutTimers
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
+from sim.engine.mediation import HighRepresentative, Referral
 from sim.engine.presidency import Presidency
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
@@ -75,12 +76,19 @@ class Replication:
                 compiled, practice, self.env, self.desk, seed, replication, self.presidency
             )
         )
+        brake = compiled.practice.brake
+        mediation = (
+            Referral(self.desk)
+            if brake is None
+            else HighRepresentative(self.desk, brake, self.env, seed, replication)
+        )
         self.chair = Chair(
             compiled,
             self.desk,
             draws or StreamDraws(seed, replication, compiled.members.n),
             stream(seed, replication, Stream.OUTCOME),
             self.bargaining,
+            mediation,
         )
 
     # --- timeout chains ----------------------------------------------------------------------

@@ -104,7 +104,7 @@ class Secretariat:
         elif step is Step.ESCALATE or step is Step.BRAKE or step is Step.VOTE:
             self._send_up(p, now, move)
         elif step is Step.RELEASE:  # between meetings: off the agenda it waited on
-            self.agendas[p.on_agenda().body].remove(p)
+            self.off_agenda(p)
             self.leave(p, now, _EXIT_AGREED)
             if move.target is None:
                 p.pos = move.pos
@@ -122,6 +122,11 @@ class Secretariat:
         assert move.target is not None
         p.pos = move.pos
         self.enqueue(p, move.target, move.open, now)
+
+    def off_agenda(self, p: Proposal) -> None:
+        """Take ``p`` off the agenda it waits on, before a move between that body's meetings
+        (a meeting rebuilds its own agenda after its rounds)."""
+        self.agendas[p.on_agenda().body].remove(p)
 
     def enqueue(self, p: Proposal, body: int, open_: bool, now: float) -> None:
         """Put ``p`` on ``body``'s agenda: to be discussed (``open_``) or as an I/A item."""
@@ -176,7 +181,7 @@ class Secretariat:
         """Close ``p`` as the move says: withdrawn, blocked or lapsed where it is."""
         outcome, activity = _ENDS[move.step]
         if move.step is Step.LAPSE and p.visit is not None:
-            self.agendas[p.visit.body].remove(p)
+            self.off_agenda(p)
         self.finish(p, outcome, activity, now)
 
     def adopt(self, p: Proposal, now: float) -> None:

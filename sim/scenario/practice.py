@@ -158,6 +158,21 @@ class AgendaSpec(StrictModel):
     )
 
 
+class BrakeSpec(StrictModel):
+    """``[negotiation.brake]``: the emergency brake by the treaty path (Art. 31(2) TEU): a
+    declaration stops the vote, the High Representative mediates, and if she does not succeed
+    the Council refers the matter to the European Council by qualified majority (without the
+    table: the declaration refers it at once)."""
+
+    mediation_days: Distribution = Field(
+        description="How long the High Representative's mediation takes, in days."
+    )
+    settles: Probability = Field(
+        description="The chance that the mediation succeeds: the declaring state withdraws "
+        "its opposition and the next meeting votes (else the Council refers the item)."
+    )
+
+
 class NegotiationSpec(StrictModel):
     """``[negotiation]``: how negotiations are conducted, one table per practice."""
 
@@ -170,6 +185,11 @@ class NegotiationSpec(StrictModel):
     )
     agenda: AgendaSpec = Field(
         default_factory=AgendaSpec, description="A-item adoption and agenda room."
+    )
+    brake: BrakeSpec | None = Field(
+        default=None,
+        description="The emergency brake by the treaty path (none: a declaration refers the "
+        "item at once).",
     )
 
 

@@ -234,6 +234,11 @@ def check_practice_used(s: Scenario) -> None:
             "negotiation.bargaining.concession_meeting",
             "no body below the Council holds extraordinary meetings (extraordinary_days)",
         )
+    if s.negotiation.brake is not None and not any(
+        isinstance(rule, QualifiedMajority) and rule.emergency_brake
+        for rule in s.decision_rules.values()
+    ):
+        raise KeyedError("negotiation.brake", "no decision rule has an emergency_brake")
     wp = s.written_procedure
     if (
         wp is not None
