@@ -1113,3 +1113,24 @@ def test_the_brake_by_the_treaty_path_mediation_then_a_vote_or_a_referral(settle
         assert events[5] == (12.0, "escalated", "WP", "")  # referred when mediation failed
         assert (17.0, "tabled", "EUCO", "") in events
         assert props[["outcome", "escalations"]].values.tolist() == [["adopted", 1]]
+
+
+def test_a_holdout_is_a_demand_on_a_kind_of_file() -> None:
+    """BB holds out on everything by default (ten days), but its demands say: never on the
+    ordinary item, three days on the urgent one."""
+    spec = scenario(
+        negotiation__bargaining=bargaining(),
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        member_states__BB__demands={
+            "item": {"probability": 0.0},
+            "urgent_item": {"probability": 1.0, "days": {"dist": "fixed", "value": 3}},
+        },
+    )
+    _, props, r = story(spec, [(0.5, ITEM, None), (0.5, URGENT, None)])
+    ev = r.events
+    held = ev[(ev["member_state"] == "BB") & ev["activity"].isin(["objection", "concession"])]
+    assert set(held["case_id"]) == {1}  # the urgent item only
+    conceded = held[held["activity"] == "concession"]
+    assert conceded["value"].tolist() == [3.0]  # its demand's duration, not the default ten
+    assert props["outcome"].tolist() == ["adopted", "adopted"]

@@ -71,6 +71,9 @@ class MemberArrays:
     scrutiny_days: DelayGroups
     holdout_days: DelayGroups
     positions: dict[str, np.ndarray] = field(default_factory=dict)
+    demands: dict[str, tuple[np.ndarray, DelayGroups]] = field(default_factory=dict)
+    """Per proposal type with a demand of some state: each state's hold-out propensity and
+    durations on it (in place of ``holdout_p`` and ``holdout_days``)."""
 
     @functools.cached_property
     def n(self) -> int:
@@ -171,9 +174,10 @@ def proposal_stances(
 
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
-    says, e.g. to extract a concession elsewhere) with its ``holdout_p`` (times the type's
-    ``holdout_scale``, or one per proposal), for a duration drawn (times ``holdout_duration_scale``)
-    from its ``holdout_days`` (counted from when it raises its demand, see
+    says, e.g. to extract a concession elsewhere) with its ``holdout_p`` (or its demand's on
+    this type; times the type's ``holdout_scale``, or one per proposal), for a duration drawn
+    (times ``holdout_duration_scale``) from its ``holdout_days`` (or its demand's; counted from
+    when it raises its demand, see
     :func:`raise_holdouts`); likewise a parliamentary scrutiny reservation, except on the
     ``urgent`` texts (which national parliaments cannot hold up in practice). All draws are made
     for every state so the stream stays aligned across scenarios (common random numbers).
@@ -183,9 +187,10 @@ def proposal_stances(
     u = rng.random((2, k, m.n))
     noise = rng.standard_normal((k, m.n))
     positions = np.clip(m.positions[proposal_type] + contestation * noise, 0.0, 1.0)
-    hold = m.holdout_days.draw(rng, k) * holdout_duration_scale
+    holdout_p, holdout_days = m.demands.get(proposal_type, (m.holdout_p, m.holdout_days))
+    hold = holdout_days.draw(rng, k) * holdout_duration_scale
     scrut = m.scrutiny_days.draw(rng, k)
-    holders = u[0] < m.holdout_p * np.reshape(holdout_scale, (-1, 1))  # x * 1.0 is exact
+    holders = u[0] < holdout_p * np.reshape(holdout_scale, (-1, 1))  # x * 1.0 is exact
     urgent = np.broadcast_to(np.asarray(urgent, dtype=bool), (k,))
     scrutiny = (u[1] < m.scrutiny_p) & ~urgent[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)

@@ -431,6 +431,21 @@ def member_arrays(members: list[ResolvedMember], type_positions: dict[str, float
         scrutiny_days=DelayGroups.of([x.scrutiny_days for x in b]),
         holdout_days=DelayGroups.of([x.holdout_days for x in b]),
         positions=positions,
+        demands={
+            t: (
+                np.array(
+                    [
+                        x.demands[t].probability if t in x.demands else x.holdout_probability
+                        for x in b
+                    ]
+                ),
+                DelayGroups.of(
+                    [(x.demands[t].days if t in x.demands else None) or x.holdout_days for x in b]
+                ),
+            )
+            for t in type_positions
+            if any(t in x.demands for x in b)
+        },
     )
 
 

@@ -17,6 +17,21 @@ from sim.scenario.fields import StrictModel as _Model
 from sim.scenario.fields import count as _count
 
 
+class DemandSpec(_Model):
+    """A state's hold-out on one kind of file: the demand it links to it (an exemption on a
+    sanctions package, a reimbursement on an EPF measure, a delisting on a listings renewal),
+    with its own propensity and, optionally, duration."""
+
+    probability: Probability = Field(
+        description="The chance the state holds a proposal of this type hostage (times the "
+        "type's holdout_scale, as every propensity), in place of its holdout_probability."
+    )
+    days: Distribution | None = Field(
+        default=None,
+        description="How long it holds out on this type, in place of its holdout_days.",
+    )
+
+
 class MemberBehaviour(_Model):
     """How a member state behaves in negotiations (all fields required in ``member_defaults``).
 
@@ -101,6 +116,12 @@ class MemberBehaviour(_Model):
             "type id (default: the type's position, spread by its contestation)."
         ),
     )
+    demands: dict[str, DemandSpec] = Field(
+        default_factory=dict,
+        description="Hold-outs per kind of file, keyed by proposal type id: each type listed "
+        "takes its own propensity (and duration) in place of holdout_probability (and "
+        "holdout_days).",
+    )
 
 
 class MemberStateSpec(_Model):
@@ -164,6 +185,10 @@ class MemberStateSpec(_Model):
     )
     positions: dict[str, Probability] = Field(
         default_factory=dict, description="Overrides of the state's positions per proposal type id."
+    )
+    demands: dict[str, DemandSpec] = Field(
+        default_factory=dict,
+        description="The state's hold-outs per kind of file, over member_defaults.demands.",
     )
     alignment_from: str | None = Field(
         default=None,

@@ -158,13 +158,14 @@ def check_cross_references(s: Scenario) -> None:
                 f"proposal_types.{type_id}.crisis.run_up_days",
                 "the type has no deadline to run up to (deadline_days or scheduled arrivals)",
             )
-    positions = [("member_defaults", s.member_defaults.positions)] + [
-        (f"member_states.{c}", m.positions) for c, m in s.member_states.items()
+    per_type = [("member_defaults", s.member_defaults)] + [
+        (f"member_states.{c}", m) for c, m in s.member_states.items()
     ]
-    for where, table in positions:
-        for type_id in table:
-            if type_id not in s.proposal_types:
-                raise KeyedError(f"{where}.positions.{type_id}", "unknown proposal type")
+    for where, spec in per_type:
+        for key in ("positions", "demands"):
+            for type_id in getattr(spec, key):
+                if type_id not in s.proposal_types:
+                    raise KeyedError(f"{where}.{key}.{type_id}", "unknown proposal type")
     members = len(resolve_members(s))
     for rule_id, rule in s.decision_rules.items():
         if isinstance(rule, QualifiedMajority) and rule.min_blocking_states > members:
@@ -311,6 +312,7 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
             )
         overrides = spec.model_dump(by_alias=True, exclude_none=True, exclude=_REFERENCE_KEYS)
         explicit = overrides.pop("positions", {})
+        demands = {**defaults.get("demands", {}), **overrides.pop("demands", {})}
         mapped = aligned_behaviour(
             {**defaults, "tolerance": overrides.get("tolerance", defaults["tolerance"])},
             1.0 - alignment,
@@ -318,7 +320,9 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
             s.proposal_types,
         )
         positions = {**mapped["positions"], **explicit}
-        behaviour = MemberBehaviour.model_validate({**mapped, **overrides, "positions": positions})
+        behaviour = MemberBehaviour.model_validate(
+            {**mapped, **overrides, "positions": positions, "demands": demands}
+        )
         out.append(ResolvedMember(code=code, name=name, population=population, behaviour=behaviour))
     return out
 
