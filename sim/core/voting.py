@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import NamedTuple, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 import numpy as np
 
@@ -80,6 +80,12 @@ class VotingRule(Protocol):
         """Whether a text without consensus one rung below the vote is voted as an A item."""
         ...
 
+    @property
+    def by_majority(self) -> bool:
+        """Whether a round may be a vote by majority rather than a search for unanimity (only
+        then do :meth:`at` and :meth:`consensus_limit` say more than the rule itself)."""
+        ...
+
     def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
         """The rule a round at a body of ``rank`` (the item's ``rounds``-th; None for a formal
         vote) is decided by, and whether it is a vote by this rule rather than consensus."""
@@ -114,6 +120,7 @@ class UnanimityRule:
     name: str
     emergency_brake: bool = False
     vote_as_a_item: bool = False
+    by_majority: ClassVar[bool] = False
 
     def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
         return self, False
@@ -147,6 +154,7 @@ class ConstructiveAbstentionRule:
     population_limit: float
     emergency_brake: bool = False
     vote_as_a_item: bool = False
+    by_majority: ClassVar[bool] = False
 
     def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
         return self, False
@@ -200,6 +208,7 @@ class QualifiedMajorityRule:
     vote_rank: int = -1  # votes only at bodies of this rank or above (consensus below)
     consensus_rounds: int = 0  # rounds the chair seeks consensus before putting it to a vote
     vote_as_a_item: bool = False  # consensus failed below: voted without debate (an A item)
+    by_majority: ClassVar[bool] = True
 
     def votes_at(self, rank: int, rounds: int) -> bool:
         """Whether a body of ``rank`` takes a QMV vote in its ``rounds``-th round on an item:

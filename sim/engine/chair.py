@@ -29,6 +29,7 @@ from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
 
 if TYPE_CHECKING:
+    from sim.core.visit import Visit
     from sim.engine.bargaining import HoldoutTimers
     from sim.engine.compile import CompiledBody, CompiledScenario
     from sim.engine.mediation import Referral
@@ -92,9 +93,9 @@ class Chair:
         self._bargaining = bargaining
         self._mediation = mediation
 
-    def round(self, p: Proposal, body: CompiledBody, now: float) -> None:
-        """A round on ``p`` (a discussion item) at a meeting of ``body``."""
-        desk, b, v = self.desk, body.idx, p.on_agenda()
+    def round(self, p: Proposal, v: Visit, body: CompiledBody, now: float) -> None:
+        """A round on ``p`` (a discussion item, on its visit ``v``) at a meeting of ``body``."""
+        desk, b = self.desk, body.idx
         log = desk.events
         if not v.tabled:
             v.tabled = True
@@ -118,7 +119,9 @@ class Chair:
             self._bargaining.ripe(p, body.rank, now)
         p.rounds += 1
         v.rounds += 1
-        rule, voting = (body.rule or p.type.rule).at(body.rank, p.rounds)
+        rule, voting = body.rule or p.type.rule, False
+        if rule.by_majority:
+            rule, voting = rule.at(body.rank, p.rounds)
         brake = emergency_brake(p.route, b, p.pos, p.braked) if voting else None
         result = negotiate(
             self.members,
@@ -167,7 +170,8 @@ class Chair:
             desk.events.record(now, p.id, _COMPROMISE, body.idx, value=r.text)
             desk.new_text(p, now, who=r.movers if self.practice.reinstruct_objectors_only else None)
         rule = body.rule or p.type.rule
-        limit, consensus = body.max_rounds, rule.consensus_limit(body.rank)
+        limit = body.max_rounds
+        consensus = rule.consensus_limit(body.rank) if rule.by_majority else None
         vote_above = consensus is not None
         if consensus is not None:
             limit = min(limit, consensus)

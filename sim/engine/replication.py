@@ -175,7 +175,8 @@ class Replication:
         keep: list[Proposal] = []
         order = []
         for p in desk.agendas[b]:
-            v = p.on_agenda()
+            v = p.visit  # set while on an agenda (Proposal.on_agenda, without the call)
+            assert v is not None
             if v.entered < now:  # urgent first, then oldest; ids are unique: nothing else compared
                 order.append((not p.urgent, v.entered, p.id, p, v))
             else:
@@ -192,7 +193,7 @@ class Replication:
             elif used < capacity:
                 used += 1
                 v.account(now, p.ready_max)
-                chair.round(p, body, now)
+                chair.round(p, v, body, now)
             if p.visit is not None and p.visit.body == b and p.outcome is None:
                 keep.append(p)
         desk.agendas[b] = keep
