@@ -115,8 +115,8 @@ def _fit(args: argparse.Namespace) -> int:
     check_output_file(out, args.force, default)
     run = sim.open_results(folder)  # verified once, for the fit and the period check
     fit = fit_results(run)
+    write_fit(fit, out)  # before printing: a failure to write prints no table
     print("\n".join(fit_lines(fit)))
-    write_fit(fit, out)
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
     if warning := period_warning(run):
         print(f"warning: {warning}")

@@ -39,6 +39,7 @@ import tomli_w
 from sim.analysis.calibration import calibration_config, fit_table, observed_targets
 from sim.core.errors import UserError
 from sim.experiment.folder import sha256_file
+from sim.experiment.limits import check_run_size
 from sim.experiment.moments import Simulator, theta_rows
 from sim.experiment.posterior import Posterior
 from sim.experiment.results import check_folder
@@ -175,7 +176,7 @@ def run_abc(
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
             transitions=pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling),
-            sampler=_sampler(options.processes(), options.dask, stack),
+            sampler=_sampler(options.processes(plan.population), options.dask, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))
         history = abc.run(
@@ -271,6 +272,8 @@ def run_calibration(
     if observed is not None and not Path(observed).is_file():
         raise UserError(f"{observed}: --observed: file not found")
     sim = _calibrated(source)
+    simulations = plan.max_simulations + 2 * plan.predictive_draws
+    check_run_size(sim.scenario, plan.replications, options.allow_large, simulations)
     seed = resolve_seed(sim.scenario, seed)
     stats = Statistics.from_targets(observed_targets(observed))
     manifest = {
