@@ -55,6 +55,7 @@ __all__ = [
     "FolderLock",
     "check_name_length",
     "describe",
+    "open_regular",
     "read_regular",
     "whoami",
     "write_text_atomic",
