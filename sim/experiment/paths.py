@@ -87,7 +87,7 @@ def check_replaceable_file(path: Path) -> None:
     device, a FIFO, a socket): cfsp-sim replaces only regular files."""
     try:
         mode = os.lstat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing there (to replace)
         return
     if not stat.S_ISREG(mode):
         raise not_regular(path, mode)
