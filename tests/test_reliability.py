@@ -896,48 +896,46 @@ def test_the_bundled_calibration_is_found_by_name(tmp_path: Path, monkeypatch, c
     assert manifest["posterior"]["sha256"] == bundled["posterior_sha256"]
 
 
-def test_command_line_ranges_and_sizes_are_refused_before_any_work(tmp_path: Path, capsys):
-    run = _run(tmp_path / "R")
-    priors = _tiny_priors(tmp_path)
+COMMAND_LINE_CASES: dict[str, tuple[list[str], str]] = {
+    "empty_range": (["export", "{run}", "--replications", "1-0"], "empty range"),
+    "huge_range": (
+        ["export", "{run}", "--replications", "0-100000000000"],
+        "the run has replications 0-2, not 100000000000",
+    ),
+    "vary_twice": (
+        ["sweep", "{tiny}", "--vary", "bodies.WP.capacity=4", "--vary", "bodies.WP.capacity=5"],
+        "--vary: bodies.WP.capacity: given twice",
+    ),
+    "huge_design": (
+        ["sensitivity", "{tiny}", "--priors", "{priors}", "--samples", "100000000"],
+        "--samples: the design has 300,000,000 points, over the limit",
+    ),
+    "huge_calibration": (
+        ["calibrate", "{tiny}", "--priors", "{priors}", "-n", "5000000"],
+        "5,000,000 replications is over the limit",
+    ),
+    "compare_twice": (["compare", "{run}", "{run}", "{run}"], "given twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(COMMAND_LINE_CASES), ids=list(COMMAND_LINE_CASES))
+def test_command_line_ranges_and_sizes_are_refused_before_any_work(
+    case: str, good_run: Path, tmp_path: Path, capsys
+) -> None:
+    """Each refused at once (no design built, no range allocated), one line, nothing written."""
+    template, message = COMMAND_LINE_CASES[case]
+    names = {"run": str(good_run), "tiny": str(TINY), "priors": str(_tiny_priors(tmp_path))}
     out = tmp_path / "o"
-    cases = [
-        (["export", str(run), "--replications", "1-0", "--out", str(out)], "empty range"),
-        (
-            ["export", str(run), "--replications", "0-100000000000", "--out", str(out)],
-            "the run has replications 0-2, not 100000000000",
-        ),
-        (
-            [
-                "sweep",
-                str(TINY),
-                "--vary",
-                "bodies.WP.capacity=4",
-                "--vary",
-                "bodies.WP.capacity=5",
-            ],
-            "--vary: bodies.WP.capacity: given twice",
-        ),
-        (
-            ["sensitivity", str(TINY), "--priors", str(priors), "--samples", "100000000"],
-            "--samples: the design has 300,000,000 points, over the limit",
-        ),
-        (
-            ["calibrate", str(TINY), "--priors", str(priors), "-n", "5000000"],
-            "5,000,000 replications is over the limit",
-        ),
-        (["compare", str(run), str(run), str(run)], "given twice"),
-    ]
-    for argv, message in cases:
-        started = time.time()
-        extra = [] if "--out" in argv else ["--out", str(out)]
-        assert main([*argv, *extra]) == 2, argv
-        assert time.time() - started < 10, argv
-        err = capsys.readouterr().err
-        assert message in err, (argv, err)
-        assert len(err.strip().splitlines()) == 1
-    sensitivity = ["sensitivity", str(TINY), "--priors", str(priors), "--samples", "100000000"]
-    assert main([*sensitivity, "--allow-large", "--help"]) == 0  # the option it names exists
+    argv = [a.format(**names) for a in template]
+    started = time.time()
+    assert main([*argv, "--out", str(out)]) == 2
+    assert time.time() - started < 10
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1
     assert not out.exists()
+    if case == "huge_design":  # the option its message names exists
+        assert main([*argv, "--allow-large", "--help"]) == 0
 
 
 def test_an_observed_record_without_its_columns_is_named(tmp_path: Path, capsys) -> None:
