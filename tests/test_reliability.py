@@ -801,6 +801,43 @@ def test_sigkill_of_sensitivity_leaves_no_worker_and_no_lock(tmp_path: Path) -> 
     assert "in use by" not in again.stderr
 
 
+FORK_UNDER_LOCK = """
+import os, sys, time
+from pathlib import Path
+from sim.experiment.folder import FolderLock
+FolderLock(Path(sys.argv[1])).acquire()
+child = os.fork()  # as pyabc's multicore sampler forks its workers
+if child == 0:
+    Path(sys.argv[2]).touch()
+    time.sleep(3600)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(3600)
+"""
+
+
+def test_a_process_forked_under_the_lock_drops_it_and_dies_with_its_parent(tmp_path) -> None:
+    target, marker = tmp_path / "cal", tmp_path / "forked"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FORK_UNDER_LOCK, str(target), str(marker)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    try:
+        _wait(marker.exists, timeout=30)
+        assert not _lock_is_free(target)  # the parent holds it
+        proc.kill()
+        proc.wait()
+        _wait(lambda: not _alive(child), timeout=15)
+        assert _lock_is_free(target)
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
 # --- inputs checked before anything is written ------------------------------------------------
 
 
