@@ -769,6 +769,25 @@ def test_a_pool_is_never_larger_than_the_work(tmp_path: Path) -> None:
     assert 1 <= most <= min(3, len(os.sched_getaffinity(0))), most
 
 
+def test_sensitivity_points_are_the_same_on_the_pool(tmp_path: Path) -> None:
+    """The sensitivity points run on the same pool as runs (``PoolEngine.imap``), in order:
+    the same statistics as in this process."""
+    import pandas as pd
+
+    from sim.experiment.moments import Simulator, theta_rows
+    from sim.experiment.sensitivity import evaluate, sample_unit
+    from sim.scenario.priors import load_priors
+
+    scenario = load_scenario(TINY)
+    priors = load_priors(_tiny_priors(tmp_path), scenario)
+    thetas = theta_rows(priors, sample_unit(priors, "morris", 1, 3))
+    sim = Simulator(scenario, priors)
+    serial = pd.DataFrame(evaluate(sim, thetas, 3, 1, 1))
+    pooled = pd.DataFrame(evaluate(sim, thetas, 3, 1, 2))
+    assert len(serial) == 3
+    pd.testing.assert_frame_equal(serial, pooled)
+
+
 def _lock_is_free(target: Path) -> bool:
     import fcntl
 
