@@ -820,6 +820,24 @@ def test_sigkill_of_sensitivity_leaves_no_worker_and_no_lock(tmp_path: Path) -> 
     assert "in use by" not in again.stderr
 
 
+def test_sigkill_of_calibrate_leaves_no_worker_and_no_lock(tmp_path: Path) -> None:
+    """pyabc's multicore sampler forks its workers while the folder is locked: they drop the
+    lock's descriptor and die with the killed parent."""
+    priors = _tiny_priors(tmp_path)
+    out = tmp_path / "cal"
+    args = ["calibrate", str(TINY), "--priors", str(priors), "--budget", "quick", "-n", "40"]
+    proc = _start([*args, "--workers", "2", "--out", str(out)])
+    try:
+        _wait(lambda: len(_workers(proc.pid)) >= 2, timeout=120)
+        time.sleep(1)
+        workers = _workers(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=15)
+    assert _lock_is_free(out)
+
+
 FORK_UNDER_LOCK = """
 import os, sys, time
 from pathlib import Path

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -99,7 +100,7 @@ def _copy_scenarios(bundled: dict[str, Path], target: Path) -> int:
     if target.exists() and not target.is_dir():
         raise UserError(f"{target}: --copy: exists and is not a folder")
     files = [*bundled.values(), *sorted(bundled_scenarios_dir().glob(f"*{PRIORS}"))]
-    clash = [p.name for p in files if (target / p.name).exists()]
+    clash = [p.name for p in files if os.path.lexists(target / p.name)]  # a link too
     if clash:
         raise UserError(f"{target}: --copy: would overwrite {', '.join(clash)} (nothing copied)")
     target.mkdir(parents=True, exist_ok=True)
