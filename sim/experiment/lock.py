@@ -35,6 +35,18 @@ _HELD: set[int] = set()
 _PR_SET_PDEATHSIG = 1
 
 
+def _prctl() -> Any:
+    """Linux's ``prctl``, looked up now (not in a forked child, where loading a library could
+    wait on a lock another thread of the parent held at the fork)."""
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # pragma: no cover - not Linux
+        return None
+
+
+_PRCTL = _prctl()
+
+
 def _after_fork_in_child() -> None:
     """In a child forked while a lock is held: drop the lock's descriptor (the parent keeps
     the lock) and die with the parent (Linux)."""
@@ -45,11 +57,9 @@ def _after_fork_in_child() -> None:
             os.close(fd)
     _HELD.clear()
     parent = os.getppid()
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - not Linux
+    if _PRCTL is None:  # pragma: no cover - not Linux
         return
+    _PRCTL(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:  # the parent died before prctl: too late to be told
         os._exit(1)
 
