@@ -1023,6 +1023,20 @@ def test_an_observed_record_without_its_columns_is_named(tmp_path: Path, capsys)
     assert not (tmp_path / "o").exists()
 
 
+def test_a_fifo_where_a_manifest_should_be_fails_at_once(good_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(good_run, folder)
+    (folder / "manifest.json").unlink()
+    os.mkfifo(folder / "manifest.json")
+    proc = _start(["plot", str(folder)])
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, err
+    assert "manifest.json: is a FIFO, not a regular file" in err
+
+
 def test_a_table_that_is_not_parquet_is_named_even_with_a_consistent_manifest(
     good_run: Path, tmp_path: Path, capsys
 ) -> None:
