@@ -129,6 +129,27 @@ def test_copy_then_run_a_copied_variant(installed: Path, tmp_path: Path) -> None
     assert f"report: {Path('results') / 'qmv_art31' / 'report.html'}" in run.stdout
 
 
+def test_the_bundled_calibration_by_name_from_an_empty_folder(
+    installed: Path, tmp_path: Path
+) -> None:
+    """``--posterior eu27_baseline`` finds the calibration shipped in the wheel (its
+    posterior, priors and manifest, checked against the manifest's sha256)."""
+    run = _run(
+        installed,
+        tmp_path,
+        *("run", "qmv_art31", "-n", "2", "--seed", "1", "--workers", "1", "--horizon", "20"),
+        *("--posterior", "eu27_baseline", "--quiet", "--out", "r"),
+    )
+    assert run.returncode == 0, run.stderr
+    draws = (tmp_path / "r" / "posterior_draws.csv").read_text().splitlines()
+    assert len(draws) == 3
+    manifest = (tmp_path / "r" / "manifest.json").read_text()
+    bundled = (ROOT / "docs" / "calibration" / "manifest.json").read_text()
+    sha = next(line for line in bundled.splitlines() if '"posterior_sha256"' in line)
+    assert sha.split(":")[1].strip().strip('",') in manifest
+    assert installed.parent.as_posix() in manifest  # read from the wheel, not the checkout
+
+
 def test_scenarios_fails_loudly_without_bundled_files(installed: Path, tmp_path: Path) -> None:
     # last in this module: it breaks the fresh venv on purpose
     where = subprocess.run(

@@ -10,12 +10,14 @@ import re
 import resource
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,13 +91,13 @@ def _staged_data(out: Path) -> bool:
 
 def _children(pid: int) -> list[int]:
     out = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            fields = proc.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if int(fields[1]) == pid:
-            out.append(int(stat.parent.name))
+            out.append(int(proc.parent.name))
     return out
 
 
@@ -617,3 +619,438 @@ def test_extends_reads_only_small_regular_files(tmp_path: Path, capsys) -> None:
         assert main(["validate", str(child)]) == 2
         assert time.time() - started < 5
         assert f"uses_{target}: extends: {problem}" in capsys.readouterr().err
+
+
+# --- links, special files and long names at the paths a command writes (issue 30) ------------
+
+
+def test_the_lock_follows_no_link_and_truncates_no_file(tmp_path: Path, capsys) -> None:
+    """A planted ``.<name>.lock`` — a link to the user's file, a file of the user's, a hard
+    link, a FIFO — is refused (a writer) or left alone (a reader); no file is overwritten."""
+    run = _run(tmp_path / "R")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("precious")
+    lock = tmp_path / ".R.lock"
+    lock.symlink_to(notes)
+    assert main(["fit", str(run), "--out", str(tmp_path / "f.csv")]) == 0
+    out = tmp_path / "out"
+    (tmp_path / ".out.lock").symlink_to(notes)
+    assert _cli_run(out) == 2
+    assert "is a symbolic link, not a regular file" in capsys.readouterr().err
+    assert main(["plot", str(run)]) == 2
+    assert ".R.lock: is a symbolic link" in capsys.readouterr().err
+    assert notes.read_text() == "precious"
+    for planted in (lambda p: p.write_text("mine"), lambda p: os.link(notes, p), os.mkfifo):
+        (tmp_path / ".out.lock").unlink()
+        planted(tmp_path / ".out.lock")
+        started = time.time()
+        assert _cli_run(out) == 2
+        assert time.time() - started < 10
+        err = capsys.readouterr().err
+        assert "will not be overwritten" in err or "is a FIFO" in err, err
+    assert notes.read_text() == "precious"
+    assert (tmp_path / ".out.lock").is_fifo()
+    (tmp_path / ".out.lock").unlink()
+    (tmp_path / ".out.lock").write_text("mine")
+    assert _cli_run(out) == 2
+    assert "is not a cfsp-sim lock file" in capsys.readouterr().err
+    assert (tmp_path / ".out.lock").read_text() == "mine"
+    assert not out.exists()
+
+
+def _special_outputs(folder: Path) -> dict[str, Path]:
+    fifo, link, device = folder / "fifo.csv", folder / "link.csv", folder / "null.csv"
+    os.mkfifo(fifo)
+    (folder / "target.txt").write_text("precious")
+    link.symlink_to(folder / "target.txt")
+    out = {"FIFO": fifo, "symbolic link": link}
+    if os.geteuid() == 0:  # a device node of our own (never the system's /dev/null)
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        out["device"] = device
+    return out
+
+
+def test_outputs_that_are_not_regular_files_are_never_replaced(tmp_path: Path, capsys) -> None:
+    run = _run(tmp_path / "R")
+    for what, path in _special_outputs(tmp_path).items():
+        mode = os.lstat(path).st_mode
+        for command in (["fit"], ["export", "--format", "csv"]):
+            assert main([*command, str(run), "--out", str(path), "--force"]) == 2, what
+            out, err = capsys.readouterr()
+            assert f"{path}: is a {what}, not a regular file" in err, err
+            assert out == ""
+        assert os.lstat(path).st_mode == mode
+    assert (tmp_path / "target.txt").read_text() == "precious"
+
+
+def test_a_name_too_long_for_the_staging_names_is_refused(tmp_path: Path, capsys) -> None:
+    long = tmp_path / ("r" * 240)  # within the 255-byte limit, its staging name is not
+    assert _cli_run(long) == 2
+    assert "name is 240 bytes long" in capsys.readouterr().err
+    run = _run(tmp_path / "R")
+    assert main(["fit", str(run), "--out", str(tmp_path / ("f" * 240))]) == 2
+    assert "name is 240 bytes long" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["R"]
+
+
+def test_output_errors_are_named_before_any_work(tmp_path: Path, capsys) -> None:
+    run = _run(tmp_path / "R")
+    (tmp_path / "file").write_text("")
+    for command in (["fit"], ["export", "--format", "csv"]):
+        assert main([*command, str(run), "--out", str(tmp_path / "file" / "x.csv")]) == 2
+        out, err = capsys.readouterr()
+        assert "cannot write there" in err, err
+        assert out == ""  # fit prints no table it cannot write
+
+
+# --- worker pools: bounded, refused when absurd, reaped with their parent ----------------------
+
+PRIORS_TINY = (
+    '[[parameters]]\nkey = "member_defaults.salience"\nlow = 0.1\nhigh = 0.9\nreason = "r"\n'
+    '[[parameters]]\nkey = "member_defaults.tolerance"\nlow = 0.05\nhigh = 0.5\nreason = "r"\n'
+)
+
+
+def _tiny_priors(folder: Path) -> Path:
+    path = folder / "tiny.priors.toml"
+    path.write_text(PRIORS_TINY)
+    return path
+
+
+def test_absurd_worker_counts_are_refused_before_any_process_starts(tmp_path: Path) -> None:
+    priors = _tiny_priors(tmp_path)
+    out = tmp_path / "o"
+    for command in (
+        ["run", str(TINY), "-n", "3"],
+        ["sweep", str(TINY), "--vary", "bodies.WP.capacity=2,3"],
+        ["sensitivity", str(TINY), "--priors", str(priors)],
+        ["calibrate", str(TINY), "--priors", str(priors)],
+    ):
+        res = _cli([*command, "--workers", "100000", "--out", str(out)])
+        assert res.returncode == 2, (command, res.stderr)
+        assert "--workers" in res.stderr
+        assert "over the limit" in res.stderr
+        assert "Traceback" not in res.stderr
+    assert not out.exists()
+    with pytest.raises(UserError, match="over the limit"):
+        ExperimentOptions(workers=10**6)
+
+
+def _workers(pid: int) -> list[int]:
+    """The child processes of ``pid`` that run work (not multiprocessing's resource tracker)."""
+    out = []
+    for child in _children(pid):
+        try:
+            cmdline = Path(f"/proc/{child}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"resource_tracker" not in cmdline:
+            out.append(child)
+    return out
+
+
+def _most_children(proc: subprocess.Popen[str]) -> int:
+    most = 0
+    while proc.poll() is None:
+        most = max(most, len(_workers(proc.pid)))
+        time.sleep(0.05)
+    return most
+
+
+def test_a_pool_is_never_larger_than_the_work(tmp_path: Path) -> None:
+    """``--workers 40`` for a design of 3 points (Morris, one trajectory of two parameters)
+    starts at most 3 workers (and never more than the cores)."""
+    priors = _tiny_priors(tmp_path)
+    args = ["sensitivity", str(TINY), "--priors", str(priors), "--samples", "1", "-n", "1"]
+    proc = _start([*args, "--workers", "40", "--out", str(tmp_path / "sa")])
+    most = _most_children(proc)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert 1 <= most <= min(3, len(os.sched_getaffinity(0))), most
+
+
+def test_sensitivity_points_are_the_same_on_the_pool(tmp_path: Path) -> None:
+    """The sensitivity points run on the same pool as runs (``PoolEngine.imap``), in order:
+    the same statistics as in this process."""
+    import pandas as pd
+
+    from sim.experiment.moments import Simulator, theta_rows
+    from sim.experiment.sensitivity import evaluate, sample_unit
+    from sim.scenario.priors import load_priors
+
+    scenario = load_scenario(TINY)
+    priors = load_priors(_tiny_priors(tmp_path), scenario)
+    thetas = theta_rows(priors, sample_unit(priors, "morris", 1, 3))
+    sim = Simulator(scenario, priors)
+    serial = pd.DataFrame(evaluate(sim, thetas, 3, 1, 1))
+    pooled = pd.DataFrame(evaluate(sim, thetas, 3, 1, 2))
+    assert len(serial) == 3
+    pd.testing.assert_frame_equal(serial, pooled)
+
+
+def _lock_is_free(target: Path) -> bool:
+    import fcntl
+
+    lock = target.parent / f".{target.name}.lock"
+    if not lock.exists():
+        return True
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def test_sigkill_of_sensitivity_leaves_no_worker_and_no_lock(tmp_path: Path) -> None:
+    priors = _tiny_priors(tmp_path)
+    out = tmp_path / "sa"
+    args = ["sensitivity", str(TINY), "--priors", str(priors), "--samples", "40", "-n", "8"]
+    proc = _start([*args, "--workers", "2", "--out", str(out)])
+    _wait(lambda: len(_children(proc.pid)) >= 2, timeout=120)
+    workers = _children(proc.pid)
+    proc.kill()
+    proc.wait()
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=15)
+    assert _lock_is_free(out)
+    again = _cli([*args[:-4], "--samples", "1", "-n", "1", "--out", str(out), "--workers", "1"])
+    assert again.returncode == 0, again.stderr
+    assert "in use by" not in again.stderr
+
+
+def test_sigkill_of_calibrate_leaves_no_worker_and_no_lock(tmp_path: Path) -> None:
+    """pyabc's multicore sampler forks its workers while the folder is locked: they drop the
+    lock's descriptor and die with the killed parent."""
+    priors = _tiny_priors(tmp_path)
+    out = tmp_path / "cal"
+    args = ["calibrate", str(TINY), "--priors", str(priors), "--budget", "quick", "-n", "40"]
+    proc = _start([*args, "--workers", "2", "--out", str(out)])
+    try:
+        _wait(lambda: len(_workers(proc.pid)) >= 2, timeout=120)
+        time.sleep(1)
+        workers = _workers(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+    _wait(lambda: not any(_alive(w) for w in workers), timeout=15)
+    assert _lock_is_free(out)
+
+
+FORK_UNDER_LOCK = """
+import os, sys, time
+from pathlib import Path
+from sim.experiment.folder import FolderLock
+FolderLock(Path(sys.argv[1])).acquire()
+child = os.fork()  # as pyabc's multicore sampler forks its workers
+if child == 0:
+    Path(sys.argv[2]).touch()
+    time.sleep(3600)
+    os._exit(0)
+print(child, flush=True)
+time.sleep(3600)
+"""
+
+
+def test_a_process_forked_under_the_lock_drops_it_and_dies_with_its_parent(tmp_path) -> None:
+    target, marker = tmp_path / "cal", tmp_path / "forked"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FORK_UNDER_LOCK, str(target), str(marker)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    child = int(proc.stdout.readline())
+    try:
+        _wait(marker.exists, timeout=30)
+        assert not _lock_is_free(target)  # the parent holds it
+        proc.kill()
+        proc.wait()
+        _wait(lambda: not _alive(child), timeout=15)
+        assert _lock_is_free(target)
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+# --- inputs checked before anything is written ------------------------------------------------
+
+
+def test_power_keeps_two_scenarios_of_the_same_file_name_apart(tmp_path: Path, capsys) -> None:
+    specs = []
+    for folder, more in (
+        ("A", ""),
+        ("B", '[member_states.EE]\nname = "E"\npopulation = 5000000\n'),
+    ):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "x.toml"
+        path.write_text(f'extends = "{TINY.as_posix()}"\nname = "x"\n{more}')
+        specs.append(str(path))
+    assert main(["power", specs[0], "--compare", specs[1], "--rule", "qmv"]) == 0
+    out = capsys.readouterr().out
+    assert specs[0] in out
+    assert specs[1] in out
+    assert re.search(r"[+-][1-9]\d*\.\d%", out), out  # a change, not "+0.0%" everywhere
+    assert main(["power", specs[0], "--compare", specs[0]]) == 2
+    assert "given twice" in capsys.readouterr().err
+
+
+def _calibration_copy(folder: Path, edit: Callable[[Any], Any] | None, sha: bool = True) -> Path:
+    """A calibration folder with the bundled posterior edited by ``edit`` and a manifest
+    consistent with its files (its ``posterior_sha256`` too unless ``sha`` is false)."""
+    import pandas as pd
+
+    from sim.experiment.folder import checksums, read_manifest, sha256_file, write_manifest
+
+    cal = folder / "cal"
+    cal.mkdir()
+    source = ROOT / "docs" / "calibration"
+    for name in ("posterior.parquet", "priors.toml", "calibrated.toml", "fit.csv"):
+        shutil.copy(source / name, cal / name)
+    if edit is not None:
+        draws = edit(pd.read_parquet(cal / "posterior.parquet"))
+        draws.to_parquet(cal / "posterior.parquet", index=False)
+    manifest = read_manifest(source)
+    files, parts = checksums(cal)
+    manifest.update(files=files, parts=parts)
+    if sha:
+        manifest["posterior_sha256"] = sha256_file(cal / "posterior.parquet")
+    write_manifest(cal, manifest)
+    return cal
+
+
+def _set(column: str, value: float, row: int = 0) -> Callable[[Any], Any]:
+    def edit(draws: Any) -> Any:
+        draws[column] = draws[column].astype(float)
+        draws.loc[row, column] = value
+        return draws
+
+    return edit
+
+
+HOLDOUT = "member_defaults.holdout_probability"
+BAD_POSTERIORS: dict[str, tuple[Callable[[Any], Any] | None, bool, str]] = {
+    "missing_parameter": (lambda d: d.drop(columns=[HOLDOUT]), True, f"no column {HOLDOUT}"),
+    "missing_weight": (lambda d: d.drop(columns=["weight"]), True, "no column weight"),
+    "zero_weights": (lambda d: d.assign(weight=0.0), True, "the weights sum to zero"),
+    "negative_weight": (_set("weight", -1.0), True, "weight: negative in row 0"),
+    "nan_weight": (_set("weight", float("nan")), True, "weight: not a finite number"),
+    "no_rows": (lambda d: d.iloc[:0], True, "no draws"),
+    "nan_draw": (_set(HOLDOUT, float("nan"), 3), True, f"{HOLDOUT}: not a finite number in row 3"),
+    "out_of_range": (_set(HOLDOUT, 7.0), True, f"{HOLDOUT}: 7 in row 0 is outside the priors'"),
+    "checksum": (_set("weight", 2.0), False, "differs from the manifest's posterior_sha256"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_POSTERIORS), ids=list(BAD_POSTERIORS))
+def test_a_bad_posterior_is_refused_before_anything_is_written(
+    case: str, tmp_path: Path, capsys
+) -> None:
+    edit, sha, message = BAD_POSTERIORS[case]
+    cal = _calibration_copy(tmp_path, edit, sha)
+    out = tmp_path / "out"
+    args = ["run", "eu27_baseline", "-n", "2", "--horizon", "20", "--quiet", "--workers", "1"]
+    assert main([*args, "--posterior", str(cal), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert "posterior.parquet" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    assert _hidden(tmp_path) == []
+
+
+def test_the_bundled_calibration_is_found_by_name(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["run", "qmv_art31", "-n", "2", "--horizon", "20", "--quiet", "--workers", "1"]
+    assert main([*args, "--posterior", "eu27_baseline", "--out", "r"]) == 0, capsys.readouterr()
+    manifest = json.loads((tmp_path / "r" / "manifest.json").read_text())
+    bundled = json.loads((ROOT / "docs" / "calibration" / "manifest.json").read_text())
+    assert manifest["posterior"]["sha256"] == bundled["posterior_sha256"]
+
+
+COMMAND_LINE_CASES: dict[str, tuple[list[str], str]] = {
+    "empty_range": (["export", "{run}", "--replications", "1-0"], "empty range"),
+    "huge_range": (
+        ["export", "{run}", "--replications", "0-100000000000"],
+        "the run has replications 0-2, not 100000000000",
+    ),
+    "vary_twice": (
+        ["sweep", "{tiny}", "--vary", "bodies.WP.capacity=4", "--vary", "bodies.WP.capacity=5"],
+        "--vary: bodies.WP.capacity: given twice",
+    ),
+    "huge_design": (
+        ["sensitivity", "{tiny}", "--priors", "{priors}", "--samples", "100000000"],
+        "--samples: the design has 300,000,000 points, over the limit",
+    ),
+    "huge_calibration": (
+        ["calibrate", "{tiny}", "--priors", "{priors}", "-n", "5000000"],
+        "5,000,000 replications is over the limit",
+    ),
+    "compare_twice": (["compare", "{run}", "{run}", "{run}"], "given twice"),
+}
+
+
+@pytest.mark.parametrize("case", list(COMMAND_LINE_CASES), ids=list(COMMAND_LINE_CASES))
+def test_command_line_ranges_and_sizes_are_refused_before_any_work(
+    case: str, good_run: Path, tmp_path: Path, capsys
+) -> None:
+    """Each refused at once (no design built, no range allocated), one line, nothing written."""
+    template, message = COMMAND_LINE_CASES[case]
+    names = {"run": str(good_run), "tiny": str(TINY), "priors": str(_tiny_priors(tmp_path))}
+    out = tmp_path / "o"
+    argv = [a.format(**names) for a in template]
+    started = time.time()
+    assert main([*argv, "--out", str(out)]) == 2
+    assert time.time() - started < 10
+    err = capsys.readouterr().err
+    assert message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+    if case == "huge_design":  # the option its message names exists
+        assert main([*argv, "--allow-large", "--help"]) == 0
+
+
+def test_an_observed_record_without_its_columns_is_named(tmp_path: Path, capsys) -> None:
+    record = tmp_path / "observed.csv"
+    record.write_text("id,foo\n1,2\n")
+    priors = _tiny_priors(tmp_path)
+    args = ["calibrate", str(TINY), "--priors", str(priors), "--observed", str(record)]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert f"{record}: --observed: no column category" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_fifo_where_a_manifest_should_be_fails_at_once(good_run: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    shutil.copytree(good_run, folder)
+    (folder / "manifest.json").unlink()
+    os.mkfifo(folder / "manifest.json")
+    proc = _start(["plot", str(folder)])
+    try:
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, err
+    assert "manifest.json: is a FIFO, not a regular file" in err
+
+
+def test_a_table_that_is_not_parquet_is_named_even_with_a_consistent_manifest(
+    good_run: Path, tmp_path: Path, capsys
+) -> None:
+    from sim.experiment.folder import checksums, write_manifest
+
+    folder = tmp_path / "run"
+    shutil.copytree(good_run, folder)
+    (folder / "events.parquet").write_bytes(b"not parquet at all" * 10)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"], manifest["parts"] = checksums(folder)
+    write_manifest(folder, manifest)
+    for command in (["export", str(folder)], ["fit", str(folder)], ["plot", str(folder)]):
+        assert (
+            main([*command, "--out", str(tmp_path / "x")] if command[0] != "plot" else command) == 2
+        )
+        err = capsys.readouterr().err
+        assert "events.parquet: not a Parquet file" in err, err

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import sim
 from sim.core.errors import UserError
+from sim.experiment.engines import MAX_WORKERS, cores
 
 EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -58,7 +59,7 @@ def shared_parents() -> dict[str, argparse.ArgumentParser]:
     )
     execution.add_argument(
         "--workers",
-        type=positive_int,
+        type=workers_int,
         metavar="N",
         help="worker processes; results do not depend on it (default: all cores)",
     )
@@ -105,6 +106,18 @@ def non_negative_int(text: str) -> int:
     value = whole_number(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def workers_int(text: str) -> int:
+    """``--workers``: 1 to :data:`~sim.experiment.engines.MAX_WORKERS` (a pool never starts
+    more processes than the cores or the work; an absurd number is refused, not tried)."""
+    value = positive_int(text)
+    if value > MAX_WORKERS:
+        raise argparse.ArgumentTypeError(
+            f"{value:,} worker processes is over the limit of {MAX_WORKERS} (this machine "
+            f"has {cores()} cores)"
+        )
     return value
 
 

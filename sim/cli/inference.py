@@ -8,7 +8,14 @@ import dataclasses
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import EXIT_OK, Command, non_negative_int, options, positive_int
+from sim.cli.arguments import (
+    EXIT_OK,
+    Command,
+    non_negative_int,
+    options,
+    positive_int,
+    workers_int,
+)
 from sim.experiment.calibrate import budget, run_calibration
 from sim.experiment.sensitivity import Design, run_sensitivity
 from sim.report.console import calibration_lines, sensitivity_lines
@@ -19,7 +26,7 @@ def add_commands(command: Command) -> None:
     se = command(
         "sensitivity",
         "global sensitivity of the headline statistics to the prior parameters (SALib)",
-        ("scenario", "overrides"),
+        ("scenario", "overrides", "large"),
         "cfsp-sim sensitivity eu27_baseline --method morris --samples 10 -n 4 --out results/sa",
         "cfsp-sim sensitivity eu27_baseline --method sobol --samples 64 --out results/sobol",
     )
@@ -40,7 +47,7 @@ def add_commands(command: Command) -> None:
     ca = command(
         "calibrate",
         "fit the prior parameters to the observed CFSP record by ABC-SMC (pyabc)",
-        ("scenario", "overrides"),
+        ("scenario", "overrides", "large"),
         "cfsp-sim calibrate eu27_baseline --budget quick --out results/calibration_quick",
         "cfsp-sim calibrate eu27_baseline --budget standard --seed 2025 --out docs/calibration",
     )
@@ -84,7 +91,7 @@ def add_commands(command: Command) -> None:
         )
         c.add_argument(
             "--workers",
-            type=positive_int,
+            type=workers_int,
             metavar="N",
             help="worker processes (default: all cores; calibrate: 1, which makes the posterior "
             "a function of the seed)",

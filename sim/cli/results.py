@@ -100,6 +100,12 @@ def _plot(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     folders = [Path(f) for f in args.results]
+    seen: dict[str, Path] = {}
+    for f in folders:
+        key = os.path.realpath(f)
+        if key in seen:
+            raise UserError(f"compare: {f} given twice (as {seen[key]}); give each run once")
+        seen[key] = f
     names = "_vs_".join(Path(os.path.abspath(f)).name for f in folders)
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
     c = sim.compare(folders, out, sim.ExperimentOptions(force=args.force))
@@ -115,8 +121,8 @@ def _fit(args: argparse.Namespace) -> int:
     check_output_file(out, args.force, default)
     run = sim.open_results(folder)  # verified once, for the fit and the period check
     fit = fit_results(run)
+    write_fit(fit, out)  # before printing: a failure to write prints no table
     print("\n".join(fit_lines(fit)))
-    write_fit(fit, out)
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
     if warning := period_warning(run):
         print(f"warning: {warning}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -99,7 +100,7 @@ def _copy_scenarios(bundled: dict[str, Path], target: Path) -> int:
     if target.exists() and not target.is_dir():
         raise UserError(f"{target}: --copy: exists and is not a folder")
     files = [*bundled.values(), *sorted(bundled_scenarios_dir().glob(f"*{PRIORS}"))]
-    clash = [p.name for p in files if (target / p.name).exists()]
+    clash = [p.name for p in files if os.path.lexists(target / p.name)]  # a link too
     if clash:
         raise UserError(f"{target}: --copy: would overwrite {', '.join(clash)} (nothing copied)")
     target.mkdir(parents=True, exist_ok=True)
@@ -113,15 +114,27 @@ def _copy_scenarios(bundled: dict[str, Path], target: Path) -> int:
 
 
 def _power(args: argparse.Namespace) -> int:
+    specs = [args.scenario, *args.compare]
+    if len(set(specs)) < len(specs):
+        twice = next(s for s in specs if specs.count(s) > 1)
+        raise UserError(f"--compare: {twice} given twice")
     powers = [
         sim.voting_power(spec, args.rule, overrides=args.overrides, allow_large=args.allow_large)
-        for spec in [args.scenario, *args.compare]
+        for spec in specs
     ]
     if args.compare:
-        print("\n".join(power_comparison_lines({p.scenario: p for p in powers})))
+        print("\n".join(power_comparison_lines(_labelled(specs, powers))))
     else:
         print("\n".join(power_lines(powers[0])))
     return EXIT_OK
+
+
+def _labelled(specs: list[str], powers: list[sim.VotingPower]) -> dict[str, sim.VotingPower]:
+    """Each scenario's power under its name, or under the file given when two scenarios share
+    a name (they would collapse into one column)."""
+    names = [p.scenario for p in powers]
+    labels = names if len(set(names)) == len(names) else specs
+    return dict(zip(labels, powers, strict=True))
 
 
 HANDLERS = {"validate": _validate, "scenarios": _scenarios, "power": _power}

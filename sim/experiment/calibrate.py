@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import io
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,8 +38,10 @@ import pandas as pd
 import tomli_w
 
 from sim.analysis.calibration import calibration_config, fit_table, observed_targets
+from sim.analysis.record import observed_record
 from sim.core.errors import UserError
-from sim.experiment.folder import sha256_file
+from sim.experiment.folder import read_regular, sha256_file
+from sim.experiment.limits import check_run_size
 from sim.experiment.moments import Simulator, theta_rows
 from sim.experiment.posterior import Posterior
 from sim.experiment.results import check_folder
@@ -175,7 +178,7 @@ def run_abc(
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
             transitions=pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling),
-            sampler=_sampler(options.processes(), options.dask, stack),
+            sampler=_sampler(options.processes(plan.population), options.dask, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))
         history = abc.run(
@@ -242,6 +245,36 @@ class Calibration:
     generations: pd.DataFrame
 
 
+MAX_RECORD_BYTES = 16 << 20
+"""The largest observed record read (the bundled one is 40 kB)."""
+
+
+def observed_statistics(observed: str | Path | None) -> pd.DataFrame:
+    """The calibration targets of the observed record ``observed`` (``None``: the bundled
+    one), checked before anything runs: a regular CSV file of bounded size with every column
+    of ``sim/data/observed_cfsp.csv``; :class:`UserError` naming the file otherwise."""
+    if observed is None:
+        return observed_targets()
+    path = Path(observed)
+    try:
+        data = read_regular(path, MAX_RECORD_BYTES)
+        header = pd.read_csv(io.BytesIO(data), nrows=0).columns
+    except FileNotFoundError:
+        raise UserError(f"{path}: --observed: file not found") from None
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: --observed: not a CSV record ({exc})") from None
+    missing = [c for c in observed_record().columns if c not in header]
+    if missing:
+        raise UserError(
+            f"{path}: --observed: no column {', '.join(missing)} (the record needs the columns "
+            "of sim/data/observed_cfsp.csv)"
+        )
+    try:
+        return observed_targets(path)
+    except (KeyError, ValueError, TypeError, IndexError) as exc:
+        raise UserError(f"{path}: --observed: cannot derive the targets ({exc})") from None
+
+
 def _calibrated(source: Source) -> Simulator:
     """The scenario and the priors it calibrates (those not marked ``calibrate = false``)."""
     scenario = source.load()
@@ -268,11 +301,12 @@ def run_calibration(
     posterior point), ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive),
     the pyabc history ``abc.db``, a manifest, and with ``options.report`` figures and a report.
     ``options.workers`` other than 1 makes the posterior depend on timing (pyabc's sampler)."""
-    if observed is not None and not Path(observed).is_file():
-        raise UserError(f"{observed}: --observed: file not found")
+    targets = observed_statistics(observed)
     sim = _calibrated(source)
+    simulations = plan.max_simulations + 2 * plan.predictive_draws
+    check_run_size(sim.scenario, plan.replications, options.allow_large, simulations)
     seed = resolve_seed(sim.scenario, seed)
-    stats = Statistics.from_targets(observed_targets(observed))
+    stats = Statistics.from_targets(targets)
     manifest = {
         "kind": "calibration",
         "scenario": sim.scenario.name,

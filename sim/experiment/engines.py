@@ -25,6 +25,7 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing import get_context
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -138,6 +139,11 @@ def chunks(
         yield Chunk(scenario, seed, reps, params)
 
 
+def chunk_count(scenario: Scenario) -> int:
+    """How many chunks a resolved scenario's run has (the work a pool is bounded by)."""
+    return -(-scenario.experiment.replications // CHUNK)
+
+
 def _combine(parts: list[ChunkResult]) -> ChunkResult:
     """Results of single replications as one chunk's (the same tables, chunk for chunk)."""
     tables = {name: pa.concat_tables([p[1][name] for p in parts]) for name in TABLES}
@@ -146,6 +152,38 @@ def _combine(parts: list[ChunkResult]) -> ChunkResult:
 
 
 # --- the engines ------------------------------------------------------------------------------
+
+
+MAX_WORKERS = 256
+"""The most worker processes a command may ask for (more is refused, not attempted)."""
+
+
+def cores() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(workers: int | None) -> None:
+    """Refuse a number of worker processes below 1 or above :data:`MAX_WORKERS`."""
+    if workers is None:
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UserError(f"--workers: must be a whole number of at least 1, got {workers!r}")
+    if workers > MAX_WORKERS:
+        raise UserError(
+            f"--workers: {workers:,} worker processes is over the limit of {MAX_WORKERS} "
+            f"(this machine has {cores()} cores; more workers than cores gain nothing)"
+        )
+
+
+def pool_size(workers: int | None, work: int) -> int:
+    """The worker processes to start: as many as asked (``None``: one per core), but never
+    more than the cores nor than the pieces of ``work`` — the one bound every pool obeys."""
+    check_workers(workers)
+    return max(1, min(workers or cores(), cores(), work))
 
 
 class Engine:
@@ -243,6 +281,7 @@ class PoolEngine(Engine):
     ahead of the one yielded next."""
 
     def __init__(self, workers: int) -> None:
+        check_workers(workers)
         self.workers = workers
         self.label = f"processes:{workers}"
         self._live: list[Worker] = []
@@ -256,29 +295,40 @@ class PoolEngine(Engine):
         worker.stop()
         self._live.remove(worker)
 
-    def _give(self, idle: list[Worker], task: Chunk) -> Worker:
+    def _give(self, idle: list[Worker], fn: Callable[[Any], Any], task: Any) -> Worker:
         """Send a task to an idle worker (a fresh one if none is idle, or it died idle)."""
         worker = idle.pop() if idle else self._start()
         try:
-            worker.send(run_chunk, task)
+            worker.send(fn, task)
         except OSError:
             self._stop(worker)
             worker = self._start()
-            worker.send(run_chunk, task)
+            worker.send(fn, task)
         return worker
 
     def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
-        todo = enumerate(tasks)
+        return self.imap(run_chunk, tasks, self._retry)
+
+    def imap(
+        self,
+        fn: Callable[[Any], Any],
+        items: Iterable[Any],
+        retry: Callable[[Any], Any] | None = None,
+    ) -> Generator[Any, None, None]:
+        """``fn(item)`` for each item on the workers, yielded in order; an item whose worker
+        raised or died goes to ``retry`` (default: run once more on a fresh worker)."""
+        again = retry or partial(self._again, fn)
+        todo = enumerate(items)
         idle: list[Worker] = []
-        busy: dict[Connection, tuple[Worker, int, Chunk]] = {}
-        done: dict[int, ChunkResult] = {}
+        busy: dict[Connection, tuple[Worker, int, Any]] = {}
+        done: dict[int, Any] = {}
         following, sent = 0, 0
         while True:
             while len(busy) < self.workers and sent < following + 2 * self.workers:
                 item = next(todo, None)
                 if item is None:
                     break
-                worker = self._give(idle, item[1])
+                worker = self._give(idle, fn, item[1])
                 busy[worker.results] = (worker, *item)
                 sent += 1
             if following in done:
@@ -293,11 +343,20 @@ class PoolEngine(Engine):
                     done[i] = worker.receive()
                 except WorkerDied:
                     self._stop(worker)
-                    done[i] = self._retry(task)
+                    done[i] = again(task)
                     continue
-                except ReplicationFailed:
-                    done[i] = self._retry(task)
+                except Exception:
+                    done[i] = again(task)
                 idle.append(worker)
+
+    def _again(self, fn: Callable[[Any], Any], item: Any) -> Any:
+        """Run one item again on a fresh worker (its error, or :class:`WorkerDied`, goes on)."""
+        worker = self._start()
+        try:
+            worker.send(fn, item)
+            return worker.receive()
+        finally:
+            self._stop(worker)
 
     def _retry(self, task: Chunk) -> ChunkResult:
         """Run a failed chunk again, one replication at a time, on a fresh worker."""
@@ -366,13 +425,16 @@ class DaskEngine(Engine):
 _ADDRESS = re.compile(r"^[a-z][a-z0-9+.-]*://\S+$")
 
 
-def open_engine(dask: str | None, workers: int) -> Engine:
-    """The engine for ``workers`` processes (1: this process) or a Dask address."""
+def open_engine(dask: str | None, workers: int | None, work: int | None = None) -> Engine:
+    """The engine for ``workers`` processes (1: this process; ``None``: one per core) or a
+    Dask address, never more processes than the cores or the ``work`` (chunks) to do."""
+    size = pool_size(workers, work if work is not None else MAX_WORKERS)
     if dask is not None:
         if dask != "local" and not _ADDRESS.match(dask):
             raise UserError(
                 f"--dask: expected 'local' or a scheduler address like tcp://host:8786, "
                 f"got {dask!r}"
             )
-        return DaskEngine(dask, workers)
-    return Engine() if workers == 1 else PoolEngine(workers)
+        return DaskEngine(dask, size)
+    serial = workers == 1 or (workers is None and cores() == 1)
+    return Engine() if serial else PoolEngine(size)

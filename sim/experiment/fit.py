@@ -8,7 +8,8 @@ import pandas as pd
 
 from sim.analysis.calibration import fit_table, observed_targets, simulated_targets
 from sim.experiment.moments import body_levels
-from sim.experiment.results import Experiment, open_results, write_text_atomic
+from sim.experiment.paths import write_output
+from sim.experiment.results import Experiment, open_results
 
 
 def fit_results(run: str | Path | Experiment) -> pd.DataFrame:
@@ -37,6 +38,6 @@ def period_warning(run: Experiment) -> str | None:
 
 
 def write_fit(table: pd.DataFrame, path: Path) -> Path:
-    """Write the fit table as CSV, atomically."""
-    write_text_atomic(path, table.to_csv(index=False))
-    return path
+    """Write the fit table as CSV, atomically (a failure to write is a :class:`UserError`
+    naming the file)."""
+    return write_output(path, table.to_csv(index=False))

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import glob
 import hashlib
 import json
@@ -34,7 +33,7 @@ import os
 import secrets
 import shutil
 import signal
-import socket
+import stat
 import sys
 import threading
 import time
@@ -43,10 +42,30 @@ from pathlib import Path
 from typing import Any
 
 from sim.core.errors import UserError
+from sim.experiment.lock import FolderLock, describe, whoami
+from sim.experiment.paths import (
+    check_name_length,
+    check_replaceable_file,
+    open_regular,
+    read_regular,
+    write_text_atomic,
+)
+
+__all__ = [
+    "FolderLock",
+    "check_name_length",
+    "describe",
+    "open_regular",
+    "read_regular",
+    "whoami",
+    "write_text_atomic",
+]
 
 PRODUCER = "cfsp-sim"
 MANIFEST = "manifest.json"
 STATUSES = ("running", "complete", "failed", "interrupted")
+MAX_MANIFEST_BYTES = 64 << 20
+"""The largest manifest read (a sweep's lists every file of every point)."""
 LEGACY_NAMES = ("scenario.toml", "summary.csv", "report.html", "sweep.csv", "comparison.csv")
 """Files a folder written before checksums may hold (with ``*.parquet`` and ``figures/``)."""
 
@@ -63,16 +82,6 @@ def fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file, fsync and an atomic rename."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def _canonical(data: dict[str, Any]) -> str:
@@ -92,11 +101,13 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     missing, not JSON, or does not match its own checksum."""
     path = folder / MANIFEST
     try:
-        data = json.loads(path.read_bytes())
+        data = json.loads(read_regular(path, MAX_MANIFEST_BYTES))
     except FileNotFoundError:
         raise UserError(f"{folder}: no {MANIFEST} (not a results folder)") from None
     except IsADirectoryError:
         raise UserError(f"{path}: is a folder (not a results folder)") from None
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror})") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise UserError(f"{path}: corrupt (not valid JSON: {exc})") from None
     if not isinstance(data, dict):
@@ -130,7 +141,7 @@ def is_ours(manifest: dict[str, Any]) -> bool:
 def sha256_file(path: Path) -> str:
     """The sha256 of a file's content."""
     h = hashlib.sha256()
-    with path.open("rb") as fh:
+    with os.fdopen(open_regular(path), "rb") as fh:
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
@@ -193,100 +204,6 @@ def verify(folder: Path, manifest: dict[str, Any]) -> None:
         if sub.get("status") != "complete":
             raise UserError(f"{part}: run is not complete (status {sub.get('status')!r})")
         verify(part, sub)
-
-
-# --- the lock ---------------------------------------------------------------------------------
-
-
-def whoami() -> dict[str, Any]:
-    """This process: pid, host and the time now (for locks and manifests)."""
-    return {
-        "pid": os.getpid(),
-        "host": socket.gethostname(),
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-    }
-
-
-def describe(info: dict[str, Any] | None) -> str:
-    """``pid 12 on host, started …`` from a lock's or a manifest's ``process``."""
-    if info and isinstance(info.get("process"), dict):
-        info = info["process"]
-    if not info or "pid" not in info:
-        return "an unknown process"
-    return f"pid {info.get('pid')} on {info.get('host')}, started {info.get('started')}"
-
-
-class FolderLock:
-    """An exclusive lock on a target folder: ``.<name>.lock`` beside it, held with ``flock``
-    (released by the system if the process dies) and naming its holder."""
-
-    def __init__(self, target: Path) -> None:
-        self.target = target
-        self.path = target.parent / f".{target.name}.lock"
-        self._fd: int | None = None
-
-    def acquire(self, what: str = "run") -> list[str]:
-        """Take the lock or raise :class:`UserError` naming the live holder; returns notes
-        (a lock taken over from a dead process)."""
-        while True:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-            except OSError as exc:
-                raise UserError(
-                    f"{self.target}: cannot write there ({exc.strerror}); choose another output "
-                    "folder"
-                ) from None
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = _read_fd(fd)
-                os.close(fd)
-                raise UserError(
-                    f"{self.target}: in use by another {what} ({describe(holder)}); wait for it "
-                    "to finish or stop it"
-                ) from None
-            try:
-                same = os.path.samestat(os.fstat(fd), os.stat(self.path))
-            except FileNotFoundError:
-                same = False
-            if same:  # else the holder removed the file as we opened it: try again
-                break
-            os.close(fd)
-        notes = []
-        stale = _read_fd(fd)
-        if stale is not None:
-            notes.append(f"{self.target}: took over the lock left by {describe(stale)}, gone")
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(whoami()).encode(), 0)
-        self._fd = fd
-        return notes
-
-    def try_acquire(self) -> bool:
-        """Take the lock if it is free (for readers that only recover); never raises for a
-        lock held by someone else."""
-        try:
-            self.acquire()
-        except (UserError, OSError):
-            return False
-        return True
-
-    def release(self) -> None:
-        """Drop the lock and its file."""
-        if self._fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.unlink(self.path)
-        os.close(self._fd)
-        self._fd = None
-
-
-def _read_fd(fd: int) -> dict[str, Any] | None:
-    try:
-        data = json.loads(os.pread(fd, 4096, 0) or b"null")
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else None
 
 
 # --- staging, publishing and recovery ---------------------------------------------------------
@@ -423,7 +340,9 @@ def _verifies(folder: Path, manifest: dict[str, Any]) -> bool:
 
 def check_output(target: Path, inputs: Iterable[Path] = ()) -> None:
     """Refuse an output that is the current folder or a parent of it, or that is an input of
-    the command, holds one or lies inside one."""
+    the command, holds one or lies inside one, or whose name is too long for the hidden
+    names derived from it."""
+    check_name_length(target, "folder")
     t = target.resolve()
     cwd = Path.cwd().resolve()
     if t == cwd or t in cwd.parents:
@@ -441,8 +360,9 @@ def check_output(target: Path, inputs: Iterable[Path] = ()) -> None:
 
 def check_output_file(target: Path, force: bool, default: Path) -> None:
     """Refuse an output file (``fit``, ``export``) that lies inside a results folder (it
-    holds only what its manifest lists), that is a folder, or that exists and is neither
-    ``default`` (the name the command writes beside the folder) nor replaced with ``force``."""
+    holds only what its manifest lists), that is a folder, a link, a device or a FIFO, that
+    exists and is neither ``default`` (the name the command writes beside the folder) nor
+    replaced with ``force``, or whose folder cannot be written (checked before any work)."""
     t = target.resolve()
     for parent in t.parents:
         manifest = _try_manifest(parent) if (parent / MANIFEST).is_file() else None
@@ -451,10 +371,29 @@ def check_output_file(target: Path, force: bool, default: Path) -> None:
                 f"{target}: lies inside the results folder {parent}, which holds only what "
                 "its manifest lists; write it beside the folder"
             )
-    if t.is_dir():
+    if target.is_dir() and not target.is_symlink():
         raise UserError(f"{target}: is a folder; give a file name")
-    if t.exists() and not force and t != default.resolve():
+    check_replaceable_file(target)
+    if os.path.lexists(target) and not force and t != default.resolve():
         raise UserError(f"{target}: exists (use --force to replace it)")
+    check_name_length(target, "file")
+    _check_writable_folder(target)
+
+
+def _check_writable_folder(target: Path) -> None:
+    """Refuse an output whose folder (or its first existing ancestor, for a folder still to
+    be made) is a file or may not be written."""
+    here = Path(os.path.abspath(target)).parent
+    while not os.path.lexists(here) and here != here.parent:
+        here = here.parent
+    try:
+        mode = os.stat(here).st_mode
+    except OSError as exc:
+        raise UserError(f"{target}: cannot write there ({exc.strerror})") from None
+    if not stat.S_ISDIR(mode):
+        raise UserError(f"{target}: cannot write there ({here} is not a folder)")
+    if not os.access(here, os.W_OK | os.X_OK):
+        raise UserError(f"{target}: cannot write there ({here} is not writable)")
 
 
 def check_replaceable(target: Path, force: bool) -> None:

@@ -14,13 +14,17 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from sim.core.errors import UserError
 from sim.core.rng import Stream, stream
-from sim.experiment.folder import sha256_file
+from sim.experiment.folder import MANIFEST, read_manifest, sha256_file, verify
 from sim.experiment.results import check_folder
 from sim.scenario import Scenario
 from sim.scenario.priors import Prior, current_values, load_priors
@@ -89,17 +93,101 @@ class PosteriorSource:
     input_values: Mapping[str, float]
 
 
+POSTERIOR = "posterior.parquet"
+BUNDLED_FILES = (MANIFEST, POSTERIOR, "priors.toml", "calibrated.toml")
+"""What a bundled calibration ships (its figures, report and history stay in the docs)."""
+
+
+def bundled_calibrations() -> dict[str, Path]:
+    """The calibrations shipped with the package (``sim/calibrations/<name>/``), by name."""
+    try:
+        root = Path(str(resources.files("sim.calibrations")))
+    except (ModuleNotFoundError, TypeError):  # pragma: no cover - a broken install
+        return {}
+    if not root.is_dir():  # pragma: no cover
+        return {}
+    return {p.name: p for p in sorted(root.iterdir()) if (p / MANIFEST).is_file()}
+
+
+def _locate(spec: str | Path) -> tuple[Path, dict[str, Any]]:
+    """A calibration folder (verified in full) or a bundled calibration by name (verified
+    file by file against its manifest); its manifest."""
+    path = Path(spec)
+    bundled = bundled_calibrations()
+    if not path.exists() and str(spec) in bundled:
+        path = bundled[str(spec)]
+        manifest = read_manifest(path)
+        if manifest.get("kind") != "calibration" or manifest.get("status") != "complete":
+            raise UserError(f"{path}: the bundled calibration is not a complete calibration")
+        files = manifest.get("files") or {}
+        listed = {rel: files[rel] for rel in BUNDLED_FILES[1:] if rel in files}
+        verify(path, {"files": listed})
+        return path, manifest
+    return path, check_folder(path, "calibration")
+
+
 def open_posterior(folder: str | Path, scenario: Scenario) -> PosteriorSource:
-    """The posterior of a complete calibration folder (checked against ``scenario``'s keys).
+    """The posterior of a complete calibration folder, or of a bundled calibration by name
+    (``"eu27_baseline"``: ``docs/calibration``, shipped with the package), checked against
+    ``scenario``'s keys and checked itself before anything runs (:func:`check_draws`).
 
     Raises :class:`~sim.core.errors.UserError` for a folder that is missing, incomplete,
-    corrupt or not a calibration, or priors the scenario does not have."""
-    path = Path(folder)
-    manifest = check_folder(path, "calibration")
+    corrupt or not a calibration, priors the scenario does not have, or draws that are not a
+    usable posterior."""
+    path, manifest = _locate(folder)
     priors = load_priors(path / "priors.toml", scenario)
-    draws = pd.read_parquet(path / "posterior.parquet")
-    digest = sha256_file(path / "posterior.parquet")
+    where = path / POSTERIOR
+    digest = sha256_file(where)
+    if manifest.get("posterior_sha256") != digest:
+        raise UserError(
+            f"{where}: its sha256 differs from the manifest's posterior_sha256 "
+            f"({manifest.get('posterior_sha256')!r}): not the posterior this calibration wrote"
+        )
+    try:
+        draws = pd.read_parquet(where)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise UserError(f"{where}: not a readable Parquet table ({exc})") from None
+    check_draws(where, draws, priors)
     return PosteriorSource(path, digest, Posterior(draws, priors), manifest.get("input_values", {}))
+
+
+def check_draws(where: Path, draws: pd.DataFrame, priors: Sequence[Prior]) -> None:
+    """Refuse a posterior table that is not usable: a parameter column or ``weight``
+    missing, no rows, weights not finite, negative or summing to zero, a draw not finite or
+    outside its prior's range."""
+    missing = [c for c in [*(p.key for p in priors), "weight"] if c not in draws.columns]
+    if missing:
+        raise UserError(
+            f"{where}: no column {', '.join(missing)} (a posterior has one column per "
+            "parameter of priors.toml and a weight column)"
+        )
+    if len(draws) == 0:
+        raise UserError(f"{where}: no draws (the table has no rows)")
+    w = _numbers(where, draws, "weight")
+    if (w < 0).any():
+        raise UserError(f"{where}: weight: negative in row {int(np.argmax(w < 0))}")
+    if not w.sum() > 0:
+        raise UserError(f"{where}: weight: the weights sum to zero")
+    for p in priors:
+        x = _numbers(where, draws, p.key)
+        slack = 0.5 if p.integer else 1e-9 * max(1.0, abs(p.low), abs(p.high))
+        outside = (x < p.low - slack) | (x > p.high + slack)
+        if outside.any():
+            row = int(np.argmax(outside))
+            raise UserError(
+                f"{where}: {p.key}: {x[row]:g} in row {row} is outside the priors' range "
+                f"[{p.low:g}, {p.high:g}]"
+            )
+
+
+def _numbers(where: Path, draws: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as finite floats, else :class:`UserError` naming the first bad row."""
+    x = pd.to_numeric(draws[column], errors="coerce").to_numpy(float)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise UserError(f"{where}: {column}: not a finite number in row {row}")
+    return x
 
 
 def own_keys(source: PosteriorSource, scenario: Scenario) -> list[str]:

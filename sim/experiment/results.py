@@ -41,6 +41,7 @@ from sim.experiment.folder import (
     describe,
     fsync,
     is_ours,
+    open_regular,
     read_manifest,
     recover,
     sibling,
@@ -237,8 +238,13 @@ def frame_to_arrow(frame: pd.DataFrame, replication: int | None = None) -> pa.Ta
 
 
 def read_table(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """One of the folder's Parquet tables as a DataFrame."""
-    return pd.read_parquet(folder / f"{name}.parquet", columns=columns)
+    """One of the folder's Parquet tables as a DataFrame; :class:`UserError` naming the
+    file when it is not a Parquet table (or lacks a column asked for)."""
+    path = folder / f"{name}.parquet"
+    try:
+        return pd.read_parquet(path, columns=columns)
+    except (pa.ArrowException, ValueError, KeyError) as exc:
+        raise UserError(f"{path}: not a readable Parquet table of cfsp-sim ({exc})") from None
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -260,7 +266,23 @@ def check_folder(folder: Path, kind: str | None = "run") -> dict[str, Any]:
     if kind is not None and found != kind:
         raise UserError(f"{folder}: a {found} folder, not a {kind}")
     verify(folder, manifest)
+    _check_parquet(folder, manifest)
     return manifest
+
+
+def _check_parquet(folder: Path, manifest: dict[str, Any]) -> None:
+    """Refuse a listed ``.parquet`` file that is not Parquet (its checksum may match: a
+    manifest rewritten to fit), before any command reads it."""
+    for rel in manifest.get("files") or {}:
+        if not rel.endswith(".parquet"):
+            continue
+        path = folder / rel
+        with os.fdopen(open_regular(path), "rb") as fh:
+            head = fh.read(4)
+            fh.seek(max(0, path.stat().st_size - 4))
+            tail = fh.read(4)
+        if head != b"PAR1" or tail != b"PAR1" or path.stat().st_size < 12:
+            raise UserError(f"{path}: not a Parquet file (the run did not write it)")
 
 
 def headline(summary: pd.DataFrame) -> pd.DataFrame:

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from sim.analysis.stats import pooled_durations, summarise
 from sim.core.rng import draw_seed
-from sim.experiment.engines import Engine, chunks, open_engine
+from sim.experiment.engines import Engine, chunk_count, chunks, open_engine
 from sim.experiment.limits import check_run_size
 from sim.experiment.posterior import open_posterior, replication_parameters
 from sim.experiment.results import Experiment, frame_to_arrow
@@ -198,7 +198,7 @@ def run_experiment(
         drawn = {"path": str(found.path), "sha256": found.sha256, "scenario_keeps": kept}
     options = replace(options, inputs=tuple(inputs))
     with (
-        open_engine(options.dask, options.processes()) as engine,
+        open_engine(options.dask, options.workers, chunk_count(scenario)) as engine,
         study(
             out, {**run_manifest(scenario, source, engine.label), "posterior": drawn}, options
         ) as s,

@@ -12,7 +12,6 @@ shares ``S1`` and total ``ST``; ``samples * (d + 2)`` points, ``samples`` a powe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -22,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from sim.core.errors import UserError
-from sim.experiment.limits import check_run_size
+from sim.experiment.engines import PoolEngine, pool_size
+from sim.experiment.limits import OVERRIDE, check_run_size
 from sim.experiment.moments import ADOPTION, Simulator, theta_rows
 from sim.experiment.runner import resolve_seed, versions
 from sim.experiment.source import Source
@@ -80,19 +80,50 @@ def sample_unit(priors: Sequence[Prior], method: Method, samples: int, seed: int
     return sobol.sample(problem, samples, calc_second_order=False, seed=seed)
 
 
+MAX_POINTS = 100_000
+"""The most points a design may have (SALib holds the design and its outputs in memory)."""
+
+
+def design_points(design: Design, parameters: int) -> int:
+    """The points of a design, known before it is built: ``samples * (d + 1)`` (Morris) or
+    ``samples * (d + 2)`` (Sobol' without second-order indices)."""
+    return design.samples * (parameters + (1 if design.method == "morris" else 2))
+
+
+def check_design_size(
+    scenario: Any, priors: Sequence[Prior], design: Design, replications: int, allow_large: bool
+) -> None:
+    """Refuse a design too large to build or to run, before it is built."""
+    if design.samples < 1:
+        raise UserError(f"--samples: must be at least 1, got {design.samples}")
+    points = design_points(design, len(priors))
+    if points > MAX_POINTS and not allow_large:
+        raise UserError(
+            f"--samples: the design has {points:,} points, over the limit of {MAX_POINTS:,}; "
+            f"{OVERRIDE}"
+        )
+    check_run_size(scenario, replications, allow_large, points)
+
+
 def _point(sim: Simulator, seed: int, reps: int, theta: dict[str, float]) -> dict[str, float]:
     return sim.means(theta, seed, range(reps))
 
 
 def evaluate(
-    sim: Simulator, thetas: list[dict[str, float]], seed: int, reps: int, workers: int
+    sim: Simulator, thetas: list[dict[str, float]], seed: int, reps: int, workers: int | None
 ) -> list[dict[str, float]]:
-    """Each parameter set's mean statistics, in order (``workers`` processes; 1: this one)."""
+    """Each parameter set's mean statistics, in order, on ``workers`` processes (1: this one;
+    the pool of :mod:`sim.experiment.engines`, never larger than the cores or the points;
+    its workers do not hold the folder's lock and die with this process)."""
     fn = partial(_point, sim, seed, reps)
-    if workers <= 1:
+    size = pool_size(workers, len(thetas))
+    if workers == 1 or size == 1:
         return [fn(t) for t in thetas]
-    with ProcessPoolExecutor(workers) as pool:
-        return list(pool.map(fn, thetas, chunksize=max(1, len(thetas) // (4 * workers))))
+    pool = PoolEngine(size)
+    try:
+        return list(pool.imap(fn, thetas))
+    finally:
+        pool.close()
 
 
 def indices(
@@ -148,8 +179,8 @@ def run_sensitivity(
     scenario = source.load()
     priors = source.load_priors(scenario)
     seed = resolve_seed(scenario, seed)
+    check_design_size(scenario, priors, design, replications, options.allow_large)
     unit = sample_unit(priors, design.method, design.samples, seed)
-    check_run_size(scenario, replications, options.allow_large, len(unit))
     thetas = theta_rows(priors, unit)
     manifest = {
         "kind": "sensitivity",
@@ -166,7 +197,7 @@ def run_sensitivity(
     inputs = (*options.inputs, *source.files(), source.priors_path())
     with study(out, manifest, replace(options, inputs=inputs)) as s:
         sim = Simulator(scenario, priors)
-        stats = pd.DataFrame(evaluate(sim, thetas, seed, replications, options.processes()))
+        stats = pd.DataFrame(evaluate(sim, thetas, seed, replications, options.workers))
         rest = sorted(c for c in stats.columns if c not in HEADLINE_STATISTICS)
         outputs = stats.reindex(columns=[*HEADLINE_STATISTICS, *rest])
         table = indices(priors, design.method, unit, outputs)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
-from sim.experiment.engines import open_engine
+from sim.experiment.engines import chunk_count, open_engine
 from sim.experiment.results import TABLES, Experiment, headline
 from sim.experiment.runner import finish_run, prepare, replicate, run_manifest
 from sim.experiment.source import Source
@@ -114,7 +114,7 @@ def simulate(
         scenario = replace(base, overrides=(*base.overrides, *overrides))
     resolved, source = prepare(scenario, replications, seed, options.allow_large)
     parts: defaultdict[str, list[pa.Table]] = defaultdict(list)
-    with open_engine(options.dask, options.processes()) as engine:
+    with open_engine(options.dask, options.workers, chunk_count(resolved)) as engine:
         summary = replicate(
             engine, resolved, lambda name, t: parts[name].append(t), options.progress
         )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from sim.experiment.engines import MAX_WORKERS, check_workers, pool_size
 from sim.experiment.results import ResultsWriter, failure_status, write_text_atomic
 
 Reporter = Callable[[Any], None]
@@ -48,9 +48,13 @@ class ExperimentOptions:
     report: Reporter | None = None
     inputs: tuple[Path, ...] = ()
 
-    def processes(self) -> int:
-        """The number of worker processes (``None``: all cores)."""
-        return self.workers or os.cpu_count() or 1
+    def __post_init__(self) -> None:
+        check_workers(self.workers)  # an absurd number is refused before anything starts
+
+    def processes(self, work: int | None = None) -> int:
+        """The number of worker processes to start (``None``: all cores), bounded by the
+        cores and by ``work``, the pieces of work there are (:func:`engines.pool_size`)."""
+        return pool_size(self.workers, work if work is not None else MAX_WORKERS)
 
 
 DEFAULTS = ExperimentOptions()

@@ -78,8 +78,17 @@ class Grid:
 
     @classmethod
     def parse(cls, vary: Sequence[str], oat: bool = False) -> Grid:
-        """From ``--vary`` texts (``key.path=v1,v2,...``)."""
-        return cls(tuple(parse_vary(v) for v in vary), oat)
+        """From ``--vary`` texts (``key.path=v1,v2,...``); a key given twice is refused (the
+        first would be dropped)."""
+        parameters = tuple(parse_vary(v) for v in vary)
+        seen: set[str] = set()
+        for p in parameters:
+            if p.key in seen:
+                raise ScenarioError(
+                    "--vary", p.key, "given twice; list all its values in one --vary K=V1,V2"
+                )
+            seen.add(p.key)
+        return cls(parameters, oat)
 
     def points(self) -> list[dict[str, str]]:
         """The sweep's points: the full grid, or one-at-a-time (the scenario as given first,

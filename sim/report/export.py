@@ -38,7 +38,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 
-from sim.experiment.results import open_results, write_text_atomic
+from sim.experiment.paths import write_output
+from sim.experiment.results import open_results
 from sim.scenario import Scenario
 
 FORMATS = ("xes", "ocel", "csv")
@@ -65,10 +66,12 @@ def parse_replications(text: str, available: int) -> list[int]:
         first, _, last = part.strip().partition("-")
         if not first.isdigit() or (last and not last.isdigit()):
             raise ValueError(f"expected 'all', N, N-M or a comma-separated list, got {text!r}")
-        out.update(range(int(first), int(last or first) + 1))
-    beyond = sorted(r for r in out if r >= available)
-    if beyond:
-        raise ValueError(f"the run has replications 0-{available - 1}, not {beyond[0]}")
+        lo, hi = int(first), int(last or first)
+        if hi < lo:
+            raise ValueError(f"{part.strip()!r} is an empty range (write N-M with N <= M)")
+        if hi >= available:  # checked before the range is built: no huge allocation
+            raise ValueError(f"the run has replications 0-{available - 1}, not {hi}")
+        out.update(range(lo, hi + 1))
     return sorted(out)
 
 
@@ -431,6 +434,4 @@ def export_log(
         text = to_csv(log, cases, scenario)
     else:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out, text)
-    return out
+    return write_output(out, text)  # a regular file only; a failure names it
