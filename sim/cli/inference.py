@@ -8,7 +8,14 @@ import dataclasses
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import EXIT_OK, Command, non_negative_int, options, positive_int
+from sim.cli.arguments import (
+    EXIT_OK,
+    Command,
+    non_negative_int,
+    options,
+    positive_int,
+    require,
+)
 from sim.experiment.calibrate import budget, run_calibration
 from sim.experiment.sensitivity import Design, run_sensitivity
 from sim.report.console import calibration_lines, sensitivity_lines
@@ -91,6 +98,11 @@ def add_commands(command: Command) -> None:
         )
         c.add_argument("--out", metavar="DIR", required=True, help="output folder (required)")
         c.add_argument("--force", action="store_true", help="replace an existing output folder")
+        c.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress bar, no table (the folder's line only)",
+        )
 
 
 def _source(args: argparse.Namespace) -> sim.Source:
@@ -98,6 +110,7 @@ def _source(args: argparse.Namespace) -> sim.Source:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    require("SALib", "calibrate", "sensitivity")
     result = run_sensitivity(
         _source(args),
         Design(args.method, args.samples),
@@ -106,12 +119,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
         seed=args.seed,
         options=options(args),
     )
-    print("\n".join(sensitivity_lines(result, args.method)))
+    if not args.quiet:
+        print("\n".join(sensitivity_lines(result, args.method)))
     print(f"sensitivity: {result.path} ({len(result.points)} points)")
     return EXIT_OK
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    require("pyabc", "calibrate", "calibrate")
     plan = budget(args.budget)
     if args.replications:
         plan = dataclasses.replace(plan, replications=args.replications)
@@ -123,7 +138,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         observed=args.observed,
         options=options(args, workers=1),  # one: the posterior is a function of the seed
     )
-    print("\n".join(calibration_lines(cal)))
+    lines = calibration_lines(cal)
+    print("\n".join(lines[-1:] if args.quiet else lines))
     return EXIT_OK
 
 
