@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 import zlib
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -20,6 +21,7 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.analysis.metrics import HEADLINE, PERCENT
 from sim.analysis.stats import kaplan_meier
@@ -118,6 +120,21 @@ def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
     fig = plt.figure(figsize=size or FIGSIZE, dpi=STYLE["figure.dpi"])
     with style():
         return fig.add_subplot()
+
+
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure a function returns: in IPython (Jupyter) made through pyplot, which activates
+    the inline backend that displays a returned Figure as an image, then closed in pyplot (it
+    shows once, as the cell's value, and never accumulates); elsewhere a plain ``Figure``.
+    Call it outside :func:`style` (see :func:`_ax`), then draw inside."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=size, dpi=STYLE["figure.dpi"])
+        plt.close(fig)
+        return fig
+    return Figure(figsize=size)
 
 
 def human(name: object) -> str:
