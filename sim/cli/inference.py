@@ -69,40 +69,45 @@ def add_commands(command: Command) -> None:
         help="run the simulations on Dask: 'local' or tcp://host:port (needs the dask extra)",
     )
     for c in (se, ca):
-        c.add_argument(
-            "--priors",
-            metavar="FILE",
-            help="priors file (default: <scenario>.priors.toml beside the scenario)",
-        )
-        c.add_argument(
-            "-n",
-            "--replications",
-            type=positive_int,
-            metavar="N",
-            help="one-year replications per point (default: 4 for sensitivity, the budget's for "
-            "calibrate)",
-        )
-        c.add_argument(
-            "--seed",
-            type=non_negative_int,
-            metavar="S",
-            help="seed (default: the "
-            "scenario's [experiment] seed, else a drawn one, recorded in the manifest)",
-        )
-        c.add_argument(
-            "--workers",
-            type=positive_int,
-            metavar="N",
-            help="worker processes (default: all cores; calibrate: 1, which makes the posterior "
-            "a function of the seed)",
-        )
-        c.add_argument("--out", metavar="DIR", required=True, help="output folder (required)")
-        c.add_argument("--force", action="store_true", help="replace an existing output folder")
-        c.add_argument(
-            "--quiet",
-            action="store_true",
-            help="no progress bar, no table (the folder's line only)",
-        )
+        _common(c)
+
+
+def _common(c: argparse.ArgumentParser) -> None:
+    """The options sensitivity and calibrate share."""
+    c.add_argument(
+        "--priors",
+        metavar="FILE",
+        help="priors file (default: <scenario>.priors.toml beside the scenario)",
+    )
+    c.add_argument(
+        "-n",
+        "--replications",
+        type=positive_int,
+        metavar="N",
+        help="one-year replications per point (default: 4 for sensitivity, the budget's for "
+        "calibrate)",
+    )
+    c.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help="seed (default: the "
+        "scenario's [experiment] seed, else a drawn one, recorded in the manifest)",
+    )
+    c.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="worker processes (default: all cores; calibrate: 1, which makes the posterior "
+        "a function of the seed)",
+    )
+    c.add_argument("--out", metavar="DIR", required=True, help="output folder (required)")
+    c.add_argument("--force", action="store_true", help="replace an existing output folder")
+    c.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, no table (the folder's line only)",
+    )
 
 
 def _source(args: argparse.Namespace) -> sim.Source:

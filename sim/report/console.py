@@ -109,12 +109,19 @@ def calibration_lines(cal: Calibration) -> list[str]:
 
 def comparison_lines(c: Comparison) -> list[str]:
     """A comparison's pairing, warnings, headline and per-type differences."""
+    per_type = c.per_type if c.per_type is not None else per_type_differences(c.table)
     return [
+        *([c.question] if c.question else []),
+        *c.answers,
+        "",
+        "By proposal type (difference [95% CI]; shares in pp, times in days, counts per "
+        "replication):",
+        per_type.to_string(index=False),
+        "",
         c.reason,
         *(f"warning: {w}" for w in c.warnings),
         f"intervals: {c.uncertainty}",
         headline_differences(c.table).to_string(index=False),
         "  * all types at the reference's mix of proposal types",
-        per_type_differences(c.table).to_string(index=False),
         f"comparison: {c.path}",
     ]

@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
+from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
 from sim.scenario import PoissonArrivals, Scenario
 
 
@@ -207,6 +208,17 @@ def figures_html(figures: Iterable[Rendered]) -> str:
     )
 
 
+def glossary_html() -> str:
+    """The reports' glossary: every term in one sentence."""
+    from sim.report.names import GLOSSARY
+
+    items = "".join(
+        f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>"
+        for term, text in GLOSSARY.items()
+    )
+    return f"<h2>Glossary</h2><dl>{items}</dl>"
+
+
 def page(title: str, body: str) -> str:
     """A complete, self-contained HTML page."""
     return (
@@ -333,12 +345,19 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
     manifest, scenario, summary = exp.manifest, exp.scenario, exp.summary
     few = few_replications(int(manifest["replications"]))
     warning = f'<p class="warning">Warning: {html.escape(few)}.</p>' if few else ""
+    spec = report_spec(scenario)
+    metrics = extended_metrics(exp.metrics, exp.events, exp.proposals, spec.counts)
+    question = spec.question or (
+        "How long do CFSP proposals take from tabling to adoption, where does the time go, how "
+        "often are they blocked and by whom — in this scenario?"
+    )
+    answer = run_answer(metrics, spec, int(manifest["replications"]))
     body = (
         "<h1>How EU foreign-policy decisions move</h1>"
         f"<p><b>Scenario:</b> {html.escape(scenario.description)} "
         f"(<code>{html.escape(scenario.name)}</code>)</p>"
-        "<p>The question: how long do CFSP proposals take from tabling to adoption, where does "
-        "the time go, how often are they blocked and by whom — in this scenario?</p>"
+        f"<p>The question: <i>{html.escape(question)}</i></p>"
+        f'<p class="answer"><b>{html.escape(answer)}</b></p>'
         f'<p class="meta">{manifest["replications"]} replications of '
         f"{scenario.horizon_days:g} days from {scenario.start_date}{_warmup(scenario)}, "
         f"seed {manifest['seed']}; "
@@ -352,9 +371,11 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         "<p>Means across replications with 95% percentile-bootstrap intervals of the mean; "
         "each replication is one independent run of the whole period. Shares are in percent "
         "of all proposals tabled.</p>"
-        f"<h2>By proposal type</h2>{html_table(by_type_table(summary))}"
+        "<h2>By proposal type</h2><p>Means across replications [95% interval]: the share "
+        "adopted and lapsed (%), days to adopt (median, 90th percentile), events counted per "
+        f"replication.</p>{html_table(per_type_run(metrics, spec))}"
         f"<h2>Figures</h2>{figures_html(figures)}"
-        f"<h2>The scenario</h2>{scenario_tables(scenario)}"
+        f"<h2>The scenario</h2>{scenario_tables(scenario)}{glossary_html()}"
     )
     path = exp.path / "report.html"
     write_text_atomic(path, page(f"cfsp-sim report: {scenario.name}", body))

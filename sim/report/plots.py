@@ -384,13 +384,17 @@ def plot_forest(
     err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
     ax.errorbar(d, y, xerr=err, fmt="o", color="#1c7ed6", ecolor="#495057", capsize=3)
     ax.axvline(0, color="black", lw=0.8)
+    several = differences["comparison"].nunique() > 1
     names = [
-        f"{labels.get(m, _label(m))} — {c}"
+        f"{labels.get(m, _label(m))} — {c}" if several else labels.get(m, _label(m))
         for m, c in zip(differences["metric"], differences["comparison"], strict=True)
     ]
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set_title("Differences from the reference (paired, 95% CI)")
+    title = "Differences from the reference (paired, 95% CI)"
+    if not several and len(differences):
+        title += f"\n{differences['comparison'].iloc[0]}"
+    ax.set_title(title)
     ax.set_xlabel("difference (scenario − reference), in the metric's units")
     return ax
 
