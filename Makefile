@@ -16,7 +16,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= eu27_baseline
 RUN_ARGS ?=
 
-.PHONY: run test test-fast lint bench lab gallery clean docs docs-notebooks browser
+.PHONY: run test test-fast lint bench lab explore gallery clean docs docs-notebooks browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ ROOT_FLAG = $$(if [ "$$(id -u)" -eq 0 ]; then echo --allow-root; fi)
 
 lab: $(VENV)/.installed-lab
 	$(BIN)/jupyter lab notebooks $(ROOT_FLAG)
+
+# The what-if explorer as a web page (Voila runs notebooks/05_explorer.ipynb; no code shown)
+EXPLORE_PORT ?= 8866
+explore: $(VENV)/.installed-lab
+	$(BIN)/voila notebooks/05_explorer.ipynb --port=$(EXPLORE_PORT) --no-browser
 
 gallery: $(VENV)/.installed
 	$(BIN)/python tools/gallery.py

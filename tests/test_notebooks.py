@@ -70,10 +70,14 @@ print(json.dumps({"rows": [], "intervals": rows}))
 """,
 }
 """Per notebook: the code of the claim check appended to it (it prints the expected JSON)."""
+NO_CLAIMS = "print('{\"rows\": []}')"
+"""The check of a notebook whose prose states no number (the explorer's)."""
 
 
 def test_there_are_notebooks() -> None:
-    assert len(NOTEBOOKS) >= 4
+    assert len(NOTEBOOKS) >= 5
+    first = nbformat.read(ROOT / "notebooks" / "05_explorer.ipynb", as_version=4).cells[0]
+    assert "sim.explore()" in first.source  # the explorer's notebook opens with it
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
@@ -88,7 +92,7 @@ def test_notebook_is_valid_nbformat_with_cell_ids(path: Path) -> None:
 def test_notebook_runs_and_shows_its_figures(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel picks Jupyter's inline backend
     nb = nbformat.read(path, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(CLAIMS[path.stem]))
+    nb.cells.append(nbformat.v4.new_code_cell(CLAIMS.get(path.stem, NO_CLAIMS)))
     NotebookClient(nb, timeout=600, resources={"metadata": {"path": str(path.parent)}}).execute()
     expected = json.loads(nb.cells.pop().outputs[0]["text"])
     prose = "\n".join(
@@ -104,7 +108,14 @@ def test_notebook_runs_and_shows_its_figures(path: Path, monkeypatch: pytest.Mon
             bare = FIGURE_REPR.search(data.get("text/plain", "") + out.get("text", ""))
             assert not bare or "image/png" in data, f"{path.name}: a figure shows as {bare}"
     drawing = [c for c in nb.cells if c.cell_type == "code" and DRAWS.search(c.source)]
-    assert drawing, f"{path.name}: no plotting cell found"
+    widgets = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and "sim.explore(" in c.source
+        for o in c.outputs
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert drawing or widgets, f"{path.name}: no plotting cell (nor the explorer) found"
     for cell in drawing:
         images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
         assert images, f"{path.name}: this plotting cell shows no figure:\n{cell.source}"
