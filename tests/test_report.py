@@ -226,7 +226,7 @@ def test_a_body_keeps_its_colour_whatever_else_is_drawn(runs) -> None:
         fig, ax = plt.subplots()
         plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), ax, sample)
         handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-        colours.append(to_hex(handles["PSC"].get_facecolor()[0]))
+        colours.append(to_hex(handles["Political and Security Committee"].get_facecolor()[0]))
         plt.close(fig)
     assert colours[0] == colours[1] == plots.BODY_COLOURS["PSC"]
     assert plots.body_colour("NEWBODY") == plots.body_colour("NEWBODY")  # a stable hash
@@ -348,3 +348,52 @@ def test_run_report_answers_its_question(qmv_runs) -> None:
 def test_report_table_refuses_an_unknown_focus_type() -> None:
     with pytest.raises(UserError, match="report: focus_types: 'sanction' not among"):
         load_scenario("qmv_art31", ['report.focus_types=["sanction"]'])
+
+
+def test_swimlane_needs_a_replication_when_the_tables_hold_several(runs) -> None:
+    exp = Experiment.open(runs["base"])
+    stages, meetings = exp.stages, exp.meetings
+    assert stages["replication"].nunique() > 1
+    with pytest.raises(ValueError, match="pass replication=N"):
+        plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), proposals=[3])
+    fig, ax = plt.subplots()
+    plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), ax, [3], replication=1)
+    one = stages[(stages["replication"] == 1) & (stages["proposal_id"] == 3)]
+    assert sum(len(c.get_paths()) for c in ax.collections if c.get_label() != "") >= 1
+    assert len([p for c in ax.collections for p in c.get_paths()]) >= len(one)
+    plt.close(fig)
+
+
+def test_story_of_one_proposal_marks_its_path_and_events(qmv_runs) -> None:
+    from sim.report.story import plot_story
+
+    exp = Experiment.open(qmv_runs["qmv_art31"])
+    ev = exp.events
+    conc = ev[ev["activity"] == "concession"].iloc[0]
+    rep, pid = int(conc["replication"]), int(conc["case_id"])
+    with pytest.raises(ValueError, match="pass replication=N"):
+        plot_story(ev, exp.stages, pid)
+    ax = plot_story(ev, exp.stages, pid, rep)
+    visited = exp.stages[(exp.stages["replication"] == rep) & (exp.stages["proposal_id"] == pid)]
+    from sim.report.names import body_name
+
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert [body_name(b) for b in dict.fromkeys(visited["body"].astype(str))] == rows[: len(set(
+        visited["body"].astype(str)))]  # fmt: skip
+    labels = ax.get_legend_handles_labels()[1]
+    assert "concession (end of a hold-out)" in labels
+    assert conc["member_state"] in [t.get_text() for t in ax.texts]
+    assert f"#{pid} (replication {rep})" in ax.get_title()
+    plt.close(ax.figure)
+
+
+def test_time_to_adoption_has_a_log_day_axis_and_time_split_human_names(runs) -> None:
+    exp = Experiment.open(runs["base"])
+    ax = plots.plot_time_to_adoption(exp.proposals)
+    assert ax.get_xscale() == "log"
+    assert "sanctions package" in ax.get_legend_handles_labels()[1]
+    ax2 = plots.plot_time_split(exp.metrics)
+    labels = [t.get_text().split("\n")[0] for t in ax2.get_yticklabels()]
+    assert "Coreper II" in labels
+    assert labels.index("Political and Security Committee") < labels.index("Coreper II")
+    plt.close("all")

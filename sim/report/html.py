@@ -25,6 +25,7 @@ from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
 from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
+from sim.report.names import body_name
 from sim.scenario import PoissonArrivals, Scenario
 
 
@@ -96,7 +97,8 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
             "time_to_adoption",
             lambda ax: plots.plot_time_to_adoption(proposals, ax),
             "Read across: the share of each type adopted within a given number of days "
-            "(Kaplan–Meier). Blocked, lapsed and withdrawn proposals are never adopted, so they "
+            "(Kaplan–Meier; log day axis). Blocked, lapsed and withdrawn proposals are never "
+            "adopted, so they "
             "keep a curve below 100%; proposals still pending at the horizon are censored (they "
             "count only while observed), so they do not pull a curve down.",
         ),
@@ -135,9 +137,8 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
 
 
 def _short_names(scenario: Scenario) -> dict[str, str]:
-    """Body labels: the scenario's name when short, else the id."""
-    names = {b: (s.name if len(s.name) <= 24 else b) for b, s in scenario.bodies.items()}
-    return names | {"written_procedure": "written procedure"}
+    """Body labels: the same human names as in every other figure."""
+    return {b: body_name(b) for b in [*scenario.bodies, "written_procedure"]}
 
 
 def _swimlane_sample(stages: pd.DataFrame, n: int = 6) -> list[int]:
