@@ -23,7 +23,7 @@ from .conftest import ROOT
 pytestmark = pytest.mark.slow
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-DRAWS = re.compile(r"\bplots\.plot_|\bplt\.subplots|\bax\.hist|_figure\(")
+DRAWS = re.compile(r"\bplots\.plot_|\bplt\.subplots|\bax\.hist|_figure\(|\bplot_story\(")
 FIGURE_REPR = re.compile(r"<Figure size [^>]*>")
 
 _ROW = """

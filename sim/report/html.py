@@ -118,8 +118,10 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
         FigureSpec(
             "member_states",
             lambda ax: plots.plot_member_states(metrics, ax),
-            "Who objects, who blocks a round (a vote against that stops the item) and who "
-            "abstains instead, per replication.",
+            "Who objects, who votes against a text in a round and who abstains instead, per "
+            "replication. A vote against stops one round, not the proposal: most texts meet "
+            "several before a compromise, so many votes against go with a block rate near "
+            "zero (the block rate counts proposals that failed for good).",
         ),
         FigureSpec(
             "backlog",

@@ -276,8 +276,13 @@ def plot_member_states(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     x = np.arange(len(table))
     width = 0.28
     colours = ["#1c7ed6", "#c92a2a", "#adb5bd"]
+    names = {
+        "objections": "objections",
+        "blocking_votes": "votes against (one round)",
+        "abstentions": "abstentions",
+    }
     for i, (col, colour) in enumerate(zip(wanted, colours, strict=True)):
-        ax.bar(x + (i - 1) * width, table[col], width, color=colour, label=_label(col))
+        ax.bar(x + (i - 1) * width, table[col], width, color=colour, label=names[col])
     ax.set_xticks(x, table.index, rotation=90)
     ax.set_title("Objections and blocks by member state")
     ax.set_xlabel("member state")
