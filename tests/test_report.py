@@ -118,7 +118,7 @@ def test_plot_rebuilds_figures_and_report_from_files_in_a_fresh_process(runs) ->
     text = (folder / "report.html").read_text()
     assert "cfsp-sim run scenario.toml -n 4 --seed 8 --out reproduced" in text
     assert "Warning: only 4 replications" in text
-    assert re.search(r"<td>adoption rate</td><td[^>]*>\d+\.\d%</td>", text)  # a percentage
+    assert re.search(r"<td>adopted \(%\)</td><td[^>]*>\d+\.\d%</td>", text)  # a percentage
 
 
 def test_plot_refuses_a_folder_that_is_not_results(tmp_path, capsys) -> None:
@@ -340,7 +340,7 @@ def test_run_report_answers_its_question(qmv_runs) -> None:
     text = write_run_report(exp, figures=[]).read_text()
     assert "Would QMV speed up sanctions decisions" in text
     assert "Adopting a sanctions package takes " in text
-    assert "brakes per replication: " in text
+    assert "brakes of sanctions packages per replication: " in text
     assert "<th>brakes</th>" in text
     assert "<h2>Glossary</h2>" in text
 

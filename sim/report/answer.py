@@ -134,7 +134,8 @@ def run_answer(metrics: pd.DataFrame, spec: ReportSpec, replications: int) -> st
     )
     for count in spec.counts[:1]:
         n, clo, chi = mean(count)
-        text += f"; {count} per replication: {n:.2f} (95% CI {clo:.2f} to {chi:.2f})"
+        on = "" if group == "all" else f" of {plural(group)}"
+        text += f"; {count}{on} per replication: {n:.2f} (95% CI {clo:.2f} to {chi:.2f})"
     return text + "."
 
 

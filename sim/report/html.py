@@ -25,7 +25,7 @@ from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
 from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
-from sim.report.names import body_name
+from sim.report.names import body_name, metric_name
 from sim.scenario import PoissonArrivals, Scenario
 
 
@@ -291,7 +291,7 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     s = s.set_index("metric").reindex([m for m in HEADLINE if m in set(s["metric"])])
     return pd.DataFrame(
         {
-            "metric": [HEADLINE[m] for m in s.index],
+            "metric": [metric_name(m) for m in s.index],
             "mean": [fmt_value(m, v) for m, v in s["mean"].items()],
             "95% interval": [
                 fmt_interval(m, lo, hi)

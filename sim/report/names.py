@@ -42,16 +42,16 @@ CHAIR_NAMES = {
 }
 
 METRIC_NAMES = {
-    "proposals": ("proposals tabled a year", "proposals"),
+    "proposals": ("proposals tabled per replication", "proposals"),
     "adoption_rate": ("adopted", "%"),
-    "block_rate": ("blocked (a vote failed, or unanimity never reached)", "%"),
+    "block_rate": ("blocked for good", "%"),
     "lapse_rate": ("lapsed at their deadline", "%"),
     "pending_share": ("still pending at the horizon", "%"),
     "time_to_adoption_mean": ("days to adopt, mean", "days"),
     "time_to_adoption_median": ("days to adopt, median", "days"),
     "time_to_adoption_p90": ("days to adopt, 90th percentile", "days"),
     "rounds_mean": ("negotiating rounds per proposal", "rounds"),
-    "dilution_mean": ("text moved by compromises (0-1 issue scale)", "scale points"),
+    "dilution_mean": ("text moved by compromises, on the 0-1 issue scale", ""),
     "brakes": ("emergency brakes pulled a year", "brakes"),
     "objections": ("objections a year", "objections"),
     "blocking_votes": ("votes against a text a year", "votes"),
