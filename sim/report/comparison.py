@@ -42,7 +42,7 @@ from sim.report.answer import (
     report_spec,
 )
 from sim.report.html import Rendered, figures_html, glossary_html, html_table, page, save_figure
-from sim.report.names import metric_name
+from sim.report.names import metric_name, type_name
 from sim.scenario.report import ReportSpec
 
 
@@ -331,7 +331,7 @@ def per_type_differences(table: pd.DataFrame) -> pd.DataFrame:
         days = t[(t["metric"] == "time_to_adoption_mean") & ~t["group"].isin(skip)]
         rate = t[(t["metric"] == "adoption_rate") & ~t["group"].isin(skip)].set_index("group")
         for d in days.itertuples():
-            row = {"comparison": comparison, "type": plots.human(d.group)}
+            row = {"comparison": comparison, "type": type_name(d.group)}
             row["days to adoption, difference"] = fmt_difference(d.metric, d.difference)
             row["days 95% CI"] = fmt_interval(d.metric, d.ci_low, d.ci_high, difference=True)
             if d.group in rate.index:

@@ -25,7 +25,7 @@ from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
 from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
-from sim.report.names import body_name, metric_name
+from sim.report.names import body_name, chair_name, metric_name, type_name
 from sim.scenario import PoissonArrivals, Scenario
 
 
@@ -237,10 +237,10 @@ def scenario_tables(s: Scenario) -> str:
     bodies = pd.DataFrame(
         [
             {
-                "body": bid,
-                "name": b.name,
-                "level": b.level.value,
-                "chair": b.chair.value,
+                "body": body_name(bid),
+                "name in the scenario": b.name,
+                "level": b.level.value.replace("_", " "),
+                "chair": chair_name(b.chair.value),
                 "meets": _calendar_text(b.calendar),
                 "items per meeting": s.meeting_capacity(b, n),
                 "rounds before escalation": b.max_rounds,
@@ -251,14 +251,14 @@ def scenario_tables(s: Scenario) -> str:
     types = pd.DataFrame(
         [
             {
-                "type": tid,
+                "type": type_name(tid),
                 "arrivals": (
                     f"{t.arrivals.rate_per_year:g} a year"
                     if isinstance(t.arrivals, PoissonArrivals)
                     else f"{t.arrivals.count} due on {', '.join(t.arrivals.deadlines)}"
                 ),
-                "route": " → ".join(t.route),
-                "rule": t.rule,
+                "route": " → ".join(body_name(b) for b in t.route),
+                "rule": t.rule.replace("_", " "),
                 "written procedure": "yes" if t.written_procedure else "no",
             }
             for tid, t in s.proposal_types.items()

@@ -244,7 +244,7 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     left = np.zeros(len(shares))
     for o in shares.columns:
         ax.barh(
-            [_label(t) for t in shares.index],
+            [type_name(t) for t in shares.index],
             shares[o],
             left=left,
             color=OUTCOME_COLOURS[o],
@@ -406,7 +406,8 @@ def plot_adoption_overlay(
             label=name,
             color=SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)],
         )
-    ax.set_title(f"Time to adoption: {_label(proposal_type or 'all proposals')}")
+    what = type_name(proposal_type) if proposal_type else "all proposals"
+    ax.set_title(f"Time to adoption: {what}")
     ax.set_xlabel("days since tabled")
     ax.set_ylabel("share adopted")
     ax.set_ylim(0, 1.02)
