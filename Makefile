@@ -4,6 +4,7 @@
 #   make test-fast - the edit loop: the tests not marked slow (no lint, no coverage), ~3 minutes
 #   make bench - print the benchmark figures (not part of the timed test suite)
 #   make lab   - install the notebooks extra (JupyterLab, ipywidgets) and open the notebooks
+#   make explore - the what-if explorer (notebooks/05_explorer.ipynb) as a web page, served by Voila
 #   make gallery - rerun the findings' comparisons: docs/gallery/, the findings pages' and README's numbers
 #   make docs  - build the documentation site into site/ (mkdocs build --strict; make test runs it)
 #   make browser - install headless Chromium from Debian's packages (the docs' browser test)
@@ -15,7 +16,7 @@ BIN := $(VENV)/bin
 SCENARIO ?= eu27_baseline
 RUN_ARGS ?=
 
-.PHONY: run test test-fast lint bench lab gallery clean docs docs-notebooks browser
+.PHONY: run test test-fast lint bench lab explore gallery clean docs docs-notebooks browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +49,16 @@ $(VENV)/.installed-lab: $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
 	touch $@
 
+# JupyterLab refuses to run as root without --allow-root (containers, CI): given when root
+ROOT_FLAG = $$(if [ "$$(id -u)" -eq 0 ]; then echo --allow-root; fi)
+
 lab: $(VENV)/.installed-lab
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab notebooks $(ROOT_FLAG)
+
+# The what-if explorer as a web page (Voila runs notebooks/05_explorer.ipynb; no code shown)
+EXPLORE_PORT ?= 8866
+explore: $(VENV)/.installed-lab
+	$(BIN)/voila notebooks/05_explorer.ipynb --port=$(EXPLORE_PORT) --no-browser
 
 gallery: $(VENV)/.installed
 	$(BIN)/python tools/gallery.py

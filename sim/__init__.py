@@ -12,6 +12,7 @@ The public API (what notebooks, ``tools/`` and the command line use)::
                              options=sim.ExperimentOptions(workers=2, report=sim.attach_report))
     c = sim.compare(["results/base", "results/qmv"], "results/base_vs_qmv")
     sim.voting_power("enlargement_eu35", "qmv").table                # exact Banzhaf, Shapley
+    sim.explore()                   # in Jupyter: what-if widgets over paired in-memory runs
 
 :func:`simulate` and :func:`run_experiment` run the same replications (same seed: same
 tables); the first keeps them in memory, the second streams them into a results folder. Every
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from sim.report.attach import attach_report
     from sim.report.comparison import Comparison
     from sim.report.comparison import compare_runs as compare
+    from sim.report.explorer import explore
     from sim.report.power import VotingPower, power_comparison, voting_power
 
 __version__ = "0.1.0"
@@ -46,6 +48,7 @@ _REPORT = {
     "attach_report": ("sim.report.attach", "attach_report"),
     "Comparison": ("sim.report.comparison", "Comparison"),
     "compare": ("sim.report.comparison", "compare_runs"),
+    "explore": ("sim.report.explorer", "explore"),
     "VotingPower": ("sim.report.power", "VotingPower"),
     "power_comparison": ("sim.report.power", "power_comparison"),
     "voting_power": ("sim.report.power", "voting_power"),
@@ -79,6 +82,7 @@ __all__ = [
     "__version__",
     "attach_report",
     "compare",
+    "explore",
     "load_scenario",
     "open_calibration",
     "open_results",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from sim.cli import main
 from sim.experiment.runner import ExperimentOptions, run_experiment
 from sim.report.export import mining_log
 from sim.scenario import load_scenario
+
+from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -72,7 +75,7 @@ def test_sanctions_packages_follow_their_route_in_the_directly_follows_graph(
 
 
 def test_same_moment_events_keep_their_order(run: Path) -> None:
-    log, _ = mining_log(run, [0])
+    log, _ = mining_log(run, [0, 1, 2])  # every replication, by default
     for _, case in log.groupby("case", sort=False):
         names = case["activity"].tolist()
         assert names[0] == "submitted"
@@ -101,7 +104,7 @@ def test_ocel_reads_back_with_proposals_bodies_and_member_states(run: Path, tmp_
     types = ocel.objects["ocel:type"].value_counts()
     assert set(types.index) == {"proposal", "body", "member state"}
     assert types["member state"] == 27
-    proposals = pd.read_parquet(run / "proposals.parquet", filters=[("replication", "==", 0)])
+    proposals = pd.read_parquet(run / "proposals.parquet")  # every replication, by default
     assert types["proposal"] == len(proposals)
     assert "PSC:start" in set(ocel.events["ocel:activity"])
     objections = ocel.relations[ocel.relations["ocel:activity"].str.endswith(":objection")]
@@ -110,7 +113,7 @@ def test_ocel_reads_back_with_proposals_bodies_and_member_states(run: Path, tmp_
 
 def test_csv_has_the_same_events(run: Path, tmp_path: Path) -> None:
     csv = pd.read_csv(_export(run, "csv", tmp_path / "log.csv"))
-    log, _ = mining_log(run, [0])
+    log, _ = mining_log(run, [0, 1, 2])  # every replication, by default
     assert len(csv) == len(log)
     assert {"case:concept:name", "concept:name", "time:timestamp", "case:type"} <= set(csv)
 
@@ -120,3 +123,35 @@ def test_bad_replications_is_bad_input(run: Path, tmp_path: Path, capsys) -> Non
     assert main(["export", str(run), "--replications", "7", "--out", str(out)]) == 2
     assert "replications 0-2" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_export_takes_every_replication_by_default(run: Path, tmp_path: Path, capsys) -> None:
+    log = pm4py.read_xes(str(_export(run, "xes", tmp_path / "all.xes")))
+    assert set(log["case:replication"]) == {0, 1, 2}
+    assert "(3 of 3 replications)" in capsys.readouterr().out
+
+
+RECIPE = re.compile(r"```python\n(# recipe: (\w+)\n.*?)```", re.S)
+HOW_TO = ROOT / "docs" / "how-to" / "process-mining.md"
+
+
+@pytest.mark.parametrize("fmt", ["xes", "ocel"])
+def test_the_how_tos_pm4py_recipe_gives_a_readable_ladder(
+    run: Path, tmp_path: Path, fmt: str
+) -> None:
+    """The how-to's recipe, run as written on a fresh export: the inductive miner's model of
+    the adopted sanctions packages is the ladder (working parties, PSC, Coreper, written
+    procedure), in a handful of tasks."""
+    recipes = {kind: code for code, kind in RECIPE.findall(HOW_TO.read_text(encoding="utf-8"))}
+    suffix = {"xes": ".xes", "ocel": ".jsonocel"}[fmt]
+    out = _export(run, fmt, tmp_path / f"log{suffix}")
+    code = recipes[fmt].replace(f"results/eu27_baseline{suffix}", str(out))
+    assert str(out) in code
+    scope: dict = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        exec(compile(code, f"{HOW_TO.name}:{fmt}", "exec"), scope)
+    tasks = scope["tasks"]
+    assert {"COREPER", "written_procedure"} <= set(tasks), tasks
+    assert set(tasks) & {"COEST", "RELEX", "PSC"}, tasks
+    assert len(tasks) <= 10, tasks  # readable: no spaghetti of every rare path

@@ -3,6 +3,8 @@
 The fresh venv gets the wheel (``pip install --no-deps``) and borrows the already-installed
 third-party dependencies of the running environment through a ``.pth`` line, so the test needs
 no network and stays quick; ``sim`` itself is imported from the wheel, never from the checkout.
+The borrowed folder leaves out the ``calibrate`` extra (pyabc, SALib): the wheel must run,
+compare and export without it, and name the extra when a command needs it.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ import pytest
 from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
+
+EXTRAS = ("pyabc", "salib")
+"""The ``calibrate`` extra's packages (import names and dist-info folders, lower case)."""
 
 
 @pytest.fixture(scope="module")
@@ -41,9 +46,14 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     target = Path(
         sysconfig.get_path("purelib", vars={"base": str(env_dir), "platbase": str(env_dir)})
     )
-    (target / "_borrowed_dependencies.pth").write_text(
-        "\n".join(p for p in site.getsitepackages() if "site-packages" in p) + "\n"
-    )
+    borrowed = tmp / "borrowed"  # the running environment's packages, less the extras
+    borrowed.mkdir()
+    for folder in (Path(p) for p in site.getsitepackages() if "site-packages" in p):
+        for entry in folder.iterdir():
+            if entry.name.lower().startswith(EXTRAS) or (borrowed / entry.name).exists():
+                continue
+            (borrowed / entry.name).symlink_to(entry)
+    (target / "_borrowed_dependencies.pth").write_text(f"{borrowed}\n")
     python = str(env_dir / "bin" / "python")
     install = subprocess.run(
         [*pip, "--quiet", "--python", python, "install", "--no-deps", str(wheel)],
@@ -148,6 +158,68 @@ def test_the_bundled_calibration_by_name_from_an_empty_folder(
     sha = next(line for line in bundled.splitlines() if '"posterior_sha256"' in line)
     assert sha.split(":")[1].strip().strip('",') in manifest
     assert installed.parent.as_posix() in manifest  # read from the wheel, not the checkout
+
+
+def test_runs_compares_and_exports_without_the_extras(installed: Path, tmp_path: Path) -> None:
+    for module in ("pyabc", "SALib"):
+        probe = subprocess.run(
+            [str(installed / "python"), "-c", f"import {module}"], capture_output=True, text=True
+        )
+        assert probe.returncode != 0, f"{module} is importable: the test would prove nothing"
+    short = ("-n", "3", "--seed", "5", "--workers", "1", "--horizon", "120", "--quiet")
+    for name in ("eu27_baseline", "qmv_art31"):
+        run = _run(installed, tmp_path, "run", name, *short)
+        assert run.returncode == 0, run.stderr
+    compared = _run(installed, tmp_path, "compare", "results/eu27_baseline", "results/qmv_art31")
+    assert compared.returncode == 0, compared.stderr
+    assert (
+        tmp_path / "results" / "compare_eu27_baseline_vs_qmv_art31" / "comparison.csv"
+    ).is_file()
+    _piped(installed, tmp_path, "compare results/eu27_baseline results/qmv_art31 --out again")
+    assert (tmp_path / "again" / "comparison.csv").is_file()
+    exported = _run(installed, tmp_path, "export", "results/qmv_art31", "--format", "ocel")
+    assert exported.returncode == 0, exported.stderr
+    assert (tmp_path / "results" / "qmv_art31.jsonocel").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("command", ["calibrate", "sensitivity"])
+def test_inference_names_the_missing_extra(installed: Path, tmp_path: Path, command: str) -> None:
+    res = _run(installed, tmp_path, command, "eu27_baseline", "--out", "fit", "--quiet")
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr  # one line, no traceback
+    assert "pip install 'cfsp-sim[calibrate]'" in res.stderr
+    assert not (tmp_path / "fit").exists()
+
+
+def test_the_wheel_declares_the_calibrate_extra(installed: Path) -> None:
+    (metadata,) = installed.parent.glob("lib/python*/site-packages/cfsp_sim-*.dist-info/METADATA")
+    requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires")]
+    extras = [line for line in requires if line.lower().split()[1].startswith(EXTRAS)]
+    assert all("extra ==" in line for line in extras), extras  # never a plain dependency
+    calibrate = {line.split()[1].split(">")[0] for line in extras if '"calibrate"' in line}
+    assert calibrate == {"pyabc", "SALib"}, extras
+
+
+def _piped(bin_dir: Path, cwd: Path, command: str) -> None:
+    """``cfsp-sim COMMAND | true``: the reader exits at once, so every write meets a closed
+    pipe; cfsp-sim must exit 0 or 141 and say nothing."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    res = subprocess.run(
+        f'{bin_dir / "cfsp-sim"} {command} | true; echo "status=${{PIPESTATUS[0]}}"',
+        shell=True,
+        executable="/bin/bash",
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert res.stdout.strip() in ("status=0", "status=141"), (command, res.stdout)
+    assert res.stderr == "", (command, res.stderr)
+
+
+def test_a_closed_pipe_exits_quietly(installed: Path, tmp_path: Path) -> None:
+    _piped(installed, tmp_path, "power eu27_baseline --rule qmv")
+    _piped(installed, tmp_path, "scenarios")
 
 
 def test_scenarios_fails_loudly_without_bundled_files(installed: Path, tmp_path: Path) -> None:

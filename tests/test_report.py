@@ -118,7 +118,7 @@ def test_plot_rebuilds_figures_and_report_from_files_in_a_fresh_process(runs) ->
     text = (folder / "report.html").read_text()
     assert "cfsp-sim run scenario.toml -n 4 --seed 8 --out reproduced" in text
     assert "Warning: only 4 replications" in text
-    assert re.search(r"<td>adoption rate</td><td[^>]*>\d+\.\d%</td>", text)  # a percentage
+    assert re.search(r"<td>adopted \(%\)</td><td[^>]*>\d+\.\d%</td>", text)  # a percentage
 
 
 def test_plot_refuses_a_folder_that_is_not_results(tmp_path, capsys) -> None:
@@ -134,7 +134,14 @@ def test_compare_finds_a_known_difference(runs, tmp_path) -> None:
     assert r["difference"] < 0
     assert r["ci_high"] < 0  # faster instructions: a real difference, CI excludes zero
     assert (tmp_path / "cmp" / "comparison.csv").exists()
-    for stem in ("adoption_overlay", "forest_rates", "forest_days", "outcome_shares"):
+    for stem in (
+        "adoption_overlay",
+        "forest_rates",
+        "forest_days",
+        "forest_by_type",
+        "time_shift_by_body",
+        "outcome_differences",
+    ):
         assert (tmp_path / "cmp" / "figures" / f"{stem}.png").exists()
     _check_self_contained(tmp_path / "cmp" / "report.html")
     text = (tmp_path / "cmp" / "report.html").read_text()
@@ -219,7 +226,7 @@ def test_a_body_keeps_its_colour_whatever_else_is_drawn(runs) -> None:
         fig, ax = plt.subplots()
         plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), ax, sample)
         handles = dict(zip(*reversed(ax.get_legend_handles_labels()), strict=True))
-        colours.append(to_hex(handles["PSC"].get_facecolor()[0]))
+        colours.append(to_hex(handles["Political and Security Committee"].get_facecolor()[0]))
         plt.close(fig)
     assert colours[0] == colours[1] == plots.BODY_COLOURS["PSC"]
     assert plots.body_colour("NEWBODY") == plots.body_colour("NEWBODY")  # a stable hash
@@ -264,3 +271,129 @@ def test_fit_takes_a_one_year_run_without_warning(runs) -> None:
     from sim.experiment.fit import period_warning
 
     assert period_warning(open_results(runs["base"])) is None  # one-year replications
+
+
+@pytest.fixture(scope="module")
+def qmv_runs(tmp_path_factory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("qmv")
+    return {
+        name: run_experiment(
+            load_scenario(name), root / name, replications=6, seed=11, options=QUIET
+        ).path
+        for name in ("eu27_baseline", "qmv_art31")
+    }
+
+
+def test_compare_leads_with_the_scenarios_answer(qmv_runs, tmp_path, capsys) -> None:
+    """`compare eu27_baseline qmv_art31`: the question, a one-sentence answer for sanctions
+    packages with its interval, the per-type table with brakes; the CSV has the brake rows."""
+    out = tmp_path / "cmp"
+    assert main(["compare", str(qmv_runs["eu27_baseline"]), str(qmv_runs["qmv_art31"]),
+                 "--out", str(out)]) == 0  # fmt: skip
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("Would QMV speed up sanctions decisions")
+    answer = printed[1]
+    assert answer.startswith("Against eu27_baseline, qmv_art31 changes the mean days to adopt a "
+                             "sanctions package by ")  # fmt: skip
+    assert "(95% CI " in answer
+    assert "from 6 paired replications" in answer
+    table = pd.read_csv(out / "comparison.csv")
+    row = table[(table["metric"] == "time_to_adoption_mean")
+                & (table["group"] == "sanctions_package")].iloc[0]  # fmt: skip
+    assert f"{row['difference']:+.1f} days" in answer or f"{row['difference']:.1f} days" in answer
+    header = next(line for line in printed if line.strip().startswith("type"))
+    for column in ("adopted", "median days", "p90 days", "lapsed", "brakes", "votes"):
+        assert column in header
+    first = printed[printed.index(header) + 1]
+    assert first.strip().startswith("sanctions package")  # focus types first
+    brakes = table[table["metric"] == "brakes"]
+    types = set(table[table["metric"] == "adoption_rate"]["group"]) - {"all", REFERENCE_MIX}
+    assert types <= set(brakes["group"])
+    events = Experiment.open(qmv_runs["qmv_art31"]).events
+    pulled = (events["activity"] == "emergency_brake").sum()
+    assert brakes[brakes["group"] == "all"]["mean_b"].iloc[0] == pytest.approx(pulled / 6)
+    html_text = (out / "report.html").read_text()
+    assert "Would QMV speed up sanctions decisions" in html_text
+    assert "<h2>Glossary</h2>" in html_text
+    assert "<th>brakes</th>" in html_text
+    assert (out / "figures" / "forest_by_type.png").stat().st_size > 1000
+
+
+def test_forest_by_type_uses_human_labels_and_focus_order(qmv_runs) -> None:
+    from sim.report.answer import per_type_forest, report_spec
+
+    table = comparison_table([qmv_runs["eu27_baseline"], qmv_runs["qmv_art31"]])
+    spec = report_spec(load_scenario("qmv_art31"))
+    fig = per_type_forest(table, spec, table["comparison"].iloc[0])
+    first = fig.axes[0]
+    labels = [t.get_text() for t in first.get_yticklabels()]
+    assert labels[:2] == ["sanctions package", "sanctions renewal"]
+    assert "EPF measure" in labels
+    assert first.yaxis_inverted()  # the first focus type on top
+    assert [ax.get_xlabel() for ax in fig.axes][-1] == "difference, votes per replication"
+
+
+def test_run_report_answers_its_question(qmv_runs) -> None:
+    from sim.report.html import write_run_report
+
+    exp = open_results(qmv_runs["qmv_art31"])
+    text = write_run_report(exp, figures=[]).read_text()
+    assert "Would QMV speed up sanctions decisions" in text
+    assert "Adopting a sanctions package takes " in text
+    assert "brakes of sanctions packages per replication: " in text
+    assert "<th>brakes</th>" in text
+    assert "<h2>Glossary</h2>" in text
+
+
+def test_report_table_refuses_an_unknown_focus_type() -> None:
+    with pytest.raises(UserError, match="report: focus_types: 'sanction' not among"):
+        load_scenario("qmv_art31", ['report.focus_types=["sanction"]'])
+
+
+def test_swimlane_needs_a_replication_when_the_tables_hold_several(runs) -> None:
+    exp = Experiment.open(runs["base"])
+    stages, meetings = exp.stages, exp.meetings
+    assert stages["replication"].nunique() > 1
+    with pytest.raises(ValueError, match="pass replication=N"):
+        plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), proposals=[3])
+    fig, ax = plt.subplots()
+    plots.plot_swimlane(stages, meetings, dt.date(2025, 1, 1), ax, [3], replication=1)
+    one = stages[(stages["replication"] == 1) & (stages["proposal_id"] == 3)]
+    assert sum(len(c.get_paths()) for c in ax.collections if c.get_label() != "") >= 1
+    assert len([p for c in ax.collections for p in c.get_paths()]) >= len(one)
+    plt.close(fig)
+
+
+def test_story_of_one_proposal_marks_its_path_and_events(qmv_runs) -> None:
+    from sim.report.story import plot_story
+
+    exp = Experiment.open(qmv_runs["qmv_art31"])
+    ev = exp.events
+    conc = ev[ev["activity"] == "concession"].iloc[0]
+    rep, pid = int(conc["replication"]), int(conc["case_id"])
+    with pytest.raises(ValueError, match="pass replication=N"):
+        plot_story(ev, exp.stages, pid)
+    ax = plot_story(ev, exp.stages, pid, rep)
+    visited = exp.stages[(exp.stages["replication"] == rep) & (exp.stages["proposal_id"] == pid)]
+    from sim.report.names import body_name
+
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert [body_name(b) for b in dict.fromkeys(visited["body"].astype(str))] == rows[: len(set(
+        visited["body"].astype(str)))]  # fmt: skip
+    labels = ax.get_legend_handles_labels()[1]
+    assert "concession (end of a hold-out)" in labels
+    assert conc["member_state"] in [t.get_text() for t in ax.texts]
+    assert f"#{pid} (replication {rep})" in ax.get_title()
+    plt.close(ax.figure)
+
+
+def test_time_to_adoption_has_a_log_day_axis_and_time_split_human_names(runs) -> None:
+    exp = Experiment.open(runs["base"])
+    ax = plots.plot_time_to_adoption(exp.proposals)
+    assert ax.get_xscale() == "log"
+    assert "sanctions package" in ax.get_legend_handles_labels()[1]
+    ax2 = plots.plot_time_split(exp.metrics)
+    labels = [t.get_text().split("\n")[0] for t in ax2.get_yticklabels()]
+    assert "Coreper II" in labels
+    assert labels.index("Political and Security Committee") < labels.index("Coreper II")
+    plt.close("all")

@@ -6,6 +6,7 @@ module per group of commands (:mod:`~sim.cli.scenarios`, :mod:`~sim.cli.runs`,
 Exit status: 0 success, 2 bad input (any :class:`~sim.core.errors.UserError`: a scenario, an
 option, an output folder that may not be replaced, a results folder that is missing, corrupt or
 incomplete, a run too large without ``--allow-large``), 130 on Ctrl-C (SIGINT), 143 on SIGTERM,
+141 without a message when the reader of its output went away (``cfsp-sim scenarios | head``),
 1 anything else. Bad input is reported as one line naming the file, the key path and the
 problem, with no traceback.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import select
 import signal
 import sys
 import threading
@@ -34,6 +36,8 @@ from sim.cli.arguments import (
 from sim.core.errors import UserError
 
 EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
+EXIT_CLOSED_PIPE = 141
+"""128 + SIGPIPE: what a C program reports when ``| head`` closes its output early."""
 
 GROUPS = (scenarios, runs, results, inference)
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
@@ -86,6 +90,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with _notes(), _sigterm_as_interrupt():
             return HANDLERS[args.command](args)
+    except BrokenPipeError as exc:  # `cfsp-sim ... | head`: the reader has what it wanted
+        if not _stdout_closed():  # a worker's pipe, not ours: a failure like any other
+            print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+        return _closed_pipe()
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -134,6 +143,32 @@ def _notes() -> Iterator[None]:
         logger.propagate = propagate
 
 
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (poll reports an error)."""
+    try:
+        poll = select.poll()
+        poll.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poll.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _closed_pipe() -> int:
+    """Quiet exit when stdout's reader has gone: point stdout at the null device, so that
+    the interpreter's last flush does not fail again, and exit 141 without a message."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout without a file descriptor (captured in a test)
+        pass
+    return EXIT_CLOSED_PIPE
+
+
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    status = main()
+    try:
+        sys.stdout.flush()  # output still buffered: a closed pipe shows here
+    except BrokenPipeError:
+        status = _closed_pipe()
+    sys.exit(status)

@@ -14,6 +14,7 @@ from sim.cli.arguments import (
     non_negative_int,
     options,
     positive_int,
+    require,
     workers_int,
 )
 from sim.experiment.calibrate import budget, run_calibration
@@ -69,35 +70,45 @@ def add_commands(command: Command) -> None:
         help="run the simulations on Dask: 'local' or tcp://host:port (needs the dask extra)",
     )
     for c in (se, ca):
-        c.add_argument(
-            "--priors",
-            metavar="FILE",
-            help="priors file (default: <scenario>.priors.toml beside the scenario)",
-        )
-        c.add_argument(
-            "-n",
-            "--replications",
-            type=positive_int,
-            metavar="N",
-            help="one-year replications per point (default: 4 for sensitivity, the budget's for "
-            "calibrate)",
-        )
-        c.add_argument(
-            "--seed",
-            type=non_negative_int,
-            metavar="S",
-            help="seed (default: the "
-            "scenario's [experiment] seed, else a drawn one, recorded in the manifest)",
-        )
-        c.add_argument(
-            "--workers",
-            type=workers_int,
-            metavar="N",
-            help="worker processes (default: all cores; calibrate: 1, which makes the posterior "
-            "a function of the seed)",
-        )
-        c.add_argument("--out", metavar="DIR", required=True, help="output folder (required)")
-        c.add_argument("--force", action="store_true", help="replace an existing output folder")
+        _common(c)
+
+
+def _common(c: argparse.ArgumentParser) -> None:
+    """The options sensitivity and calibrate share."""
+    c.add_argument(
+        "--priors",
+        metavar="FILE",
+        help="priors file (default: <scenario>.priors.toml beside the scenario)",
+    )
+    c.add_argument(
+        "-n",
+        "--replications",
+        type=positive_int,
+        metavar="N",
+        help="one-year replications per point (default: 4 for sensitivity, the budget's for "
+        "calibrate)",
+    )
+    c.add_argument(
+        "--seed",
+        type=non_negative_int,
+        metavar="S",
+        help="seed (default: the "
+        "scenario's [experiment] seed, else a drawn one, recorded in the manifest)",
+    )
+    c.add_argument(
+        "--workers",
+        type=workers_int,
+        metavar="N",
+        help="worker processes (default: all cores; calibrate: 1, which makes the posterior "
+        "a function of the seed)",
+    )
+    c.add_argument("--out", metavar="DIR", required=True, help="output folder (required)")
+    c.add_argument("--force", action="store_true", help="replace an existing output folder")
+    c.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, no table (the folder's line only)",
+    )
 
 
 def _source(args: argparse.Namespace) -> sim.Source:
@@ -105,6 +116,7 @@ def _source(args: argparse.Namespace) -> sim.Source:
 
 
 def _sensitivity(args: argparse.Namespace) -> int:
+    require("SALib", "calibrate", "sensitivity")
     result = run_sensitivity(
         _source(args),
         Design(args.method, args.samples),
@@ -113,12 +125,14 @@ def _sensitivity(args: argparse.Namespace) -> int:
         seed=args.seed,
         options=options(args),
     )
-    print("\n".join(sensitivity_lines(result, args.method)))
+    if not args.quiet:
+        print("\n".join(sensitivity_lines(result, args.method)))
     print(f"sensitivity: {result.path} ({len(result.points)} points)")
     return EXIT_OK
 
 
 def _calibrate(args: argparse.Namespace) -> int:
+    require("pyabc", "calibrate", "calibrate")
     plan = budget(args.budget)
     if args.replications:
         plan = dataclasses.replace(plan, replications=args.replications)
@@ -130,7 +144,8 @@ def _calibrate(args: argparse.Namespace) -> int:
         observed=args.observed,
         options=options(args, workers=1),  # one: the posterior is a function of the seed
     )
-    print("\n".join(calibration_lines(cal)))
+    lines = calibration_lines(cal)
+    print("\n".join(lines[-1:] if args.quiet else lines))
     return EXIT_OK
 
 

@@ -78,9 +78,10 @@ def add_commands(command: Command) -> None:
     ex.add_argument("--force", action="store_true", help="replace an existing --out file")
     ex.add_argument(
         "--replications",
-        default="0",
+        default="all",
         metavar="WHICH",
-        help="replications to export: all, N, N-M or a list N,M,... (default: 0)",
+        help="replications to export: all, N, N-M or a list N,M,... (default: all, so that "
+        "every type's path shows; 0 for one replication's year)",
     )
     ex.add_argument(
         "--member-events",
@@ -141,7 +142,8 @@ def _export(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else default
     check_output_file(out, args.force, default)
     path = export_log(folder, args.format, out, args.replications, args.member_events)
-    print(f"{args.format}: {path}")
+    count = len(parse_replications(args.replications, int(manifest["replications"])))
+    print(f"{args.format}: {path} ({count} of {manifest['replications']} replications)")
     return EXIT_OK
 
 

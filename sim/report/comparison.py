@@ -31,7 +31,19 @@ from sim.core.errors import UserError
 from sim.experiment.results import Experiment, open_results, read_table, write_text_atomic
 from sim.experiment.study import DEFAULTS, ExperimentOptions, study
 from sim.report import plots
-from sim.report.html import Rendered, figures_html, html_table, page, save_figure
+from sim.report.answer import (
+    answer_sentence,
+    body_shift_figure,
+    extended_metrics,
+    fmt_change,
+    outcome_difference_figure,
+    per_type_comparison,
+    per_type_forest,
+    report_spec,
+)
+from sim.report.html import Rendered, figures_html, glossary_html, html_table, page, save_figure
+from sim.report.names import metric_name, type_name
+from sim.scenario.report import ReportSpec
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,12 @@ class Comparison:
     table: pd.DataFrame
     uncertainty: str = ""
     warnings: tuple[str, ...] = ()
+    question: str | None = None
+    """The compared scenario's question (its ``[report]`` table), if it states one."""
+    answers: tuple[str, ...] = ()
+    """One sentence per compared scenario: the focus type's change with its interval."""
+    per_type: pd.DataFrame | None = None
+    """Per comparison and type: adoption, median, p90, lapses and counts, differences."""
 
 
 def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
@@ -71,11 +89,24 @@ def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
     )
 
 
-def _load(exp: Experiment) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+def _load(exp: Experiment, counts: Sequence[str] = ()) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
+    """A run's manifest, metrics (with the ``counts`` from its event log and the days per
+    visit to each body) and proposals."""
     proposals = read_table(
-        exp.path, "proposals", ["replication", "type", "outcome", "duration_days"]
+        exp.path, "proposals", ["replication", "proposal_id", "type", "outcome", "duration_days"]
     )
-    return exp.manifest, exp.metrics, proposals
+    events = read_table(exp.path, "events", ["replication", "case_id", "activity"])
+    return exp.manifest, extended_metrics(exp.metrics, events, proposals, counts), proposals
+
+
+def _opened(
+    folders: list[Path],
+) -> tuple[ReportSpec, list[tuple[dict, pd.DataFrame, pd.DataFrame]]]:
+    """The runs, loaded with the counts of the first ``[report]`` table among the compared
+    scenarios (else the reference's, else brakes)."""
+    runs = [open_results(f) for f in folders]
+    spec = report_spec(*(r.scenario for r in runs[1:]), runs[0].scenario)
+    return spec, [_load(r, spec.counts) for r in runs]
 
 
 def _labels(folders: list[Path], manifests: list[dict]) -> list[str]:
@@ -148,7 +179,7 @@ def _differences(
 def comparison_table(folders: list[Path]) -> pd.DataFrame:
     """The differences :func:`compare_runs` tabulates (each run against the first), without
     writing its figures and report."""
-    loaded = [_load(open_results(f)) for f in folders]
+    loaded = _opened([Path(f) for f in folders])[1]
     return _differences(loaded, _labels(folders, [m for m, _, _ in loaded]))[2]
 
 
@@ -167,11 +198,14 @@ def compare_runs(
     if len(folders) < 2:
         raise UserError("compare needs at least two results folders")
     paths = [Path(f) for f in folders]
-    loaded = [_load(open_results(f)) for f in paths]
+    spec, loaded = _opened(paths)
     manifests = [m for m, _, _ in loaded]
     labels = _labels(paths, manifests)
     paired, reason, table = _differences(loaded, labels)
     uncertainty = uncertainty_note(manifests)[0]
+    years = f"from {manifests[0]['replications']} {'paired ' if paired else ''}replications"
+    answers = tuple(answer_sentence(table, spec, c, years) for c in table["comparison"].unique())
+    per_type = per_type_comparison(table, spec)
     manifest = {
         "kind": "comparison",
         "runs": [str(f) for f in paths],
@@ -185,11 +219,22 @@ def compare_runs(
     with study(out, manifest, replace(options, inputs=(*options.inputs, *paths))) as s:
         s.write_text("comparison.csv", table.to_csv(index=False))
         runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
-        figures = _comparison_figures(runs, table, s.staging / "figures")
+        figures = _comparison_figures(runs, table, s.staging / "figures", spec)
         notes = f"{reason}. Intervals: {uncertainty}"
-        _write_report(s.path("report.html"), labels, notes, table, figures, warnings)
+        lead = Lead(spec.question, answers, per_type)
+        _write_report(s.path("report.html"), labels, notes, table, figures, warnings, lead)
     assert s.published is not None
-    return Comparison(s.published, paired, reason, table, uncertainty, tuple(warnings))
+    return Comparison(
+        s.published,
+        paired,
+        reason,
+        table,
+        uncertainty,
+        tuple(warnings),
+        spec.question,
+        answers,
+        per_type,
+    )
 
 
 DECOMPOSED = ("time_to_adoption_mean", "adoption_rate", "lapse_rate", "rounds_mean")
@@ -252,26 +297,29 @@ def headline_differences(table: pd.DataFrame) -> pd.DataFrame:
     types where that applies, shares in percentage points, with 95% intervals."""
     rows = []
     for comparison, t in table.groupby("comparison", sort=False):
-        for metric, label in HEADLINE.items():
-            if metric == "proposals":
+        for metric in HEADLINE:
+            if metric in ("proposals", "dilution_mean"):  # dilution: in comparison.csv
                 continue
+            label = metric_name(metric)
             r = t[(t["metric"] == metric) & (t["group"] == REFERENCE_MIX)]
             mixed = not r.empty
             r = r if mixed else t[(t["metric"] == metric) & (t["group"] == "all")]
             if r.empty:
                 continue
             x = r.iloc[0]
+            diff, interval = fmt_change(metric, x["difference"], x["ci_low"], x["ci_high"])
             rows.append(
                 {
                     "comparison": comparison,
                     "metric": label + (" *" if mixed else ""),
                     "reference": fmt_value(metric, x["mean_a"]),
                     "scenario": fmt_value(metric, x["mean_b"]),
-                    "difference": fmt_difference(metric, x["difference"]),
-                    "95% CI": fmt_interval(metric, x["ci_low"], x["ci_high"], difference=True),
+                    "difference": diff,
+                    "95% CI": interval,
                 }
             )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    return out.drop(columns="comparison") if out["comparison"].nunique() == 1 else out
 
 
 def per_type_differences(table: pd.DataFrame) -> pd.DataFrame:
@@ -283,7 +331,7 @@ def per_type_differences(table: pd.DataFrame) -> pd.DataFrame:
         days = t[(t["metric"] == "time_to_adoption_mean") & ~t["group"].isin(skip)]
         rate = t[(t["metric"] == "adoption_rate") & ~t["group"].isin(skip)].set_index("group")
         for d in days.itertuples():
-            row = {"comparison": comparison, "type": plots.human(d.group)}
+            row = {"comparison": comparison, "type": type_name(d.group)}
             row["days to adoption, difference"] = fmt_difference(d.metric, d.difference)
             row["days 95% CI"] = fmt_interval(d.metric, d.ci_low, d.ci_high, difference=True)
             if d.group in rate.index:
@@ -309,7 +357,7 @@ def _headline_rows(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _comparison_figures(
-    runs: dict[str, pd.DataFrame], table: pd.DataFrame, folder: Path
+    runs: dict[str, pd.DataFrame], table: pd.DataFrame, folder: Path, spec: ReportSpec
 ) -> list[Rendered]:
     types = sorted({str(t) for p in runs.values() for t in p["type"].unique()})
     out: list[Rendered] = []
@@ -358,13 +406,40 @@ def _comparison_figures(
             fig.tight_layout()
             out.append((stem, caption, save_figure(fig, folder, stem)))
 
-        fig = Figure(figsize=(8, 4.8))
-        ax = fig.subplots()
-        plots.plot_outcome_shares(runs, ax)
-        fig.tight_layout()
-        caption = "How proposals end in each scenario, all types pooled."
-        out.append(("outcome_shares", caption, save_figure(fig, folder, "outcome_shares")))
+    for i, comparison in enumerate(table["comparison"].unique()):
+        tag = "" if i == 0 else f"_{i + 1}"
+        for stem, fig, caption in (
+            (
+                "forest_by_type",
+                per_type_forest(table, spec, comparison),
+                "Per proposal type, paired differences with 95% intervals: mean days to adopt, "
+                "share adopted (percentage points) and the counted events per replication; red "
+                "where the interval excludes zero.",
+            ),
+            (
+                "time_shift_by_body",
+                body_shift_figure(table, comparison),
+                "Per body, the difference in days per visit (waiting for a meeting, for "
+                "instructions and negotiating together).",
+            ),
+            (
+                "outcome_differences",
+                outcome_difference_figure(table, comparison),
+                "How proposals end, as differences in percentage points (all types at the "
+                "reference's mix of types).",
+            ),
+        ):
+            out.append((stem + tag, caption, save_figure(fig, folder, stem + tag)))
     return out
+
+
+@dataclass(frozen=True)
+class Lead:
+    """What a comparison's report opens with: the question, its answers, the per-type table."""
+
+    question: str | None
+    answers: tuple[str, ...]
+    per_type: pd.DataFrame
 
 
 def _write_report(
@@ -374,22 +449,28 @@ def _write_report(
     table: pd.DataFrame,
     figures: list[Rendered],
     warnings: list[str],
+    lead: Lead,
 ) -> None:
     warn = "".join(f'<p class="warning">Warning: {html.escape(w)}.</p>' for w in warnings)
+    question = f"<p><i>{html.escape(lead.question)}</i></p>" if lead.question else ""
+    answers = "".join(f'<p class="answer"><b>{html.escape(a)}</b></p>' for a in lead.answers)
     body = (
-        f"<h1>Comparison: {html.escape(' vs '.join(labels))}</h1>"
+        f"<h1>Comparison: {html.escape(' vs '.join(labels))}</h1>{question}{answers}"
         f"<p>Reference: <b>{html.escape(labels[0])}</b>. Every difference is scenario − "
         "reference, computed per replication and summarised with a 95% t-interval; shares "
         "are in percent, their differences in percentage points (pp).</p>"
         f"<p>{html.escape(reason)}.</p>{warn}"
+        "<h2>By proposal type</h2><p>Differences (scenario − reference) with 95% intervals; "
+        "shares in percentage points, times in days, counts per replication.</p>"
+        f"{html_table(lead.per_type)}"
         f"<h2>Headline differences</h2>{html_table(headline_differences(table))}"
         "<p>* all types together, with the scenario's per-type results weighted by the "
         "reference's mix of proposal types, so a different mix of types does not pass for a "
         "faster or slower process (the unweighted values are the group 'all' of "
         "comparison.csv).</p>"
-        f"<h2>By proposal type</h2>{html_table(per_type_differences(table))}"
         f"<h2>Figures</h2>{figures_html(figures)}"
-        "<p>All metrics, groups (proposal types, bodies, member states) and the unpaired "
-        "intervals are in comparison.csv.</p>"
+        "<p>All metrics (with the counted events and each body's days per visit), groups "
+        "(proposal types, bodies, member states) and the unpaired intervals are in "
+        f"comparison.csv.</p>{glossary_html()}"
     )
     write_text_atomic(path, page("cfsp-sim comparison: " + " vs ".join(labels), body))

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from sim.analysis.metrics import HEADLINE, fmt_interval, fmt_value
+from sim.analysis.metrics import fmt_interval, fmt_value
 from sim.analysis.stats import few_replications
 from sim.experiment.calibrate import Calibration
 from sim.experiment.results import Experiment
 from sim.experiment.sensitivity import Sensitivity
 from sim.experiment.sweep import Sweep
+from sim.report.answer import extended_metrics, report_spec, run_answer
 from sim.report.comparison import Comparison, headline_differences, per_type_differences
+from sim.report.names import metric_name
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
 
@@ -42,15 +44,19 @@ def scenario_list(bundled: Mapping[str, Path]) -> list[str]:
 def headline_lines(exp: Experiment) -> list[str]:
     """A run's size and its headline metrics with 95% intervals."""
     m, scenario = exp.manifest, exp.scenario
+    spec = report_spec(scenario)
+    metrics = extended_metrics(exp.metrics, exp.events, exp.proposals, spec.counts)
     lines = [
+        *([spec.question] if spec.question else []),
+        run_answer(metrics, spec, int(m["replications"])),
         f"{scenario.name}: {m['replications']} replications, seed {m['seed']}, "
         f"horizon {scenario.horizon_days:g} days, {m['wall_seconds']:.1f} s",
-        f"  {'metric':<34}{'mean':>10}  {'95% CI':<22}",
+        f"  {'metric':<44}{'mean':>10}  {'95% CI':<22}",
     ]
     for metric, row in exp.headline().iterrows():
         name = str(metric)
         ci = fmt_interval(name, row["ci_low"], row["ci_high"])
-        lines.append(f"  {HEADLINE[name]:<34}{fmt_value(name, row['mean']):>10}  {ci:<22}")
+        lines.append(f"  {metric_name(name):<44}{fmt_value(name, row['mean']):>10}  {ci:<22}")
     return lines
 
 
@@ -109,12 +115,19 @@ def calibration_lines(cal: Calibration) -> list[str]:
 
 def comparison_lines(c: Comparison) -> list[str]:
     """A comparison's pairing, warnings, headline and per-type differences."""
+    per_type = c.per_type if c.per_type is not None else per_type_differences(c.table)
     return [
+        *([c.question] if c.question else []),
+        *c.answers,
+        "",
+        "By proposal type (difference [95% CI]; shares in pp, times in days, counts per "
+        "replication):",
+        per_type.to_string(index=False),
+        "",
         c.reason,
         *(f"warning: {w}" for w in c.warnings),
         f"intervals: {c.uncertainty}",
         headline_differences(c.table).to_string(index=False),
         "  * all types at the reference's mix of proposal types",
-        per_type_differences(c.table).to_string(index=False),
         f"comparison: {c.path}",
     ]

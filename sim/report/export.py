@@ -419,7 +419,7 @@ def to_csv(log: pd.DataFrame, cases: pd.DataFrame, scenario: Scenario) -> str:
 
 
 def export_log(
-    folder: Path, fmt: str, out: Path, replications: str = "0", member_events: bool = False
+    folder: Path, fmt: str, out: Path, replications: str = "all", member_events: bool = False
 ) -> Path:
     """Write the run in ``folder`` as ``fmt`` (xes, ocel, csv) to ``out``; returns ``out``."""
     exp = open_results(folder)  # a complete, verified run

@@ -24,6 +24,8 @@ from matplotlib.figure import Figure
 from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
+from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
+from sim.report.names import body_name, chair_name, metric_name, type_name
 from sim.scenario import PoissonArrivals, Scenario
 
 
@@ -95,7 +97,8 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
             "time_to_adoption",
             lambda ax: plots.plot_time_to_adoption(proposals, ax),
             "Read across: the share of each type adopted within a given number of days "
-            "(Kaplan–Meier). Blocked, lapsed and withdrawn proposals are never adopted, so they "
+            "(Kaplan–Meier; log day axis). Blocked, lapsed and withdrawn proposals are never "
+            "adopted, so they "
             "keep a curve below 100%; proposals still pending at the horizon are censored (they "
             "count only while observed), so they do not pull a curve down.",
         ),
@@ -115,8 +118,10 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
         FigureSpec(
             "member_states",
             lambda ax: plots.plot_member_states(metrics, ax),
-            "Who objects, who blocks a round (a vote against that stops the item) and who "
-            "abstains instead, per replication.",
+            "Who objects, who votes against a text in a round and who abstains instead, per "
+            "replication. A vote against stops one round, not the proposal: most texts meet "
+            "several before a compromise, so many votes against go with a block rate near "
+            "zero (the block rate counts proposals that failed for good).",
         ),
         FigureSpec(
             "backlog",
@@ -134,9 +139,8 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
 
 
 def _short_names(scenario: Scenario) -> dict[str, str]:
-    """Body labels: the scenario's name when short, else the id."""
-    names = {b: (s.name if len(s.name) <= 24 else b) for b, s in scenario.bodies.items()}
-    return names | {"written_procedure": "written procedure"}
+    """Body labels: the same human names as in every other figure."""
+    return {b: body_name(b) for b in [*scenario.bodies, "written_procedure"]}
 
 
 def _swimlane_sample(stages: pd.DataFrame, n: int = 6) -> list[int]:
@@ -207,6 +211,17 @@ def figures_html(figures: Iterable[Rendered]) -> str:
     )
 
 
+def glossary_html() -> str:
+    """The reports' glossary: every term in one sentence."""
+    from sim.report.names import GLOSSARY
+
+    items = "".join(
+        f"<dt>{html.escape(term)}</dt><dd>{html.escape(text)}</dd>"
+        for term, text in GLOSSARY.items()
+    )
+    return f"<h2>Glossary</h2><dl>{items}</dl>"
+
+
 def page(title: str, body: str) -> str:
     """A complete, self-contained HTML page."""
     return (
@@ -222,10 +237,10 @@ def scenario_tables(s: Scenario) -> str:
     bodies = pd.DataFrame(
         [
             {
-                "body": bid,
-                "name": b.name,
-                "level": b.level.value,
-                "chair": b.chair.value,
+                "body": body_name(bid),
+                "name in the scenario": b.name,
+                "level": b.level.value.replace("_", " "),
+                "chair": chair_name(b.chair.value),
                 "meets": _calendar_text(b.calendar),
                 "items per meeting": s.meeting_capacity(b, n),
                 "rounds before escalation": b.max_rounds,
@@ -236,14 +251,14 @@ def scenario_tables(s: Scenario) -> str:
     types = pd.DataFrame(
         [
             {
-                "type": tid,
+                "type": type_name(tid),
                 "arrivals": (
                     f"{t.arrivals.rate_per_year:g} a year"
                     if isinstance(t.arrivals, PoissonArrivals)
                     else f"{t.arrivals.count} due on {', '.join(t.arrivals.deadlines)}"
                 ),
-                "route": " → ".join(t.route),
-                "rule": t.rule,
+                "route": " → ".join(body_name(b) for b in t.route),
+                "rule": t.rule.replace("_", " "),
                 "written procedure": "yes" if t.written_procedure else "no",
             }
             for tid, t in s.proposal_types.items()
@@ -276,7 +291,7 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     s = s.set_index("metric").reindex([m for m in HEADLINE if m in set(s["metric"])])
     return pd.DataFrame(
         {
-            "metric": [HEADLINE[m] for m in s.index],
+            "metric": [metric_name(m) for m in s.index],
             "mean": [fmt_value(m, v) for m, v in s["mean"].items()],
             "95% interval": [
                 fmt_interval(m, lo, hi)
@@ -333,12 +348,19 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
     manifest, scenario, summary = exp.manifest, exp.scenario, exp.summary
     few = few_replications(int(manifest["replications"]))
     warning = f'<p class="warning">Warning: {html.escape(few)}.</p>' if few else ""
+    spec = report_spec(scenario)
+    metrics = extended_metrics(exp.metrics, exp.events, exp.proposals, spec.counts)
+    question = spec.question or (
+        "How long do CFSP proposals take from tabling to adoption, where does the time go, how "
+        "often are they blocked and by whom — in this scenario?"
+    )
+    answer = run_answer(metrics, spec, int(manifest["replications"]))
     body = (
         "<h1>How EU foreign-policy decisions move</h1>"
         f"<p><b>Scenario:</b> {html.escape(scenario.description)} "
         f"(<code>{html.escape(scenario.name)}</code>)</p>"
-        "<p>The question: how long do CFSP proposals take from tabling to adoption, where does "
-        "the time go, how often are they blocked and by whom — in this scenario?</p>"
+        f"<p>The question: <i>{html.escape(question)}</i></p>"
+        f'<p class="answer"><b>{html.escape(answer)}</b></p>'
         f'<p class="meta">{manifest["replications"]} replications of '
         f"{scenario.horizon_days:g} days from {scenario.start_date}{_warmup(scenario)}, "
         f"seed {manifest['seed']}; "
@@ -352,9 +374,11 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         "<p>Means across replications with 95% percentile-bootstrap intervals of the mean; "
         "each replication is one independent run of the whole period. Shares are in percent "
         "of all proposals tabled.</p>"
-        f"<h2>By proposal type</h2>{html_table(by_type_table(summary))}"
+        "<h2>By proposal type</h2><p>Means across replications [95% interval]: the share "
+        "adopted and lapsed (%), days to adopt (median, 90th percentile), events counted per "
+        f"replication.</p>{html_table(per_type_run(metrics, spec))}"
         f"<h2>Figures</h2>{figures_html(figures)}"
-        f"<h2>The scenario</h2>{scenario_tables(scenario)}"
+        f"<h2>The scenario</h2>{scenario_tables(scenario)}{glossary_html()}"
     )
     path = exp.path / "report.html"
     write_text_atomic(path, page(f"cfsp-sim report: {scenario.name}", body))

@@ -50,8 +50,8 @@ def importance_figure(table: pd.DataFrame) -> Figure:
     wide = wide.clip(lower=0.0)
     scaled = wide / wide.max().replace(0.0, 1.0)
     scaled = scaled.loc[scaled.mean(axis=1).sort_values(ascending=False).index]
+    fig = plots.new_figure((0.75 * len(scaled.columns) + 5.0, 0.36 * len(scaled) + 1.6))
     with plots.style():
-        fig = Figure(figsize=(0.75 * len(scaled.columns) + 5.0, 0.36 * len(scaled) + 1.6))
         ax = fig.subplots()
         im = ax.imshow(scaled.to_numpy(), cmap="viridis", vmin=0, vmax=1, aspect="auto")
         ax.set_yticks(range(len(scaled)), [_short(k) for k in scaled.index])
@@ -97,8 +97,8 @@ def marginals_figure(cal: Calibration) -> Figure:
     cols = 4
     rows = -(-len(priors) // cols)
     w = cal.posterior.draws["weight"].to_numpy(float)
+    fig = plots.new_figure((3.2 * cols, 2.2 * rows))
     with plots.style():
-        fig = Figure(figsize=(3.2 * cols, 2.2 * rows))
         axes = fig.subplots(rows, cols, squeeze=False).ravel()
         for ax, prior in zip(axes, priors, strict=False):
             _marginal(ax, prior, cal.posterior.draws[prior.key].to_numpy(float), w)
@@ -131,8 +131,8 @@ def pair_figure(cal: Calibration) -> Figure:
     d = cal.posterior.draws
     w = d["weight"].to_numpy(float)
     size = 12 + 60 * w / w.max()
+    fig = plots.new_figure((2.4 * len(keys), 2.4 * len(keys)))
     with plots.style():
-        fig = Figure(figsize=(2.4 * len(keys), 2.4 * len(keys)))
         axes = fig.subplots(len(keys), len(keys), squeeze=False)
         for i, ky in enumerate(keys):
             for j, kx in enumerate(keys):
@@ -156,8 +156,8 @@ def predictive_figure(fit: pd.DataFrame, prior_fit: pd.DataFrame) -> Figure:
     """Each target: observed value (or soft range) against the prior and posterior predictive
     medians and 90% intervals, each target on its own row, scaled to its own range."""
     n = len(fit)
+    fig = plots.new_figure((8.5, 0.42 * n + 1.4))
     with plots.style():
-        fig = Figure(figsize=(8.5, 0.42 * n + 1.4))
         axes = fig.subplots(n, 1, squeeze=False).ravel()
         for ax, (_, post), (_, pri) in zip(axes, fit.iterrows(), prior_fit.iterrows(), strict=True):
             for y, r, colour, label in (

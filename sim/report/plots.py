@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 import zlib
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -20,10 +21,12 @@ import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from sim.analysis.metrics import HEADLINE, PERCENT
 from sim.analysis.stats import kaplan_meier
 from sim.core.calendars import Recess
+from sim.report.names import body_name, type_name
 
 OUTCOME_COLOURS = {
     "adopted": "#2b8a3e",
@@ -120,6 +123,41 @@ def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
         return fig.add_subplot()
 
 
+def new_figure(size: tuple[float, float]) -> Figure:
+    """A figure a function returns: in IPython (Jupyter) made through pyplot, which activates
+    the inline backend that displays a returned Figure as an image, then closed in pyplot (it
+    shows once, as the cell's value, and never accumulates); elsewhere a plain ``Figure``.
+    Call it outside :func:`style` (see :func:`_ax`), then draw inside."""
+    ipython = sys.modules.get("IPython")
+    if ipython is not None and getattr(ipython, "get_ipython", lambda: None)() is not None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=size, dpi=STYLE["figure.dpi"])
+        plt.close(fig)
+        return fig
+    return Figure(figsize=size)
+
+
+def _one_replication(
+    stages: pd.DataFrame, meetings: pd.DataFrame, replication: int | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``stages`` and ``meetings`` of one replication: ``replication``, or the only one."""
+    present = sorted(stages["replication"].unique()) if "replication" in stages else []
+    if replication is None:
+        if len(present) > 1:
+            raise ValueError(
+                f"the tables hold {len(present)} replications ({present[0]}-{present[-1]}): "
+                "pass replication=N (proposal ids restart in each replication)"
+            )
+        return stages, meetings
+    pick = [
+        t[t["replication"] == replication] if "replication" in t else t for t in (stages, meetings)
+    ]
+    if pick[0].empty:
+        raise ValueError(f"replication {replication} is not in the tables ({present})")
+    return pick[0], pick[1]
+
+
 def human(name: object) -> str:
     """A raw id as a label: ``sanctions_package`` -> ``sanctions package``."""
     return str(name).replace("_", " ")
@@ -139,19 +177,28 @@ def _adoption_curve(proposals: pd.DataFrame, points: int = 600) -> tuple[np.ndar
     return grid, adopted[np.searchsorted(t, grid, side="right") - 1]
 
 
-def plot_time_to_adoption(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def plot_time_to_adoption(
+    proposals: pd.DataFrame, ax: Axes | None = None, log: bool = True
+) -> Axes:
     """Share of proposals adopted by each day after arrival, by type (Kaplan–Meier, with
-    pending proposals censored and blocked/lapsed/withdrawn ones never adopted)."""
+    pending proposals censored and blocked/lapsed/withdrawn ones never adopted). ``log``: a
+    log day axis (from 0.1 days), which separates types adopted within a day from those that
+    take months."""
     ax = _ax(ax)
     for t, g in proposals.groupby("type", observed=True):
         x, y = _adoption_curve(g)
-        ax.step(x, y, where="post", label=_label(t), color=type_colour(t))
+        x = np.maximum(x, 0.1) if log else x
+        ax.step(x, y, where="post", label=type_name(t), color=type_colour(t))
     ax.set_title("Time to adoption by proposal type")
-    ax.set_xlabel("days since the proposal was tabled")
+    if log:
+        ax.set_xscale("log")
+        ax.set_xlim(left=0.1)
+    else:
+        ax.set_xlim(left=0)
+    ax.set_xlabel("days since the proposal was tabled" + (" (log scale)" if log else ""))
     ax.set_ylabel("share adopted (Kaplan–Meier)")
     ax.set_ylim(0, 1.02)
-    ax.set_xlim(left=0)
-    ax.legend(loc="lower right", ncols=2)
+    ax.legend(loc="upper left", ncols=2)
     return ax
 
 
@@ -166,9 +213,14 @@ def plot_time_split(
     per-replication means); each label says how many visits a run makes."""
     ax = _ax(ax)
     parts = metrics[metrics["metric"].isin(list(SPLIT_COLOURS))]
-    table = parts.groupby(["group", "metric"])["value"].mean().unstack("metric")
-    visits = metrics[metrics["metric"] == "visits"].groupby("group")["value"].mean()
-    wanted = list(visits.index) if bodies is None else bodies
+    table = parts.groupby(["group", "metric"], observed=True)["value"].mean().unstack("metric")
+    visits = metrics[metrics["metric"] == "visits"].groupby("group", observed=True)["value"].mean()
+    visits.index = visits.index.astype(str)
+    table.index = table.index.astype(str)
+    ladder = list(BODY_COLOURS)  # the bundled ladder's order, new bodies after it
+    order = sorted(visits.index, key=lambda b: (ladder.index(b) if b in ladder else len(ladder), b))
+    wanted = order if bodies is None else bodies
+    names = names if names is not None else {b: body_name(b) for b in order}
     order = [b for b in wanted if b in table.index and visits.get(b, 0) > 0]
     table = table.reindex(index=order, columns=list(SPLIT_COLOURS)).fillna(0.0)
     labels = [f"{(names or {}).get(b, b)}\n{visits[b]:.3g} visits a run" for b in order]
@@ -192,7 +244,7 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     left = np.zeros(len(shares))
     for o in shares.columns:
         ax.barh(
-            [_label(t) for t in shares.index],
+            [type_name(t) for t in shares.index],
             shares[o],
             left=left,
             color=OUTCOME_COLOURS[o],
@@ -224,8 +276,13 @@ def plot_member_states(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     x = np.arange(len(table))
     width = 0.28
     colours = ["#1c7ed6", "#c92a2a", "#adb5bd"]
+    names = {
+        "objections": "objections",
+        "blocking_votes": "votes against (one round)",
+        "abstentions": "abstentions",
+    }
     for i, (col, colour) in enumerate(zip(wanted, colours, strict=True)):
-        ax.bar(x + (i - 1) * width, table[col], width, color=colour, label=_label(col))
+        ax.bar(x + (i - 1) * width, table[col], width, color=colour, label=names[col])
     ax.set_xticks(x, table.index, rotation=90)
     ax.set_title("Objections and blocks by member state")
     ax.set_xlabel("member state")
@@ -283,10 +340,13 @@ def plot_swimlane(
     ax: Axes | None = None,
     proposals: list[int] | None = None,
     labels: Mapping[int, str] | None = None,
+    replication: int | None = None,
 ) -> Axes:
     """A few proposals of one replication through the bodies, in real dates: one lane each
     (labelled by ``labels``, e.g. type and outcome), one bar per body visit in the body's fixed
-    colour, with that body's meetings marked as ticks."""
+    colour, with that body's meetings marked as ticks. ``replication`` is required when the
+    tables hold several (a proposal id names a different proposal in each)."""
+    stages, meetings = _one_replication(stages, meetings, replication)
     ax = _ax(ax, (10.0, 4.8))
     if proposals is None:
         counts = stages.groupby("proposal_id").size()
@@ -307,7 +367,7 @@ def plot_swimlane(
                 [(x0, max(x1 - x0, 0.3))],
                 (lane - 0.3, 0.6),
                 color=body_colour(b),
-                label=None if b in used else _label(b),
+                label=None if b in used else body_name(b),
             )
             used.add(b)
             ticks = meet.get(b, np.array([]))
@@ -346,7 +406,8 @@ def plot_adoption_overlay(
             label=name,
             color=SCENARIO_COLOURS[i % len(SCENARIO_COLOURS)],
         )
-    ax.set_title(f"Time to adoption: {_label(proposal_type or 'all proposals')}")
+    what = type_name(proposal_type) if proposal_type else "all proposals"
+    ax.set_title(f"Time to adoption: {what}")
     ax.set_xlabel("days since tabled")
     ax.set_ylabel("share adopted")
     ax.set_ylim(0, 1.02)
@@ -367,13 +428,17 @@ def plot_forest(
     err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
     ax.errorbar(d, y, xerr=err, fmt="o", color="#1c7ed6", ecolor="#495057", capsize=3)
     ax.axvline(0, color="black", lw=0.8)
+    several = differences["comparison"].nunique() > 1
     names = [
-        f"{labels.get(m, _label(m))} — {c}"
+        f"{labels.get(m, _label(m))} — {c}" if several else labels.get(m, _label(m))
         for m, c in zip(differences["metric"], differences["comparison"], strict=True)
     ]
     ax.set_yticks(y, names)
     ax.invert_yaxis()
-    ax.set_title("Differences from the reference (paired, 95% CI)")
+    title = "Differences from the reference (paired, 95% CI)"
+    if not several and len(differences):
+        title += f"\n{differences['comparison'].iloc[0]}"
+    ax.set_title(title)
     ax.set_xlabel("difference (scenario − reference), in the metric's units")
     return ax
 

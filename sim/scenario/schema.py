@@ -37,6 +37,7 @@ from sim.scenario.fields import count as _count
 from sim.scenario.members import AlignmentMappingSpec, MemberBehaviour, MemberStateSpec
 from sim.scenario.practice import NegotiationSpec, moved_key
 from sim.scenario.proposals import PoissonArrivals, ProposalTypeSpec, WrittenProcedureSpec
+from sim.scenario.report import ReportTable
 from sim.scenario.rules import DecisionRuleSpec
 
 if TYPE_CHECKING:
@@ -164,6 +165,10 @@ class Scenario(_Model):
     )
     experiment: ExperimentSpec = Field(
         default_factory=ExperimentSpec, description="Defaults for a run of this scenario."
+    )
+    report: ReportTable = Field(
+        default=None,
+        description="The scenario's question: what its reports and comparisons lead with.",
     )
 
     @model_validator(mode="before")
