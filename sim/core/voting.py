@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import ClassVar, NamedTuple, Protocol
+from typing import ClassVar, NamedTuple, Protocol, cast
 
 import numpy as np
 
@@ -106,8 +106,22 @@ class VotingRule(Protocol):
         ...
 
 
+class _Consensus:
+    """The protocol's answers for a rule that never votes by majority: every round is decided
+    by the rule itself, and no body sends an item up to be voted."""
+
+    __slots__ = ()
+    by_majority: ClassVar[bool] = False
+
+    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
+        return cast("VotingRule", self), False
+
+    def consensus_limit(self, rank: int) -> int | None:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
-class UnanimityRule:
+class UnanimityRule(_Consensus):
     """Unanimity: any vote against blocks; abstention does not (Art. 238(4) TFEU).
 
     >>> pop = np.array([10, 20, 30])
@@ -120,13 +134,6 @@ class UnanimityRule:
     name: str
     emergency_brake: bool = False
     vote_as_a_item: bool = False
-    by_majority: ClassVar[bool] = False
-
-    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
-        return self, False
-
-    def consensus_limit(self, rank: int) -> int | None:
-        return None
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         against = votes == _AGAINST
@@ -139,7 +146,7 @@ class UnanimityRule:
 
 
 @dataclass(frozen=True, slots=True)
-class ConstructiveAbstentionRule:
+class ConstructiveAbstentionRule(_Consensus):
     """Unanimity with constructive abstention (Art. 31(1) TEU, second subparagraph).
 
     A state abstaining with a formal declaration need not apply the decision and does not block,
@@ -154,13 +161,6 @@ class ConstructiveAbstentionRule:
     population_limit: float
     emergency_brake: bool = False
     vote_as_a_item: bool = False
-    by_majority: ClassVar[bool] = False
-
-    def at(self, rank: int, rounds: int | None) -> tuple[VotingRule, bool]:
-        return self, False
-
-    def consensus_limit(self, rank: int) -> int | None:
-        return None
 
     def decide(self, votes: np.ndarray, population: np.ndarray) -> Decision:
         against = votes == _AGAINST
