@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+import sim
 from sim.cli import main
 from sim.core.errors import UserError
 from sim.experiment.engines import PoolEngine, WorkerDied
@@ -1010,6 +1011,14 @@ def test_command_line_ranges_and_sizes_are_refused_before_any_work(
     assert not out.exists()
     if case == "huge_design":  # the option its message names exists
         assert main([*argv, "--allow-large", "--help"]) == 0
+
+
+def test_compare_from_python_refuses_a_run_given_twice(good_run: Path, tmp_path: Path) -> None:
+    """The check lives in ``sim.compare`` itself, not only in the command line."""
+    out = tmp_path / "cmp"
+    with pytest.raises(UserError, match="given twice"):
+        sim.compare([good_run, good_run], out)
+    assert not out.exists()
 
 
 def test_an_observed_record_without_its_columns_is_named(tmp_path: Path, capsys) -> None:

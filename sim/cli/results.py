@@ -101,12 +101,6 @@ def _plot(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     folders = [Path(f) for f in args.results]
-    seen: dict[str, Path] = {}
-    for f in folders:
-        key = os.path.realpath(f)
-        if key in seen:
-            raise UserError(f"compare: {f} given twice (as {seen[key]}); give each run once")
-        seen[key] = f
     names = "_vs_".join(Path(os.path.abspath(f)).name for f in folders)
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
     c = sim.compare(folders, out, sim.ExperimentOptions(force=args.force))

@@ -10,6 +10,7 @@ The first run is the reference; every difference is ``other − reference``.
 from __future__ import annotations
 
 import html
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -198,6 +199,12 @@ def compare_runs(
     if len(folders) < 2:
         raise UserError("compare needs at least two results folders")
     paths = [Path(f) for f in folders]
+    seen: dict[str, Path] = {}
+    for f in paths:
+        key = os.path.realpath(f)
+        if key in seen:
+            raise UserError(f"compare: {f} given twice (as {seen[key]}); give each run once")
+        seen[key] = f
     spec, loaded = _opened(paths)
     manifests = [m for m, _, _ in loaded]
     labels = _labels(paths, manifests)
