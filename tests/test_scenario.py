@@ -270,3 +270,16 @@ def test_scenarios_copy_writes_every_file_once(
 def test_power_suggests_a_rule(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["power", "eu27_baseline", "--rule", "qvm"]) == 2
     assert "did you mean 'qmv'" in capsys.readouterr().err
+
+
+def test_a_bundled_name_beside_a_results_folder_of_that_name_means_the_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run writes ``eu27_baseline/`` into the working folder; ``run eu27_baseline`` from
+    there must still find the bundled scenario, not the folder."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "eu27_baseline").mkdir()
+    assert load_scenario("eu27_baseline").name == "eu27_baseline"
+    (tmp_path / "mine").mkdir()  # a folder that names no bundled scenario stays an error
+    with pytest.raises(ScenarioError, match="is a directory"):
+        load_scenario("mine")

@@ -136,12 +136,14 @@ PRIORS = ".priors.toml"
 
 def resolve_scenario(spec: str | Path) -> Path:
     """The scenario file ``spec`` names: the path itself if it exists, else a bundled scenario
-    (``"qmv_art31"`` or ``"qmv_art31.toml"``); a missing plain name suggests the closest."""
+    (``"qmv_art31"`` or ``"qmv_art31.toml"``); a missing plain name suggests the closest. A
+    plain name that is only a folder here (e.g. the results folder ``eu27_baseline`` a run
+    wrote) still means the bundled scenario."""
     path = Path(spec)
-    if path.exists() or len(path.parts) != 1:
-        return path
     bundled = bundled_scenarios()
     name = path.name.removesuffix(".toml")
+    if len(path.parts) != 1 or (path.exists() and not (path.is_dir() and name in bundled)):
+        return path
     if name in bundled:
         return bundled[name]
     hint = did_you_mean(name, bundled) or " (cfsp-sim scenarios lists the bundled ones)"
