@@ -31,12 +31,14 @@ from sim.core.voting import any_true, can_block
 from sim.engine.logs import Activity
 from sim.engine.proposal import Proposal
 from sim.engine.secretariat import Secretariat
+from sim.scenario import Level
 
 if TYPE_CHECKING:
     from sim.engine.compile import BargainingPractice, CompiledScenario
     from sim.engine.presidency import Presidency
 
 _CONCESSION = int(Activity.CONCESSION)
+_COUNCIL = Level.COUNCIL.rank  # ministers do not meet for one concession
 
 
 class HoldoutTimers:
@@ -181,14 +183,14 @@ class Bargaining(HoldoutTimers):
                 p.abstainers[state] = True
             last = p.holdouts.until[state] >= p.holdouts.end and p.visit is not None
             if last and self.practice.release and self._release(p, now):
-                return
+                return  # freed: on its way as if agreed
             if p.urgent:
                 self._presidency.convene_for(p)
-            elif last and p.visit is not None:
+            elif last:
                 # the last one: the presidency seizes it, below the Council (ministers do not
                 # meet for one concession)
-                rank = self.compiled.bodies[p.visit.body].rank
-                if self.practice.concession_meeting and rank < self.practice.council_rank:
+                rank = self.compiled.bodies[p.on_agenda().body].rank
+                if self.practice.concession_meeting and rank < _COUNCIL:
                     self._presidency.convene_at(p)
 
         return concede

@@ -33,7 +33,6 @@ from sim.scenario import (
     Chair,
     ConstructiveAbstention,
     DecisionRuleSpec,
-    Level,
     NegotiationSpec,
     PoissonArrivals,
     ProposalTypeSpec,
@@ -42,9 +41,6 @@ from sim.scenario import (
     Scenario,
     Unanimity,
 )
-
-LEVELS = list(Level)
-"""Rungs of the ladder, lowest first: a body's rank is its level's index."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +103,7 @@ class BargainingPractice:
     at_closing: bool  # ... when the text is ripe, not as soon as it is on the agenda
     concession_margin: Distribution | None
     escalate: bool
-    concession_meeting: bool  # the last concession convenes the body, below ``council_rank``
-    council_rank: int
+    concession_meeting: bool  # the last concession convenes the body, below the Council
     release: bool = False  # the last concession frees an item waiting for ministers
     ally_distance: float | None = None  # holders anticipate the vote, with these allies
     tandem: tuple[float, Distribution] | None = None  # a second state joins: chance, stagger
@@ -211,7 +206,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             max_rounds=spec.max_rounds,
             compromise_step=min(1.0, spec.compromise_step * _chair_factor(scenario, spec.chair)),
             rule=rules[spec.rule] if spec.rule else None,
-            rank=LEVELS.index(spec.level),
+            rank=spec.level.rank,
             extraordinary_days=spec.extraordinary_days,
             extraordinary_weekends=spec.extraordinary_weekends,
         )
@@ -313,12 +308,11 @@ def _practice(neg: NegotiationSpec) -> Practice:
     bargaining = None
     if spec is not None:
         bargaining = BargainingPractice(
-            rank=LEVELS.index(spec.level),
+            rank=spec.level.rank,
             at_closing=spec.moment == "closing",
             concession_margin=spec.concession_margin,
             escalate=spec.escalate,
             concession_meeting=spec.concession_meeting,
-            council_rank=LEVELS.index(Level.COUNCIL),
             release=spec.release,
             ally_distance=None if spec.shadow is None else spec.shadow.ally_distance,
             tandem=(
@@ -462,7 +456,7 @@ def make_rule(name: str, spec: DecisionRuleSpec) -> VotingRule:
             spec.population_threshold,
             spec.min_blocking_states,
             spec.emergency_brake,
-            -1 if spec.vote_level is None else LEVELS.index(spec.vote_level),
+            -1 if spec.vote_level is None else spec.vote_level.rank,
             spec.consensus_rounds,
             spec.vote_as_a_item,
         )

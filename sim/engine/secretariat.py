@@ -88,6 +88,9 @@ class Secretariat:
         route, its visit and its outcome change (steps tested by identity, the most frequent
         first: this runs a thousand times a replication-year)."""
         step = move.step
+        if step is _RELEASE:  # between meetings: off the agenda it waited on, then on its way
+            self.off_agenda(p)
+            step = _WRITTEN if move.target is None else _MOVE_ON
         if step is _MOVE_ON:
             self.leave(p, now, _EXIT_AGREED)
         elif step is _ADOPT:
@@ -95,11 +98,13 @@ class Secretariat:
             return
         elif step is _TABLE:
             pass
-        elif step is _WRITTEN or step is _SILENCE:
-            if step is _WRITTEN:
-                self.leave(p, now, _EXIT_AGREED)
-                p.pos = move.pos
-            self.written.start(p, now, first=step is _SILENCE)
+        elif step is _WRITTEN:
+            self.leave(p, now, _EXIT_AGREED)
+            p.pos = move.pos
+            self.written.start(p, now)
+            return
+        elif step is _SILENCE:
+            self.written.start(p, now, first=True)
             return
         elif step is _ESCALATE or step is _VOTE or step is _BRAKE:
             self._send_up(p, now, move)
@@ -113,13 +118,6 @@ class Secretariat:
         elif step is _KEEP_TRYING:
             p.on_agenda().failed = 0  # keeps trying until a concession, or a deadline lapses it
             return
-        elif step is _RELEASE:  # between meetings: off the agenda it waited on
-            self.off_agenda(p)
-            self.leave(p, now, _EXIT_AGREED)
-            if move.target is None:
-                p.pos = move.pos
-                self.written.start(p, now)
-                return
         else:
             self._end(p, move, now)
             return

@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.stats import REFERENCE_MIX, t_interval
+from sim.analysis.stats import REFERENCE_MIX, bootstrap_interval
 from sim.report import plots
 from sim.report.names import body_name, plural, type_name
 from sim.report.prose import effect_sentence
@@ -123,7 +123,7 @@ def run_answer(metrics: pd.DataFrame, spec: ReportSpec, replications: int) -> st
 
     def mean(metric: str) -> tuple[float, float, float]:
         m = metrics[(metrics["metric"] == metric) & (metrics["group"] == group)]
-        return t_interval(m["value"].to_numpy(float))
+        return bootstrap_interval(m["value"].to_numpy(float))  # as summary.csv's
 
     days, lo, hi = mean("time_to_adoption_mean")
     if days != days:
@@ -208,7 +208,7 @@ def per_type_run(metrics: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
         row = {"type": type_name(group)}
         for metric in names:
             v = m[(m["metric"] == metric) & (m["group"] == group)]["value"].to_numpy(float)
-            mean, lo, hi = t_interval(v)
+            mean, lo, hi = bootstrap_interval(v)  # as summary.csv's
             row[PER_TYPE.get(metric, (metric, ""))[0]] = _cell(metric, mean, lo, hi, False)
         rows.append(row)
     return pd.DataFrame(rows)

@@ -53,3 +53,8 @@ class Level(StrEnum):
     COREPER = "coreper"
     COUNCIL = "council"
     EUROPEAN_COUNCIL = "european_council"
+
+    @property
+    def rank(self) -> int:
+        """The rung's place on the ladder, lowest first (a working party is 0)."""
+        return list(Level).index(self)

@@ -178,7 +178,7 @@ def check_cross_references(s: Scenario) -> None:
 def _check_climbs(s: Scenario, type_id: str, pt: ProposalTypeSpec) -> None:
     """A route climbs the ladder: no level below the one before it, and the escalation body
     (the European Council, Art. 15 TEU) above every rung, not on the route."""
-    ranks = [_LEVELS.index(s.bodies[b].level) for b in pt.route]
+    ranks = [s.bodies[b].level.rank for b in pt.route]
     for i in range(1, len(ranks)):
         if ranks[i] < ranks[i - 1]:
             raise KeyedError(
@@ -193,14 +193,11 @@ def _check_climbs(s: Scenario, type_id: str, pt: ProposalTypeSpec) -> None:
             f"proposal_types.{type_id}.route",
             f"goes through the escalation body {top!r} (items escalate there, off the route)",
         )
-    if _LEVELS.index(s.bodies[top].level) <= max(ranks):
+    if s.bodies[top].level.rank <= max(ranks):
         raise KeyedError(
             "escalation_body",
             f"{top!r} is not above the route of {type_id!r} (it should be the European Council)",
         )
-
-
-_LEVELS = list(Level)
 
 
 def _has_deadline(pt: ProposalTypeSpec) -> bool:
@@ -226,8 +223,7 @@ def check_practice_used(s: Scenario) -> None:
         and "concession_meeting" in written
         and bargaining.concession_meeting
         and not any(
-            b.extraordinary_days is not None
-            and _LEVELS.index(b.level) < _LEVELS.index(Level.COUNCIL)
+            b.extraordinary_days is not None and b.level.rank < Level.COUNCIL.rank
             for b in s.bodies.values()
         )
     ):
