@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -758,7 +759,9 @@ def _most_children(proc: subprocess.Popen[str]) -> int:
     return most
 
 
-def test_a_pool_is_never_larger_than_the_work(tmp_path: Path) -> None:
+def test_a_pool_is_never_larger_than_the_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``--workers 40`` for a design of 3 points (Morris, one trajectory of two parameters)
     starts at most 3 workers (and never more than the cores)."""
     priors = _tiny_priors(tmp_path)
@@ -768,6 +771,15 @@ def test_a_pool_is_never_larger_than_the_work(tmp_path: Path) -> None:
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert 1 <= most <= min(3, len(os.sched_getaffinity(0))), most
+    # the bound itself, on a machine with more cores than work: the work decides
+    from sim.experiment import engines
+
+    monkeypatch.setattr(engines, "cores", lambda: 64)
+    assert [engines.pool_size(40, 3), engines.pool_size(40, 1), engines.pool_size(2, 3)] == [
+        3,
+        1,
+        2,
+    ]
 
 
 def test_sensitivity_points_are_the_same_on_the_pool(tmp_path: Path) -> None:
@@ -776,7 +788,7 @@ def test_sensitivity_points_are_the_same_on_the_pool(tmp_path: Path) -> None:
     import pandas as pd
 
     from sim.experiment.moments import Simulator, theta_rows
-    from sim.experiment.sensitivity import evaluate, sample_unit
+    from sim.experiment.sensitivity import _point, evaluate, sample_unit
     from sim.scenario.priors import load_priors
 
     scenario = load_scenario(TINY)
@@ -784,7 +796,9 @@ def test_sensitivity_points_are_the_same_on_the_pool(tmp_path: Path) -> None:
     thetas = theta_rows(priors, sample_unit(priors, "morris", 1, 3))
     sim = Simulator(scenario, priors)
     serial = pd.DataFrame(evaluate(sim, thetas, 3, 1, 1))
-    pooled = pd.DataFrame(evaluate(sim, thetas, 3, 1, 2))
+    pool = PoolEngine(2)  # two processes whatever the cores: the pooled path, not the serial
+    with pool:
+        pooled = pd.DataFrame(pool.imap(partial(_point, sim, 3, 1), thetas))
     assert len(serial) == 3
     pd.testing.assert_frame_equal(serial, pooled)
 

@@ -126,17 +126,17 @@ def _fit(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     folder = Path(args.results)
-    manifest = sim.open_results(folder).manifest  # a complete, verified run, else UserError
+    run = sim.open_results(folder)  # a complete, verified run, else UserError
+    manifest = run.manifest
     try:
-        parse_replications(args.replications, int(manifest["replications"]))
+        count = len(parse_replications(args.replications, int(manifest["replications"])))
     except ValueError as exc:
         raise UserError(f"--replications: {exc}") from None
     suffix = {"xes": ".xes", "ocel": ".jsonocel", "csv": ".csv"}[args.format]
     default = folder.parent / f"{folder.name}{suffix}"
     out = Path(args.out) if args.out else default
     check_output_file(out, args.force, default)
-    path = export_log(folder, args.format, out, args.replications, args.member_events)
-    count = len(parse_replications(args.replications, int(manifest["replications"])))
+    path = export_log(run, args.format, out, args.replications, args.member_events)
     print(f"{args.format}: {path} ({count} of {manifest['replications']} replications)")
     return EXIT_OK
 

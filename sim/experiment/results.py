@@ -18,7 +18,7 @@ import logging
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -345,6 +345,13 @@ class Experiment:
         """Open a results folder written by :func:`~sim.experiment.runner.run_experiment`
         (see :func:`open_results`)."""
         return open_results(path)
+
+    def published(self, path: Path, manifest: dict[str, Any]) -> Experiment:
+        """This result where its study published it: the tables already read (by the report,
+        from the staging folder) come along rather than being read again."""
+        moved = replace(self, path=path, manifest=manifest)
+        moved.__dict__.update({k: v for k, v in vars(self).items() if k in (*TABLES, "metrics")})
+        return moved
 
     @cached_property
     def proposals(self) -> pd.DataFrame:

@@ -209,4 +209,4 @@ def run_experiment(
         summary = replicate(engine, scenario, s.append, options.progress, parameters)
         finish_run(s, scenario, summary)
     assert s.published is not None
-    return replace(s.result, path=s.published, manifest=s.manifest)
+    return s.result.published(s.published, s.manifest)

@@ -117,13 +117,11 @@ def evaluate(
     its workers do not hold the folder's lock and die with this process)."""
     fn = partial(_point, sim, seed, reps)
     size = pool_size(workers, len(thetas))
-    if workers == 1 or size == 1:
+    if size == 1:
         return [fn(t) for t in thetas]
     pool = PoolEngine(size)
-    try:
+    with pool:  # closed (its workers reaped) however the map ends
         return list(pool.imap(fn, thetas))
-    finally:
-        pool.close()
 
 
 def indices(

@@ -88,7 +88,7 @@ class Simulation:
                     s.append(name, table)
             finish_run(s, self.scenario, self.summary)
         assert s.published is not None
-        return replace(s.result, path=s.published, manifest=s.manifest)
+        return s.result.published(s.published, s.manifest)
 
 
 def simulate(

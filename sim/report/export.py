@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from sim.experiment.paths import write_output
-from sim.experiment.results import open_results
+from sim.experiment.results import Experiment, open_results
 from sim.scenario import Scenario
 
 FORMATS = ("xes", "ocel", "csv")
@@ -419,13 +419,18 @@ def to_csv(log: pd.DataFrame, cases: pd.DataFrame, scenario: Scenario) -> str:
 
 
 def export_log(
-    folder: Path, fmt: str, out: Path, replications: str = "all", member_events: bool = False
+    run: Path | Experiment,
+    fmt: str,
+    out: Path,
+    replications: str = "all",
+    member_events: bool = False,
 ) -> Path:
-    """Write the run in ``folder`` as ``fmt`` (xes, ocel, csv) to ``out``; returns ``out``."""
-    exp = open_results(folder)  # a complete, verified run
+    """Write the run (a folder, or a run already opened) as ``fmt`` (xes, ocel, csv) to
+    ``out``; returns ``out``."""
+    exp = run if isinstance(run, Experiment) else open_results(run)  # complete, verified
     reps = parse_replications(replications, int(exp.manifest["replications"]))
     scenario = exp.scenario
-    log, cases = mining_log(folder, reps, member_events)
+    log, cases = mining_log(exp.path, reps, member_events)
     if fmt == "xes":
         text = to_xes(log, cases, scenario, f"cfsp-sim {scenario.name}")
     elif fmt == "ocel":
