@@ -50,13 +50,13 @@ def count_metrics(
     """Per replication and proposal type (and ``all``): how many of each counted event
     (``brakes``...) the event log holds; zero where none."""
     reps = sorted(proposals["replication"].unique())
-    types = [str(t) for t in proposals["type"].astype(str).unique()]
+    types = proposals["type"].astype(str).unique().tolist()
     kinds = proposals[["replication", "proposal_id", "type"]].rename(
         columns={"proposal_id": "case_id"}
     )
     rows = []
     for name in counts:
-        ev = events[events["activity"].astype(str) == COUNTED_ACTIVITY[name]]
+        ev = events[events["activity"] == COUNTED_ACTIVITY[name]]  # on the categories
         typed = ev[["replication", "case_id"]].merge(kinds, on=["replication", "case_id"])
         n = typed.groupby(["replication", typed["type"].astype(str)]).size()
         grid = pd.MultiIndex.from_product([reps, types], names=["replication", "group"])
@@ -285,8 +285,3 @@ def outcome_difference_figure(table: pd.DataFrame, comparison: str) -> Figure:
         ax.set_title(f"How proposals end: {comparison}")
         fig.tight_layout()
     return fig
-
-
-def focus_name(spec: ReportSpec) -> str:
-    """The focus types in words (``sanctions packages``), or ``all types``."""
-    return ", ".join(plural(t) for t in spec.focus_types) or "all types"

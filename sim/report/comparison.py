@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.figure import Figure
 
-from sim.analysis.metrics import HEADLINE, fmt_difference, fmt_interval, fmt_value
+from sim.analysis.metrics import HEADLINE, fmt_value
 from sim.analysis.stats import (
     REFERENCE_MIX,
     few_replications,
@@ -43,7 +43,7 @@ from sim.report.answer import (
     report_spec,
 )
 from sim.report.html import Rendered, figures_html, glossary_html, html_table, page, save_figure
-from sim.report.names import metric_name, type_name
+from sim.report.names import metric_name
 from sim.scenario.report import ReportSpec
 
 
@@ -55,14 +55,14 @@ class Comparison:
     paired: bool
     reason: str
     table: pd.DataFrame
+    per_type: pd.DataFrame
+    """Per comparison and type: adoption, median, p90, lapses and counts, differences."""
     uncertainty: str = ""
     warnings: tuple[str, ...] = ()
     question: str | None = None
     """The compared scenario's question (its ``[report]`` table), if it states one."""
     answers: tuple[str, ...] = ()
     """One sentence per compared scenario: the focus type's change with its interval."""
-    per_type: pd.DataFrame | None = None
-    """Per comparison and type: adoption, median, p90, lapses and counts, differences."""
 
 
 def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
@@ -236,11 +236,11 @@ def compare_runs(
         paired,
         reason,
         table,
+        per_type,
         uncertainty,
         tuple(warnings),
         spec.question,
         answers,
-        per_type,
     )
 
 
@@ -327,28 +327,6 @@ def headline_differences(table: pd.DataFrame) -> pd.DataFrame:
             )
     out = pd.DataFrame(rows)
     return out.drop(columns="comparison") if out["comparison"].nunique() == 1 else out
-
-
-def per_type_differences(table: pd.DataFrame) -> pd.DataFrame:
-    """Per proposal type: the difference in mean days to adoption and in adoption rate, with
-    95% intervals (the table a reader wants after the headline)."""
-    rows = []
-    skip = {"all", REFERENCE_MIX}
-    for comparison, t in table.groupby("comparison", sort=False):
-        days = t[(t["metric"] == "time_to_adoption_mean") & ~t["group"].isin(skip)]
-        rate = t[(t["metric"] == "adoption_rate") & ~t["group"].isin(skip)].set_index("group")
-        for d in days.itertuples():
-            row = {"comparison": comparison, "type": type_name(d.group)}
-            row["days to adoption, difference"] = fmt_difference(d.metric, d.difference)
-            row["days 95% CI"] = fmt_interval(d.metric, d.ci_low, d.ci_high, difference=True)
-            if d.group in rate.index:
-                a = rate.loc[d.group]
-                row["adoption, difference"] = fmt_difference("adoption_rate", a["difference"])
-                row["adoption 95% CI"] = fmt_interval(
-                    "adoption_rate", a["ci_low"], a["ci_high"], difference=True
-                )
-            rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def _headline_rows(table: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sim.experiment.results import Experiment
 from sim.experiment.sensitivity import Sensitivity
 from sim.experiment.sweep import Sweep
 from sim.report.answer import extended_metrics, report_spec, run_answer
-from sim.report.comparison import Comparison, headline_differences, per_type_differences
+from sim.report.comparison import Comparison, headline_differences
 from sim.report.names import metric_name
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -115,14 +115,13 @@ def calibration_lines(cal: Calibration) -> list[str]:
 
 def comparison_lines(c: Comparison) -> list[str]:
     """A comparison's pairing, warnings, headline and per-type differences."""
-    per_type = c.per_type if c.per_type is not None else per_type_differences(c.table)
     return [
         *([c.question] if c.question else []),
         *c.answers,
         "",
         "By proposal type (difference [95% CI]; shares in pp, times in days, counts per "
         "replication):",
-        per_type.to_string(index=False),
+        c.per_type.to_string(index=False),
         "",
         c.reason,
         *(f"warning: {w}" for w in c.warnings),

@@ -302,28 +302,6 @@ def headline_table(summary: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def by_type_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Adoption rate and median time to adoption by proposal type, with 95% intervals."""
-    from sim.analysis.metrics import fmt_interval, fmt_value
-
-    rows = []
-    for metric, label in (
-        ("adoption_rate", "adoption rate"),
-        ("time_to_adoption_median", "median days to adoption"),
-    ):
-        s = summary[(summary["metric"] == metric) & (summary["group"] != "all")]
-        for r in s.itertuples():
-            rows.append(
-                {
-                    "type": plots.human(r.group),
-                    "metric": label,
-                    "mean": fmt_value(metric, r.mean),
-                    "95% interval": fmt_interval(metric, r.ci_low, r.ci_high),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
 def _warmup(s: Scenario) -> str:
     """The warm-up, if any, as the report's run line words it."""
     return f" after a warm-up of {s.warmup_days} days (not counted)" if s.warmup_days else ""
