@@ -116,7 +116,9 @@ BASE: dict[str, Any] = {
             "reinstruct": "all",
             "reinstruct_on_escalation": True,
             "discuss_under_reservation": False,
-        }
+        },
+        # the stories' bodies meet at midnight (whole days); meeting hours are a story of their own
+        "agenda": {"meeting_hours": [0.0, 24.0]},
     },
 }
 
@@ -1134,3 +1136,81 @@ def test_a_holdout_is_a_demand_on_a_kind_of_file() -> None:
     conceded = held[held["activity"] == "concession"]
     assert conceded["value"].tolist() == [3.0]  # its demand's duration, not the default ten
     assert props["outcome"].tolist() == ["adopted", "adopted"]
+
+
+@pytest.mark.parametrize("release", [True, False])
+def test_a_linkage_hold_out_climbs_to_the_european_council_and_its_concession_frees_it(
+    release: bool,
+) -> None:
+    """A hold-out that outlasts Coreper (``climb_after_days``) takes the item to ministers,
+    then to the European Council, each failing on it; the concession frees it from the top at
+    once with ``release`` (an A item of the next Council), else it waits for the next summit
+    (day 45) to be referred back."""
+    spec = scenario(
+        negotiation__bargaining=bargaining(
+            concession_meeting=False, escalate=False, release=release, climb_after_days=7.0
+        ),
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 30},
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    held = [e for e in events if e[1] in ("objection", "escalated", "concession")]
+    assert held == [
+        (16.0, "objection", "COREPER", "BB"),  # raised on day 7; Coreper fails on it
+        (21.0, "escalated", "COREPER", ""),  # 14 days after the demand, still held: up
+        (25.0, "objection", "COUNCIL", "BB"),  # ministers fail on it
+        (28.0, "escalated", "COUNCIL", ""),  # seven days later: to the European Council
+        (37.0, "concession", "EUCO", "BB"),
+    ]
+    assert props["decided_day"].tolist() == ([39.0] if release else [46.0])
+
+
+def test_without_climbing_a_held_item_is_bargained_where_it_is() -> None:
+    spec = scenario(
+        negotiation__bargaining=bargaining(concession_meeting=False, escalate=False),
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 30},
+    )
+    events, props, _ = story(spec, [(0.5, ITEM, None)])
+    assert "escalated" not in {a for _, a, _, _ in events}
+    assert (37.0, "agreed", "COREPER", "") in events
+    assert props["decided_day"].tolist() == [39.0]
+
+
+@pytest.mark.parametrize(("hours", "meets"), [((7.0, 21.0), 22 + 7 / 24), ((0.0, 24.0), 22.0)])
+def test_an_extraordinary_meeting_keeps_meeting_hours(
+    hours: tuple[float, float], meets: float
+) -> None:
+    """Coreper convened at a day's notice for an urgent item: due at midnight, it meets at
+    the next opening hour (07:00) when meeting hours are kept."""
+    spec = scenario(
+        proposal_types__item__deadline_days=30.0,
+        proposal_types__item__crisis={"run_up_days": 10},
+        bodies__COREPER__extraordinary_days=1.0,
+        member_states__AA__objection_probability=0.5,
+        bodies__WP__max_rounds=5,
+        negotiation__agenda={"meeting_hours": list(hours)},
+    )
+    draws = ScriptedDraws(objections=[[YES, NO, NO]] * 2)  # AA objects on days 7 and 14
+    _, _, r = story(spec, [(0.5, ITEM, 26.0)], draws)
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert extra["body"].astype(str).tolist() == ["COREPER"]
+    assert extra["time_day"].tolist() == pytest.approx([meets])
+
+
+@pytest.mark.parametrize(("deadline", "convened"), [(None, False), (60.0, True)])
+def test_in_a_recess_a_concession_convenes_coreper_only_for_an_item_with_a_deadline(
+    deadline: float | None, convened: bool
+) -> None:
+    """The last concession (day 17) would convene Coreper the next day; in a recess (from
+    day 14) the presidency convenes it only for an item bound by a deadline."""
+    spec = scenario(
+        negotiation__bargaining=bargaining(concession_meeting=True, escalate=False),
+        member_states__BB__holdout_probability=1.0,
+        member_states__BB__holdout_days={"dist": "fixed", "value": 10},
+        bodies__COREPER__extraordinary_days=1.0,
+        recesses=[{"start": "01-20", "end": "02-28"}],
+    )
+    _, _, r = story(spec, [(0.5, ITEM, deadline)])
+    extra = r.meetings[r.meetings["extraordinary"]]
+    assert (extra["body"].astype(str).tolist() == ["COREPER"]) is convened

@@ -178,6 +178,31 @@ def _meeting_days(
     return np.asarray(out, dtype=float)
 
 
+def recess_days(
+    spec: CalendarSpec, default_recesses: list[Recess], start: dt.date, horizon_days: float
+) -> np.ndarray:
+    """Whether each day of ``[0, horizon_days)`` from ``start`` falls in one of the body's
+    recesses (its calendar's own, else ``default_recesses``).
+
+    >>> summer = Recess(start="08-01", end="08-31")
+    >>> recess_days(CalendarSpec(weekdays=["mon"]), [summer], dt.date(2025, 7, 30), 4).tolist()
+    [False, False, True, True]
+    """
+    recesses = default_recesses if spec.recesses is None else spec.recesses
+    key = tuple(r.model_dump_json() for r in recesses)
+    return _recess_days(key, start, float(horizon_days))
+
+
+@functools.lru_cache(maxsize=256)
+def _recess_days(recess_json: tuple[str, ...], start: dt.date, horizon_days: float) -> np.ndarray:
+    """:func:`recess_days` of recesses given as JSON, computed once (read-only)."""
+    recesses = [Recess.model_validate_json(r) for r in recess_json]
+    days = (start + dt.timedelta(days=d) for d in range(int(np.ceil(horizon_days))))
+    mask = np.array([any(r.covers(day) for r in recesses) for day in days], dtype=bool)
+    mask.flags.writeable = False
+    return mask
+
+
 def presidency_term(day: dt.date) -> str:
     """The six-month presidency term of ``day``, e.g. ``"2025-H2"``.
 

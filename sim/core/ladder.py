@@ -171,17 +171,20 @@ def after_exhaustion(
 
 
 def after_concession(route: Route, body: int, b_item: bool) -> Move | None:
-    """Where the last concession sends an item waiting for ministers at its adopting ``body``:
-    on at once, as if the last preparatory body had agreed (an A item of the next Council of
-    any configuration, or written procedure; target None), instead of waiting for the
-    ministers' next meeting. None where it is not waiting there, or ministers are to discuss
-    it anyway (a B item).
+    """Where the last concession sends an item waiting for ministers, at its adopting ``body``
+    or at the European Council above it: on at once, as if the last preparatory body had
+    agreed (an A item of the next Council of any configuration, or written procedure; target
+    None), instead of waiting for the next ministers' meeting or summit. None where it is not
+    waiting there, or ministers are to discuss it anyway (a B item at the adopting body).
 
     >>> after_concession(Route((0, 1, 2), top=3, a_items=4), 2, b_item=False)
     Move(step=<Step.RELEASE: 'release'>, target=4, pos=2, open=False)
     >>> after_concession(Route((0, 1, 2), top=3, written_procedure=True), 2, False).target
+    >>> after_concession(Route((0, 1, 2), top=3, a_items=4), 3, b_item=True).target
+    4
     """
-    if body != route.adopting or b_item or len(route.bodies) < 2:
+    at_top = body == route.top
+    if len(route.bodies) < 2 or not (at_top or (body == route.adopting and not b_item)):
         return None
     last = len(route.bodies) - 1
     agreed = after_agreement(route, route.bodies[last - 1], last - 1)

@@ -14,6 +14,11 @@ objects whatever the text says, for the time it holds out (its ``holdout_days``;
 rising-hazard or heavy-tailed distribution, as data), and concedes a margin before the item's
 deadline at the latest. The concession is an event of its own (``concession``: the state, days
 held), apart from the text's dilution; the state may then abstain rather than vote for.
+
+A linkage hold-out (``climb_after_days``) outlasts the rung where it was raised: the item climbs
+to ministers, then to the European Council, each discussing it in vain, as the record's long
+contested packages did (RU11, RU14: 49 days); the concession then frees it from wherever it
+waits (``release``).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import simpy
 
-from sim.core.ladder import after_concession
+from sim.core.ladder import Step, after_concession, after_exhaustion
 from sim.core.members import Holdouts, raise_holdouts
 from sim.core.rng import Stream, stream
 from sim.core.voting import any_true, can_block
@@ -129,6 +134,32 @@ class Bargaining(HoldoutTimers):
         for i in np.flatnonzero(holders):
             wait = float(p.holdouts.until[i]) - now
             self.env.timeout(wait).callbacks.append(self._concession(p, int(i), now))
+        if self.practice.climb_after is not None and p.deadline is None:
+            self._climb_later(p, now)
+
+    def _climb_later(self, p: Proposal, now: float) -> None:
+        """If ``p`` will still be held ``climb_after`` days from ``now``, it climbs a rung then."""
+        after = self.practice.climb_after
+        assert after is not None
+        if p.holdouts.end - now > after:
+            self.env.timeout(after).callbacks.append(lambda _: self._climb(p))
+
+    def _climb(self, p: Proposal) -> None:
+        """A linkage hold-out outlasts the rung ``p`` is held at: up to the next body (the
+        European Council above the route), to be discussed there, unless it already moved."""
+        now = self.env.now
+        if p.outcome is not None or p.visit is None or p.holdouts.end <= now:
+            return
+        if not p.parked:  # still discussed where it is (or on its way): look again later
+            self._climb_later(p, now)
+            return
+        move = after_exhaustion(p.route, p.visit.body, p.pos, p.visited_top, True, lambda: False)
+        if move.step is not Step.ESCALATE:
+            return  # at the top: it waits there for the concession
+        self.desk.off_agenda(p)
+        self.desk.apply(p, move, now)
+        p.parked = False  # discussed up there, in vain, before it waits again
+        self._climb_later(p, now)
 
     def _in_the_shadow_of_the_vote(self, p: Proposal, holders: np.ndarray) -> np.ndarray:
         """The would-be ``holders`` that still hold out on ``p``: those that can expect to

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from sim.core.arrivals import PoissonSpec, ScheduledSpec, poisson_arrivals, scheduled_arrivals
-from sim.core.calendars import Recess, meeting_days
+from sim.core.calendars import Recess, meeting_days, recess_days
 from sim.core.distributions import Distribution
 from sim.core.ladder import Route
 from sim.core.members import DelayGroups, MemberArrays
@@ -58,6 +58,7 @@ class CompiledBody:
     rank: int  # the body's level on the ladder (working party = 0)
     extraordinary_days: float | None  # urgent items: a meeting at short notice within this
     extraordinary_weekends: bool = False  # ... also on a Saturday or Sunday
+    recess: np.ndarray | None = None  # per day from the first simulated day: in a recess
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class BargainingPractice:
     release: bool = False  # the last concession frees an item waiting for ministers
     ally_distance: float | None = None  # holders anticipate the vote, with these allies
     tandem: tuple[float, Distribution] | None = None  # a second state joins: chance, stagger
+    climb_after: float | None = None  # days a held item waits at a rung before it climbs
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ class Practice:
     reinstruct_on_escalation: bool
     discuss_under_reservation: bool
     brake: BrakePractice | None = None  # None: a brake refers the item at once
+    meeting_hours: tuple[float, float] = (7 / 24, 21 / 24)  # opens, closes (fractions of a day)
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,7 @@ def compile_scenario(scenario: Scenario) -> CompiledScenario:
             rank=spec.level.rank,
             extraordinary_days=spec.extraordinary_days,
             extraordinary_weekends=spec.extraordinary_weekends,
+            recess=recess_days(spec.calendar, scenario.recesses, first, span),
         )
         for i, (bid, spec) in enumerate(scenario.bodies.items())
     ]
@@ -314,6 +318,7 @@ def _practice(neg: NegotiationSpec) -> Practice:
             escalate=spec.escalate,
             concession_meeting=spec.concession_meeting,
             release=spec.release,
+            climb_after=spec.climb_after_days,
             ally_distance=None if spec.shadow is None else spec.shadow.ally_distance,
             tandem=(
                 None if spec.tandem is None else (spec.tandem.join_probability, spec.tandem.stagger)
@@ -327,6 +332,7 @@ def _practice(neg: NegotiationSpec) -> Practice:
         reinstruct_objectors_only=capitals.reinstruct == "objectors",
         reinstruct_on_escalation=capitals.reinstruct_on_escalation,
         discuss_under_reservation=capitals.discuss_under_reservation,
+        meeting_hours=(neg.agenda.meeting_hours[0] / 24, neg.agenda.meeting_hours[1] / 24),
     )
 
 

@@ -9,6 +9,10 @@ its next regular meeting is later: on a working day, unless the body also meets 
 concession_meeting`` the last hold-out's concession convenes the body too, below the Council:
 the presidency seizes the moment (observed_cfsp.csv: Coreper agreed 0-1 days after a failed
 attempt, RU05, RU10, RU12).
+
+Extraordinary meetings keep meeting hours (``[negotiation.agenda] meeting_hours``, 07:00-21:00
+by default): one due at night is held at the next opening hour. During a recess the presidency
+convenes none for an item that is neither urgent nor bound by a deadline.
 """
 
 from __future__ import annotations
@@ -36,6 +40,8 @@ class Presidency:
     ) -> None:
         """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
         self.bodies = compiled.bodies
+        self._opens, self._closes = compiled.practice.meeting_hours
+        self._warmup = compiled.warmup
         self._weekday0 = compiled.start_date.weekday()  # day 0's weekday (Monday = 0)
         self.env = env
         self._hold_meeting = hold_meeting
@@ -46,7 +52,7 @@ class Presidency:
         if p.urgent and p.visit is not None:
             body = self.bodies[p.visit.body]
             if body.extraordinary_days is not None:
-                self._convene(body, self.env.now, p.deadline)
+                self._convene(body, self.env.now, p.deadline, pressing=True)
 
     def convene_at(self, p: Proposal) -> None:
         """An extraordinary meeting of the body ``p`` is at, if it holds them, whether or not
@@ -54,7 +60,8 @@ class Presidency:
         assert p.visit is not None
         body = self.bodies[p.visit.body]
         if body.extraordinary_days is not None:
-            self._convene(body, self.env.now, p.deadline)
+            pressing = p.urgent or p.deadline is not None
+            self._convene(body, self.env.now, p.deadline, pressing)
 
     def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
         """A callback for when ``p``'s deadline nears: if still open, it becomes urgent."""
@@ -66,18 +73,39 @@ class Presidency:
 
         return urgent
 
-    def _convene(self, body: CompiledBody, now: float, deadline: float | None) -> None:
-        """A meeting of ``body`` within its ``extraordinary_days`` of ``now``; one due at a
-        weekend is held on the Monday after, unless the body meets at weekends or the item's
-        ``deadline`` falls before then."""
-        at = now + float(body.extraordinary_days or 0.0)
+    def _convene(
+        self, body: CompiledBody, now: float, deadline: float | None, pressing: bool
+    ) -> None:
+        """A meeting of ``body`` within its ``extraordinary_days`` of ``now``, in meeting hours
+        (else at the next opening hour); one due at a weekend is held on the Monday after,
+        unless the body meets at weekends or the item's ``deadline`` falls before then. None
+        in a recess unless the item is ``pressing`` (urgent, or bound by a deadline)."""
+        at = self._in_hours(now + float(body.extraordinary_days or 0.0))
         weekday = (self._weekday0 + math.floor(at)) % 7
         if weekday >= 5 and not body.extraordinary_weekends:
             monday = at + 7 - weekday
             if deadline is None or monday < deadline:
                 at = monday
+        if not pressing and self._in_recess(body, at):
+            return
         i = int(body.times.searchsorted(now, side="right"))
         if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
             return  # a meeting is due by then anyway
         self._extra[body.idx] = at
         self.env.timeout(at - now).callbacks.append(lambda _: self._hold_meeting(body, at, True))
+
+    def _in_hours(self, at: float) -> float:
+        """``at``, or the next opening hour if it falls outside meeting hours."""
+        day = math.floor(at)
+        hour = at - day
+        if hour < self._opens:
+            return day + self._opens
+        if hour >= self._closes:
+            return day + 1 + self._opens
+        return at
+
+    def _in_recess(self, body: CompiledBody, at: float) -> bool:
+        """Whether ``at`` falls in one of ``body``'s recesses."""
+        recess = body.recess
+        day = math.floor(at + self._warmup)
+        return recess is not None and 0 <= day < len(recess) and bool(recess[day])

@@ -88,6 +88,12 @@ class BargainingSpec(StrictModel):
         description="Whether the last hold-out's concession convenes the body the item waits "
         "at (below the Council) within its extraordinary_days, as an urgent item does.",
     )
+    climb_after_days: PositiveDays | None = Field(
+        default=None,
+        description="Linkage hold-outs: days an item without a deadline may stay held at one "
+        "rung before ministers, then the European Council, take it up (each discusses it, "
+        "fails and waits for the concession; none: it is bargained where it is).",
+    )
     shadow: ShadowSpec | None = Field(
         default=None,
         description="Holders anticipate the vote (none: they hold out whatever the rule).",
@@ -127,6 +133,10 @@ class CapitalsSpec(StrictModel):
     )
 
 
+Hour = Annotated[float, Field(ge=0.0, le=24.0)]
+"""An hour of the day, 0-24."""
+
+
 class TourDeTableSpec(StrictModel):
     """``[negotiation.agenda.tour_de_table]``: a meeting's time per item grows with the
     delegations at the table, so a meeting holds ``capacity / (1 - s + s * n /
@@ -156,6 +166,18 @@ class AgendaSpec(StrictModel):
         default=None,
         description="Agenda room that shrinks with the delegations (none: fixed room).",
     )
+    meeting_hours: tuple[Hour, Hour] = Field(
+        default=(7.0, 21.0),
+        description="The hours (Brussels time, 0-24) between which an extraordinary meeting "
+        "may start; one due outside them is held at the next opening hour.",
+    )
+
+    @model_validator(mode="after")
+    def _hours_ordered(self) -> AgendaSpec:
+        opens, closes = self.meeting_hours
+        if not opens < closes:
+            raise ValueError(f"meeting_hours: opens at {opens} after it closes at {closes}")
+        return self
 
 
 class BrakeSpec(StrictModel):
