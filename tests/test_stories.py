@@ -604,8 +604,9 @@ def test_bodies_not_required_are_skipped_and_a_items_go_to_any_council() -> None
 def test_urgent_items_get_extraordinary_meetings() -> None:
     spec = scenario(bodies__WP__extraordinary_days=1.0, bodies__COREPER__extraordinary_days=1.0)
     _, props, r = story(spec, [(0.5, URGENT, None), (0.5, ITEM, None)])
-    # the WP meets the next day instead of on day 7; the ordinary item rides along
-    assert props["decided_day"].tolist() == [4.0, 4.0]
+    # the WP meets the next day instead of on day 7 for the urgent item; the ordinary one
+    # waits for the regular meetings (an extraordinary meeting is not for it)
+    assert props["decided_day"].tolist() == [4.0, 11.0]
     extra = r.meetings[r.meetings["extraordinary"]]
     assert extra[["body", "time_day"]].astype(str).values.tolist() == [["WP", "1.5"]]
 

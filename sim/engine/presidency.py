@@ -10,8 +10,10 @@ concession_meeting`` the last hold-out's concession convenes the body too, below
 the presidency seizes the moment (observed_cfsp.csv: Coreper agreed 0-1 days after a failed
 attempt, RU05, RU10, RU12).
 
-Extraordinary meetings keep meeting hours (``[negotiation.agenda] meeting_hours``, 07:00-21:00
-by default): one due at night is held at the next opening hour. During a recess the presidency
+An extraordinary meeting takes the items it was convened for and pressing ones (urgent, or bound
+by a deadline), not the rest of the body's agenda. Extraordinary meetings keep meeting hours
+(``[negotiation.agenda] meeting_hours``, 07:00-21:00 by default): one due at night is held at
+the next opening hour. During a recess the presidency
 convenes none for an item that is neither urgent nor bound by a deadline.
 """
 
@@ -36,9 +38,10 @@ class Presidency:
         self,
         compiled: CompiledScenario,
         env: simpy.Environment,
-        hold_meeting: Callable[[CompiledBody, float, bool], None],
+        hold_meeting: Callable[[CompiledBody, float, set[int] | None], None],
     ) -> None:
-        """``hold_meeting(body, day, extraordinary)`` holds a meeting of ``body``."""
+        """``hold_meeting(body, day, convened_for)`` holds a meeting of ``body``: an
+        extraordinary one for the proposals ``convened_for`` (and pressing items)."""
         self.bodies = compiled.bodies
         self._opens, self._closes = compiled.practice.meeting_hours
         self._warmup = compiled.warmup
@@ -46,13 +49,14 @@ class Presidency:
         self.env = env
         self._hold_meeting = hold_meeting
         self._extra: dict[int, float] = {}  # body: day of its pending extraordinary meeting
+        self._for: dict[int, set[int]] = {}  # body: the proposals that meeting is convened for
 
     def convene_for(self, p: Proposal) -> None:
         """An extraordinary meeting of the body an urgent item ``p`` is at, if it holds them."""
         if p.urgent and p.visit is not None:
             body = self.bodies[p.visit.body]
             if body.extraordinary_days is not None:
-                self._convene(body, self.env.now, p.deadline, pressing=True)
+                self._convene(body, self.env.now, p, pressing=True)
 
     def convene_at(self, p: Proposal) -> None:
         """An extraordinary meeting of the body ``p`` is at, if it holds them, whether or not
@@ -61,7 +65,7 @@ class Presidency:
         body = self.bodies[p.visit.body]
         if body.extraordinary_days is not None:
             pressing = p.urgent or p.deadline is not None
-            self._convene(body, self.env.now, p.deadline, pressing)
+            self._convene(body, self.env.now, p, pressing)
 
     def pressure(self, p: Proposal) -> Callable[[simpy.Event], None]:
         """A callback for when ``p``'s deadline nears: if still open, it becomes urgent."""
@@ -73,13 +77,12 @@ class Presidency:
 
         return urgent
 
-    def _convene(
-        self, body: CompiledBody, now: float, deadline: float | None, pressing: bool
-    ) -> None:
-        """A meeting of ``body`` within its ``extraordinary_days`` of ``now``, in meeting hours
-        (else at the next opening hour); one due at a weekend is held on the Monday after,
-        unless the body meets at weekends or the item's ``deadline`` falls before then. None
-        in a recess unless the item is ``pressing`` (urgent, or bound by a deadline)."""
+    def _convene(self, body: CompiledBody, now: float, p: Proposal, pressing: bool) -> None:
+        """A meeting of ``body`` for ``p`` within its ``extraordinary_days`` of ``now``, in
+        meeting hours (else at the next opening hour); one due at a weekend is held on the
+        Monday after, unless the body meets at weekends or ``p``'s deadline falls before then.
+        None in a recess unless ``p`` is ``pressing`` (urgent, or bound by a deadline)."""
+        deadline = p.deadline
         at = self._in_hours(now + float(body.extraordinary_days or 0.0))
         weekday = (self._weekday0 + math.floor(at)) % 7
         if weekday >= 5 and not body.extraordinary_weekends:
@@ -89,10 +92,16 @@ class Presidency:
         if not pressing and self._in_recess(body, at):
             return
         i = int(body.times.searchsorted(now, side="right"))
-        if (i < len(body.times) and body.times[i] <= at) or self._extra.get(body.idx, -1) > now:
-            return  # a meeting is due by then anyway
-        self._extra[body.idx] = at
-        self.env.timeout(at - now).callbacks.append(lambda _: self._hold_meeting(body, at, True))
+        if i < len(body.times) and body.times[i] <= at:
+            return  # a regular meeting is due by then anyway
+        if self._extra.get(body.idx, -1) > now:
+            self._for[body.idx].add(p.id)  # the extraordinary meeting convened takes it too
+            return
+        convened_for = {p.id}
+        self._extra[body.idx], self._for[body.idx] = at, convened_for
+        self.env.timeout(at - now).callbacks.append(
+            lambda _: self._hold_meeting(body, at, convened_for)
+        )
 
     def _in_hours(self, at: float) -> float:
         """``at``, or the next opening hour if it falls outside meeting hours."""

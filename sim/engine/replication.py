@@ -170,14 +170,22 @@ class Replication:
 
     # --- a meeting ---------------------------------------------------------------------------
 
-    def _hold_meeting(self, body: CompiledBody, now: float, extraordinary: bool = False) -> None:
+    def _hold_meeting(
+        self, body: CompiledBody, now: float, convened_for: set[int] | None = None
+    ) -> None:
+        """A meeting of ``body`` at ``now``: a regular one, or an extraordinary one convened
+        for the proposals ``convened_for``, which takes them and pressing items only."""
         b, desk, chair, capacity = body.idx, self.desk, self.chair, body.capacity
         keep: list[Proposal] = []
         order = []
         for p in desk.agendas[b]:
             v = p.visit  # set while on an agenda (Proposal.on_agenda, without the call)
             assert v is not None
-            if v.entered < now:  # urgent first, then oldest; ids are unique: nothing else compared
+            if convened_for is not None and not (
+                p.urgent or p.deadline is not None or p.id in convened_for
+            ):
+                keep.append(p)  # not what the extraordinary meeting is for
+            elif v.entered < now:  # urgent first, then oldest; ids unique: nothing else compared
                 order.append((not p.urgent, v.entered, p.id, p, v))
             else:
                 keep.append(p)
@@ -201,7 +209,7 @@ class Replication:
             # unless held until a concession (which convenes it: Bargaining)
             if p.urgent and p.on_agenda().open and not (p.parked and p.holdouts.end > now):
                 self.presidency.convene_for(p)
-        desk.meetings.record(b, now, used, ia, len(keep), extraordinary)
+        desk.meetings.record(b, now, used, ia, len(keep), convened_for is not None)
 
     def _on_enqueue(self, p: Proposal, body: int, now: float) -> None:
         """An item put on ``body``'s agenda: its hold-outs may be raised there, and an urgent
