@@ -351,18 +351,18 @@ def test_fewer_replications_than_a_record_make_one_record() -> None:
 
 
 def test_a_record_share_varies_as_the_records_own_sampling_noise() -> None:
-    """Packages fast with probability 1/2, six a year: the share across one-year replications
-    spreads as a share of six (sd 0.20); across simulated records of the record's 16 packages,
-    as a share of sixteen (sd 0.125), the record's own sampling noise."""
+    """Packages fast with probability 1/2, eight a year: the share across one-year replications
+    spreads as a share of eight (sd 0.18); across simulated records of three years, as a share
+    of the record's sixteen (sd 0.125, the record's own sampling noise), not of 24 (0.10)."""
     rng = np.random.default_rng(1)
     reps = 3000
     p = pd.DataFrame(
         {
-            "replication": np.repeat(np.arange(reps), 6),
-            "proposal_id": np.tile(np.arange(6), reps),
-            "type": pd.Categorical(["sanctions_package"] * (6 * reps)),
+            "replication": np.repeat(np.arange(reps), 8),
+            "proposal_id": np.tile(np.arange(8), reps),
+            "type": pd.Categorical(["sanctions_package"] * (8 * reps)),
             "outcome": "adopted",
-            "arrival_day": np.tile(np.arange(6) * 60.0, reps),
+            "arrival_day": np.tile(np.arange(8) * 45.0, reps),
         }
     )
     p["duration_days"] = np.where(rng.random(len(p)) < 0.5, 5.0, 40.0)
@@ -375,8 +375,8 @@ def test_a_record_share_varies_as_the_records_own_sampling_noise() -> None:
     per_record = record_targets(p, s, LEVELS, size, 365)
     sd_rep = per_rep.loc[per_rep["target"] == target, "value"].std()
     sd_record = per_record.loc[per_record["target"] == target, "value"].std()
-    assert sd_rep == pytest.approx(np.sqrt(0.25 / 6), rel=0.05)
-    assert sd_record == pytest.approx(np.sqrt(0.25 / 16), rel=0.08)
+    assert sd_rep == pytest.approx(np.sqrt(0.25 / 8), rel=0.05)
+    assert sd_record == pytest.approx(np.sqrt(0.25 / 16), rel=0.06)
 
 
 # --- simulated side on real runs: the vectorised computation against a plain one ------------
