@@ -15,11 +15,14 @@ import pandas as pd
 import pytest
 
 from sim.analysis import targets as registry
+from sim.analysis.blocks import RecordSize, record_of, simulated_records, spread
 from sim.analysis.calibration import (
     calibration_config,
     fit_table,
     observed_record,
+    observed_size,
     observed_targets,
+    record_targets,
     simulated_targets,
 )
 from sim.analysis.replications import NEVER_DONE, Groups, failed_political
@@ -58,6 +61,7 @@ def test_package_targets_by_hand(targets: pd.DataFrame) -> None:
     assert targets.loc["package_share_within_21d", "observed"] == 12 / 16
     assert targets.loc["package_share_within_10d", "observed"] == 10 / 16
     assert targets.loc["package_share_28_56d", "observed"] == 3 / 16  # RU11, RU12, RU14
+    assert targets.loc["package_share_30d_or_more", "observed"] == 3 / 16  # the same three
     assert targets.loc["package_share_beyond_90d", "observed"] == 0
     assert targets.loc["package_days_median", "n"] == 16
     # RU05 1, RU09 3, RU10 1, RU11 36, RU12 0, RU13 7, RU14 8, RU15 5 days: median 4
@@ -84,6 +88,10 @@ def test_renewal_targets_by_hand(targets: pd.DataFrame) -> None:
     assert "1-18 days" in targets.loc["renewal_share_margin_1_18d", "note"]
     assert targets.loc["renewal_lapse_share", "high"] == 0.01
     assert targets.loc["renewal_lapse_share", "statistic"] == "mean"  # pooled, not the median's
+    for kind in ("sectoral", "listings"):
+        lapses = targets.loc[f"renewal_lapse_share_{kind}"]
+        assert (lapses["observed"], lapses["n"], lapses["check"]) == (0, 6, "range")
+        assert (lapses["low"], lapses["high"], lapses["statistic"]) == (0, 0.01, "mean")
     held = targets.loc["renewal_share_held_sectoral"], targets.loc["renewal_share_held_listings"]
     assert [h["observed"] for h in held] == [0.0, pytest.approx(4 / 6)]
     assert "RL2209, RL2303, RL2309, RL2403 of 6" in held[1]["note"]
@@ -101,6 +109,62 @@ def test_soft_targets_by_hand(targets: pd.DataFrame) -> None:
     assert (e["check"], e["low"], e["source_ids"]) == ("above", 0.0, "EP09 EP10")
     assert e["observed"] == pytest.approx(2 / 9)
     assert targets["note"].str.contains("rows of confidence (?:secondary|verified)").all()
+
+
+def _altered(tmp_path: Path, **rows: dict[str, str]) -> Path:
+    """A copy of the bundled record with some cells of the rows named (by id) changed."""
+    rec = pd.read_csv(ROOT / "sim" / "data" / "observed_cfsp.csv", dtype=str)
+    for row_id, cells in rows.items():
+        for column, value in cells.items():
+            rec.loc[rec["id"] == row_id, column] = value
+    path = tmp_path / "altered.csv"
+    rec.to_csv(path, index=False)
+    return path
+
+
+def test_the_tail_is_measured_on_the_record_file(tmp_path: Path) -> None:
+    """The share of packages taking 30 days or more comes from the record it is given: one
+    more package past 30 days (RU15: 19 -> 30) makes it 4 of 16."""
+    bundled = observed_targets().set_index("target")
+    assert bundled.loc["package_share_30d_or_more", "observed"] == np.mean(
+        np.array(PACKAGE_DAYS) >= 30
+    )
+    path = _altered(tmp_path, RU15={"days_proposal_to_adoption": "30"})
+    t = observed_targets(path).set_index("target")
+    assert t.loc["package_share_30d_or_more", "observed"] == 4 / 16
+    assert t.loc["package_share_28_56d", "observed"] == 4 / 16
+    assert (
+        t.loc["package_share_30d_or_more", "label"] == "packages taking 30 days or more (the tail)"
+    )
+
+
+def test_a_lapse_in_the_record_counts_for_its_kind(tmp_path: Path) -> None:
+    """A listings renewal not adopted by its deadline (RL2409 adopted a day late): 1 of 6
+    listings renewals lapsed, none of the rollovers, 1 of 12 in all."""
+    path = _altered(tmp_path, RL2409={"adoption_date": "2024-09-16", "days_before_deadline": "-1"})
+    t = observed_targets(path).set_index("target")
+    assert t.loc["renewal_lapse_share_listings", "observed"] == pytest.approx(1 / 6)
+    assert "RL2409 of 6" in t.loc["renewal_lapse_share_listings", "note"]
+    assert t.loc["renewal_lapse_share_sectoral", "observed"] == 0
+    assert t.loc["renewal_lapse_share", "observed"] == pytest.approx(1 / 12)
+
+
+def test_the_record_size_is_measured_on_the_record_file(tmp_path: Path) -> None:
+    """16 packages, 6 renewals of each kind, 9 EPF measures; the longest span, RL2109 (adopted
+    2021-09-10) to RL2409 (deadline 2024-09-15), is three one-year replications."""
+    size = observed_size()
+    assert size.counts == {
+        "sanctions_package": 16,
+        "sanctions_renewal": 6,
+        "listings_renewal": 6,
+        "epf_measure": 9,
+    }
+    assert size.span_days == (pd.Timestamp("2024-09-15") - pd.Timestamp("2021-09-10")).days
+    assert (size.replications(365), size.replications(120)) == (3, 9)
+    fewer = _altered(tmp_path, RU16={"confidence": "unverified"}, RL2109={"confidence": "x"})
+    smaller = observed_size(fewer)
+    assert (smaller.counts["sanctions_package"], smaller.counts["listings_renewal"]) == (15, 5)
+    assert smaller.span_days == (pd.Timestamp("2024-12-16") - pd.Timestamp("2022-02-22")).days
 
 
 def test_unverified_rows_are_ignored(tmp_path: Path) -> None:
@@ -172,6 +236,7 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     assert v[0, "package_share_within_10d"] == pytest.approx(1 / 3)
     assert v[0, "package_share_within_4d"] == 0
     assert v[0, "package_share_28_56d"] == pytest.approx(1 / 3)
+    assert v[0, "package_share_30d_or_more"] == 0.75  # adopted after 30 and 100, one stuck, of 4
     assert v[0, "package_share_beyond_90d"] == 0.5  # one adopted late, one stuck, of 4
     assert v[0, "package_share_failed_attempt"] == pytest.approx(2 / 3)
     # package 1: failed on day 13, agreed at Coreper day 20; package 2: failed at Coreper
@@ -185,11 +250,14 @@ def test_simulated_targets_on_hand_made_tables() -> None:
     # held: the lapsed sectoral renewal of two due on 31 Jan, one listings renewal of two
     assert v[0, "renewal_share_held_sectoral"] == 0.5
     assert v[0, "renewal_share_held_listings"] == 0.5
+    assert v[0, "renewal_lapse_share_sectoral"] == 0.5  # one of the two due on 31 Jan lapsed
+    assert v[0, "renewal_lapse_share_listings"] == 0
     assert v[0, "ministerial_share"] == pytest.approx(1 / 8)  # of 8 decisions, not 9 items
     assert v[0, "epf_share_beyond_180d"] == pytest.approx(1 / 3)
     assert v[0, "epf_share_within_60d"] == pytest.approx(1 / 3)  # not the pending one
     assert v[1, "package_days_median"] == 3
     assert v[1, "package_share_within_4d"] == 1
+    assert v[1, "package_share_30d_or_more"] == 0
     assert v[1, "ministerial_share"] == 0
     assert np.isnan(v[1, "renewal_margin_median"])
     assert np.isnan(v[1, "epf_share_beyond_180d"])
@@ -212,6 +280,103 @@ def test_type_mapping_is_an_argument() -> None:
         ["replication", "target"]
     )["value"]
     assert v[0, "package_days_median"] == 115  # the EPF measures adopted after 200 and 30 days
+
+
+# --- simulated records: replications pooled to the record's size and span -----------------
+
+YEAR = RecordSize(3 * 365, {"sanctions_package": 4})  # three one-year replications, 4 packages
+
+
+def _seven_years() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seven one-year replications, each with two adopted packages (days 1 and 3 + 10r, in
+    replication r) a statement, and in replication 1 a withdrawn package; a stage per item."""
+    rows = []
+    for r in range(7):
+        rows += [
+            (r, 0, "sanctions_package", "adopted", 10.0, 1.0 + 10 * r),
+            (r, 1, "eu_statement", "adopted", 20.0, 2.0),
+            (r, 2, "sanctions_package", "adopted", 200.0, 3.0 + 10 * r),
+        ]
+    rows.append((1, 3, "sanctions_package", "withdrawn", 5.0, 1.0))
+    p = pd.DataFrame(
+        rows, columns=["replication", "proposal_id", "type", "outcome", "arrival_day", "days"]
+    )
+    p = p.assign(
+        duration_days=p["days"], decided_day=p["arrival_day"] + p["days"], deadline_day=np.nan
+    )
+    p["type"] = p["type"].astype("category")
+    s = p[["replication", "proposal_id"]].assign(
+        body="FAC", entered_day=0.0, left_day=1.0, rounds=p["proposal_id"], exit="adopted"
+    )
+    return p.drop(columns="days"), s.assign(first_failed_day=np.nan)
+
+
+def test_replications_pool_into_records_of_the_records_size() -> None:
+    """Replications 0-2 and 3-5 make two records, 6 is left over; of each record's six
+    adopted packages, in order of arrival, four spread evenly from the first to the last are
+    kept (positions 0, 2, 3, 5); the withdrawn one and nothing of the statements is dropped;
+    the stages follow their proposals."""
+    p, s = _seven_years()
+    rp, rs = simulated_records(p, s, YEAR, horizon_days=365)
+    assert sorted(rp["replication"].unique()) == [0, 1]
+    packages = rp[rp["type"] == "sanctions_package"]
+    # record 0 in arrival order: 1, 3 (rep 0), 11, 13 (rep 1), 21, 23 (rep 2) days
+    assert packages.groupby("replication")["duration_days"].apply(list).tolist() == [
+        [1, 11, 13, 23],
+        [31, 41, 43, 53],
+    ]
+    assert "withdrawn" not in set(packages["outcome"])
+    assert (rp["type"] == "eu_statement").sum() == 6  # a type the record does not count
+    assert not rp.duplicated(["replication", "proposal_id"]).any()
+    # each stage carries its proposal's new key (rounds held the old proposal id)
+    merged = rs.merge(rp, on=["replication", "proposal_id"], validate="one_to_one")
+    assert len(merged) == len(rp)
+    old_id = {"sanctions_package": {0, 2}, "eu_statement": {1}}
+    assert all(r.rounds in old_id[r.type] for r in merged.itertuples())
+    v = record_targets(p, s, LEVELS, YEAR, 365).set_index(["replication", "target"])["value"]
+    assert (v[0, "package_days_median"], v[1, "package_days_median"]) == (12, 42)
+    assert v[0, "package_share_within_21d"] == 0.75
+
+
+def test_fewer_replications_than_a_record_make_one_record() -> None:
+    p, s = _seven_years()
+    short = p[p["replication"] < 2]
+    rp, _ = simulated_records(short, s, YEAR, horizon_days=365)
+    assert set(rp["replication"]) == {0}
+    assert sorted(rp.loc[rp["type"] == "sanctions_package", "duration_days"]) == [1, 3, 11, 13]
+    assert record_of(7, 3).tolist() == [0, 0, 0, 1, 1, 1, -1]
+    assert spread(6, 4).tolist() == [0, 2, 3, 5]
+    assert spread(3, 5).tolist() == [0, 1, 2]
+    assert spread(9, 1).tolist() == [0]
+
+
+def test_a_record_share_varies_as_the_records_own_sampling_noise() -> None:
+    """Packages fast with probability 1/2, eight a year: the share across one-year replications
+    spreads as a share of eight (sd 0.18); across simulated records of three years, as a share
+    of the record's sixteen (sd 0.125, the record's own sampling noise), not of 24 (0.10)."""
+    rng = np.random.default_rng(1)
+    reps = 3000
+    p = pd.DataFrame(
+        {
+            "replication": np.repeat(np.arange(reps), 8),
+            "proposal_id": np.tile(np.arange(8), reps),
+            "type": pd.Categorical(["sanctions_package"] * (8 * reps)),
+            "outcome": "adopted",
+            "arrival_day": np.tile(np.arange(8) * 45.0, reps),
+        }
+    )
+    p["duration_days"] = np.where(rng.random(len(p)) < 0.5, 5.0, 40.0)
+    p["decided_day"] = p["arrival_day"] + p["duration_days"]
+    p["deadline_day"] = np.nan
+    s = _seven_years()[1].iloc[:0]  # no stages
+    size = RecordSize(3 * 365, {"sanctions_package": 16})
+    target = "package_share_within_21d"
+    per_rep = simulated_targets(p, s, LEVELS)
+    per_record = record_targets(p, s, LEVELS, size, 365)
+    sd_rep = per_rep.loc[per_rep["target"] == target, "value"].std()
+    sd_record = per_record.loc[per_record["target"] == target, "value"].std()
+    assert sd_rep == pytest.approx(np.sqrt(0.25 / 8), rel=0.05)
+    assert sd_record == pytest.approx(np.sqrt(0.25 / 16), rel=0.06)
 
 
 # --- simulated side on real runs: the vectorised computation against a plain one ------------
@@ -251,12 +416,18 @@ def _reference_one(
         if failed[-1] and not np.isnan(row["agreed"] - row["first_failed"]):
             gaps.append(row["agreed"] - row["first_failed"])
     long_ = (d > beyond).sum() + stuck
+    tail_days = th["package_tail_days"]
+    tail_stuck = (pk & outcome.isin(NEVER_DONE) & (p["duration_days"] >= tail_days)).sum()
+    tail = (d >= tail_days).sum() + tail_stuck
     out = {
         "package_days_median": _median(d),
         f"package_share_within_{within}d": _mean(d <= within),
         f"package_share_within_{fast}d": _mean(d <= fast),
         f"package_share_within_{th['package_crisis_days']}d": _mean(d <= th["package_crisis_days"]),
         f"package_share_{lo}_{hi}d": _mean((d >= lo) & (d <= hi)),
+        f"package_share_{tail_days}d_or_more": (
+            tail / (len(d) + tail_stuck) if len(d) + tail_stuck else np.nan
+        ),
         f"package_share_beyond_{beyond}d": long_ / (len(d) + stuck) if len(d) + stuck else np.nan,
         "package_share_failed_attempt": _mean(np.array(failed)),
         "package_failed_to_agreement_days_median": _median(np.array(gaps)),
@@ -272,6 +443,7 @@ def _reference_one(
     due = [(start + pd.Timedelta(days=round(x))).strftime("%m-%d") for x in rn["deadline_day"]]
     ended = p[renewal & (adopted | (outcome == "lapsed"))]
     held = (ended["holding_states"] != "").to_numpy()
+    ended_lapsed = (ended["outcome"].astype(str) == "lapsed").to_numpy()
     ended_due = [
         (start + pd.Timedelta(days=round(x))).strftime("%m-%d") for x in ended["deadline_day"]
     ]
@@ -280,6 +452,7 @@ def _reference_one(
         out[f"renewal_margin_{cat.removeprefix('renewal_')}_median"] = _median(m[hit])
         of = np.isin(ended_due, types[cat]["deadlines"])
         out[f"renewal_share_held_{cat.removeprefix('renewal_')}"] = _mean(held[of])
+        out[f"renewal_lapse_share_{cat.removeprefix('renewal_')}"] = _mean(ended_lapsed[of])
     ministers = s[s["body"].astype(str).map(levels).isin(("council", "european_council"))]
     talked = set(ministers.loc[ministers["rounds"] > 0, "proposal_id"])
     decisions = adopted & ~kind.isin(cfg["soft"]["ministerial_share"]["not_council_decisions"])
@@ -399,8 +572,8 @@ def test_fit_table_inside_logic() -> None:
         "e": False,  # median 0 (51 of 101 replications have none): not above 0
         "f": False,  # nothing simulated
     }
-    assert fit.loc["f", "replications"] == 0
-    assert fit.loc["a", "replications"] == 101
+    assert fit.loc["f", "records"] == 0
+    assert fit.loc["a", "records"] == 101
 
 
 def test_a_pooled_share_is_checked_on_the_mean_over_replications() -> None:
@@ -432,7 +605,7 @@ def test_fit_table_above_when_most_replications_have_one() -> None:
 def test_both_sides_measure_the_declared_targets_in_the_same_order() -> None:
     cfg = calibration_config()
     declared = [t.name for t in registry.targets(cfg["thresholds"], ["sectoral", "listings"])]
-    assert len(set(declared)) == len(declared) == 18
+    assert len(set(declared)) == len(declared) == 21
     assert observed_targets()["target"].tolist() == declared
     sim = simulated_targets(_proposals(), _stages(), LEVELS)
     assert sim[sim["replication"] == 0]["target"].tolist() == declared
@@ -458,7 +631,7 @@ def test_a_new_target_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     v = sim.set_index(["replication", "target"])["value"]
     assert (v[0, "epf_count_above_60"], v[1, "epf_count_above_60"]) == (3, 0)
     fit = fit_table(obs.reset_index(), sim).set_index("target")
-    assert fit.loc["epf_count_above_60", "replications"] == 2
+    assert fit.loc["epf_count_above_60", "records"] == 2
     assert not fit.loc["epf_count_above_60", "inside"]  # 9 EPF rows observed, 0-3 simulated
 
 
@@ -486,10 +659,12 @@ def test_cli_fit_on_a_real_run(tmp_path: Path) -> None:
     expected = observed_targets()
     assert fit["target"].tolist() == expected["target"].tolist()
     assert {"observed", "simulated_median", "p5", "p95", "inside"} <= set(fit.columns)
-    # tiny has one type, "item", so only the ministerial share is measured (3 replications)
-    measured = fit[fit["replications"] > 0]
+    # tiny has one type, "item", so only the ministerial share is measured; its three
+    # replications of 120 days are shorter than one simulated record (nine), so they make one
+    measured = fit[fit["records"] > 0]
     assert measured["target"].tolist() == ["ministerial_share"]
-    assert measured["replications"].tolist() == [3]
+    assert measured["records"].tolist() == [1]
+    assert "the run's 3 make one shorter record (run -n 9 or more)" in res.stdout
     assert "ministerial_share" in res.stdout
     assert f"of {len(expected)} targets inside" in res.stdout
     # tiny's replications are 120 days long; the targets describe one-year replications

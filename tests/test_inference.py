@@ -34,7 +34,7 @@ from sim.scenario.priors import (
     load_priors,
     with_parameters,
 )
-from tests.conftest import BASELINE, ROOT
+from tests.conftest import BASELINE, DATA, ROOT
 
 PRIORS = default_priors_path(BASELINE)
 
@@ -342,3 +342,35 @@ def test_a_tiny_calibration_is_one_study(tmp_path: Path) -> None:
     assert len(cal.prior_fit) == len(cal.fit)
     again = open_calibration(cal.path)
     pd.testing.assert_frame_equal(again.prior_fit, pd.read_csv(cal.path / "prior_fit.csv"))
+
+
+def test_calibrate_fits_against_the_record_it_is_given(tmp_path: Path) -> None:
+    """``--observed FILE``: the posterior and prior predictive fits hold that record's targets,
+    not the bundled record's (here every package took 100 days), and its simulated records
+    have that record's size."""
+    rec = pd.read_csv(ROOT / "sim" / "data" / "observed_cfsp.csv", dtype=str)
+    packages = rec["category"] == "sanctions_package"
+    rec.loc[packages, "days_proposal_to_adoption"] = "100"
+    rec = rec[~(packages & (rec["id"] == "RU16"))]  # 15 packages
+    record = tmp_path / "observed.csv"
+    rec.to_csv(record, index=False)
+    priors = _write(
+        tmp_path,
+        '[[parameters]]\nkey = "member_defaults.salience"\nlow = 0.1\nhigh = 0.9\nreason = "r"\n',
+    )
+    cal = run_calibration(
+        Source(DATA / "tiny.toml", priors=priors),
+        tmp_path / "cal",
+        plan=_plan(4, 1),
+        seed=3,
+        observed=record,
+    )
+    for name in ("fit.csv", "prior_fit.csv"):
+        fit = pd.read_csv(cal.path / name).set_index("target")
+        assert fit.loc["package_days_median", "observed"] == 100, name
+        assert fit.loc["package_share_30d_or_more", "observed"] == 1, name
+        assert fit.loc["package_days_median", "n"] == 15, name
+    manifest = json.loads((cal.path / "manifest.json").read_text())
+    # tiny's replications are 120 days: nine make a record of the record's 1,101 days
+    assert manifest["simulated_record"]["replications"] == 9
+    assert manifest["simulated_record"]["items"]["sanctions_package"] == 15

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections import Counter
 from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
@@ -18,6 +19,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from sim.analysis.blocks import RecordSize
 
 USED_CONFIDENCE = ("verified", "secondary")
 
@@ -79,6 +82,13 @@ def held(rows: pd.DataFrame) -> np.ndarray:
     return named("blocker") | named("concession")
 
 
+def lapsed(rows: pd.DataFrame) -> np.ndarray:
+    """Which observed renewals were not adopted by their ``deadline_date`` (no adoption date,
+    or a later one)."""
+    adopted = rows["adoption_date"]
+    return (adopted.isna() | (adopted > rows["deadline_date"])).to_numpy()
+
+
 class Record:
     """The rows of the observed record the targets measure (confidence ``verified`` or
     ``secondary`` only), with the calibration thresholds (``th``)."""
@@ -86,7 +96,8 @@ class Record:
     def __init__(self, rec: pd.DataFrame, config: Mapping[str, Any]) -> None:
         self.rows = rec[rec["confidence"].isin(USED_CONFIDENCE)]
         self.th: Mapping[str, Any] = config["thresholds"]
-        self.categories = renewal_categories(type_map(config))
+        self.types = type_map(config)
+        self.categories = renewal_categories(self.types)
 
     def category(self, name: str) -> pd.DataFrame:
         """The rows of one observed category."""
@@ -126,6 +137,16 @@ class Record:
     def renewal(self, kind: str) -> pd.DataFrame:
         """The adopted renewals of one kind (category ``renewal_<kind>``)."""
         return self.renewals[self.renewals["category"] == f"renewal_{kind}"]
+
+    @functools.cached_property
+    def due(self) -> pd.DataFrame:
+        """The renewals with a deadline, adopted by it or not (those the lapse shares count)."""
+        rn = self.rows[self.rows["category"].isin(self.categories)]
+        return rn.dropna(subset=["deadline_date"])
+
+    def due_of(self, kind: str) -> pd.DataFrame:
+        """The renewals of one kind with a deadline."""
+        return self.due[self.due["category"] == f"renewal_{kind}"]
 
     @functools.cached_property
     def kinds(self) -> list[str]:
@@ -169,3 +190,25 @@ class Record:
         """The EPF rows with a proposal date or held."""
         held_rows = self.epf_held
         return pd.concat([self.epf_dated, held_rows[~held_rows["id"].isin(self.epf_dated["id"])]])
+
+    @functools.cached_property
+    def items(self) -> dict[str, pd.DataFrame]:
+        """The items the targets count, by category: the dated packages, each renewal
+        category's renewals with a deadline, the EPF rows."""
+        due = {c: self.due[self.due["category"] == c] for c in self.categories}
+        return {"sanctions_package": self.packages, **due, "epf": self.epf}
+
+    @functools.cached_property
+    def size(self) -> RecordSize:
+        """How many items of each proposal type the record has (:attr:`items`, by the type
+        map), and the longest time the items of one category span, first date to last: the
+        size and span of a simulated record (:mod:`sim.analysis.blocks`)."""
+        counts: Counter[str] = Counter()
+        span = 0.0
+        for category, rows in self.items.items():
+            if category not in self.types.index or rows.empty:
+                continue
+            counts[str(self.types.loc[category, "proposal_type"])] += len(rows)
+            dates = rows[[c for c in rows.columns if c.endswith("_date")]]
+            span = max(span, float((dates.max().max() - dates.min().min()).days))
+        return RecordSize(span, dict(counts))

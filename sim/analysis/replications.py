@@ -174,6 +174,10 @@ class Run:
         beyond = self.th["package_beyond_days"]
         return self.package & self.outcome(*NEVER_DONE) & (self.duration > beyond)
 
+    def package_unadopted_after(self, days: float) -> np.ndarray:
+        """The packages still or never adopted (withdrawn ones aside) after ``days`` or more."""
+        return self.package & self.outcome(*NEVER_DONE) & (self.duration >= days)
+
     @functools.cached_property
     def contested(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The adopted packages with a failed round at Coreper or above; those of them with an

@@ -17,7 +17,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import pandas as pd
 
-from sim.analysis.record import Record, confidence, held
+from sim.analysis.record import Record, confidence, held, lapsed
 from sim.analysis.replications import Run, is_one_of, ratio
 
 Check = Literal["interval", "range", "above"]
@@ -115,6 +115,34 @@ def _renewal_held(r: Record, kind: str) -> Measured:
     )
 
 
+def _tail_observed(r: Record) -> Measured:
+    days = r.th["package_tail_days"]
+    m = _package_share(r, r.package_days >= days, f"days >= {days}")
+    return m._replace(note=f"{m.note}; simulated: packages not adopted after so long count too")
+
+
+def _tail_simulated(run: Run) -> np.ndarray:
+    """The share of packages taking ``package_tail_days`` or more: those still or never
+    adopted after so long are in the tail too."""
+    days = run.th["package_tail_days"]
+    unadopted = run.package_unadopted_after(days)
+    return ratio(
+        run.groups.count((run.package_adopted & (run.duration >= days)) | unadopted),
+        run.groups.count(run.package_adopted | unadopted),
+    )
+
+
+def _lapses(rows: pd.DataFrame, what: str) -> Measured:
+    hit = lapsed(rows)
+    ids = ", ".join(rows["id"][hit]) or "none"
+    return Measured(
+        hit.mean() if len(rows) else np.nan,
+        rows,
+        f"share of {what} not adopted by their deadline_date ({ids} of {len(rows)}; "
+        f"{confidence(rows)})",
+    )
+
+
 def _ministerial(run: Run) -> np.ndarray:
     """The share of adopted Council decisions with a round of talks at ministerial level."""
     soft = run.config.get("soft", {}).get("ministerial_share", {})
@@ -176,6 +204,13 @@ TARGETS: tuple[Target | EachKind, ...] = (
             (s.duration >= s.th["package_contested_low_days"])
             & (s.duration <= s.th["package_contested_high_days"]),
         ),
+    ),
+    Target(
+        "package_share_{package_tail_days}d_or_more",
+        "packages taking {package_tail_days} days or more (the tail)",
+        "interval",
+        _tail_observed,
+        _tail_simulated,
     ),
     Target(
         "package_share_beyond_{package_beyond_days}d",
@@ -254,12 +289,7 @@ TARGETS: tuple[Target | EachKind, ...] = (
         "renewal_lapse_share",
         "renewals that lapsed",
         "range",
-        lambda r: Measured(
-            0.0,
-            r.renewals,
-            "no renewal lapsed: every dated renewal adopted before expiry "
-            f"({confidence(r.renewals)})",
-        ),
+        lambda r: _lapses(r.due, "the renewals with a deadline"),
         lambda s: s.groups.share(s.renewal_adopted | s.renewal_lapsed, s.renewal_lapsed),
     ),
     EachKind(
@@ -287,6 +317,13 @@ TARGETS: tuple[Target | EachKind, ...] = (
                     if s.held is not None
                     else np.full(s.groups.n, np.nan)  # runs from before hold-outs were recorded
                 ),
+            ),
+            KindTarget(
+                "renewal_lapse_share_{kind}",
+                "{kind} renewals that lapsed",
+                "range",
+                lambda r, kind: _lapses(r.due_of(kind), f"renewal_{kind} rows with a deadline"),
+                lambda s, kind: s.groups.share(s.due(kind), s.renewal_lapsed),
             ),
         )
     ),

@@ -10,7 +10,7 @@ from pathlib import Path
 import sim
 from sim.cli.arguments import EXIT_OK, Command
 from sim.core.errors import UserError
-from sim.experiment.fit import fit_results, period_warning, write_fit
+from sim.experiment.fit import fit_results, period_warning, records_warning, write_fit
 from sim.experiment.folder import check_output_file
 from sim.report.attach import redraw
 from sim.report.console import comparison_lines, fit_lines
@@ -119,8 +119,9 @@ def _fit(args: argparse.Namespace) -> int:
     write_fit(fit, out)  # before printing: a failure to write prints no table
     print("\n".join(fit_lines(fit)))
     print(f"{int(fit['inside'].sum())} of {len(fit)} targets inside; fit: {out}")
-    if warning := period_warning(run):
-        print(f"warning: {warning}")
+    for warning in (period_warning(run), records_warning(run)):
+        if warning:
+            print(f"warning: {warning}")
     return EXIT_OK
 
 

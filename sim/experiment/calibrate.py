@@ -17,6 +17,10 @@ value: it carries no information either way. Distances are adaptive (pyabc's
 observed value in the current population, which also weighs soft ranges that most simulations
 meet).
 
+The posterior and prior predictive checks (``fit.csv``, ``prior_fit.csv``) compare like with
+like instead: each parameter draw simulates records of the observed record's size and span
+(:mod:`sim.analysis.blocks`), and the 90% interval is taken across those records.
+
 Reproducibility: with one worker the whole calibration is a function of the seed; with several
 (pyabc's multicore sampler re-seeds its processes) the posterior is statistically but not
 bitwise reproducible. The budget (``quick``, ``standard``, ``full``) is data in
@@ -37,7 +41,8 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from sim.analysis.calibration import calibration_config, fit_table, observed_targets
+from sim.analysis.blocks import RecordSize
+from sim.analysis.calibration import calibration_config, fit_table, observed_size, observed_targets
 from sim.analysis.record import observed_record
 from sim.core.errors import UserError
 from sim.experiment.folder import read_regular, sha256_file
@@ -197,22 +202,35 @@ def run_abc(
     return Posterior(draws.reset_index(drop=True), sim.priors), generations.reset_index(drop=True)
 
 
-def predictive(sim: Simulator, draws: pd.DataFrame, seed: int, replications: int) -> pd.DataFrame:
-    """Calibration targets per replication at each parameter draw (draw ``i`` runs
-    replications ``i*replications ...`` of ``seed``): the posterior (or prior) predictive."""
+def predictive(
+    sim: Simulator, draws: pd.DataFrame, seed: int, replications: int, size: RecordSize
+) -> pd.DataFrame:
+    """Calibration targets per simulated record of ``size`` at each parameter draw: the
+    posterior (or prior) predictive. A draw's records are made of its own replications, ``k``
+    to a record (``k``: the record's span in the scenario's replications), as many whole
+    records as ``replications`` holds and at least one; draw ``i`` runs the replications of
+    ``seed`` after those of draw ``i - 1``. ``replication`` numbers the records in order."""
+    k = size.replications(sim.scenario.horizon_days)
+    per_draw = k * max(1, replications // k)
     parts = []
     for i, theta in enumerate(draws.to_dict("records")):
-        reps = range(i * replications, (i + 1) * replications)
-        parts.append(sim.targets(theta, seed, reps))
+        part = sim.records(theta, seed, range(i * per_draw, (i + 1) * per_draw), size)
+        parts.append(part.assign(replication=part["replication"] + i * (per_draw // k)))
     return pd.concat(parts, ignore_index=True)
 
 
 def predictive_fit(
-    sim: Simulator, draws: pd.DataFrame, seed: int, replications: int
+    sim: Simulator,
+    draws: pd.DataFrame,
+    seed: int,
+    replications: int,
+    observed: pd.DataFrame,
+    size: RecordSize,
 ) -> pd.DataFrame:
-    """:func:`fit_table` of the predictive at ``draws``: each target's observed value beside
-    its simulated median and 90% predictive interval (one-year replications)."""
-    return fit_table(observed_targets(), predictive(sim, draws, seed, replications))
+    """:func:`fit_table` of the predictive at ``draws`` against ``observed`` (the targets of
+    the record that gave ``size``): each target's observed value beside its simulated median
+    and 90% predictive interval across simulated records."""
+    return fit_table(observed, predictive(sim, draws, seed, replications, size))
 
 
 def calibrated_toml(
@@ -249,12 +267,13 @@ MAX_RECORD_BYTES = 16 << 20
 """The largest observed record read (the bundled one is 40 kB)."""
 
 
-def observed_statistics(observed: str | Path | None) -> pd.DataFrame:
+def observed_statistics(observed: str | Path | None) -> tuple[pd.DataFrame, RecordSize]:
     """The calibration targets of the observed record ``observed`` (``None``: the bundled
-    one), checked before anything runs: a regular CSV file of bounded size with every column
-    of ``sim/data/observed_cfsp.csv``; :class:`UserError` naming the file otherwise."""
+    one) and its size, checked before anything runs: a regular CSV file of bounded size with
+    every column of ``sim/data/observed_cfsp.csv``; :class:`UserError` naming the file
+    otherwise."""
     if observed is None:
-        return observed_targets()
+        return observed_targets(), observed_size()
     path = Path(observed)
     try:
         data = read_regular(path, MAX_RECORD_BYTES)
@@ -270,7 +289,7 @@ def observed_statistics(observed: str | Path | None) -> pd.DataFrame:
             "of sim/data/observed_cfsp.csv)"
         )
     try:
-        return observed_targets(path)
+        return observed_targets(path), observed_size(path)
     except (KeyError, ValueError, TypeError, IndexError) as exc:
         raise UserError(f"{path}: --observed: cannot derive the targets ({exc})") from None
 
@@ -301,7 +320,7 @@ def run_calibration(
     posterior point), ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive),
     the pyabc history ``abc.db``, a manifest, and with ``options.report`` figures and a report.
     ``options.workers`` other than 1 makes the posterior depend on timing (pyabc's sampler)."""
-    targets = observed_statistics(observed)
+    targets, size = observed_statistics(observed)
     sim = _calibrated(source)
     simulations = plan.max_simulations + 2 * plan.predictive_draws
     check_run_size(sim.scenario, plan.replications, options.allow_large, simulations)
@@ -317,6 +336,10 @@ def run_calibration(
         "parameters": [p.key for p in sim.priors],
         "input_values": current_values(sim.priors, sim.scenario),
         "statistics": list(stats.names),
+        "simulated_record": {
+            "replications": size.replications(sim.scenario.horizon_days),
+            "items": dict(size.counts),
+        },
         "versions": versions(),
     }
     inputs = (*options.inputs, *source.files(), source.priors_path())
@@ -325,7 +348,7 @@ def run_calibration(
         posterior.draws.to_parquet(s.path("posterior.parquet"), index=False)
         s.write_text("priors.toml", priors_toml(sim.priors))
         s.write_text("generations.csv", generations.to_csv(index=False))
-        fit, prior_fit = _predictive_fits(sim, posterior, plan, seed)
+        fit, prior_fit = _predictive_fits(sim, posterior, plan, seed, targets, size)
         s.write_text("fit.csv", fit.to_csv(index=False))
         s.write_text("prior_fit.csv", prior_fit.to_csv(index=False))
         digest = sha256_file(s.path("posterior.parquet"))
@@ -347,15 +370,21 @@ def run_calibration(
 
 
 def _predictive_fits(
-    sim: Simulator, posterior: Posterior, plan: Budget, seed: int
+    sim: Simulator,
+    posterior: Posterior,
+    plan: Budget,
+    seed: int,
+    observed: pd.DataFrame,
+    size: RecordSize,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The posterior and the prior predictive fits (``plan.predictive_draws`` draws each)."""
+    """The posterior and the prior predictive fits (``plan.predictive_draws`` draws each)
+    against the ``observed`` targets of the record of ``size``."""
     rng = np.random.default_rng(seed)
     post = posterior.sample(plan.predictive_draws, rng)
-    fit = predictive_fit(sim, post, seed, plan.replications)
+    fit = predictive_fit(sim, post, seed, plan.replications, observed, size)
     unit = rng.random((plan.predictive_draws, len(sim.priors)))
     prior = pd.DataFrame(theta_rows(sim.priors, unit))
-    return fit, predictive_fit(sim, prior, seed, plan.replications)
+    return fit, predictive_fit(sim, prior, seed, plan.replications, observed, size)
 
 
 def open_calibration(folder: str | Path) -> Calibration:

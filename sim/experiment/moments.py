@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.analysis.calibration import simulated_targets
+from sim.analysis.blocks import RecordSize
+from sim.analysis.calibration import record_targets, simulated_targets
 from sim.analysis.stats import ADOPTED
 from sim.engine.compile import Model
 from sim.scenario import Scenario
@@ -32,14 +33,20 @@ def body_levels(scenario: Scenario) -> dict[str, str]:
     return {b: spec.level.value for b, spec in scenario.bodies.items()}
 
 
-def simulate_targets(scenario: Scenario, seed: int, replications: Sequence[int]) -> pd.DataFrame:
-    """The calibration targets and the adoption rate of each replication (long table
-    ``replication, target, value``), from an in-memory run: no event log, no files."""
+def _tables(
+    scenario: Scenario, seed: int, replications: Sequence[int]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The proposals and stages of an in-memory run (no event log, no files)."""
     model = Model(scenario)
     runs = [model.run(seed, rep, detail=False) for rep in replications]
     reps = np.asarray(replications, dtype=np.int64)
-    p = _stacked([r.proposals for r in runs], reps)
-    s = _stacked([r.stages for r in runs], reps)
+    return _stacked([r.proposals for r in runs], reps), _stacked([r.stages for r in runs], reps)
+
+
+def simulate_targets(scenario: Scenario, seed: int, replications: Sequence[int]) -> pd.DataFrame:
+    """The calibration targets and the adoption rate of each replication (long table
+    ``replication, target, value``), from an in-memory run: no event log, no files."""
+    p, s = _tables(scenario, seed, replications)
     targets = simulated_targets(p, s, body_levels(scenario))
     adopted = p["outcome"].astype(str).isin(ADOPTED)
     rate = adopted.groupby(p["replication"]).mean()
@@ -77,6 +84,15 @@ class Simulator:
     ) -> pd.DataFrame:
         """:func:`simulate_targets` at ``theta``."""
         return simulate_targets(self.at(theta), seed, replications)
+
+    def records(
+        self, theta: Mapping[str, float], seed: int, replications: Sequence[int], size: RecordSize
+    ) -> pd.DataFrame:
+        """The calibration targets at ``theta`` of each simulated record of ``size`` the
+        ``replications`` make (:func:`~sim.analysis.calibration.record_targets`)."""
+        scenario = self.at(theta)
+        p, s = _tables(scenario, seed, replications)
+        return record_targets(p, s, body_levels(scenario), size, scenario.horizon_days)
 
     def means(
         self, theta: Mapping[str, float], seed: int, replications: Sequence[int]

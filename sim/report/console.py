@@ -85,7 +85,7 @@ def fit_lines(fit: pd.DataFrame) -> list[str]:
     for r in fit.itertuples():
         interval = f"[{r.p5:.3g}, {r.p95:.3g}]"
         soft = {"range": f" (soft {r.low:.3g}-{r.high:.3g})", "above": f" (above {r.low:.3g})"}
-        if r.statistic == "mean":  # the check is on the share pooled over replications
+        if r.statistic == "mean":  # the check is on the share pooled over simulated records
             soft = {k: f"{v[:-1]}, on the mean {r.simulated_mean:.3g})" for k, v in soft.items()}
         lines.append(
             f"{r.target:<40}{r.observed:>9.3g}{r.simulated_median:>11.3g}  {interval:<19}"

@@ -30,8 +30,8 @@ CAPTIONS = {
     "pairs": "Pairs of the parameters the record informed most: ridges are trade-offs the data "
     "cannot separate.",
     "predictive": "Predictive check: each target's observed value or soft range (green) against "
-    "the prior (grey) and posterior (blue) predictive medians and 90% intervals of one-year "
-    "replications.",
+    "the prior (grey) and posterior (blue) predictive medians and 90% intervals across "
+    "simulated records the size and span of the observed one.",
 }
 
 PAIR_PARAMETERS = 4
