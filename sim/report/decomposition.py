@@ -238,13 +238,13 @@ def _cell(metric: str, r: pd.Series) -> str:
 
 def mechanism_sentence(table: pd.DataFrame, metric: str = "time_to_adoption_mean") -> str:
     """The split of one metric's total (all types, reference mix) into its mechanisms, in a
-    sentence: ``... -3.10 [-4.0, -2.2] = outvoting -2.73 [...] + anticipation ...``."""
+    sentence: ``Mechanisms: ... -3.10 [-4.0, -2.2] = outvoting -2.73 [...] + ...``."""
     t = table[(table["metric"] == metric) & (table["group"] == REFERENCE_MIX)]
     rows = {r["component"]: r for _, r in t.iterrows()}
     parts = " + ".join(f"{c} {_cell(metric, r)}" for c, r in rows.items() if c != TOTAL)
     return (
-        f"{metric_name(metric)}, all types at the reference's mix: {_cell(metric, rows[TOTAL])} "
-        f"= {parts}"
+        f"Mechanisms: {metric_name(metric)}, all types at the reference's mix, "
+        f"{_cell(metric, rows[TOTAL])} = {parts}"
     )
 
 
