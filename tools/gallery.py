@@ -34,7 +34,9 @@ from sim.analysis.metrics import PERCENT, fmt_difference, fmt_interval
 from sim.analysis.stats import REFERENCE_MIX
 from sim.report import plots
 from sim.report.comparison import comparison_table, decompose
+from sim.report.decomposition import CHAINS, TOTAL, chain, type_contributions
 from sim.report.export import CASE_ACTIVITIES, mining_log
+from sim.report.names import type_name
 
 ROOT = Path(__file__).resolve().parents[1]
 FORCE = sim.ExperimentOptions(force=True)
@@ -381,6 +383,114 @@ def decomposition_passage(base: Experiment, args: argparse.Namespace) -> tuple[s
     return "\n".join(lines), table
 
 
+def qmv_decomposition_passage(
+    base: Experiment, args: argparse.Namespace
+) -> tuple[str, pd.DataFrame]:
+    """QMV's effect split into its mechanisms, switched on one after another from the
+    baseline (``qmv_art31_outvoting_only``, ``qmv_art31_no_brake``, ``qmv_art31``; paired by
+    seed): the findings' table, and the decomposition for the figure."""
+    runs = {"reference": base.path}
+    runs |= {mechanism: _run(name, args).path for mechanism, name in CHAINS["qmv_art31"]}
+    table = chain(runs)
+    lines = [
+        f"{args.replications} replications of a year, seed {args.seed}; each mechanism switched "
+        "on after the ones above it, paired with the step before (95% CIs); a mechanism's share "
+        "is of the total days, all types:",
+        "",
+        "| mechanism | days to adoption, all types | share | days to adopt a sanctions package | "
+        "adoption rate, points |",
+        "|---|---|---|---|---|",
+    ]
+    for component in table["component"].unique():
+        cells = []
+        for metric, group in (
+            ("time_to_adoption_mean", REFERENCE_MIX),
+            ("time_to_adoption_mean", "sanctions_package"),
+            ("adoption_rate", REFERENCE_MIX),
+        ):
+            r = table[
+                (table["metric"] == metric)
+                & (table["group"] == group)
+                & (table["component"] == component)
+            ]
+            if r.empty:  # no package adopted in some step of every replication (a short try)
+                cells.append("–")
+                continue
+            scale = 100 if metric in PERCENT else 1
+            d, lo, hi = (scale * r.iloc[0][k] for k in ("difference", "ci_low", "ci_high"))
+            cells.append(f"{d:+.2f} ({lo:+.2f} to {hi:+.2f})".replace("-", "−"))
+            if group == REFERENCE_MIX and metric == "time_to_adoption_mean":
+                cells.append(f"{_pct(r.iloc[0]['share'])}%")
+        name = f"**{component}** (`qmv_art31`)" if component == TOTAL else component
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    lines += [
+        "",
+        "![QMV's effect split into outvoting, anticipation and the emergency brake, all types "
+        f"and per type ({args.replications} replications, seed {args.seed})]"
+        "(../gallery/qmv_decomposition.png)",
+    ]
+    return "\n".join(lines), table
+
+
+def mechanisms_phrase(table: pd.DataFrame) -> str:
+    """The README's split of QMV's days (all types) into its mechanisms, in words."""
+    days = table[(table["metric"] == "time_to_adoption_mean") & (table["group"] == REFERENCE_MIX)]
+    cells = {
+        r["component"]: f"{r['difference']:+.2f} ({r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
+        for _, r in days.iterrows()
+    }
+    total = cells.pop(TOTAL)
+    parts = "; ".join(f"{c} {v}" for c, v in cells.items())
+    return f"{total} days across all types: {parts}".replace("-", "−")
+
+
+def qmv_decomposition_figure(table: pd.DataFrame, out: Path) -> None:
+    """QMV's decomposition, days to adoption and adoption rate, all types and per type."""
+    with plots.style():
+        fig = Figure(figsize=(14, 1.5 + 0.9 * table["group"].nunique()))
+        left, right = fig.subplots(1, 2)
+        plots.plot_chain(table, "time_to_adoption_mean", left)
+        plots.plot_chain(table, "adoption_rate", right)
+        right.set_yticklabels([])
+        fig.suptitle("Where QMV's effect comes from: outvoting, anticipation, the emergency brake")
+        fig.tight_layout()
+        fig.savefig(out, dpi=110)
+
+
+def eu35_types_passage(base: Experiment, args: argparse.Namespace) -> tuple[str, str]:
+    """Which proposal types carry the EU35's extra days (all types, at the baseline's mix),
+    all together and from each source alone: the findings' table, and the README's phrase on
+    the type that carries most."""
+    together = type_contributions(base.path, _run("enlargement_eu35", args).path)
+    sources = {
+        label: type_contributions(base.path, _run(name, args).path).set_index("group")
+        for label, name in DECOMPOSITION.items()
+    }
+    lines = [
+        f"{args.replications} replications of a year, seed {args.seed}, paired with the EU27 "
+        "baseline: each type's change in days to adoption (95% CI) and its contribution to the "
+        "all-types change (its weight in the baseline's mix of adopted types × its change), in "
+        "days, all together and from each source alone:",
+        "",
+        "| proposal type | days to adoption, `enlargement_eu35` | contribution | share | "
+        + " | ".join(DECOMPOSITION)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(DECOMPOSITION),
+    ]
+    for _, r in together.iterrows():
+        d, lo, hi = (r[k] for k in ("difference", "ci_low", "ci_high"))
+        cells = [
+            f"{d:+.2f} ({lo:+.2f} to {hi:+.2f})",
+            f"{r['contribution']:+.2f}",
+            f"{_pct(r['share'])}%",
+            *(f"{t.loc[r['group'], 'contribution']:+.2f}" for t in sources.values()),
+        ]
+        lines.append(f"| {type_name(r['group'])}s | {' | '.join(cells).replace('-', '−')} |")
+    top = together.iloc[0]
+    lead = f"{_pct(top['share'])}% of it on {type_name(top['group'])}s"
+    return "\n".join(lines), lead
+
+
 def waves_passage(base: Experiment, args: argparse.Namespace) -> str:
     """Each wave under unanimity and under QMV, paired against the EU27 baseline."""
     lines = [
@@ -473,6 +583,9 @@ def enlargement(base: Experiment, args: argparse.Namespace, text: str) -> str:
     passage, table = decomposition_passage(base, args)
     decomposition_figure(table, args.gallery / "enlargement_decomposition.png")
     text = replace_passage(text, "decomposition", "\n" + passage + "\n")
+    types, top = eu35_types_passage(base, args)
+    text = replace_passage(text, "eu35_types", "\n" + types + "\n")
+    text = replace_passage(text, "eu35_top_type", top)
     return replace_passage(text, "power", "\n" + power_passage() + "\n")
 
 
@@ -602,6 +715,10 @@ def bundled(args: argparse.Namespace, text: str) -> str:
     )
     for name, passage in headline_passages(tables).items():
         text = replace_passage(text, name, passage)
+    passage, parts = qmv_decomposition_passage(base, args)
+    qmv_decomposition_figure(parts, args.gallery / "qmv_decomposition.png")
+    text = replace_passage(text, "qmv_decomposition", "\n" + passage + "\n")
+    text = replace_passage(text, "qmv_mechanisms", mechanisms_phrase(parts))
     return enlargement(base, args, text)
 
 

@@ -8,12 +8,13 @@ import os
 from pathlib import Path
 
 import sim
-from sim.cli.arguments import EXIT_OK, Command
+from sim.cli.arguments import EXIT_OK, Command, options, workers_int
 from sim.core.errors import UserError
 from sim.experiment.fit import fit_results, period_warning, records_warning, write_fit
 from sim.experiment.folder import check_output_file
 from sim.report.attach import redraw
 from sim.report.console import comparison_lines, fit_lines
+from sim.report.decomposition import chain, run_chain
 from sim.report.export import export_log, parse_replications
 
 
@@ -32,6 +33,7 @@ def add_commands(command: Command) -> None:
         "compare runs with paired confidence intervals",
         (),
         "cfsp-sim compare results/eu27_baseline results/qmv_art31",
+        "cfsp-sim compare results/eu27_baseline results/qmv_art31 --decompose --workers 1",
     )
     c.add_argument(
         "results",
@@ -42,7 +44,24 @@ def add_commands(command: Command) -> None:
     c.add_argument(
         "--out", metavar="DIR", help="comparison folder (default: results/compare_<a>_vs_<b>)"
     )
-    c.add_argument("--force", action="store_true", help="replace an existing comparison folder")
+    c.add_argument(
+        "--force",
+        action="store_true",
+        help="replace an existing comparison folder (and, with --decompose, its step runs)",
+    )
+    c.add_argument(
+        "--decompose",
+        action="store_true",
+        help="split the second run's effect into its mechanisms (qmv_art31: outvoting, "
+        "anticipation, emergency brake): runs the chain's steps with its seed and replications "
+        "into DIR_steps/, writes decomposition.csv and leads the report with the split",
+    )
+    c.add_argument(
+        "--workers",
+        type=workers_int,
+        metavar="N",
+        help="worker processes for the --decompose runs (default: all cores)",
+    )
     ft = command(
         "fit",
         "compare a run with the observed calibration targets (writes a fit CSV)",
@@ -103,7 +122,14 @@ def _compare(args: argparse.Namespace) -> int:
     folders = [Path(f) for f in args.results]
     names = "_vs_".join(Path(os.path.abspath(f)).name for f in folders)
     out = Path(args.out) if args.out else Path("results") / f"compare_{names}"
-    c = sim.compare(folders, out, sim.ExperimentOptions(force=args.force))
+    parts = None
+    if args.decompose:
+        if len(folders) != 2:
+            raise UserError("--decompose: give two results folders, the reference and the run")
+        steps = out.parent / f"{out.name}_steps"
+        runs = run_chain(folders[0], folders[1], steps, options(args))
+        parts = chain(runs)
+    c = sim.compare(folders, out, sim.ExperimentOptions(force=args.force), parts)
     print("\n".join(comparison_lines(c)))
     return EXIT_OK
 

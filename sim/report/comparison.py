@@ -42,6 +42,7 @@ from sim.report.answer import (
     per_type_forest,
     report_spec,
 )
+from sim.report.decomposition import mechanism_sentence, mechanism_table, type_table
 from sim.report.html import Rendered, figures_html, glossary_html, html_table, page, save_figure
 from sim.report.names import metric_name
 from sim.scenario.report import ReportSpec
@@ -63,6 +64,8 @@ class Comparison:
     """The compared scenario's question (its ``[report]`` table), if it states one."""
     answers: tuple[str, ...] = ()
     """One sentence per compared scenario: the focus type's change with its interval."""
+    decomposition: pd.DataFrame | None = None
+    """The effect split into mechanisms (:func:`sim.report.decomposition.chain`), if asked."""
 
 
 def uncertainty_note(manifests: list[dict]) -> tuple[str, bool]:
@@ -185,10 +188,15 @@ def comparison_table(folders: list[Path]) -> pd.DataFrame:
 
 
 def compare_runs(
-    folders: Sequence[str | Path], out: str | Path, options: ExperimentOptions = DEFAULTS
+    folders: Sequence[str | Path],
+    out: str | Path,
+    options: ExperimentOptions = DEFAULTS,
+    decomposition: pd.DataFrame | None = None,
 ) -> Comparison:
     """Compare the runs in ``folders`` (the first is the reference) into the folder ``out``
-    (``options.force`` replaces an earlier comparison there).
+    (``options.force`` replaces an earlier comparison there); with ``decomposition`` (a
+    :func:`sim.report.decomposition.chain` of the first two), its report leads with the
+    mechanisms and the folder holds ``decomposition.csv``.
 
     Each run is opened (and verified) with :func:`~sim.experiment.results.open_results`;
     ``out`` may not be one of them, hold one or lie inside one.
@@ -227,8 +235,11 @@ def compare_runs(
         s.write_text("comparison.csv", table.to_csv(index=False))
         runs = {label: p for label, (_, _, p) in zip(labels, loaded, strict=True)}
         figures = _comparison_figures(runs, table, s.staging / "figures", spec)
+        if decomposition is not None:
+            s.write_text("decomposition.csv", decomposition.to_csv(index=False))
+            figures.insert(0, _decomposition_figure(decomposition, s.staging / "figures"))
         notes = f"{reason}. Intervals: {uncertainty}"
-        lead = Lead(spec.question, answers, per_type)
+        lead = Lead(spec.question, answers, per_type, decomposition)
         _write_report(s.path("report.html"), labels, notes, table, figures, warnings, lead)
     assert s.published is not None
     return Comparison(
@@ -241,6 +252,7 @@ def compare_runs(
         tuple(warnings),
         spec.question,
         answers,
+        decomposition,
     )
 
 
@@ -341,6 +353,23 @@ def _headline_rows(table: pd.DataFrame) -> pd.DataFrame:
     return head[head["metric"] != "proposals"]
 
 
+def _decomposition_figure(table: pd.DataFrame, folder: Path) -> Rendered:
+    """Days to adoption and adoption rate split into the mechanisms, per type."""
+    with plots.style():
+        fig = Figure(figsize=(14, 1.5 + 0.9 * table["group"].nunique()))
+        left, right = fig.subplots(1, 2)
+        plots.plot_chain(table, "time_to_adoption_mean", left)
+        plots.plot_chain(table, "adoption_rate", right)
+        right.set_yticklabels([])
+        fig.tight_layout()
+    caption = (
+        "The effect split into its mechanisms, switched on one after another from the "
+        "reference: each bar is the paired difference a mechanism adds (95% CI), the diamond "
+        "their total; all types at the reference's mix of types, then per proposal type."
+    )
+    return ("decomposition", caption, save_figure(fig, folder, "decomposition"))
+
+
 def _comparison_figures(
     runs: dict[str, pd.DataFrame], table: pd.DataFrame, folder: Path, spec: ReportSpec
 ) -> list[Rendered]:
@@ -425,6 +454,21 @@ class Lead:
     question: str | None
     answers: tuple[str, ...]
     per_type: pd.DataFrame
+    decomposition: pd.DataFrame | None = None
+
+
+def _mechanisms_html(table: pd.DataFrame) -> str:
+    """The report's section on the mechanisms: the split in a sentence, all types, per type."""
+    return (
+        f'<h2>Mechanisms</h2><p class="answer">{html.escape(mechanism_sentence(table))}.</p>'
+        "<p>Each mechanism is switched on after the ones above it (each step a run with the "
+        "same seed and replications); a component is the paired difference between consecutive "
+        "steps, so the components add up to the total. Shares in percentage points; 95% "
+        "t-intervals over replications (decomposition.csv has every metric and type).</p>"
+        f"{html_table(mechanism_table(table))}"
+        "<h3>Days to adoption by proposal type</h3>"
+        f"{html_table(type_table(table))}"
+    )
 
 
 def _write_report(
@@ -439,6 +483,8 @@ def _write_report(
     warn = "".join(f'<p class="warning">Warning: {html.escape(w)}.</p>' for w in warnings)
     question = f"<p><i>{html.escape(lead.question)}</i></p>" if lead.question else ""
     answers = "".join(f'<p class="answer"><b>{html.escape(a)}</b></p>' for a in lead.answers)
+    if lead.decomposition is not None:
+        answers += _mechanisms_html(lead.decomposition)
     body = (
         f"<h1>Comparison: {html.escape(' vs '.join(labels))}</h1>{question}{answers}"
         f"<p>Reference: <b>{html.escape(labels[0])}</b>. Every difference is scenario − "

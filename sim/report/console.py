@@ -16,6 +16,7 @@ from sim.experiment.sensitivity import Sensitivity
 from sim.experiment.sweep import Sweep
 from sim.report.answer import extended_metrics, report_spec, run_answer
 from sim.report.comparison import Comparison, headline_differences
+from sim.report.decomposition import mechanism_sentence, mechanism_table, type_table
 from sim.report.names import metric_name
 from sim.scenario import Scenario, ScenarioError, load_scenario
 
@@ -113,10 +114,27 @@ def calibration_lines(cal: Calibration) -> list[str]:
     ]
 
 
+def decomposition_lines(table: pd.DataFrame) -> list[str]:
+    """A decomposition's split of days to adoption, then every metric's, then by type."""
+    return [
+        mechanism_sentence(table),
+        "",
+        "Mechanisms, each switched on after the ones above it (difference [95% CI]; all types "
+        "at the reference's mix; shares in pp):",
+        mechanism_table(table).to_string(index=False),
+        "",
+        "Days to adoption by proposal type, per mechanism:",
+        type_table(table).to_string(index=False),
+        "",
+    ]
+
+
 def comparison_lines(c: Comparison) -> list[str]:
-    """A comparison's pairing, warnings, headline and per-type differences."""
+    """A comparison's pairing, warnings, headline and per-type differences (led by the
+    mechanisms, when it was decomposed)."""
     return [
         *([c.question] if c.question else []),
+        *([] if c.decomposition is None else decomposition_lines(c.decomposition)),
         *c.answers,
         "",
         "By proposal type (difference [95% CI]; shares in pp, times in days, counts per "

@@ -484,3 +484,43 @@ def plot_outcome_shares(runs: Mapping[str, pd.DataFrame], ax: Axes | None = None
     ax.set_ylabel("share of proposals")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return ax
+
+
+def plot_chain(table: pd.DataFrame, metric: str, ax: Axes | None = None) -> Axes:
+    """One metric of :func:`sim.report.decomposition.chain`: per group (all types first, then
+    each proposal type) each mechanism's paired difference with its 95% CI, and the total as a
+    black diamond (shares in percentage points)."""
+    rows = table[table["metric"] == metric]
+    groups = list(dict.fromkeys(rows["group"]))
+    parts = [c for c in dict.fromkeys(rows["component"]) if c != "total"]
+    scale, unit = (100.0, "percentage points") if metric in PERCENT else (1.0, "days")
+    if metric not in PERCENT and "days" not in HEADLINE.get(metric, "days"):
+        unit = "difference"
+    ax = _ax(ax, (8.0, 1.0 + 0.28 * len(groups) * (len(parts) + 1)))
+    height = 0.8 / len(parts)
+    colours = mpl.colormaps["tab10"]
+    for i, part in enumerate(parts):
+        r = rows[rows["component"] == part].set_index("group").reindex(groups)
+        d = scale * r["difference"].to_numpy(float)
+        lo, hi = scale * r["ci_low"].to_numpy(float), scale * r["ci_high"].to_numpy(float)
+        err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
+        y = np.arange(len(groups)) - 0.4 + (i + 0.5) * height
+        ax.barh(y, d, height, xerr=err, capsize=2, color=colours(i % 10), label=human(part))
+    total = rows[rows["component"] == "total"].set_index("group").reindex(groups)
+    ax.scatter(
+        scale * total["difference"],
+        np.arange(len(groups)),
+        marker="D",
+        color="black",
+        zorder=3,
+        label="total",
+    )
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks(
+        range(len(groups)), ["all types" if g.startswith("all") else type_name(g) for g in groups]
+    )
+    ax.invert_yaxis()
+    ax.set_title(HEADLINE.get(metric, human(metric)).split(" (")[0])
+    ax.set_xlabel(f"difference from the reference, {unit} (paired, 95% CI)")
+    ax.legend(loc="best", fontsize=8)
+    return ax
