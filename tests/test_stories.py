@@ -1178,12 +1178,16 @@ def test_without_climbing_a_held_item_is_bargained_where_it_is() -> None:
     assert props["decided_day"].tolist() == [39.0]
 
 
-@pytest.mark.parametrize(("hours", "meets"), [((7.0, 21.0), 22 + 7 / 24), ((0.0, 24.0), 22.0)])
+@pytest.mark.parametrize(
+    ("hours", "deadline", "meets"),
+    [((7.0, 21.0), 26.0, 22 + 7 / 24), ((0.0, 24.0), 26.0, 22.0), ((7.0, 21.0), 22.1, 22.0)],
+)
 def test_an_extraordinary_meeting_keeps_meeting_hours(
-    hours: tuple[float, float], meets: float
+    hours: tuple[float, float], deadline: float, meets: float
 ) -> None:
     """Coreper convened at a day's notice for an urgent item: due at midnight, it meets at
-    the next opening hour (07:00) when meeting hours are kept."""
+    the next opening hour (07:00) when meeting hours are kept, unless the item's deadline
+    falls before then (a night meeting rather than a lapse)."""
     spec = scenario(
         proposal_types__item__deadline_days=30.0,
         proposal_types__item__crisis={"run_up_days": 10},
@@ -1193,7 +1197,7 @@ def test_an_extraordinary_meeting_keeps_meeting_hours(
         negotiation__agenda={"meeting_hours": list(hours)},
     )
     draws = ScriptedDraws(objections=[[YES, NO, NO]] * 2)  # AA objects on days 7 and 14
-    _, _, r = story(spec, [(0.5, ITEM, 26.0)], draws)
+    _, _, r = story(spec, [(0.5, ITEM, deadline)], draws)
     extra = r.meetings[r.meetings["extraordinary"]]
     assert extra["body"].astype(str).tolist() == ["COREPER"]
     assert extra["time_day"].tolist() == pytest.approx([meets])

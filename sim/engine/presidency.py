@@ -79,11 +79,15 @@ class Presidency:
 
     def _convene(self, body: CompiledBody, now: float, p: Proposal, pressing: bool) -> None:
         """A meeting of ``body`` for ``p`` within its ``extraordinary_days`` of ``now``, in
-        meeting hours (else at the next opening hour); one due at a weekend is held on the
+        meeting hours (else at the next opening hour, unless ``p``'s deadline falls before
+        it); one due at a weekend is held on the
         Monday after, unless the body meets at weekends or ``p``'s deadline falls before then.
         None in a recess unless ``p`` is ``pressing`` (urgent, or bound by a deadline)."""
         deadline = p.deadline
-        at = self._in_hours(now + float(body.extraordinary_days or 0.0))
+        due = now + float(body.extraordinary_days or 0.0)
+        at = self._in_hours(due)
+        if deadline is not None and due < deadline <= at:
+            at = due  # a night meeting rather than a lapse
         weekday = (self._weekday0 + math.floor(at)) % 7
         if weekday >= 5 and not body.extraordinary_weekends:
             monday = at + 7 - weekday
