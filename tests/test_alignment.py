@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from sim.engine.compile import run_replication
-from sim.scenario import ResolvedMember, Scenario, bundled_scenarios, load_scenario
-from sim.scenario.alignment import COEFFICIENTS, candidates_data
+from sim.scenario import ResolvedMember, Scenario, ScenarioError, bundled_scenarios, load_scenario
+from sim.scenario.alignment import (
+    COEFFICIENTS,
+    SANCTIONS_WEIGHT,
+    AlignmentMapping,
+    candidates_data,
+    per_type_nonalignment,
+    russia_sanctions,
+)
+from sim.scenario.members import MemberStateSpec
 
 from .conftest import DATA, ROOT
 
@@ -34,6 +42,7 @@ def test_every_candidate_cites_its_sources() -> None:
             assert entry["alignment_confidence"] in ("official", "press", "inferred"), code
         for row in entry.get("alignment_history", []):
             assert row["source"].startswith("http"), code
+            assert row["russia_sanctions"] in SANCTIONS_WEIGHT, code
     ua = candidates_data()["candidates"]["UA"]
     assert ua["population_low"] < ua["population"] < ua["population_high"]
 
@@ -155,3 +164,104 @@ def test_the_mapping_applies_to_any_scenario_and_its_coefficients_can_be_overrid
     )
     aa = {m.code: m for m in s.resolved_members()}["AA"].behaviour
     assert aa.holdout_probability == pytest.approx(s.member_defaults.holdout_probability + 0.1)
+
+
+SANCTIONS = ("sanctions_package", "sanctions_renewal", "listings_renewal", "listing")
+
+
+def _members(*overrides: str) -> tuple[dict[str, ResolvedMember], Scenario]:
+    s = load_scenario("enlargement_eu35", list(overrides))
+    return {m.code: m for m in s.resolved_members()}, s
+
+
+def test_a_non_applier_holds_out_on_the_sanctions_types_only() -> None:
+    assert russia_sanctions(MemberStateSpec(alignment_from="RS")) == "no"
+    members, s = _members()
+    rs, default = members["RS"].behaviour, s.member_defaults
+    assert set(rs.demands) == set(SANCTIONS)
+    d = 1 - candidates_data()["candidates"]["RS"]["alignment_percent"] / 100
+    k = candidates_data()["mapping"]["holdout_per_nonalignment"]["value"]
+    for t in SANCTIONS:  # more than the even spread's on the sanctions files, less elsewhere
+        assert rs.demands[t].probability > default.holdout_probability + k * d
+    assert (
+        default.holdout_probability < rs.holdout_probability < default.holdout_probability + k * d
+    )
+    even = _members("alignment_mapping.sanctions_concentration=0.0")[0]
+    assert rs.positions["eu_statement"] > even["RS"].behaviour.positions["eu_statement"]
+    assert rs.positions["listing"] < even["RS"].behaviour.positions["listing"]
+    for code in EU27:  # EU members untouched (Hungary's own demands included)
+        assert members[code].behaviour == even[code].behaviour, code
+
+
+@pytest.mark.parametrize(
+    "entry", [MemberStateSpec(alignment_from="MD"), MemberStateSpec(alignment=0.5)]
+)
+def test_an_applier_or_an_unknown_keeps_the_even_spread(entry: MemberStateSpec) -> None:
+    _, s = _members()
+    mapping = AlignmentMapping.of(s)
+    weight = SANCTIONS_WEIGHT[russia_sanctions(entry)]
+    assert weight == 0.0
+    spread = per_type_nonalignment(
+        0.3, mapping.sanctions_concentration * weight, mapping, s.proposal_types
+    )
+    assert set(spread.values()) == {0.3}
+    assert russia_sanctions(MemberStateSpec(alignment_from="MK")) == "unknown"  # 2025 says nothing
+    assert russia_sanctions(MemberStateSpec(alignment_from="BA")) == "partial"
+    assert SANCTIONS_WEIGHT["yes"] == 0.0
+
+
+@pytest.mark.parametrize("d", [0.05, 0.38, 0.51, 0.96])
+@pytest.mark.parametrize("c", [0.4, 0.8, 1.0])
+def test_concentration_keeps_the_expected_share_of_rejected_acts(d: float, c: float) -> None:
+    """Counted in expected proposals a year over the measured types, a concentrated state
+    rejects as many acts as the even spread: the measured rate."""
+    _, s = _members()
+    mapping = AlignmentMapping.of(s)
+    spread = per_type_nonalignment(d, c, mapping, s.proposal_types)
+    pts = s.proposal_types
+    n = {
+        t: pts[t].arrivals.rate_per_year
+        if pts[t].arrivals.kind == "poisson"
+        else len(pts[t].arrivals.deadlines) * pts[t].arrivals.count
+        for t in mapping.measured_types
+    }
+    rejected = sum(n[t] * spread[t] for t in n) / sum(n.values())
+    assert rejected == pytest.approx(d)
+    assert all(0.0 <= v <= 1.0 for v in spread.values())
+    assert spread["listing"] > spread["eu_statement"]
+    assert spread["council_conclusions"] == spread["eu_statement"]
+
+
+def test_the_concentration_can_be_overridden_and_is_validated() -> None:
+    off = _members("alignment_mapping.sanctions_concentration=0.0")[0]["GE"].behaviour
+    assert not off.demands  # the even spread of before
+    members, s = _members("alignment_mapping.sanctions_concentration=1.0")
+    full = members["GE"].behaviour
+    d = 1 - candidates_data()["candidates"]["GE"]["alignment_percent"] / 100
+    k = candidates_data()["mapping"]["holdout_per_nonalignment"]["value"]
+    base = s.member_defaults.holdout_probability
+    assert full.demands["listing"].probability == pytest.approx(base + k * 1.0)
+    assert full.holdout_probability == pytest.approx(base + k * (d * 228 - 78) / 150)
+    only = _members('alignment_mapping.sanctions_types=["sanctions_package"]')[0]["GE"].behaviour
+    assert set(only.demands) == {"sanctions_package"}
+    # a stated holdout_probability replaces the mapped hold-outs, demands included
+    held = _members("member_states.RS.holdout_probability=0.0")[0]["RS"].behaviour
+    assert held.holdout_probability == 0.0
+    assert not held.demands
+
+
+@pytest.mark.parametrize(
+    ("override", "problem"),
+    [
+        ("alignment_mapping.sanctions_concentration=1.5", "less than or equal to 1"),
+        ("alignment_mapping.sanctions_concentration=-0.1", "greater than or equal to 0"),
+        ('alignment_mapping.sanctions_types=["nonsense"]', "unknown proposal type 'nonsense'"),
+        ('alignment_mapping.sanctions_types=["epf_measure"]', "not among measured_types"),
+    ],
+)
+def test_a_bad_concentration_is_refused_clearly(override: str, problem: str) -> None:
+    with pytest.raises(ScenarioError) as err:
+        _members(override)
+    message = str(err.value)
+    assert "alignment_mapping.sanctions_" in message
+    assert problem in message

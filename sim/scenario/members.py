@@ -245,3 +245,14 @@ class AlignmentMappingSpec(_Model):
             "measures)."
         ),
     )
+    sanctions_concentration: Share | None = Field(
+        default=None,
+        description="Share c of the aligned remainder (1 - d) a non-applier of the Russia "
+        "sanctions rejects on the sanctions types on top of d (0: the even spread; half for "
+        "a partial applier), taken back from its other measured types.",
+    )
+    sanctions_types: list[str] | None = Field(
+        default=None,
+        description="Proposal type ids of the Russia sanctions (among measured_types), on which "
+        "a non-applier's non-alignment concentrates.",
+    )

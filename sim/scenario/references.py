@@ -21,10 +21,12 @@ from pydantic import BaseModel
 from sim.core.calendars import meeting_days
 from sim.core.distributions import Distribution
 from sim.scenario.alignment import (
+    SANCTIONS_WEIGHT,
     AlignmentError,
     AlignmentMapping,
     aligned_behaviour,
     reference_entry,
+    russia_sanctions,
 )
 from sim.scenario.fields import MAX_DAYS, Level
 from sim.scenario.fields import StrictModel as _Model
@@ -284,11 +286,16 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
         raise KeyedError("member_states", "no member states (membership = 'none' and none given)")
     defaults = s.member_defaults.model_dump(by_alias=True)
     mapping = AlignmentMapping.of(s)
-    stated = s.alignment_mapping.measured_types if s.alignment_mapping else None
-    for type_id in stated or ():
-        if type_id not in s.proposal_types:
+    for key in ("measured_types", "sanctions_types"):
+        stated = getattr(s.alignment_mapping, key) if s.alignment_mapping else None
+        for type_id in stated or ():
+            if type_id not in s.proposal_types:
+                raise KeyedError(f"alignment_mapping.{key}", f"unknown proposal type {type_id!r}")
+    for type_id in mapping.sanctions_types:
+        if type_id not in mapping.measured_types:
             raise KeyedError(
-                "alignment_mapping.measured_types", f"unknown proposal type {type_id!r}"
+                "alignment_mapping.sanctions_types",
+                f"{type_id!r} is not among measured_types (the rate counts it to concentrate on)",
             )
     out = []
     for code in codes:
@@ -308,13 +315,16 @@ def resolve_members(s: Scenario) -> list[ResolvedMember]:
             )
         overrides = spec.model_dump(by_alias=True, exclude_none=True, exclude=_REFERENCE_KEYS)
         explicit = overrides.pop("positions", {})
-        demands = {**defaults.get("demands", {}), **overrides.pop("demands", {})}
         mapped = aligned_behaviour(
             {**defaults, "tolerance": overrides.get("tolerance", defaults["tolerance"])},
             1.0 - alignment,
             mapping,
             s.proposal_types,
+            mapping.sanctions_concentration * SANCTIONS_WEIGHT[russia_sanctions(spec)],
         )
+        # a stated holdout_probability replaces the mapped hold-outs, demands included
+        base = defaults if "holdout_probability" in overrides else mapped
+        demands = {**base.get("demands", {}), **overrides.pop("demands", {})}
         positions = {**mapped["positions"], **explicit}
         behaviour = MemberBehaviour.model_validate(
             {**mapped, **overrides, "positions": positions, "demands": demands}
