@@ -111,6 +111,22 @@ def test_ocel_reads_back_with_proposals_bodies_and_member_states(run: Path, tmp_
     assert (objections["ocel:type"] == "member state").any()
 
 
+def test_a_statement_issued_by_the_high_representative_ends_its_case(
+    run: Path, tmp_path: Path
+) -> None:
+    """The baseline's blocked statements issued by the HR instead (ST01-ST03): their own
+    outcome, ending the case without a body in XES and OCEL alike."""
+    log = pm4py.read_xes(str(_export(run, "xes", tmp_path / "log.xes")))
+    issued = log[log["case:outcome"] == "issued_by_hr"]
+    assert issued["case:concept:name"].nunique() > 0
+    assert set(issued["case:type"]) == {"eu_statement"}
+    last = issued.groupby("case:concept:name", sort=False)["concept:name"].last()
+    assert set(last) == {"issued_by_hr"}
+    ocel = pm4py.read_ocel2_json(str(_export(run, "ocel", tmp_path / "log.jsonocel")))
+    ends = ocel.events[ocel.events["ocel:activity"] == "issued_by_hr"]
+    assert len(ends) == issued["case:concept:name"].nunique()
+
+
 def test_csv_has_the_same_events(run: Path, tmp_path: Path) -> None:
     csv = pd.read_csv(_export(run, "csv", tmp_path / "log.csv"))
     log, _ = mining_log(run, [0, 1, 2])  # every replication, by default

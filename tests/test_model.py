@@ -164,3 +164,27 @@ def test_baseline_year_reads_as_a_story(baseline_run) -> None:
     acts = set(ev["activity"].astype(str))
     assert {"submitted", "tabled", "objection", "compromise", "agreed", "adopted"} <= acts
     assert {"written_procedure", "instructions_received", "reservation"} <= acts
+
+
+def test_the_baselines_statement_workaround_only_changes_how_blocked_statements_end(
+    baseline: Scenario, baseline_run: ReplicationResult
+) -> None:
+    """Switched on for ``eu_statement`` (the record's ST01-ST03): the same run, with some
+    blocked or lapsed statements issued by the High Representative instead; nothing else moves,
+    and adoption is what it was."""
+    data = baseline.model_dump(by_alias=True, exclude_none=True)
+    del data["proposal_types"]["eu_statement"]["workaround"]
+    without = run_replication(Scenario.model_validate(data), seed=11, replication=0)
+    a, b = without.proposals, baseline_run.proposals
+    issued = (b["outcome"] == "issued_by_hr").to_numpy()
+    assert issued.any()
+    assert set(b.loc[issued, "type"].astype(str)) == {"eu_statement"}
+    assert set(a.loc[issued, "outcome"].astype(str)) <= {"blocked", "lapsed", "withdrawn"}
+    assert a[~issued].astype(str).equals(b[~issued].astype(str))
+    kept = [c for c in a.columns if c not in ("outcome", "blocking_states")]
+    assert a[kept].equals(b[kept])
+    for name, ending in (("events", "activity"), ("stages", "exit")):
+        x, y = getattr(without, name), getattr(baseline_run, name)
+        assert x.drop(columns=ending).equals(y.drop(columns=ending)), name
+        moved = x[ending] != y[ending]
+        assert set(y.loc[moved, ending].astype(str)) == {"issued_by_hr"}, name

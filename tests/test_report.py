@@ -406,3 +406,51 @@ def test_time_to_adoption_has_a_log_day_axis_and_time_split_human_names(runs) ->
     assert "Coreper II" in labels
     assert labels.index("Political and Security Committee") < labels.index("Coreper II")
     plt.close("all")
+
+
+def test_every_outcome_has_a_colour_a_name_a_share_and_a_case_ending() -> None:
+    """Each consumer that enumerates outcomes knows every one (``issued_by_hr`` too)."""
+    from sim.analysis.metrics import PERCENT, replication_metrics
+    from sim.core.outcomes import Outcome
+    from sim.engine.logs import TERMINAL
+    from sim.report.export import CASE_ACTIVITIES
+    from sim.report.names import METRIC_NAMES, OUTCOME_NAMES
+    from sim.report.story import MARKS
+
+    outcomes = {o.value for o in Outcome}
+    assert set(plots.OUTCOME_COLOURS) == outcomes
+    assert set(OUTCOME_NAMES) == outcomes
+    ends = {a.name.lower() for a in TERMINAL}
+    assert set(CASE_ACTIVITIES) == {"submitted", *ends}
+    assert ends - {"pending"} <= set(MARKS)
+    proposals = pd.DataFrame(
+        {
+            "type": pd.Categorical(["t"] * len(outcomes)),
+            "outcome": sorted(outcomes),
+            "duration_days": 1.0,
+            "rounds": 1,
+            "escalations": 0,
+            "dilution": 0.0,
+            "blocking_states": "",
+        }
+    )
+    empty = pd.DataFrame({"body": pd.Categorical([]), "member_state": pd.Categorical([])})
+    stages = empty.assign(**{c: [] for c in plots.SPLIT_COLOURS})
+    events = empty.assign(activity=pd.Categorical([]), value=[])
+    meetings = pd.DataFrame({"body": pd.Categorical([]), "discussed": [], "capacity": []})
+    m = replication_metrics(proposals, stages, events, meetings, 365.0)
+    shares = m[(m["group"] == "all") & m["metric"].isin(PERCENT)].set_index("metric")["value"]
+    rates = ["adoption_rate", "block_rate", "lapse_rate", "withdrawal_rate"]
+    rates += ["hr_declaration_rate", "pending_share"]
+    assert shares[rates].sum() == pytest.approx(1.0)  # every outcome counted once
+    assert shares["hr_declaration_rate"] == pytest.approx(1 / len(outcomes))
+    assert "hr_declaration_rate" in METRIC_NAMES
+
+
+def test_the_scenario_table_says_which_types_the_high_representative_issues_when_blocked() -> None:
+    from sim.report.html import scenario_tables
+
+    assert "over one state, issued by the High Representative 67% of the time" in (
+        scenario_tables(load_scenario(BASELINE))
+    )
+    assert "if blocked" not in scenario_tables(load_scenario(DATA / "tiny.toml"))

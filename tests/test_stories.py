@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.analysis.metrics import replication_metrics
 from sim.core.members import Holdouts
 from sim.core.negotiation import negotiate
 from sim.core.outcomes import Outcome
@@ -326,6 +327,67 @@ def test_an_item_with_a_deadline_keeps_trying_at_the_top_until_it_lapses() -> No
         (50.0, "lapsed"),
     ]
     assert props[["outcome", "blocking_states"]].values.tolist() == [["lapsed", "AA"]]
+
+
+def _declaration(objectors: tuple[str, ...], **workaround: Any) -> dict[str, Any]:
+    """An item the states ``objectors`` object to whatever happens, with a workaround table
+    (none if ``workaround`` is empty)."""
+    changes: dict[str, Any] = {}
+    for state in objectors:
+        changes[f"member_states__{state}__positions"] = {"item": 0.0}
+        changes[f"member_states__{state}__tolerance"] = 0.1
+    if workaround:
+        changes["proposal_types__item__workaround"] = workaround
+    return scenario(**changes)
+
+
+@pytest.mark.parametrize(
+    ("workaround", "outcome"), [({}, "blocked"), ({"probability": 1.0}, "issued_by_hr")]
+)
+def test_a_declaration_one_state_blocks_is_issued_by_the_high_representative_instead(
+    workaround: dict[str, Any], outcome: str
+) -> None:
+    """ST01: Hungary blocked the EU-27 statement on the ICC's arrest warrant; Borrell issued it
+    in his own name. Counted apart: not adopted, not blocked."""
+    events, props, r = story(_declaration(("AA",), **workaround), [(0.5, ITEM, None)])
+    assert events[-3:] == [
+        (17.0, "tabled", "EUCO", ""),
+        (17.0, "objection", "EUCO", "AA"),  # the lone blocker, at the top
+        (17.0, outcome, "EUCO", ""),
+    ]
+    assert props[["outcome", "decided_at", "blocking_states"]].values.tolist() == [
+        [outcome, "EUCO", "AA"]
+    ]
+    assert r.stages["exit"].astype(str).tolist()[-1] == outcome
+    m = replication_metrics(r.proposals, r.stages, r.events, r.meetings, 60.0)
+    value = m.set_index(["metric", "group"])["value"]
+    issued = outcome == "issued_by_hr"
+    assert value["hr_declaration_rate", "item"] == float(issued)
+    assert value["block_rate", "item"] == float(not issued)
+    assert value["adoption_rate", "item"] == 0.0  # the HR's own declaration is no adoption
+    assert value["proposals_blocked", "AA"] == 1.0  # AA blocked the EU's declaration either way
+
+
+@pytest.mark.parametrize(("max_objectors", "outcome"), [(1, "blocked"), (2, "issued_by_hr")])
+def test_the_workaround_goes_over_no_more_objectors_than_its_limit(
+    max_objectors: int, outcome: str
+) -> None:
+    spec = _declaration(("AA", "BB"), probability=1.0, max_objectors=max_objectors)
+    _, props, _ = story(spec, [(0.5, ITEM, None)])
+    assert props[["outcome", "blocking_states"]].values.tolist() == [[outcome, "AA,BB"]]
+
+
+def test_a_declaration_that_lapses_over_one_objection_is_issued_instead() -> None:
+    spec = _declaration(("AA",), probability=1.0)
+    compiled = compile_scenario(Scenario.model_validate(spec))
+    rep = Replication(compiled, compiled.dtypes(), seed=0, replication=0)
+    rep.run([(0.5, ITEM, 50.0)])
+    assert not any(rep.desk.agendas)  # off the European Council's agenda it waited on
+    r = rep.result()
+    assert r.events["activity"].astype(str).tolist()[-1] == "issued_by_hr"
+    assert r.proposals[["outcome", "decided_day", "blocking_states"]].values.tolist() == [
+        ["issued_by_hr", 50.0, "AA"]
+    ]
 
 
 def test_emergency_brake_refers_an_outvoted_state_to_the_european_council() -> None:

@@ -231,9 +231,11 @@ def _extra(name: str, table: pd.DataFrame, folder: Path) -> str:
     if name == "enlargement_eu35":
         rounds = _row(table, "rounds_mean", "sanctions_package")
         lapses = _row(table, "lapse_rate", "eu_statement")
+        issued = _row(table, "hr_declaration_rate", "eu_statement")
         return (
             f"package rounds {rounds['mean_a']:.1f} → {rounds['mean_b']:.1f}; statements lapsing "
-            f"{_pct(lapses['mean_a'])}% → {_pct(lapses['mean_b'])}%"
+            f"{_pct(lapses['mean_a'])}% → {_pct(lapses['mean_b'])}%, issued by the High "
+            f"Representative instead {_pct(issued['mean_a'])}% → {_pct(issued['mean_b'])}%"
         )
     return ""
 

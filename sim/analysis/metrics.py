@@ -13,6 +13,7 @@ HEADLINE = {
     "adoption_rate": "adoption rate",
     "block_rate": "block rate",
     "lapse_rate": "lapse rate",
+    "hr_declaration_rate": "issued by the HR instead",
     "pending_share": "pending at horizon",
     "time_to_adoption_mean": "time to adoption, mean (days)",
     "time_to_adoption_median": "time to adoption, median (days)",
@@ -40,6 +41,7 @@ PERCENT = frozenset(
         "block_rate",
         "lapse_rate",
         "withdrawal_rate",
+        "hr_declaration_rate",
         "pending_share",
         "agenda_use",
     }
@@ -100,7 +102,9 @@ def replication_metrics(
     """Long table ``replication, metric, group, value`` for one replication (SPEC §6).
 
     Groups: ``all`` and each proposal type for proposal metrics (rates are shares of all
-    proposals tabled, pending included; times are of adopted proposals); each body for time
+    proposals tabled, pending included; times are of adopted proposals; a declaration the High
+    Representative issued instead counts in ``hr_declaration_rate``, never as adopted, so
+    ``adoption_rate`` keeps its meaning); each body for time
     splits, visits and meetings; each member state for objections, blocking votes,
     abstentions, reservations and blocked proposals.
     """
@@ -147,6 +151,7 @@ def _proposal_metrics(rows: Rows, proposals: pd.DataFrame, horizon_days: float) 
         ("block_rate", ("blocked",)),
         ("lapse_rate", ("lapsed",)),
         ("withdrawal_rate", ("withdrawn",)),
+        ("hr_declaration_rate", ("issued_by_hr",)),
     ):
         rows.add(metric, groups, share(is_outcome(outcomes)))
     rows.add("pending_share", groups, share(pending))
@@ -180,7 +185,8 @@ def _body_metrics(rows: Rows, stages: pd.DataFrame, meetings: pd.DataFrame) -> N
 
 
 def _member_metrics(rows: Rows, proposals: pd.DataFrame, events: pd.DataFrame) -> None:
-    """Objections, blocking votes, abstentions, reservations and blocked proposals per state."""
+    """Objections, blocking votes, abstentions, reservations and blocked proposals per state
+    (blocked or lapsed, or a declaration the High Representative issued over its objection)."""
     scode, states = codes_of(events["member_state"])
     acode, activities = codes_of(events["activity"])
     value = events["value"].to_numpy(float)
@@ -199,7 +205,7 @@ def _member_metrics(rows: Rows, proposals: pd.DataFrame, events: pd.DataFrame) -
     rows.add("abstentions", states, per_state(is_activity("abstention")))
     rows.add("reservations", states, per_state(is_activity("reservation")))
     ocode, olabels = codes_of(proposals["outcome"])
-    blocked = label_mask(ocode, olabels, ("blocked", "lapsed"))
+    blocked = label_mask(ocode, olabels, ("blocked", "lapsed", "issued_by_hr"))
     tally = dict.fromkeys(states, 0.0)
     for text in proposals.loc[blocked, "blocking_states"]:
         for code in filter(None, str(text).split(",")):

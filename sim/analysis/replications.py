@@ -19,7 +19,7 @@ from sim.analysis.stats import ADOPTED
 
 MINISTERIAL_LEVELS = ("council", "european_council")
 POLITICAL_LEVELS = ("coreper", "council", "european_council")
-NEVER_DONE = ("pending", "blocked", "lapsed")  # still or forever unadopted (withdrawn excluded)
+NEVER_DONE = ("pending", "blocked", "lapsed", "issued_by_hr")  # unadopted, withdrawn aside
 
 
 def deadline_dates(p: pd.DataFrame) -> pd.Series:

@@ -6,8 +6,8 @@ independent unit is the replication: every metric is first computed per replicat
 (:func:`summarise`) with a 95% percentile-bootstrap interval of the mean, which stays inside the
 range of the values (a rate within [0, 1], days within the observed days); differences between
 paired runs use a t-interval. Time to adoption treats ``pending`` proposals as censored at the
-horizon and never-adopted ones (blocked, lapsed, withdrawn) as never reaching adoption
-(:func:`kaplan_meier`), never as if they were adopted.
+horizon and never-adopted ones (blocked, lapsed, withdrawn, issued by the High Representative
+instead) as never reaching adoption (:func:`kaplan_meier`), never as if they were adopted.
 """
 
 from __future__ import annotations
@@ -233,7 +233,8 @@ def kaplan_meier(proposals: pd.DataFrame, horizon_days: float | None = None) -> 
     """Kaplan–Meier estimate of the share not yet adopted, ``S(t)``.
 
     Adoption is the event. ``pending`` proposals are censored at their observed duration;
-    blocked, lapsed and withdrawn proposals never reach adoption, so they stay in the risk set
+    blocked, lapsed and withdrawn proposals (and declarations the High Representative issued
+    instead) never reach adoption, so they stay in the risk set
     throughout (censored at infinity). Returns columns ``time_days``, ``survival``,
     ``at_risk``, ``adopted`` at each adoption time, starting from ``(0, 1.0)``.
 
@@ -329,6 +330,7 @@ _PER_PROPOSAL = (
     "block_rate",
     "lapse_rate",
     "withdrawal_rate",
+    "hr_declaration_rate",
     "pending_share",
     "rounds_mean",
     "escalations_mean",

@@ -7,8 +7,10 @@ item (or as a B item ministers discuss), goes to written procedure, is referred 
 top for formal adoption, or is adopted; when a body exhausts its rounds the item escalates (or,
 under a QMV rule that votes higher up, is put to the vote), then once to the top, where it keeps
 trying until its deadline lapses it, or is withdrawn or blocked; a failed formal vote or an
-objection in written procedure reopens it; the emergency brake refers it to the top. The SimPy
-shell applies a move in one place (:meth:`sim.engine.secretariat.Secretariat.apply`).
+objection in written procedure reopens it; the emergency brake refers it to the top. A
+declaration that would end unadopted may be issued all the same by the High Representative
+(:func:`workaround`). The SimPy shell applies a move in one place
+(:meth:`sim.engine.secretariat.Secretariat.apply`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Step(Enum):
     WITHDRAW = "withdraw"
     BLOCK = "block"
     LAPSE = "lapse"  # its deadline passed with the item still open
+    ISSUE_BY_HR = "issue_by_hr"  # a declaration blocked, issued by the HR (or "at 26") instead
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,8 @@ class Route:
 # steps bound once: looking up enum members is slow, and an agreement asks for several
 _ADOPT, _MOVE_ON, _REFER_BACK = Step.ADOPT, Step.MOVE_ON, Step.REFER_BACK
 _WRITTEN_PROCEDURE = Step.WRITTEN_PROCEDURE
+UNADOPTED = frozenset({Step.WITHDRAW, Step.BLOCK, Step.LAPSE})
+"""The steps that end an item without adopting it (where :func:`workaround` may step in)."""
 
 
 class Move(NamedTuple):
@@ -232,3 +237,24 @@ def emergency_brake(route: Route, body: int, pos: int, braked: bool) -> Move | N
     if braked or route.top is None or body == route.top:
         return None
     return Move(Step.BRAKE, route.top, pos, True)
+
+
+def workaround(move: Move, objectors: int, max_objectors: int, issues: Callable[[], bool]) -> Move:
+    """A declaration about to end unadopted (``move`` withdraws, blocks or lapses it) issued
+    instead by the High Representative in her own name, or by the other states ("at 26"), when
+    at most ``max_objectors`` states still object (``objectors``) and ``issues()`` (a draw,
+    asked only then) says so; any other move is returned unchanged. The result is counted
+    apart, never as adoption: no Council adopted the text (Borrell issued the statement on the
+    ICC's arrest warrant in his own name two days after Hungary blocked it; the record's
+    ST01-ST03).
+
+    >>> workaround(Move(Step.BLOCK, None, 1), 1, 1, lambda: True)
+    Move(step=<Step.ISSUE_BY_HR: 'issue_by_hr'>, target=None, pos=1, open=False)
+    >>> workaround(Move(Step.LAPSE, None, 1), 2, 1, lambda: True).step
+    <Step.LAPSE: 'lapse'>
+    >>> workaround(Move(Step.WITHDRAW, None, 0), 1, 1, lambda: False).step
+    <Step.WITHDRAW: 'withdraw'>
+    """
+    if move.step not in UNADOPTED or objectors > max_objectors or not issues():
+        return move
+    return Move(Step.ISSUE_BY_HR, None, move.pos)

@@ -221,6 +221,25 @@ def text_objections(text: float, accept: np.ndarray) -> np.ndarray:
     return text - accept > 1e-12
 
 
+def still_objecting(
+    blockers: np.ndarray, text: float, accept: np.ndarray, holdouts_until: np.ndarray, now: float
+) -> np.ndarray:
+    """The states still objecting to an item about to end unadopted at ``now``: those whose
+    votes blocked its last failed round (``blockers``), or, where no round failed (silence
+    broken and no meeting held since), those to which its ``text`` goes too far or that hold
+    it hostage.
+
+    >>> accept, none = np.array([0.5, 1.0, 1.0]), np.full(3, -np.inf)
+    >>> still_objecting(np.array([False, True, False]), 0.8, accept, none, 1.0)
+    array([False,  True, False])
+    >>> still_objecting(np.zeros(3, bool), 0.8, accept, np.array([-np.inf, 5.0, 0.5]), 1.0)
+    array([ True,  True, False])
+    """
+    if any_true(blockers):
+        return blockers
+    return text_objections(text, accept) | (holdouts_until > now)
+
+
 def objections(
     m: MemberArrays,
     text: float,

@@ -32,6 +32,7 @@ class Stream(IntEnum):
     CONCESSION = 10  # concession margins before deadlines, abstention after a concession
     POSTERIOR = 11  # the posterior parameter draw of a replication (run --posterior)
     MEDIATION = 12  # the High Representative's mediation after an emergency brake
+    WORKAROUND = 13  # a blocked declaration issued all the same (the type's workaround)
 
 
 def name_key(name: str) -> int:

@@ -73,6 +73,15 @@ class Profile:
     skip: tuple[tuple[int, float], ...]  # bodies of the route skipped with a probability
 
 
+@dataclass(frozen=True, slots=True)
+class Workaround:
+    """A declaration blocked by a few states issued all the same by the High Representative
+    (:class:`~sim.scenario.proposals.WorkaroundSpec`; :func:`sim.core.ladder.workaround`)."""
+
+    probability: float  # the chance, when it would otherwise end unadopted
+    max_objectors: int  # only while at most this many states still object
+
+
 @dataclass(frozen=True)
 class CompiledType:
     """A proposal type: its route as body indices, its rule and its parameters."""
@@ -94,6 +103,7 @@ class CompiledType:
     holdout_duration_scale: float  # the states' hold-out durations scaled for this type
     ministers_discuss: float  # share of agreed texts ministers discuss (B item), not A items
     silence_first: bool = False  # circulated under silence procedure before any meeting
+    workaround: Workaround | None = None  # blocked declarations issued by the HR (None: never)
 
 
 @dataclass(frozen=True)
@@ -296,6 +306,11 @@ def _compile_type(
         holdout_duration_scale=spec.holdout_duration_scale,
         ministers_discuss=spec.ministers_discuss,
         silence_first=spec.silence_first,
+        workaround=(
+            None
+            if spec.workaround is None
+            else Workaround(spec.workaround.probability, spec.workaround.max_objectors)
+        ),
     )
 
 

@@ -51,13 +51,21 @@ class Activity(IntEnum):
     WITHDRAWN = 16
     PENDING = 17
     CONCESSION = 18
+    ISSUED_BY_HR = 19
 
 
 ACTIVITIES = pd.CategoricalDtype([a.name.lower() for a in Activity])
 """The ``activity`` column's categories."""
 
 TERMINAL = frozenset(
-    {Activity.ADOPTED, Activity.BLOCKED, Activity.LAPSED, Activity.WITHDRAWN, Activity.PENDING}
+    {
+        Activity.ADOPTED,
+        Activity.BLOCKED,
+        Activity.LAPSED,
+        Activity.WITHDRAWN,
+        Activity.ISSUED_BY_HR,
+        Activity.PENDING,
+    }
 )
 """Activities that end a proposal: exactly one per proposal."""
 
@@ -372,8 +380,9 @@ def _outcome_code(p: Proposal) -> int:
 def proposal_frame(
     proposals: list[Proposal], types: pd.CategoricalDtype, members: tuple[str, ...], start: dt.date
 ) -> pd.DataFrame:
-    """One row per proposal: what it was, how and when it ended, who blocked, held it hostage
-    (raised a hold-out on it, whether or not it ended the item) or abstained."""
+    """One row per proposal: what it was, how and when it ended, who blocked (a declaration
+    issued by the High Representative instead: who still objected), held it hostage (raised a
+    hold-out on it, whether or not it ended the item) or abstained."""
     codes = np.array(members)
     ps = proposals
     rows = [
@@ -398,7 +407,7 @@ def proposal_frame(
     abstaining = [""] * len(ps)
     for i in np.flatnonzero(abstained.any(axis=1)):
         abstaining[i] = ",".join(codes[abstained[i]])
-    ended_by_block = (Outcome.BLOCKED, Outcome.LAPSED)
+    ended_by_block = (Outcome.BLOCKED, Outcome.LAPSED, Outcome.ISSUED_BY_HR)
     return pd.DataFrame(
         {
             "proposal_id": np.array(c[0], dtype=np.int64),

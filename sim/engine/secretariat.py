@@ -2,8 +2,11 @@
 
 Book-keeping, and the one place a proposal moves: :meth:`Secretariat.apply` carries out a
 :class:`~sim.core.ladder.Move` the pure core decided (put the item on an agenda, close its
-visit, send it up, circulate it in written procedure, close it with its outcome). It also sends
-new texts to capitals. What happens in a meeting is decided by :mod:`sim.engine.chair`.
+visit, send it up, circulate it in written procedure, close it with its outcome). Every move
+that would end an item unadopted (withdrawn, blocked or lapsed, wherever it was decided) passes
+through the type's workaround here (:func:`sim.core.ladder.workaround`): a declaration the High
+Representative issues instead. It also sends new texts to capitals. What happens in a meeting
+is decided by :mod:`sim.engine.chair`.
 """
 
 from __future__ import annotations
@@ -14,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from sim.core.ladder import Move, Step
-from sim.core.members import instructions_ready
+from sim.core.ladder import Move, Step, workaround
+from sim.core.members import instructions_ready, still_objecting
 from sim.core.outcomes import WRITTEN_PROCEDURE, Outcome, StageExit
 from sim.core.rng import Rows, Stream, stream
 from sim.core.visit import Visit
@@ -50,6 +53,7 @@ _ENDS = {
     Step.WITHDRAW: (Outcome.WITHDRAWN, int(Activity.WITHDRAWN)),
     Step.BLOCK: (Outcome.BLOCKED, int(Activity.BLOCKED)),
     Step.LAPSE: (Outcome.LAPSED, int(Activity.LAPSED)),
+    Step.ISSUE_BY_HR: (Outcome.ISSUED_BY_HR, int(Activity.ISSUED_BY_HR)),
 }
 
 
@@ -82,6 +86,8 @@ class Secretariat:
         self._shocks = None if shock is None else Rows(shocks, shock.sample, rows=64)
         self._on_enqueue = on_enqueue
         self.written = WrittenProcedure(compiled, env, self, seed, replication)
+        workarounds = any(t.workaround is not None for t in compiled.types)
+        self._workaround_rng = stream(seed, replication, Stream.WORKAROUND) if workarounds else None
 
     def apply(self, p: Proposal, move: Move, now: float) -> None:
         """Carry out ``move`` for ``p`` at ``now``: the one place a proposal's position on its
@@ -180,10 +186,24 @@ class Secretariat:
             self.new_text(p, now)
 
     def _end(self, p: Proposal, move: Move, now: float) -> None:
-        """Close ``p`` as the move says: withdrawn, blocked or lapsed where it is."""
-        outcome, activity = _ENDS[move.step]
+        """Close ``p`` as the move says: withdrawn, blocked or lapsed where it is, or issued by
+        the High Representative instead where its type's workaround says so."""
         if move.step is Step.LAPSE and p.visit is not None:
             self.off_agenda(p)
+        w = p.type.workaround
+        if w is not None and move.step is not Step.ISSUE_BY_HR:
+            objecting = still_objecting(p.blockers, p.text, p.stances.accept, p.holdouts.until, now)
+            rng = self._workaround_rng
+            assert rng is not None  # drawn from whenever some type has a workaround
+            move = workaround(
+                move,
+                int(np.count_nonzero(objecting)),
+                w.max_objectors,
+                lambda: bool(rng.random() < w.probability),
+            )
+            if move.step is Step.ISSUE_BY_HR:
+                p.blockers = objecting  # who the declaration went over
+        outcome, activity = _ENDS[move.step]
         self.finish(p, outcome, activity, now)
 
     def adopt(self, p: Proposal, now: float) -> None:

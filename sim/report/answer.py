@@ -32,7 +32,17 @@ PER_TYPE = {
     "lapse_rate": ("lapsed", "%"),
 }
 """The per-type table's metrics (then the scenario's counts): column name and unit."""
-PERCENT_METRICS = ("adoption_rate", "block_rate", "lapse_rate", "pending_share")
+WHERE_USED = {"hr_declaration_rate": ("issued by the HR", "%")}
+"""Per-type columns shown after those of :data:`PER_TYPE` only where some value is not zero:
+declarations issued by the High Representative, in a scenario some type of which has the
+workaround (elsewhere a column of zeros)."""
+PERCENT_METRICS = (
+    "adoption_rate",
+    "block_rate",
+    "lapse_rate",
+    "hr_declaration_rate",
+    "pending_share",
+)
 
 
 def report_spec(*scenarios: Scenario) -> ReportSpec:
@@ -175,10 +185,22 @@ def fmt_change(metric: str, diff: float, low: float, high: float) -> tuple[str, 
     return f"{diff:+.{digits}f}", f"[{low:+.{digits}f}, {high:+.{digits}f}]"
 
 
+def _per_type_columns(table: pd.DataFrame, *values: str) -> dict[str, tuple[str, str]]:
+    """The per-type table's metrics: :data:`PER_TYPE`, then those of :data:`WHERE_USED` with
+    a value other than zero in one of the columns ``values`` of ``table``."""
+    columns = dict(PER_TYPE)
+    for metric, name in WHERE_USED.items():
+        rows = table[table["metric"] == metric]
+        if any(bool((rows[v].fillna(0.0) != 0.0).any()) for v in values):
+            columns[metric] = name
+    return columns
+
+
 def per_type_comparison(table: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
     """One row per comparison and proposal type (focus types first): the difference of each
     per-type metric and count with its 95% interval, in pp for shares."""
-    metrics = [*PER_TYPE, *spec.counts]
+    columns = _per_type_columns(table, "mean_a", "mean_b")
+    metrics = [*columns, *spec.counts]
     rows = []
     several = table["comparison"].nunique() > 1
     for comparison, t in table.groupby("comparison", sort=False):
@@ -188,7 +210,7 @@ def per_type_comparison(table: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
             row = {"comparison": comparison} if several else {}
             row["type"] = type_name(group)
             for m in metrics:
-                name = PER_TYPE.get(m, (m, ""))[0]
+                name = columns.get(m, (m, ""))[0]
                 if (m, group) in t.index:
                     r = t.loc[(m, group)]
                     row[name] = _cell(m, r["difference"], r["ci_low"], r["ci_high"], True)
@@ -201,7 +223,8 @@ def per_type_comparison(table: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
 def per_type_run(metrics: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
     """One row per proposal type (focus types first): the mean of each per-type metric and
     count across replications with its 95% interval."""
-    names = [*PER_TYPE, *spec.counts]
+    columns = _per_type_columns(metrics, "value")
+    names = [*columns, *spec.counts]
     m = metrics[metrics["metric"].isin(names)]
     rows = []
     for group in _type_order(_types(metrics), spec):
@@ -209,7 +232,7 @@ def per_type_run(metrics: pd.DataFrame, spec: ReportSpec) -> pd.DataFrame:
         for metric in names:
             v = m[(m["metric"] == metric) & (m["group"] == group)]["value"].to_numpy(float)
             mean, lo, hi = bootstrap_interval(v)  # as summary.csv's
-            row[PER_TYPE.get(metric, (metric, ""))[0]] = _cell(metric, mean, lo, hi, False)
+            row[columns.get(metric, (metric, ""))[0]] = _cell(metric, mean, lo, hi, False)
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -270,11 +293,13 @@ def outcome_difference_figure(table: pd.DataFrame, comparison: str) -> Figure:
     t = table[(table["comparison"] == comparison) & (table["metric"].isin(PERCENT_METRICS))]
     mixed = t[t["group"] == REFERENCE_MIX]
     t = (mixed if len(mixed) else t[t["group"] == "all"]).set_index("metric")
-    t = t.reindex([m for m in PERCENT_METRICS if m in t.index]).reset_index()
+    unused = [m for m in WHERE_USED if m in t.index and not t.loc[m, ["mean_a", "mean_b"]].any()]
+    t = t.reindex([m for m in PERCENT_METRICS if m in t.index and m not in unused]).reset_index()
     labels = {
         "adoption_rate": "adopted",
         "block_rate": "blocked",
         "lapse_rate": "lapsed",
+        "hr_declaration_rate": "issued by the HR",
         "pending_share": "pending at the horizon",
     }
     fig = plots.new_figure((8.0, 3.2))

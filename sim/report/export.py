@@ -44,8 +44,17 @@ from sim.scenario import Scenario
 
 FORMATS = ("xes", "ocel", "csv")
 MEMBER_ACTIVITIES = ("reservation", "objection", "abstention", "emergency_brake", "concession")
-CASE_ACTIVITIES = ("submitted", "adopted", "blocked", "lapsed", "withdrawn", "pending")
-"""Named without a body: they begin or end the case wherever it is."""
+CASE_ACTIVITIES = (
+    "submitted",
+    "adopted",
+    "blocked",
+    "lapsed",
+    "withdrawn",
+    "issued_by_hr",
+    "pending",
+)
+"""Named without a body: they begin or end the case wherever it is (every outcome's activity,
+:data:`sim.engine.logs.TERMINAL`)."""
 TIME_ZONE = "Europe/Brussels"
 WRITTEN = "written_procedure"
 _LAST = 1_000_000  # the visit number of the events that end a case: after every visit

@@ -25,8 +25,9 @@ from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
 from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
-from sim.report.names import body_name, chair_name, metric_name, type_name
+from sim.report.names import body_name, chair_name, metric_name, outcome_name, type_name
 from sim.scenario import PoissonArrivals, Scenario
+from sim.scenario.proposals import WorkaroundSpec
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
     sample = _swimlane_sample(stages)
     first = proposals[proposals["replication"] == 0].set_index("proposal_id")
     lanes = {
-        int(p): f"{plots.human(first.at[p, 'type'])} #{p}: {plots.human(first.at[p, 'outcome'])}"
+        int(p): f"{plots.human(first.at[p, 'type'])} #{p}: {outcome_name(first.at[p, 'outcome'])}"
         for p in sample
         if p in first.index
     }
@@ -97,8 +98,8 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
             "time_to_adoption",
             lambda ax: plots.plot_time_to_adoption(proposals, ax),
             "Read across: the share of each type adopted within a given number of days "
-            "(Kaplan–Meier; log day axis). Blocked, lapsed and withdrawn proposals are never "
-            "adopted, so they "
+            "(Kaplan–Meier; log day axis). Blocked, lapsed and withdrawn proposals, and "
+            "declarations the High Representative issued instead, are never adopted, so they "
             "keep a curve below 100%; proposals still pending at the horizon are censored (they "
             "count only while observed), so they do not pull a curve down.",
         ),
@@ -113,7 +114,9 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
         FigureSpec(
             "outcomes",
             lambda ax: plots.plot_outcomes(proposals, ax),
-            "How proposals of each type end; pending ones are still open at the horizon.",
+            "How proposals of each type end; pending ones are still open at the horizon. A "
+            "declaration one state blocked that the High Representative issued all the same is "
+            "counted apart, not as adopted.",
         ),
         FigureSpec(
             "member_states",
@@ -264,7 +267,17 @@ def scenario_tables(s: Scenario) -> str:
             for tid, t in s.proposal_types.items()
         ]
     )
+    if any(t.workaround is not None for t in s.proposal_types.values()):
+        types["if blocked"] = [_workaround_text(t.workaround) for t in s.proposal_types.values()]
     return f"<h3>Bodies</h3>{html_table(bodies)}<h3>Proposal types</h3>{html_table(types)}"
+
+
+def _workaround_text(w: WorkaroundSpec | None) -> str:
+    """A type's workaround in words (an empty cell for a type without one)."""
+    if w is None:
+        return ""
+    who = "one state" if w.max_objectors == 1 else f"up to {w.max_objectors} states"
+    return f"over {who}, issued by the High Representative {100 * w.probability:g}% of the time"
 
 
 def _calendar_text(c: object) -> str:
@@ -353,7 +366,8 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         "each replication is one independent run of the whole period. Shares are in percent "
         "of all proposals tabled.</p>"
         "<h2>By proposal type</h2><p>Means across replications [95% interval]: the share "
-        "adopted and lapsed (%), days to adopt (median, 90th percentile), events counted per "
+        "adopted and lapsed (%; where the High Representative issued blocked declarations, "
+        "those too), days to adopt (median, 90th percentile), events counted per "
         f"replication.</p>{html_table(per_type_run(metrics, spec))}"
         f"<h2>Figures</h2>{figures_html(figures)}"
         f"<h2>The scenario</h2>{scenario_tables(scenario)}{glossary_html()}"

@@ -46,6 +46,7 @@ METRIC_NAMES = {
     "adoption_rate": ("adopted", "%"),
     "block_rate": ("blocked for good", "%"),
     "lapse_rate": ("lapsed at their deadline", "%"),
+    "hr_declaration_rate": ("declarations issued by the HR instead", "%"),
     "pending_share": ("still pending at the horizon", "%"),
     "time_to_adoption_mean": ("days to adopt, mean", "days"),
     "time_to_adoption_median": ("days to adopt, median", "days"),
@@ -59,11 +60,25 @@ METRIC_NAMES = {
 }
 """Each metric's name and unit."""
 
+OUTCOME_NAMES = {
+    "adopted": "adopted",
+    "adopted_with_abstentions": "adopted with abstentions",
+    "blocked": "blocked",
+    "lapsed": "lapsed",
+    "withdrawn": "withdrawn",
+    "issued_by_hr": "issued by the High Representative",
+    "pending": "pending",
+}
+"""How each outcome is named in figures and tables."""
+
 GLOSSARY = {
     "adopted": "the proposal became a Council or European Council decision (with or without "
     "abstentions) within the horizon",
     "blocked": "the proposal failed for good: a vote lost, or no unanimity and no way up",
     "lapsed": "the proposal had a deadline (a renewal) and it passed before adoption",
+    "issued by the HR": "a declaration one state blocked (or let lapse) that the High "
+    'Representative issued all the same, in her own name or with the other states ("at 26"): '
+    "counted apart, never as adopted",
     "pending": "still under negotiation at the horizon: counted as censored in times to adopt, "
     "not as a failure",
     "brake": "the emergency brake (Art. 31(2) TEU): an outvoted state invokes vital national "
@@ -103,6 +118,11 @@ def plural(proposal_type: object) -> str:
     """``sanctions package`` -> ``sanctions packages``; ``Council conclusions`` unchanged."""
     name = type_name(proposal_type)
     return name if name.endswith("s") else f"{name}s"
+
+
+def outcome_name(outcome: object) -> str:
+    """An outcome's human name: ``issued_by_hr`` -> ``issued by the High Representative``."""
+    return OUTCOME_NAMES.get(str(outcome), _spaced(outcome))
 
 
 def metric_name(metric: str) -> str:

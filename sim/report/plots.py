@@ -26,7 +26,7 @@ from matplotlib.figure import Figure
 from sim.analysis.metrics import HEADLINE, PERCENT
 from sim.analysis.stats import kaplan_meier
 from sim.core.calendars import Recess
-from sim.report.names import body_name, type_name
+from sim.report.names import body_name, outcome_name, type_name
 
 OUTCOME_COLOURS = {
     "adopted": "#2b8a3e",
@@ -34,6 +34,7 @@ OUTCOME_COLOURS = {
     "blocked": "#c92a2a",
     "lapsed": "#f08c00",
     "withdrawn": "#868e96",
+    "issued_by_hr": "#7048e8",
     "pending": "#d0ebff",
 }
 SPLIT_COLOURS = {
@@ -181,7 +182,8 @@ def plot_time_to_adoption(
     proposals: pd.DataFrame, ax: Axes | None = None, log: bool = True
 ) -> Axes:
     """Share of proposals adopted by each day after arrival, by type (Kaplan–Meier, with
-    pending proposals censored and blocked/lapsed/withdrawn ones never adopted). ``log``: a
+    pending proposals censored and blocked/lapsed/withdrawn ones, and declarations the High
+    Representative issued instead, never adopted). ``log``: a
     log day axis (from 0.1 days), which separates types adopted within a day from those that
     take months."""
     ax = _ax(ax)
@@ -248,7 +250,7 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
             shares[o],
             left=left,
             color=OUTCOME_COLOURS[o],
-            label=_label(o),
+            label=outcome_name(o),
         )
         left += shares[o].to_numpy()
     ax.invert_yaxis()
@@ -476,7 +478,9 @@ def plot_outcome_shares(runs: Mapping[str, pd.DataFrame], ax: Axes | None = None
     for o in table.columns:
         if table[o].sum() == 0:
             continue
-        ax.bar(table.index, table[o], bottom=bottom, color=OUTCOME_COLOURS[o], label=_label(o))
+        ax.bar(
+            table.index, table[o], bottom=bottom, color=OUTCOME_COLOURS[o], label=outcome_name(o)
+        )
         bottom += table[o].to_numpy()
     ax.set_ylim(0, 1)
     ax.set_title("Outcomes by scenario")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from sim.report.names import body_name, type_name
+from sim.report.names import body_name, outcome_name, type_name
 from sim.report.plots import _ax, body_colour
 
 MARKS = {
@@ -22,6 +22,8 @@ MARKS = {
     "adopted": ("P", "#2b8a3e", "adopted"),
     "lapsed": ("X", "#f08c00", "lapsed"),
     "blocked": ("X", "#c92a2a", "blocked"),
+    "withdrawn": ("X", "#868e96", "withdrawn"),
+    "issued_by_hr": ("P", "#7048e8", "issued by the High Representative instead"),
 }
 """How each kind of event is marked."""
 
@@ -101,5 +103,5 @@ def _title(ev: pd.DataFrame, proposal: int, replication: int | None, ptype: obje
     days = float(end["time_day"] - ev["time_day"].min())
     what = f"{type_name(ptype)} #{proposal}" if ptype is not None else f"proposal {proposal}"
     rep = f" (replication {replication})" if replication is not None else ""
-    outcome = str(end["activity"]).replace("_", " ")
+    outcome = outcome_name(end["activity"])
     return f"The story of {what}{rep}: {outcome} after {days:.1f} days"

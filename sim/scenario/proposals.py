@@ -69,6 +69,29 @@ class ScheduledArrivals(_Model):
 ArrivalSpec = Annotated[PoissonArrivals | ScheduledArrivals, Field(discriminator="kind")]
 
 
+class WorkaroundSpec(_Model):
+    """``[proposal_types.<type>.workaround]``: a declaration that would end unadopted (blocked,
+    withdrawn, or lapsed at its deadline) over the objection of at most ``max_objectors`` states
+    is issued all the same, by the High Representative in her own name or by the other states
+    ("at 26"), with ``probability``. Counted apart as the outcome ``issued_by_hr``, never as
+    adoption: no Council adopted it (the record's ST01-ST03: Borrell issued the statement on
+    the ICC's arrest warrant in his own name two days after Hungary blocked it; statements "at
+    26" when Hungary declined to join)."""
+
+    probability: Annotated[float, Field(gt=0.0, le=1.0, strict=True)] = Field(
+        description="The chance that a declaration which would otherwise end unadopted "
+        "(blocked, withdrawn, or lapsed at its deadline) is issued instead by the High "
+        "Representative in her own name or by the other states (above 0: leave the table "
+        "out to switch the workaround off)."
+    )
+    max_objectors: Annotated[int, _count(1, MAX_COUNT)] = Field(
+        default=1,
+        description="Only while at most this many states still object: those that blocked its "
+        "last failed round, or, with no round failed, those objecting to its text or holding "
+        "it hostage (1: a lone blocker, as on the record).",
+    )
+
+
 class ProposalTypeSpec(_Model):
     """A kind of CFSP proposal: how it arrives, where it goes, how it is decided, and how its
     urgent items are handled (its ``crisis`` profile)."""
@@ -124,6 +147,12 @@ class ProposalTypeSpec(_Model):
         default=False,
         description="First circulated under the silence procedure (COREU; Council RoP "
         "Art. 12(2)), adopted unless a state breaks silence, which sends it up its route.",
+    )
+    workaround: WorkaroundSpec | None = Field(
+        default=None,
+        description="A declaration one state blocks is issued all the same by the High "
+        "Representative (or by the others), counted apart as issued_by_hr (none: it ends "
+        "blocked, withdrawn or lapsed).",
     )
 
 

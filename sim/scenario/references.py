@@ -168,7 +168,20 @@ def check_cross_references(s: Scenario) -> None:
             for type_id in getattr(spec, key):
                 if type_id not in s.proposal_types:
                     raise KeyedError(f"{where}.{key}.{type_id}", "unknown proposal type")
-    members = len(resolve_members(s))
+    _check_counts_of_states(s, len(resolve_members(s)))
+
+
+def _check_counts_of_states(s: Scenario, members: int) -> None:
+    """Counts of states a scenario's ``members`` could never reach: a blocking minority
+    larger than the Council, a workaround's limit on objectors that never binds."""
+    for type_id, pt in s.proposal_types.items():
+        w = pt.workaround
+        if w is not None and "max_objectors" in w.model_fields_set and w.max_objectors >= members:
+            raise KeyedError(
+                f"proposal_types.{type_id}.workaround.max_objectors",
+                f"{w.max_objectors} is not below the {members} member states: the limit could "
+                f"never bind (set it below {members})",
+            )
     for rule_id, rule in s.decision_rules.items():
         if isinstance(rule, QualifiedMajority) and rule.min_blocking_states > members:
             raise KeyedError(
