@@ -19,7 +19,7 @@ from sim.core.errors import UserError
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
 from sim.experiment.study import ExperimentOptions
-from sim.report import plots
+from sim.report import mechanisms, plots
 from sim.report.attach import with_reports
 from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.html import run_figure_specs
@@ -255,7 +255,7 @@ def test_decompose_splits_a_change_into_its_sources(runs) -> None:
     assert days.loc["nothing", "difference"] == 0
     assert days.loc["fast", "difference"] == days.loc["all together", "difference"] < 0
     assert days.loc["interaction", "difference"] == pytest.approx(0, abs=1e-9)
-    ax = plots.plot_decomposition(t, "adoption_rate")
+    ax = mechanisms.plot_decomposition(t, "adoption_rate")
     assert "percentage points" in ax.get_xlabel()
     assert ax.get_title()
     plt.close(ax.figure)

@@ -32,7 +32,7 @@ import sim
 from sim import Experiment, open_results
 from sim.analysis.metrics import PERCENT, fmt_difference, fmt_interval
 from sim.analysis.stats import REFERENCE_MIX
-from sim.report import plots
+from sim.report import mechanisms, plots
 from sim.report.comparison import comparison_table, decompose
 from sim.report.decomposition import CHAINS, TOTAL, chain, type_contributions
 from sim.report.export import CASE_ACTIVITIES, mining_log
@@ -451,8 +451,8 @@ def qmv_decomposition_figure(table: pd.DataFrame, out: Path) -> None:
     with plots.style():
         fig = Figure(figsize=(14, 1.5 + 0.9 * table["group"].nunique()))
         left, right = fig.subplots(1, 2)
-        plots.plot_chain(table, "time_to_adoption_mean", left)
-        plots.plot_chain(table, "adoption_rate", right)
+        mechanisms.plot_chain(table, "time_to_adoption_mean", left)
+        mechanisms.plot_chain(table, "adoption_rate", right)
         right.set_yticklabels([])
         fig.suptitle("Where QMV's effect comes from: outvoting, anticipation, the emergency brake")
         fig.tight_layout()
@@ -524,8 +524,8 @@ def decomposition_figure(table: pd.DataFrame, out: Path) -> None:
     with plots.style():
         fig = Figure(figsize=(13, 4.2))
         left, right = fig.subplots(1, 2)
-        plots.plot_decomposition(table, "time_to_adoption_mean", left)
-        plots.plot_decomposition(table, "adoption_rate", right)
+        mechanisms.plot_decomposition(table, "time_to_adoption_mean", left)
+        mechanisms.plot_decomposition(table, "adoption_rate", right)
         right.set_yticklabels([])
         fig.suptitle("Where the EU35's cost comes from: each source alone against the EU27")
         fig.tight_layout()

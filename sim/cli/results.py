@@ -20,6 +20,11 @@ from sim.report.export import export_log, parse_replications
 
 def add_commands(command: Command) -> None:
     """``plot``, ``compare``, ``fit`` and ``export``."""
+    _add_plot_and_compare(command)
+    _add_fit_and_export(command)
+
+
+def _add_plot_and_compare(command: Command) -> None:
     pl = command(
         "plot",
         "redraw the figures and report of a results folder",
@@ -62,6 +67,9 @@ def add_commands(command: Command) -> None:
         metavar="N",
         help="worker processes for the --decompose runs (default: all cores)",
     )
+
+
+def _add_fit_and_export(command: Command) -> None:
     ft = command(
         "fit",
         "compare a run with the observed calibration targets (writes a fit CSV)",

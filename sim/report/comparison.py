@@ -42,8 +42,8 @@ from sim.report.answer import (
     per_type_forest,
     report_spec,
 )
-from sim.report.decomposition import mechanism_sentence, mechanism_table, type_table
 from sim.report.html import Rendered, figures_html, glossary_html, html_table, page, save_figure
+from sim.report.mechanisms import decomposition_figure, mechanisms_html
 from sim.report.names import metric_name
 from sim.scenario.report import ReportSpec
 
@@ -237,7 +237,7 @@ def compare_runs(
         figures = _comparison_figures(runs, table, s.staging / "figures", spec)
         if decomposition is not None:
             s.write_text("decomposition.csv", decomposition.to_csv(index=False))
-            figures.insert(0, _decomposition_figure(decomposition, s.staging / "figures"))
+            figures.insert(0, decomposition_figure(decomposition, s.staging / "figures"))
         notes = f"{reason}. Intervals: {uncertainty}"
         lead = Lead(spec.question, answers, per_type, decomposition)
         _write_report(s.path("report.html"), labels, notes, table, figures, warnings, lead)
@@ -353,23 +353,6 @@ def _headline_rows(table: pd.DataFrame) -> pd.DataFrame:
     return head[head["metric"] != "proposals"]
 
 
-def _decomposition_figure(table: pd.DataFrame, folder: Path) -> Rendered:
-    """Days to adoption and adoption rate split into the mechanisms, per type."""
-    with plots.style():
-        fig = Figure(figsize=(14, 1.5 + 0.9 * table["group"].nunique()))
-        left, right = fig.subplots(1, 2)
-        plots.plot_chain(table, "time_to_adoption_mean", left)
-        plots.plot_chain(table, "adoption_rate", right)
-        right.set_yticklabels([])
-        fig.tight_layout()
-    caption = (
-        "The effect split into its mechanisms, switched on one after another from the "
-        "reference: each bar is the paired difference a mechanism adds (95% CI), the diamond "
-        "their total; all types at the reference's mix of types, then per proposal type."
-    )
-    return ("decomposition", caption, save_figure(fig, folder, "decomposition"))
-
-
 def _comparison_figures(
     runs: dict[str, pd.DataFrame], table: pd.DataFrame, folder: Path, spec: ReportSpec
 ) -> list[Rendered]:
@@ -457,20 +440,6 @@ class Lead:
     decomposition: pd.DataFrame | None = None
 
 
-def _mechanisms_html(table: pd.DataFrame) -> str:
-    """The report's section on the mechanisms: the split in a sentence, all types, per type."""
-    return (
-        f'<h2>Mechanisms</h2><p class="answer">{html.escape(mechanism_sentence(table))}.</p>'
-        "<p>Each mechanism is switched on after the ones above it (each step a run with the "
-        "same seed and replications); a component is the paired difference between consecutive "
-        "steps, so the components add up to the total. Shares in percentage points; 95% "
-        "t-intervals over replications (decomposition.csv has every metric and type).</p>"
-        f"{html_table(mechanism_table(table))}"
-        "<h3>Days to adoption by proposal type</h3>"
-        f"{html_table(type_table(table))}"
-    )
-
-
 def _write_report(
     path: Path,
     labels: list[str],
@@ -484,7 +453,7 @@ def _write_report(
     question = f"<p><i>{html.escape(lead.question)}</i></p>" if lead.question else ""
     answers = "".join(f'<p class="answer"><b>{html.escape(a)}</b></p>' for a in lead.answers)
     if lead.decomposition is not None:
-        answers += _mechanisms_html(lead.decomposition)
+        answers += mechanisms_html(lead.decomposition)
     body = (
         f"<h1>Comparison: {html.escape(' vs '.join(labels))}</h1>{question}{answers}"
         f"<p>Reference: <b>{html.escape(labels[0])}</b>. Every difference is scenario − "

@@ -23,7 +23,6 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from sim.analysis.metrics import HEADLINE, PERCENT
 from sim.analysis.stats import kaplan_meier
 from sim.core.calendars import Recess
 from sim.report.names import body_name, outcome_name, type_name
@@ -111,7 +110,8 @@ def style() -> AbstractContextManager[None]:
     return mpl.rc_context(STYLE)  # type: ignore[arg-type]
 
 
-def _ax(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
+def axes_or_new(ax: Axes | None, size: tuple[float, float] | None = None) -> Axes:
+    """``ax``, or a new figure's axes (of ``size``) when the caller gives none."""
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt  # only when the caller gives no Axes, e.g. in a notebook
@@ -186,7 +186,7 @@ def plot_time_to_adoption(
     Representative issued instead, never adopted). ``log``: a
     log day axis (from 0.1 days), which separates types adopted within a day from those that
     take months."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     for t, g in proposals.groupby("type", observed=True):
         x, y = _adoption_curve(g)
         x = np.maximum(x, 0.1) if log else x
@@ -213,7 +213,7 @@ def plot_time_split(
     """Where the time goes: mean days per visit to each body (of ``bodies``, default all),
     split into waiting for a meeting, waiting for instructions and negotiating (means of
     per-replication means); each label says how many visits a run makes."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     parts = metrics[metrics["metric"].isin(list(SPLIT_COLOURS))]
     table = parts.groupby(["group", "metric"], observed=True)["value"].mean().unstack("metric")
     visits = metrics[metrics["metric"] == "visits"].groupby("group", observed=True)["value"].mean()
@@ -240,7 +240,7 @@ def plot_time_split(
 
 def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Outcome shares by proposal type (all replications pooled)."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     shares = pd.crosstab(proposals["type"], proposals["outcome"], normalize="index")
     shares = shares.reindex(columns=[o for o in OUTCOME_COLOURS if o in shares.columns])
     left = np.zeros(len(shares))
@@ -264,7 +264,7 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
 
 def plot_member_states(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Objections, blocking votes and abstentions per member state (mean per replication)."""
-    ax = _ax(ax, (9.0, 4.8))
+    ax = axes_or_new(ax, (9.0, 4.8))
     wanted = ["objections", "blocking_votes", "abstentions"]
     m = metrics[metrics["metric"].isin(wanted)]
     table = (
@@ -314,7 +314,7 @@ def plot_backlog(
 ) -> Axes:
     """Proposals open (tabled, not yet decided) over time, mean across replications, with the
     recesses shaded."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     grid = np.arange(0.0, horizon_days, 1.0)
     arrival = proposals["arrival_day"].to_numpy()
     end = proposals["decided_day"].fillna(np.inf).to_numpy()
@@ -349,7 +349,7 @@ def plot_swimlane(
     colour, with that body's meetings marked as ticks. ``replication`` is required when the
     tables hold several (a proposal id names a different proposal in each)."""
     stages, meetings = _one_replication(stages, meetings, replication)
-    ax = _ax(ax, (10.0, 4.8))
+    ax = axes_or_new(ax, (10.0, 4.8))
     if proposals is None:
         counts = stages.groupby("proposal_id").size()
         proposals = list(counts.sort_values(ascending=False).index[:6])
@@ -395,7 +395,7 @@ def plot_adoption_overlay(
 ) -> Axes:
     """Share adopted by day since tabling for several scenarios (Kaplan–Meier), one type or
     all."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     for i, (name, p) in enumerate(runs.items()):
         sel = p if proposal_type is None else p[p["type"].astype(str) == proposal_type]
         if not len(sel):
@@ -422,7 +422,7 @@ def plot_forest(
     differences: pd.DataFrame, labels: Mapping[str, str], ax: Axes | None = None
 ) -> Axes:
     """Paired differences (scenario − reference) with 95% CIs, one row per metric/comparison."""
-    ax = _ax(ax, (8.0, 0.5 + 0.35 * max(3, len(differences))))
+    ax = axes_or_new(ax, (8.0, 0.5 + 0.35 * max(3, len(differences))))
     y = np.arange(len(differences))
     d = differences["difference"].to_numpy(float)
     lo = differences["ci_low"].to_numpy(float)
@@ -445,33 +445,9 @@ def plot_forest(
     return ax
 
 
-def plot_decomposition(table: pd.DataFrame, metric: str, ax: Axes | None = None) -> Axes:
-    """One metric of :func:`sim.report.comparison.decompose`: each component's paired
-    difference from the reference with its 95% CI (shares in percentage points), the sources
-    first, then their sum, the change all together and the interaction."""
-    rows = table[table["metric"] == metric]
-    scale, unit = (100.0, "percentage points") if metric in PERCENT else (1.0, "days")
-    if metric not in PERCENT and "days" not in HEADLINE.get(metric, "days"):
-        unit = "difference"
-    ax = _ax(ax, (7.0, 0.8 + 0.45 * len(rows)))
-    y = np.arange(len(rows))
-    d = scale * rows["difference"].to_numpy(float)
-    lo, hi = scale * rows["ci_low"].to_numpy(float), scale * rows["ci_high"].to_numpy(float)
-    err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
-    summary = rows["component"].isin(["sum of sources", "all together", "interaction"])
-    ax.barh(y, d, color=np.where(summary, "#868e96", "#1c7ed6"), xerr=err, capsize=3)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(y, [human(c) for c in rows["component"]])
-    ax.invert_yaxis()
-    name = HEADLINE.get(metric, human(metric)).split(" (")[0]
-    ax.set_title(name)
-    ax.set_xlabel(f"difference from the reference, {unit} (paired, 95% CI)")
-    return ax
-
-
 def plot_outcome_shares(runs: Mapping[str, pd.DataFrame], ax: Axes | None = None) -> Axes:
     """Outcome shares of all proposals, scenarios side by side."""
-    ax = _ax(ax)
+    ax = axes_or_new(ax)
     rows = {name: p["outcome"].astype(str).value_counts(normalize=True) for name, p in runs.items()}
     table = pd.DataFrame(rows).T.reindex(columns=list(OUTCOME_COLOURS)).fillna(0.0)
     bottom = np.zeros(len(table))
@@ -487,44 +463,4 @@ def plot_outcome_shares(runs: Mapping[str, pd.DataFrame], ax: Axes | None = None
     ax.set_xlabel("scenario")
     ax.set_ylabel("share of proposals")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    return ax
-
-
-def plot_chain(table: pd.DataFrame, metric: str, ax: Axes | None = None) -> Axes:
-    """One metric of :func:`sim.report.decomposition.chain`: per group (all types first, then
-    each proposal type) each mechanism's paired difference with its 95% CI, and the total as a
-    black diamond (shares in percentage points)."""
-    rows = table[table["metric"] == metric]
-    groups = list(dict.fromkeys(rows["group"]))
-    parts = [c for c in dict.fromkeys(rows["component"]) if c != "total"]
-    scale, unit = (100.0, "percentage points") if metric in PERCENT else (1.0, "days")
-    if metric not in PERCENT and "days" not in HEADLINE.get(metric, "days"):
-        unit = "difference"
-    ax = _ax(ax, (8.0, 1.0 + 0.28 * len(groups) * (len(parts) + 1)))
-    height = 0.8 / len(parts)
-    colours = mpl.colormaps["tab10"]
-    for i, part in enumerate(parts):
-        r = rows[rows["component"] == part].set_index("group").reindex(groups)
-        d = scale * r["difference"].to_numpy(float)
-        lo, hi = scale * r["ci_low"].to_numpy(float), scale * r["ci_high"].to_numpy(float)
-        err = np.vstack([np.nan_to_num(d - lo), np.nan_to_num(hi - d)])
-        y = np.arange(len(groups)) - 0.4 + (i + 0.5) * height
-        ax.barh(y, d, height, xerr=err, capsize=2, color=colours(i % 10), label=human(part))
-    total = rows[rows["component"] == "total"].set_index("group").reindex(groups)
-    ax.scatter(
-        scale * total["difference"],
-        np.arange(len(groups)),
-        marker="D",
-        color="black",
-        zorder=3,
-        label="total",
-    )
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks(
-        range(len(groups)), ["all types" if g.startswith("all") else type_name(g) for g in groups]
-    )
-    ax.invert_yaxis()
-    ax.set_title(HEADLINE.get(metric, human(metric)).split(" (")[0])
-    ax.set_xlabel(f"difference from the reference, {unit} (paired, 95% CI)")
-    ax.legend(loc="best", fontsize=8)
     return ax

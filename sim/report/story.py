@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from sim.report.names import body_name, outcome_name, type_name
-from sim.report.plots import _ax, body_colour
+from sim.report.plots import axes_or_new, body_colour
 
 MARKS = {
     "reservation": ("o", "#adb5bd", "reservation"),
@@ -50,7 +50,7 @@ def plot_story(
     visits = stages[stages["proposal_id"] == proposal].sort_values("entered_day", kind="stable")
     if ev.empty:
         raise ValueError(f"no proposal {proposal} in replication {replication}")
-    ax = _ax(ax, (10.0, 4.8))
+    ax = axes_or_new(ax, (10.0, 4.8))
     t0 = float(ev["time_day"].min())
     bodies = list(dict.fromkeys([*visits["body"].astype(str), *ev["body"].dropna().astype(str)]))
     row = {b: i for i, b in enumerate(bodies)}
