@@ -267,14 +267,11 @@ def scenarios_passage(
 
 
 def holdouts_off(name: str) -> list[str]:
-    """``--set`` assignments that switch every hold-out of a bundled scenario off: the
-    default propensity and each state's own."""
+    """``--set`` assignments that switch every hold-out of a bundled scenario off: each
+    proposal type's ``holdout_scale`` (it scales every state's propensity, demands per file
+    included)."""
     scenario = sim.load_scenario(name)
-    return ["member_defaults.holdout_probability=0"] + [
-        f"member_states.{code}.holdout_probability=0"
-        for code, spec in scenario.member_states.items()
-        if spec.holdout_probability is not None
-    ]
+    return [f"proposal_types.{t}.holdout_scale=0" for t in scenario.proposal_types]
 
 
 def qmv_passages(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, str]:
@@ -289,8 +286,8 @@ def qmv_passages(table: pd.DataFrame, args: argparse.Namespace) -> dict[str, str
     return {
         "qmv": qmv_passage(table),
         "qmv_without_holdouts": (
-            f"({len(sets)} `--set ...holdout_probability=0`, {args.replications} replications, "
-            f"seed {args.seed}), QMV changes the days to adopt a package by "
+            f"({len(sets)} `--set proposal_types.<type>.holdout_scale=0`, {args.replications} "
+            f"replications, seed {args.seed}), QMV changes the days to adopt a package by "
             f"{_effect(without, 'time_to_adoption_mean', 'sanctions_package', ' days')}"
         ),
         "qmv_overall": (
