@@ -36,7 +36,7 @@ from sim.report import mechanisms, plots
 from sim.report.comparison import comparison_table, decompose
 from sim.report.decomposition import CHAINS, TOTAL, chain, type_contributions
 from sim.report.export import CASE_ACTIVITIES, mining_log
-from sim.report.names import type_name
+from sim.report.names import plural
 
 ROOT = Path(__file__).resolve().parents[1]
 FORCE = sim.ExperimentOptions(force=True)
@@ -393,18 +393,19 @@ def qmv_decomposition_passage(
     table = chain(runs)
     lines = [
         f"{args.replications} replications of a year, seed {args.seed}; each mechanism switched "
-        "on after the ones above it, paired with the step before (95% CIs); a mechanism's share "
-        "is of the total days, all types:",
+        "on after the ones above it, paired with the step before (95% CIs; the mechanisms add up "
+        "to the total):",
         "",
-        "| mechanism | days to adoption, all types | share | days to adopt a sanctions package | "
-        "adoption rate, points |",
+        "| mechanism | days to adopt a sanctions package | days to renew the listings | "
+        "days to adoption, all types | adoption rate, points |",
         "|---|---|---|---|---|",
     ]
     for component in table["component"].unique():
         cells = []
         for metric, group in (
-            ("time_to_adoption_mean", REFERENCE_MIX),
             ("time_to_adoption_mean", "sanctions_package"),
+            ("time_to_adoption_mean", "listings_renewal"),
+            ("time_to_adoption_mean", REFERENCE_MIX),
             ("adoption_rate", REFERENCE_MIX),
         ):
             r = table[
@@ -412,14 +413,12 @@ def qmv_decomposition_passage(
                 & (table["group"] == group)
                 & (table["component"] == component)
             ]
-            if r.empty:  # no package adopted in some step of every replication (a short try)
+            if r.empty:  # no item adopted in some step of every replication (a short try)
                 cells.append("–")
                 continue
             scale = 100 if metric in PERCENT else 1
             d, lo, hi = (scale * r.iloc[0][k] for k in ("difference", "ci_low", "ci_high"))
             cells.append(f"{d:+.2f} ({lo:+.2f} to {hi:+.2f})".replace("-", "−"))
-            if group == REFERENCE_MIX and metric == "time_to_adoption_mean":
-                cells.append(f"{_pct(r.iloc[0]['share'])}%")
         name = f"**{component}** (`qmv_art31`)" if component == TOTAL else component
         lines.append(f"| {name} | {' | '.join(cells)} |")
     lines += [
@@ -432,15 +431,19 @@ def qmv_decomposition_passage(
 
 
 def mechanisms_phrase(table: pd.DataFrame) -> str:
-    """The README's split of QMV's days (all types) into its mechanisms, in words."""
-    days = table[(table["metric"] == "time_to_adoption_mean") & (table["group"] == REFERENCE_MIX)]
-    cells = {
-        r["component"]: f"{r['difference']:+.2f} ({r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
-        for _, r in days.iterrows()
-    }
-    total = cells.pop(TOTAL)
-    parts = "; ".join(f"{c} {v}" for c, v in cells.items())
-    return f"{total} days across all types: {parts}".replace("-", "−")
+    """The README's split of QMV's days into its mechanisms, in words: for the sanctions
+    packages (the README's question) and for the listings renewals."""
+    days = table[table["metric"] == "time_to_adoption_mean"]
+    phrases = []
+    for group in ("sanctions_package", "listings_renewal"):
+        cells = {
+            r["component"]: f"{r['difference']:+.2f} ({r['ci_low']:+.2f} to {r['ci_high']:+.2f})"
+            for _, r in days[days["group"] == group].iterrows()
+        }
+        total = cells.pop(TOTAL)
+        parts = "; ".join(f"{c} {v}" for c, v in cells.items())
+        phrases.append(f"{plots.human(group)}s {total} days ({parts})")
+    return " and ".join(phrases).replace("-", "−")
 
 
 def qmv_decomposition_figure(table: pd.DataFrame, out: Path) -> None:
@@ -484,9 +487,9 @@ def eu35_types_passage(base: Experiment, args: argparse.Namespace) -> tuple[str,
             f"{_pct(r['share'])}%",
             *(f"{t.loc[r['group'], 'contribution']:+.2f}" for t in sources.values()),
         ]
-        lines.append(f"| {type_name(r['group'])}s | {' | '.join(cells).replace('-', '−')} |")
+        lines.append(f"| {plural(r['group'])} | {' | '.join(cells).replace('-', '−')} |")
     top = together.iloc[0]
-    lead = f"{_pct(top['share'])}% of it on {type_name(top['group'])}s"
+    lead = f"{_pct(top['share'])}% of it on {plural(top['group'])}"
     return "\n".join(lines), lead
 
 
