@@ -59,9 +59,9 @@ def test_gallery_rewrites_only_the_marked_passages(tmp_path: Path) -> None:
     qmv = (tmp_path / "docs" / "findings" / "unanimity-vs-qmv.md").read_text(encoding="utf-8")
     assert "With 2 replications (seed 2025)" in qmv  # the scenarios table
     assert "| `holdout_state`: one hold-out state |" in qmv
-    # the QMV paragraph: without hold-outs (every state's propensity set to 0), over all
+    # the QMV paragraph: without hold-outs (every type's holdout_scale set to 0), over all
     # types, the brakes
-    assert "(4 `--set ...holdout_probability=0`, 2 replications, seed 2025)" in qmv
+    assert "(8 `--set proposal_types.<type>.holdout_scale=0`, 2 replications, seed 2025)" in qmv
     assert re.search(r"gallery:qmv_overall -->\S+ days \(\S+ to \S+\) across all types", qmv)
     assert re.search(
         r"gallery:qmv_brakes -->(no|\d+) emergency brakes? in 0.329 simulated years", qmv
