@@ -13,8 +13,8 @@ attempt, RU05, RU10, RU12).
 An extraordinary meeting takes the items it was convened for and pressing ones (urgent, or bound
 by a deadline), not the rest of the body's agenda. Extraordinary meetings keep meeting hours
 (``[negotiation.agenda] meeting_hours``, 07:00-21:00 by default): one due at night is held at
-the next opening hour. During a recess the presidency
-convenes none for an item that is neither urgent nor bound by a deadline.
+the next opening hour, unless the item's deadline falls before it. During a recess the
+presidency convenes none for an item that is neither urgent nor bound by a deadline.
 """
 
 from __future__ import annotations
@@ -79,10 +79,10 @@ class Presidency:
 
     def _convene(self, body: CompiledBody, now: float, p: Proposal, pressing: bool) -> None:
         """A meeting of ``body`` for ``p`` within its ``extraordinary_days`` of ``now``, in
-        meeting hours (else at the next opening hour, unless ``p``'s deadline falls before
-        it); one due at a weekend is held on the
-        Monday after, unless the body meets at weekends or ``p``'s deadline falls before then.
-        None in a recess unless ``p`` is ``pressing`` (urgent, or bound by a deadline)."""
+        meeting hours (else at the next opening hour, unless ``p``'s deadline falls before it);
+        one due at a weekend is held on the Monday after, unless the body meets at weekends or
+        ``p``'s deadline falls before then. None in a recess unless ``p`` is ``pressing``
+        (urgent, or bound by a deadline)."""
         deadline = p.deadline
         due = now + float(body.extraordinary_days or 0.0)
         at = self._in_hours(due)
