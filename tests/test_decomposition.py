@@ -195,8 +195,10 @@ def test_gallery_passages_run_on_a_short_try(tmp_path) -> None:
     gallery.qmv_decomposition_figure(table, tmp_path / "q.png")
     assert (tmp_path / "q.png").stat().st_size > 1000
     phrase = gallery.mechanisms_phrase(table)
-    assert phrase.startswith("sanctions packages ") and " and listings renewals " in phrase
-    assert "(outvoting " in phrase and "; anticipation " in phrase
+    assert phrase.startswith("sanctions packages ")
+    assert " and listings renewals " in phrase
+    assert "(outvoting " in phrase
+    assert "; anticipation " in phrase
     types, top = gallery.eu35_types_passage(base, args)
     assert "| EU statements |" in types
     assert "% of it on " in top
