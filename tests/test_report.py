@@ -20,6 +20,7 @@ from sim.experiment.results import Experiment, open_results
 from sim.experiment.runner import run_experiment
 from sim.experiment.study import ExperimentOptions
 from sim.report import mechanisms, plots
+from sim.report.answer import count_metrics, counted_tables
 from sim.report.attach import with_reports
 from sim.report.comparison import compare_runs, comparison_table, decompose
 from sim.report.html import run_figure_specs
@@ -454,3 +455,19 @@ def test_the_scenario_table_says_which_types_the_high_representative_issues_when
         scenario_tables(load_scenario(BASELINE))
     )
     assert "if blocked" not in scenario_tables(load_scenario(DATA / "tiny.toml"))
+
+
+def test_a_report_reads_only_the_counted_events(runs) -> None:
+    """The report counts events (brakes, votes...) from the counted activities alone, not the
+    whole log (whose size grows with the replications), and gets the same counts."""
+    exp = open_results(runs["base"])
+    counts = ["votes", "concessions"]
+    events, proposals = counted_tables(exp.path, counts)
+    assert list(events.columns) == ["replication", "case_id", "activity"]
+    assert set(events["activity"].astype(str)) <= {"vote", "concession"}
+    assert 0 < len(events) < len(exp.events)
+    assert list(proposals.columns) == ["replication", "proposal_id", "type"]
+    whole = count_metrics(exp.events, exp.proposals, counts)
+    pd.testing.assert_frame_equal(count_metrics(events, proposals, counts), whole)
+    none, _ = counted_tables(exp.path, [])
+    assert none.empty

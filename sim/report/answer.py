@@ -11,6 +11,7 @@ bundled scenarios), computed from the event log and added to the metrics with th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from sim.analysis.stats import REFERENCE_MIX, bootstrap_interval
+from sim.experiment.results import read_table
 from sim.report import plots
 from sim.report.names import body_name, plural, type_name
 from sim.report.prose import effect_sentence
@@ -77,6 +79,19 @@ def count_metrics(
         return pd.DataFrame(columns=["replication", "metric", "group", "value"])
     out = pd.concat(rows, ignore_index=True)
     return out[["replication", "metric", "group", "value"]].astype({"value": float})
+
+
+def counted_tables(folder: Path, counts: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`count_metrics` needs of a run's folder, and no more: the counted events
+    (three columns, only the counted activities) and each proposal's type. Reading the whole
+    event log made a report's memory grow with the replications."""
+    activities = [COUNTED_ACTIVITY[name] for name in counts]
+    events = pd.read_parquet(
+        folder / "events.parquet",
+        columns=["replication", "case_id", "activity"],
+        filters=[("activity", "in", activities)] if activities else [("replication", "<", 0)],
+    )
+    return events, read_table(folder, "proposals", ["replication", "proposal_id", "type"])
 
 
 def visit_days(metrics: pd.DataFrame) -> pd.DataFrame:

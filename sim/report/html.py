@@ -24,7 +24,13 @@ from matplotlib.figure import Figure
 from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
-from sim.report.answer import extended_metrics, per_type_run, report_spec, run_answer
+from sim.report.answer import (
+    counted_tables,
+    extended_metrics,
+    per_type_run,
+    report_spec,
+    run_answer,
+)
 from sim.report.names import body_name, chair_name, metric_name, outcome_name, type_name
 from sim.scenario import PoissonArrivals, Scenario
 from sim.scenario.proposals import WorkaroundSpec
@@ -340,7 +346,7 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
     few = few_replications(int(manifest["replications"]))
     warning = f'<p class="warning">Warning: {html.escape(few)}.</p>' if few else ""
     spec = report_spec(scenario)
-    metrics = extended_metrics(exp.metrics, exp.events, exp.proposals, spec.counts)
+    metrics = extended_metrics(exp.metrics, *counted_tables(exp.path, spec.counts), spec.counts)
     question = spec.question or (
         "How long do CFSP proposals take from tabling to adoption, where does the time go, how "
         "often are they blocked and by whom — in this scenario?"
