@@ -141,13 +141,21 @@ def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, f
     return mean, mean - half, mean + half
 
 
+_BLOCK = 100
+"""Resamples drawn at a time by :func:`_resample_weights`."""
+
+
 @lru_cache(maxsize=4)
 def _resample_weights(n: int, resamples: int = RESAMPLES) -> np.ndarray:
     """Each row: how often each of ``n`` values is drawn in one resample, divided by ``n``
     (so ``weights @ values`` are the resampled means: one matrix product for all of them)."""
-    idx = np.random.default_rng(n).integers(0, n, size=(resamples, n))
-    flat = (np.arange(resamples)[:, None] * n + idx).ravel()
-    return np.bincount(flat, minlength=resamples * n).reshape(resamples, n) / n
+    rng, weights = np.random.default_rng(n), np.empty((resamples, n))
+    for start in range(0, resamples, _BLOCK):  # in blocks: the draws are the same, the peak small
+        rows = min(_BLOCK, resamples - start)
+        idx = rng.integers(0, n, size=(rows, n))
+        flat = (np.arange(rows)[:, None] * n + idx).ravel()
+        weights[start : start + rows] = np.bincount(flat, minlength=rows * n).reshape(rows, n) / n
+    return weights
 
 
 def bootstrap_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
