@@ -9,6 +9,7 @@ import pytest
 from sim.analysis.metrics import replication_metrics
 from sim.analysis.stats import (
     MIN_REPLICATIONS,
+    _resample_weights,
     bootstrap_interval,
     few_replications,
     kaplan_meier,
@@ -218,3 +219,12 @@ def test_standardise_weights_types_by_the_reference_mix() -> None:
     assert va["time_to_adoption_mean"] == pytest.approx(0.75 * 10 + 0.25 * 50)
     assert vb["time_to_adoption_mean"] == pytest.approx(va["time_to_adoption_mean"])
     assert vb["adoption_rate"] == pytest.approx(0.875)
+
+
+@pytest.mark.parametrize("n", [2, 7, 150, 1001])
+def test_resample_weights_built_in_blocks_are_the_one_shot_draws(n: int) -> None:
+    """The weights are drawn in blocks to keep memory small: the same draws as all at once."""
+    idx = np.random.default_rng(n).integers(0, n, size=(2000, n))
+    flat = (np.arange(2000)[:, None] * n + idx).ravel()
+    whole = np.bincount(flat, minlength=2000 * n).reshape(2000, n) / n
+    assert np.array_equal(_resample_weights(n, 2000), whole)
