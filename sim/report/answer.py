@@ -81,17 +81,22 @@ def count_metrics(
     return out[["replication", "metric", "group", "value"]].astype({"value": float})
 
 
-def counted_tables(folder: Path, counts: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What :func:`count_metrics` needs of a run's folder, and no more: the counted events
-    (three columns, only the counted activities) and each proposal's type. Reading the whole
-    event log made a report's memory grow with the replications."""
+def counted_events(folder: Path, counts: Sequence[str]) -> pd.DataFrame:
+    """The events :func:`count_metrics` counts, and no more: three columns of the counted
+    activities alone (reading the whole event log made memory grow with the replications)."""
     activities = [COUNTED_ACTIVITY[name] for name in counts]
-    events = pd.read_parquet(
+    return pd.read_parquet(
         folder / "events.parquet",
         columns=["replication", "case_id", "activity"],
         filters=[("activity", "in", activities)] if activities else [("replication", "<", 0)],
     )
-    return events, read_table(folder, "proposals", ["replication", "proposal_id", "type"])
+
+
+def counted_tables(folder: Path, counts: Sequence[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What :func:`count_metrics` needs of a run's folder: the counted events and each
+    proposal's type."""
+    proposals = read_table(folder, "proposals", ["replication", "proposal_id", "type"])
+    return counted_events(folder, counts), proposals
 
 
 def visit_days(metrics: pd.DataFrame) -> pd.DataFrame:

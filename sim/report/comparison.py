@@ -35,6 +35,7 @@ from sim.report import plots
 from sim.report.answer import (
     answer_sentence,
     body_shift_figure,
+    counted_events,
     extended_metrics,
     fmt_change,
     outcome_difference_figure,
@@ -99,7 +100,7 @@ def _load(exp: Experiment, counts: Sequence[str] = ()) -> tuple[dict, pd.DataFra
     proposals = read_table(
         exp.path, "proposals", ["replication", "proposal_id", "type", "outcome", "duration_days"]
     )
-    events = read_table(exp.path, "events", ["replication", "case_id", "activity"])
+    events = counted_events(exp.path, counts)
     return exp.manifest, extended_metrics(exp.metrics, events, proposals, counts), proposals
 
 
