@@ -448,15 +448,8 @@ def mechanisms_phrase(table: pd.DataFrame) -> str:
 
 def qmv_decomposition_figure(table: pd.DataFrame, out: Path) -> None:
     """QMV's decomposition, days to adoption and adoption rate, all types and per type."""
-    with plots.style():
-        fig = Figure(figsize=(14, 1.5 + 0.9 * table["group"].nunique()))
-        left, right = fig.subplots(1, 2)
-        mechanisms.plot_chain(table, "time_to_adoption_mean", left)
-        mechanisms.plot_chain(table, "adoption_rate", right)
-        right.set_yticklabels([])
-        fig.suptitle("Where QMV's effect comes from: outvoting, anticipation, the emergency brake")
-        fig.tight_layout()
-        fig.savefig(out, dpi=110)
+    title = "Where QMV's effect comes from: outvoting, anticipation, the emergency brake"
+    mechanisms.days_and_rate(table, mechanisms.plot_chain, title).savefig(out, dpi=110)
 
 
 def eu35_types_passage(base: Experiment, args: argparse.Namespace) -> tuple[str, str]:
@@ -521,15 +514,8 @@ def waves_passage(base: Experiment, args: argparse.Namespace) -> str:
 
 def decomposition_figure(table: pd.DataFrame, out: Path) -> None:
     """The decomposition's days to adoption and adoption rate, side by side."""
-    with plots.style():
-        fig = Figure(figsize=(13, 4.2))
-        left, right = fig.subplots(1, 2)
-        mechanisms.plot_decomposition(table, "time_to_adoption_mean", left)
-        mechanisms.plot_decomposition(table, "adoption_rate", right)
-        right.set_yticklabels([])
-        fig.suptitle("Where the EU35's cost comes from: each source alone against the EU27")
-        fig.tight_layout()
-        fig.savefig(out, dpi=110)
+    title = "Where the EU35's cost comes from: each source alone against the EU27"
+    mechanisms.days_and_rate(table, mechanisms.plot_decomposition, title).savefig(out, dpi=110)
 
 
 def power_passage() -> str:

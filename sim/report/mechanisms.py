@@ -5,6 +5,7 @@ sources (the EU35's agenda, capitals and vetoes), as figures and the report's se
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib as mpl
@@ -90,15 +91,28 @@ def plot_chain(table: pd.DataFrame, metric: str, ax: Axes | None = None) -> Axes
     return ax
 
 
+def days_and_rate(
+    table: pd.DataFrame, plot: Callable[[pd.DataFrame, str, Axes], Axes], title: str = ""
+) -> Figure:
+    """Days to adoption and adoption rate side by side, each drawn by ``plot``
+    (:func:`plot_chain`, sized for its per-type rows, or :func:`plot_decomposition`)."""
+    chained = plot is plot_chain
+    size = (14.0, 1.5 + 0.9 * table["group"].nunique()) if chained else (13.0, 4.2)
+    with style():
+        fig = Figure(figsize=size)
+        left, right = fig.subplots(1, 2)
+        plot(table, "time_to_adoption_mean", left)
+        plot(table, "adoption_rate", right)
+        right.set_yticklabels([])
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
 def decomposition_figure(table: pd.DataFrame, folder: Path) -> Rendered:
     """Days to adoption and adoption rate split into the mechanisms, per type."""
-    with style():
-        fig = Figure(figsize=(14, 1.5 + 0.9 * table["group"].nunique()))
-        left, right = fig.subplots(1, 2)
-        plot_chain(table, "time_to_adoption_mean", left)
-        plot_chain(table, "adoption_rate", right)
-        right.set_yticklabels([])
-        fig.tight_layout()
+    fig = days_and_rate(table, plot_chain)
     caption = (
         "The effect split into its mechanisms, switched on one after another from the "
         "reference: each bar is the paired difference a mechanism adds (95% CI), the diamond "
