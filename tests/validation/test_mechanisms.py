@@ -14,12 +14,7 @@ from sim.scenario import load_scenario
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "scenarios"
-HOLDOUTS_OFF = [
-    "member_defaults.holdout_probability=0",
-    "member_states.HU.holdout_probability=0",
-    "member_states.AT.holdout_probability=0",
-    "member_states.EL.holdout_probability=0",
-]
+HOLDOUTS_OFF = ["proposal_types.sanctions_package.holdout_scale=0"]  # every state's demands
 
 
 def _package_days(name: str, sets: list[str], n: int) -> np.ndarray:
