@@ -21,10 +21,32 @@ _spec.loader.exec_module(adopt_tool)
 BUNDLED = ROOT / "docs" / "calibration" / "calibrated.toml"
 
 
-def test_the_baseline_carries_the_bundled_posterior_point_exactly() -> None:
+# The two values the baseline's header explains: the posterior leaves them unidentified and
+# the point takes them inside its 90% interval, where the point fits every target.
+POINT_DEPARTURES = [
+    "proposal_types.listings_renewal.arrivals.lead_days: 8 -> 21.72",
+    "proposal_types.epf_measure.holdout_duration_scale: 24.36 -> 9.594",
+]
+
+
+def test_the_baseline_carries_the_bundled_posterior_point_but_its_two_departures() -> None:
     text, changes = adopt_tool.adopt(BASELINE.read_text(), BUNDLED.read_text())
-    assert changes == []
-    assert text == BASELINE.read_text()  # values, markers and the posterior's sha256
+    assert changes == POINT_DEPARTURES
+    lines = zip(text.splitlines(), BASELINE.read_text().splitlines(), strict=True)
+    kept = [a for a, b in lines if a == b]
+    assert len(kept) == len(BASELINE.read_text().splitlines()) - 2  # markers, sha256 and the rest
+
+
+def test_a_value_in_an_inline_table_is_rewritten() -> None:
+    scenario = (
+        "[member_states.HU]\n"
+        "demands = { a = { probability = 0.03 }, b = { probability = 0.1 } }  # CALIBRATED"
+        " probability (hand-set 0.06)\n"
+    )
+    calibrated = "[member_states.HU.demands.b]\nprobability = 0.2\n"
+    text, changes = adopt_tool.adopt(scenario, calibrated)
+    assert changes == ["member_states.HU.demands.b.probability: 0.1 -> 0.2"]
+    assert "a = { probability = 0.03 }, b = { probability = 0.2 } }" in text
 
 
 def test_a_recalibration_rewrites_the_numbers_and_keeps_the_hand_set_values(tmp_path) -> None:
@@ -41,7 +63,7 @@ def test_a_recalibration_rewrites_the_numbers_and_keeps_the_hand_set_values(tmp_
         "[member_states.HU.holdout_days]\nmedian = 9.5",
     )
     text, changes = adopt_tool.adopt(BASELINE.read_text(), new)
-    assert changes == [
+    assert sorted(set(changes) - set(POINT_DEPARTURES)) == [
         f"member_states.HU.holdout_days.median: {hu} -> 9.5",
         f"proposal_types.sanctions_package.crisis.share: {urgent} -> 0.5",
     ]

@@ -58,13 +58,15 @@ def adopt(scenario: str, calibrated: str) -> tuple[str, list[str]]:
         start = headers[section] + 1
         end = min([i for i in headers.values() if i > headers[section]] + [len(lines)])
         j = next((i for i in range(start, end) if re.match(rf"^{rest[0]}\s*=", lines[i])), None)
-        if j is None or len(rest) > 2:
+        if j is None:
             raise SystemExit(f"{'.'.join(path)}: no line for it in [{section}]")
         code, hashmark, comment = lines[j].partition("#")
+        # the key, then each inline table's key inside the one before: a = { b = { c = 1 } }
+        inline = r"\s*=\s*\{[^#]*?\b".join(rest[1:])
         pattern = (
             rf"^({rest[0]}\s*=\s*)({NUMBER})"
             if len(rest) == 1
-            else rf"(\b{rest[1]}\s*=\s*)({NUMBER})"
+            else rf"(\b{inline}\s*=\s*)({NUMBER})"
         )
         found = re.search(pattern, code)
         if found is None:
