@@ -191,15 +191,13 @@ def proposal_stances(
     hold = holdout_days.draw(rng, k) * holdout_duration_scale
     scrut = m.scrutiny_days.draw(rng, k)
     holders = u[0] < holdout_p * np.reshape(holdout_scale, (-1, 1))  # x * 1.0 is exact
-    urgent = np.broadcast_to(np.asarray(urgent, dtype=bool), (k,))
-    scrutiny = (u[1] < m.scrutiny_p) & ~urgent[:, None]
+    exempt = np.zeros(k, bool) | urgent  # one per proposal (cheaper than np.broadcast_to)
+    scrutiny = (u[1] < m.scrutiny_p) & ~exempt[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)
     accept = positions + m.tolerance
     least = accept.min(axis=1, initial=np.inf).tolist()
-    return [
-        ProposalStances(positions[i], accept[i], holders[i], hold[i], scrutiny_until[i], least[i])
-        for i in range(k)
-    ]
+    rows = zip(positions, accept, holders, hold, scrutiny_until, least, strict=True)
+    return [ProposalStances(*row) for row in rows]  # arrays' rows: the views indexing gives
 
 
 def instructions_ready(now: float, scale: float, delays: np.ndarray) -> np.ndarray:

@@ -10,7 +10,7 @@ arrivals (common random numbers).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from enum import IntEnum
 
 import numpy as np
@@ -53,13 +53,13 @@ def stream(seed: int, replication: int, purpose: Stream, *key: int) -> np.random
 class Rows:
     """Rows of random numbers drawn in blocks: one generator call serves ``rows`` requests.
 
-    ``draw(rng, rows)`` returns an array whose first axis has ``rows`` entries; :meth:`next`
-    hands them out in order and draws the next block when they run out. Drawing in blocks is
-    much cheaper than one small draw per round, and the sequence stays a pure function of the
-    generator, so runs remain reproducible to the bit.
+    ``draw(rng, rows)`` returns an array whose first axis has ``rows`` entries; :attr:`next`
+    hands them out in order and draws the next block when they run out (the first block is
+    drawn at once). Drawing in blocks is much cheaper than one small draw per round, and the
+    sequence stays a pure function of the generator, so runs remain reproducible to the bit.
     """
 
-    __slots__ = ("_block", "_draw", "_i", "_rng", "_rows")
+    __slots__ = ("next",)
 
     def __init__(
         self,
@@ -67,18 +67,21 @@ class Rows:
         draw: Callable[[np.random.Generator, int], np.ndarray],
         rows: int = 256,
     ) -> None:
-        self._rng, self._draw, self._rows = rng, draw, rows
-        self._block = draw(rng, rows)
-        self._i = 0
-
-    def next(self) -> np.ndarray:
+        # a generator's own ``__next__``: cheaper to call than a method of ours
+        self.next: Callable[[], np.ndarray] = _blocks(rng, draw, rows, draw(rng, rows)).__next__
         """The next row."""
-        i = self._i
-        if i == self._rows:
-            self._block = self._draw(self._rng, self._rows)
-            i = 0
-        self._i = i + 1
-        return self._block[i]
+
+
+def _blocks(
+    rng: np.random.Generator,
+    draw: Callable[[np.random.Generator, int], np.ndarray],
+    rows: int,
+    block: np.ndarray,
+) -> Iterator[np.ndarray]:
+    """The rows of ``block``, then of each block drawn when the previous one runs out."""
+    while True:
+        yield from block
+        block = draw(rng, rows)
 
 
 def draw_seed() -> int:

@@ -51,20 +51,15 @@ _AGAINST = int(Vote.AGAINST)
 class StreamDraws:
     """The round's draws from the replication's named streams (see :class:`sim.core.rng.Rows`)."""
 
-    __slots__ = ("_abstentions", "_brake", "_n", "_objections")
+    __slots__ = ("_brake", "_n", "abstentions", "objections")
 
     def __init__(self, seed: int, replication: int, n: int) -> None:
+        """``objections`` and ``abstentions`` are the rows' own ``next`` (no call of ours)."""
         uniforms = lambda rng, k: rng.random((k, n))  # noqa: E731
-        self._objections = Rows(stream(seed, replication, Stream.OBJECTIONS), uniforms)
-        self._abstentions = Rows(stream(seed, replication, Stream.ABSTENTIONS), uniforms)
+        self.objections = Rows(stream(seed, replication, Stream.OBJECTIONS), uniforms).next
+        self.abstentions = Rows(stream(seed, replication, Stream.ABSTENTIONS), uniforms).next
         self._brake = stream(seed, replication, Stream.BRAKE)
         self._n = n
-
-    def objections(self) -> np.ndarray:
-        return self._objections.next()
-
-    def abstentions(self) -> np.ndarray:
-        return self._abstentions.next()
 
     def brake(self) -> np.ndarray:
         return self._brake.random(self._n)

@@ -131,11 +131,11 @@ class EventLog:
         mask: np.ndarray,
         values: np.ndarray | None = None,
     ) -> None:
-        """Append one event per state selected by ``mask``."""
-        if not np.count_nonzero(mask):
-            return
-        idx = np.flatnonzero(mask)
+        """Append one event per state selected by ``mask`` (one entry per state)."""
+        idx = mask.nonzero()[0]  # the method: no Python wrapper (np.flatnonzero has two)
         k = len(idx)
+        if not k:
+            return
         self._time.extend([time] * k)
         self._case.extend([case] * k)
         self._act.extend([activity] * k)

@@ -13,6 +13,7 @@ nothing costs a SimPy process.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from itertools import compress
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -133,7 +134,10 @@ class Replication:
 
     def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> Iterator[float]:
         c, env, desk = self.c, self.env, self.desk
-        tabling = {t.idx: _tabling(c, t, arrivals, self._seed, self._rep) for t in c.types}
+        times: dict[int, list[float]] = {t.idx: [] for t in c.types}
+        for day, type_idx, _ in arrivals:
+            times[type_idx].append(day)
+        tabling = {t.idx: _tabling(c, t, times[t.idx], self._seed, self._rep) for t in c.types}
         for day, type_idx, deadline in arrivals:
             yield max(day - env.now, 0.0)  # now may be an ulp past ``day``
             ptype = c.types[type_idx]
@@ -176,9 +180,13 @@ class Replication:
         """A meeting of ``body`` at ``now``: a regular one, or an extraordinary one convened
         for the proposals ``convened_for``, which takes them and pressing items only."""
         b, desk, chair, capacity = body.idx, self.desk, self.chair, body.capacity
+        agenda = desk.agendas[b]
+        if not agenda:  # nothing to take up (a third of the meetings): only the meeting counts
+            desk.meetings.record(b, now, 0, 0, 0, convened_for is not None)
+            return
         keep: list[Proposal] = []
         order = []
-        for p in desk.agendas[b]:
+        for p in agenda:
             v = p.visit  # set while on an agenda (Proposal.on_agenda, without the call)
             assert v is not None
             if convened_for is not None and not (
@@ -270,14 +278,14 @@ def _renumbered(
 def _tabling(
     c: CompiledScenario,
     t: CompiledType,
-    arrivals: list[tuple[float, int, float | None]],
+    days: list[float],
     seed: int,
     replication: int,
 ) -> Iterator[tuple[ProposalStances, Route, bool, bool]]:
-    """Each new proposal of type ``t``: the states' stances, its route (optional bodies
-    skipped), whether it is urgent and whether ministers will discuss it, drawn in one block
-    per type from the type's streams."""
-    times = np.array([a[0] for a in arrivals if a[1] == t.idx])
+    """Each new proposal of type ``t`` (tabled on ``days``): the states' stances, its route
+    (optional bodies skipped), whether it is urgent and whether ministers will discuss it, drawn
+    in one block per type from the type's streams."""
+    times = np.array(days)
     k, share = len(times), t.crisis_share
     urgent = np.full(k, share >= 1.0)
     b_item = np.zeros(k, dtype=bool)
@@ -294,7 +302,7 @@ def _tabling(
         p_plain = np.array([plain.get(b, 0.0) for b in bodies])
         p_urgent = np.array([crisis.get(b, 0.0) for b in bodies])
         skips = u[:, 2:] < np.where(urgent[:, None], p_urgent, p_plain)
-        skipped = [tuple(b for b, s in zip(bodies, row, strict=True) if s) for row in skips]
+        skipped = [tuple(compress(bodies, row)) for row in skips.tolist()]
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
     holdout_scale = np.where(urgent, t.crisis.holdout_scale, t.normal.holdout_scale)
@@ -308,5 +316,5 @@ def _tabling(
         holdout_scale,
         t.holdout_duration_scale,
     )
-    for i in range(k):
-        yield stances[i], t.route.without(skipped[i]), bool(urgent[i]), bool(b_item[i])
+    routes = [t.route.without(s) for s in skipped]
+    yield from zip(stances, routes, urgent.tolist(), b_item.tolist(), strict=True)

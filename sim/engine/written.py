@@ -72,7 +72,7 @@ class WrittenProcedure:
         period = Visit(self.c.written_stage, started, False)
         period.wait_meeting = now - started
         desk.stages.record(p.id, p.type.idx, period.body, period, now, StageExit.WRITTEN_PROCEDURE)
-        objected = any_true(objecting)
+        objected = bool(any_true(objecting))
         if objected:
             desk.events.record_members(now, p.id, _OBJECTION, -1, objecting)
         desk.apply(p, after_written_procedure(p.route, p.pos, objected, first), now)
