@@ -67,9 +67,8 @@ class Rows:
         draw: Callable[[np.random.Generator, int], np.ndarray],
         rows: int = 256,
     ) -> None:
-        # a generator's own ``__next__``: cheaper to call than a method of ours
+        # the next row: a generator's own ``__next__``, cheaper to call than a method of ours
         self.next: Callable[[], np.ndarray] = _blocks(rng, draw, rows, draw(rng, rows)).__next__
-        """The next row."""
 
 
 def _blocks(
