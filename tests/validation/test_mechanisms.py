@@ -48,7 +48,9 @@ def test_qmv_gain_on_packages_comes_from_holdouts() -> None:
 
 @pytest.mark.slow
 def test_under_qmv_art31_emergency_brakes_occur_only_in_the_council() -> None:
-    s = load_scenario(SCENARIOS / "qmv_art31.toml")
+    # brakes made frequent (1 in 60 years as bundled): where they fall is what is checked
+    sets = ["member_defaults.brake_probability=0.3", "member_states.HU.brake_probability=1.0"]
+    s = load_scenario(SCENARIOS / "qmv_art31.toml", sets)
     levels = {b: spec.level.value for b, spec in s.bodies.items()}
     model = Model(s)
     where = []
