@@ -17,7 +17,7 @@ import html
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sim.analysis.metrics import HEADLINE
@@ -69,6 +70,8 @@ __all__ = [
 TABLES = ("proposals", "events", "stages", "meetings")
 REDRAWN = ("figures/", "report.html")
 """What ``plot`` redraws; everything else in a run folder is kept as it is."""
+BATCH = 16_384
+"""Rows :func:`read_table` reads at a time."""
 
 log = logging.getLogger("sim")
 
@@ -237,12 +240,31 @@ def frame_to_arrow(frame: pd.DataFrame, replication: int | None = None) -> pa.Ta
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def read_table(folder: Path, name: str, columns: list[str] | None = None) -> pd.DataFrame:
-    """One of the folder's Parquet tables as a DataFrame; :class:`UserError` naming the
-    file when it is not a Parquet table (or lacks a column asked for)."""
+def read_table(
+    folder: Path,
+    name: str,
+    columns: list[str] | None = None,
+    where: tuple[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """One of the folder's Parquet tables as a DataFrame: its ``columns``, with ``where =
+    (column, values)`` only the rows whose ``column`` holds one of ``values``; :class:`UserError`
+    naming the file when it is not a Parquet table (or lacks a column asked for). Read in
+    batches of :data:`BATCH` rows on one thread, each filtered as it comes: memory grows with
+    the rows kept, not with the rows read."""
     path = folder / f"{name}.parquet"
     try:
-        return pd.read_parquet(path, columns=columns)
+        with pq.ParquetFile(path, pre_buffer=False) as file:
+            schema = file.schema_arrow
+            if missing := set(columns or ()) - set(schema.names):
+                raise KeyError(f"no column {', '.join(sorted(missing))}")
+            values = None if where is None else pa.array(where[1], pa.string())
+            parts = []
+            for batch in file.iter_batches(BATCH, columns=columns, use_threads=False):
+                if where is not None:
+                    batch = batch.filter(pc.is_in(batch[where[0]], value_set=values))
+                parts.append(batch)
+        kept = pa.schema([schema.field(c) for c in columns or schema.names])
+        return pa.Table.from_batches(parts, kept).to_pandas()
     except (pa.ArrowException, ValueError, KeyError) as exc:
         raise UserError(f"{path}: not a readable Parquet table of cfsp-sim ({exc})") from None
 

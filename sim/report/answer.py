@@ -62,7 +62,7 @@ def count_metrics(
     """Per replication and proposal type (and ``all``): how many of each counted event
     (``brakes``...) the event log holds; zero where none."""
     reps = sorted(proposals["replication"].unique())
-    types = proposals["type"].astype(str).unique().tolist()
+    types = proposals["type"].unique().astype(str).tolist()  # on the categories, not each row
     kinds = proposals[["replication", "proposal_id", "type"]].rename(
         columns={"proposal_id": "case_id"}
     )
@@ -85,10 +85,8 @@ def counted_events(folder: Path, counts: Sequence[str]) -> pd.DataFrame:
     """The events :func:`count_metrics` counts, and no more: three columns of the counted
     activities alone (reading the whole event log made memory grow with the replications)."""
     activities = [COUNTED_ACTIVITY[name] for name in counts]
-    return pd.read_parquet(
-        folder / "events.parquet",
-        columns=["replication", "case_id", "activity"],
-        filters=[("activity", "in", activities)] if activities else [("replication", "<", 0)],
+    return read_table(
+        folder, "events", ["replication", "case_id", "activity"], ("activity", activities)
     )
 
 
@@ -115,6 +113,20 @@ def extended_metrics(
     plain = metrics.assign(metric=metrics["metric"].astype(str), group=metrics["group"].astype(str))
     extra = [count_metrics(events, proposals, counts), visit_days(metrics)]
     return pd.concat([plain, *extra], ignore_index=True)
+
+
+RUN_METRICS = ("time_to_adoption_mean", *PER_TYPE, *WHERE_USED)
+"""The metrics a run's answer and per-type table read (with the counts)."""
+
+
+def run_metrics(folder: Path, spec: ReportSpec) -> pd.DataFrame:
+    """What :func:`run_answer` and :func:`per_type_run` read of a run's folder: the metrics of
+    :data:`RUN_METRICS` and the counts, with plain-string names (only these rows are read and
+    turned into strings: converting every row made memory grow with the replications)."""
+    used = read_table(folder, "metrics", where=("metric", RUN_METRICS))
+    plain = used.assign(metric=used["metric"].astype(str), group=used["group"].astype(str))
+    counted = count_metrics(*counted_tables(folder, spec.counts), spec.counts)
+    return pd.concat([plain, counted], ignore_index=True)
 
 
 def _focus(spec: ReportSpec, groups: Sequence[str]) -> str:

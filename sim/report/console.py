@@ -14,7 +14,7 @@ from sim.experiment.calibrate import Calibration
 from sim.experiment.results import Experiment
 from sim.experiment.sensitivity import Sensitivity
 from sim.experiment.sweep import Sweep
-from sim.report.answer import counted_tables, extended_metrics, report_spec, run_answer
+from sim.report.answer import report_spec, run_answer, run_metrics
 from sim.report.comparison import Comparison, headline_differences
 from sim.report.decomposition import mechanism_sentence, mechanism_table, type_table
 from sim.report.names import metric_name
@@ -46,7 +46,7 @@ def headline_lines(exp: Experiment) -> list[str]:
     """A run's size and its headline metrics with 95% intervals."""
     m, scenario = exp.manifest, exp.scenario
     spec = report_spec(scenario)
-    metrics = extended_metrics(exp.metrics, *counted_tables(exp.path, spec.counts), spec.counts)
+    metrics = run_metrics(exp.path, spec)
     lines = [
         *([spec.question] if spec.question else []),
         run_answer(metrics, spec, int(m["replications"])),

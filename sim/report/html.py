@@ -24,16 +24,13 @@ from matplotlib.figure import Figure
 from sim.analysis.stats import few_replications
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
-from sim.report.answer import (
-    counted_tables,
-    extended_metrics,
-    per_type_run,
-    report_spec,
-    run_answer,
-)
+from sim.report.answer import per_type_run, report_spec, run_answer, run_metrics
 from sim.report.names import body_name, chair_name, metric_name, outcome_name, type_name
 from sim.scenario import PoissonArrivals, Scenario
 from sim.scenario.proposals import WorkaroundSpec
+
+FIGURE_METRICS = ("visits", *plots.SPLIT_COLOURS, *plots.MEMBER_METRICS)
+"""The metrics the run's figures draw."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +70,7 @@ def run_figure_specs(exp: Experiment) -> list[FigureSpec]:
     folder, scenario = exp.path, exp.scenario
     columns = ["replication", "proposal_id", "type", "outcome", "arrival_day", "decided_day"]
     proposals = read_table(folder, "proposals", [*columns, "duration_days"])
-    metrics = read_table(folder, "metrics")
+    metrics = read_table(folder, "metrics", where=("metric", FIGURE_METRICS))
     rep0 = [("replication", "==", 0)]
     stages = pd.read_parquet(folder / "stages.parquet", filters=rep0)
     meetings = pd.read_parquet(folder / "meetings.parquet", filters=rep0)
@@ -346,7 +343,7 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
     few = few_replications(int(manifest["replications"]))
     warning = f'<p class="warning">Warning: {html.escape(few)}.</p>' if few else ""
     spec = report_spec(scenario)
-    metrics = extended_metrics(exp.metrics, *counted_tables(exp.path, spec.counts), spec.counts)
+    metrics = run_metrics(exp.path, spec)
     question = spec.question or (
         "How long do CFSP proposals take from tabling to adoption, where does the time go, how "
         "often are they blocked and by whom — in this scenario?"

@@ -41,6 +41,8 @@ SPLIT_COLOURS = {
     "wait_instructions_days": ("waiting for instructions", "#ffd43b"),
     "negotiating_days": ("negotiating", "#e8590c"),
 }
+MEMBER_METRICS = ("objections", "blocking_votes", "abstentions")
+"""The per-member-state metrics :func:`plot_member_states` draws."""
 BODY_COLOURS = {
     "WP": "#adb5bd",
     "COEST": "#74c0fc",
@@ -187,7 +189,7 @@ def plot_time_to_adoption(
     log day axis (from 0.1 days), which separates types adopted within a day from those that
     take months."""
     ax = axes_or_new(ax)
-    for t, g in proposals.groupby("type", observed=True):
+    for t, g in proposals.groupby("type", observed=True)[["outcome", "duration_days"]]:
         x, y = _adoption_curve(g)
         x = np.maximum(x, 0.1) if log else x
         ax.step(x, y, where="post", label=type_name(t), color=type_colour(t))
@@ -265,7 +267,7 @@ def plot_outcomes(proposals: pd.DataFrame, ax: Axes | None = None) -> Axes:
 def plot_member_states(metrics: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Objections, blocking votes and abstentions per member state (mean per replication)."""
     ax = axes_or_new(ax, (9.0, 4.8))
-    wanted = ["objections", "blocking_votes", "abstentions"]
+    wanted = list(MEMBER_METRICS)
     m = metrics[metrics["metric"].isin(wanted)]
     table = (
         m.groupby(["group", "metric"])["value"]
