@@ -71,6 +71,7 @@ class Budget:
     max_minutes: float
     predictive_draws: int
     transition_scaling: float
+    transition: str = "normal"  # or "reflected": sim.experiment.transition
 
 
 def budget(name: str) -> Budget:
@@ -157,6 +158,18 @@ def _sampler(workers: int, dask: str | None, stack: contextlib.ExitStack) -> Any
     return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
 
 
+def _transition(plan: Budget) -> Any:
+    """The budget's perturbation kernel: pyabc's multivariate normal, or one per parameter
+    reflected into the unit cube (every proposal valid: :mod:`sim.experiment.transition`)."""
+    import pyabc
+
+    if plan.transition == "reflected":
+        from sim.experiment.transition import ReflectedTransition
+
+        return ReflectedTransition(scaling=plan.transition_scaling)
+    return pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling)
+
+
 def run_abc(
     sim: Simulator,
     stats: Statistics,
@@ -182,7 +195,7 @@ def run_abc(
             prior,
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
-            transitions=pyabc.MultivariateNormalTransition(scaling=plan.transition_scaling),
+            transitions=_transition(plan),
             sampler=_sampler(options.processes(plan.population), options.dask, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))
