@@ -39,3 +39,15 @@ def test_its_density_integrates_to_one_on_the_cube_and_matches_its_draws() -> No
     near_face = (draws[:, 0] < 0.1).mean()  # the mass the density gives the strip a < 0.1
     strip = density.reshape(100, 100)[:, :10].mean() * 0.1
     assert near_face == pytest.approx(strip, abs=0.03)
+
+
+def test_a_budget_names_a_known_transition(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sim.core.errors import UserError
+    from sim.experiment import calibrate
+
+    assert calibrate.budget("standard").transition == "reflected"
+    config = calibrate.calibration_config()
+    bad = {**config, "budgets": {"x": {**config["budgets"]["quick"], "transition": "reflect"}}}
+    monkeypatch.setattr(calibrate, "calibration_config", lambda: bad)
+    with pytest.raises(UserError, match=r"budgets\.x\.transition: 'reflect' is not one of"):
+        calibrate.budget("x")

@@ -59,6 +59,10 @@ from sim.scenario.priors import current_values, load_priors, priors_toml
 log = logging.getLogger("sim")
 
 
+TRANSITIONS = ("normal", "reflected")
+"""ABC's perturbation kernels (:func:`_transition`)."""
+
+
 @dataclass(frozen=True)
 class Budget:
     """How much an ABC-SMC run may cost (``sim/data/calibration.toml`` ``[budgets]``)."""
@@ -79,7 +83,13 @@ def budget(name: str) -> Budget:
     budgets = calibration_config()["budgets"]
     if name not in budgets:
         raise UserError(f"--budget: unknown budget {name!r} (known: {', '.join(budgets)})")
-    return Budget(name=name, **budgets[name])
+    plan = Budget(name=name, **budgets[name])
+    if plan.transition not in TRANSITIONS:
+        raise UserError(
+            f"sim/data/calibration.toml: budgets.{name}.transition: {plan.transition!r} is not "
+            f"one of {', '.join(TRANSITIONS)}"
+        )
+    return plan
 
 
 @dataclass(frozen=True)
