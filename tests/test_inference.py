@@ -382,3 +382,14 @@ def test_calibrate_fits_against_the_record_it_is_given(tmp_path: Path) -> None:
     # tiny's replications are 120 days: nine make a record of the record's 1,101 days
     assert manifest["simulated_record"]["replications"] == 9
     assert manifest["simulated_record"]["items"]["sanctions_package"] == 15
+
+
+def test_the_full_calibration_frees_every_parameter_and_is_bundled_by_name(
+    baseline: Scenario,
+) -> None:
+    """``eu27_baseline_full`` (docs/calibration-full, shipped with the package): the `full`
+    budget with every parameter of the priors file free, the held ones included."""
+    source = open_posterior("eu27_baseline_full", baseline)
+    every = [p.key for p in load_priors(PRIORS, baseline)]
+    assert sorted(source.posterior.keys) == sorted(every)
+    assert source.posterior.effective_size() > 50
