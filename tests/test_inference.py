@@ -212,6 +212,22 @@ def test_abc_is_a_function_of_the_seed(tmp_path: Path, baseline: Scenario) -> No
 
 
 @pytest.mark.slow
+def test_abc_on_two_workers_is_the_serial_calibration(tmp_path: Path, baseline: Scenario) -> None:
+    """Serial = parallel: each particle has its own seed, and the population is the first
+    accepted in index order, so two worker processes give the one-worker posterior to the bit,
+    and count the same simulations."""
+    sim = Simulator(baseline, load_priors(PRIORS, baseline)[:3])
+    one, gens_one = run_abc(sim, MEDIAN_ONLY, _plan(6, 2), 7, tmp_path / "one.db")
+    two_workers = ExperimentOptions(workers=2)
+    two, gens_two = run_abc(sim, MEDIAN_ONLY, _plan(6, 2), 7, tmp_path / "two.db", two_workers)
+    pd.testing.assert_frame_equal(one.draws, two.draws)
+    columns = ["epsilon", "samples"]
+    pd.testing.assert_frame_equal(gens_one[columns], gens_two[columns])
+    assert len(gens_one) == 2
+    assert (gens_one["samples"] >= 6).all()
+
+
+@pytest.mark.slow
 def test_abc_on_a_local_dask_cluster(tmp_path: Path, baseline: Scenario) -> None:
     """The simulations of a calibration run on a real Dask cluster started for it."""
     sim = Simulator(baseline, load_priors(PRIORS, baseline)[:2])

@@ -130,15 +130,15 @@ def require(module: str, extra: str, option: str) -> None:
         )
 
 
-def options(args: argparse.Namespace, workers: int | None = None) -> sim.ExperimentOptions:
+def options(args: argparse.Namespace) -> sim.ExperimentOptions:
     """The options of a command that writes a study, with figures and report: ``--workers``
-    (default: ``workers``; ``None``: all cores), ``--dask``, ``--force``, ``--allow-large``,
+    (default: all cores), ``--dask``, ``--force``, ``--allow-large``,
     ``--quiet`` (no progress bar)."""
     dask = getattr(args, "dask", None)
     if dask:
         require("dask.distributed", "dask", "--dask")
     return sim.ExperimentOptions(
-        workers=args.workers or workers,
+        workers=args.workers,
         dask=dask,
         force=args.force,
         allow_large=getattr(args, "allow_large", False),

@@ -21,9 +21,10 @@ The posterior and prior predictive checks (``fit.csv``, ``prior_fit.csv``) compa
 like instead: each parameter draw simulates records of the observed record's size and span
 (:mod:`sim.analysis.blocks`), and the 90% interval is taken across those records.
 
-Reproducibility: with one worker the whole calibration is a function of the seed; with several
-(pyabc's multicore sampler re-seeds its processes) the posterior is statistically but not
-bitwise reproducible. The budget (``quick``, ``standard``, ``full``) is data in
+Reproducibility: on local processes the whole calibration is a function of the seed, the same
+on one worker as on several (:mod:`sim.experiment.sampler`: each particle has its own seed); on
+a Dask cluster (pyabc's sampler keeps the particles that finish first) it is statistically but
+not bitwise reproducible. The budget (``quick``, ``standard``, ``full``) is data in
 ``sim/data/calibration.toml``.
 """
 
@@ -149,9 +150,10 @@ class _Model:
         return self.stats.of(means)
 
 
-def _sampler(workers: int, dask: str | None, stack: contextlib.ExitStack) -> Any:
-    """pyabc's sampler: one process, local processes, or a Dask cluster (``"local"``: one
-    started here; closed with ``stack``)."""
+def _sampler(workers: int, dask: str | None, seed: int, stack: contextlib.ExitStack) -> Any:
+    """The sampler: on local processes (one: this one), each particle from its own seed
+    (:class:`~sim.experiment.sampler.OrderedSampler`), or pyabc's on a Dask cluster
+    (``"local"``: one started here; closed with ``stack``)."""
     import pyabc
 
     if dask is not None:
@@ -163,9 +165,9 @@ def _sampler(workers: int, dask: str | None, stack: contextlib.ExitStack) -> Any
             raise UserError(f"--dask: cannot reach a scheduler at {dask}: {exc}") from None
         stack.callback(client.close)
         return pyabc.sampler.DaskDistributedSampler(dask_client=client)
-    if workers <= 1:
-        return pyabc.sampler.SingleCoreSampler()
-    return pyabc.sampler.MulticoreEvalParallelSampler(n_procs=workers)
+    from sim.experiment.sampler import OrderedSampler
+
+    return OrderedSampler(workers, seed)
 
 
 def _transition(plan: Budget) -> Any:
@@ -206,7 +208,7 @@ def run_abc(
             pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.rmsd),
             population_size=plan.population,
             transitions=_transition(plan),
-            sampler=_sampler(options.processes(plan.population), options.dask, stack),
+            sampler=_sampler(options.processes(plan.population), options.dask, seed, stack),
         )
         abc.new(f"sqlite:///{db}", stats.of(stats.observed))
         history = abc.run(
@@ -342,7 +344,8 @@ def run_calibration(
     copy), ``generations.csv``, ``calibrated.toml`` (extending the scenario with the
     posterior point), ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive),
     the pyabc history ``abc.db``, a manifest, and with ``options.report`` figures and a report.
-    ``options.workers`` other than 1 makes the posterior depend on timing (pyabc's sampler)."""
+    On local processes the folder's results are a function of the seed whatever
+    ``options.workers``; on Dask (``options.dask``) they depend on timing (pyabc's sampler)."""
     targets, size = observed_statistics(observed)
     sim = _calibrated(source)
     simulations = plan.max_simulations + 2 * plan.predictive_draws
