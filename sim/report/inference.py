@@ -39,8 +39,18 @@ PAIR_PARAMETERS = 4
 
 
 def _short(key: str) -> str:
+    """A parameter's label: the key within its member state or proposal type (two types'
+    ``arrivals.lead_days`` stay apart), else its last two parts.
+
+    >>> _short("proposal_types.listings_renewal.arrivals.lead_days")
+    'listings_renewal.arrivals.lead_days'
+    >>> _short("member_states.HU.holdout_probability"), _short("member_defaults.holdout_days.scale")
+    ('HU.holdout_probability', 'holdout_days.scale')
+    """
     parts = key.split(".")
-    return ".".join(parts[-2:]) if parts[0] != "member_states" else ".".join(parts[1:])
+    if parts[0] in ("member_states", "proposal_types"):
+        return ".".join(parts[1:])
+    return ".".join(parts[-2:])
 
 
 def importance_figure(table: pd.DataFrame) -> Figure:
