@@ -61,6 +61,12 @@ class Sensitivity:
     points: pd.DataFrame
 
 
+SOBOL_BOOTSTRAP_SEED = 1
+"""Seeds SALib's bootstrap of the Sobol' confidence intervals, so that the same points give the
+same intervals. Not 0: ``SALib.analyze.sobol`` tests ``if seed:`` and leaves a seed of 0 unseeded
+(a Sobol' study's intervals then changed from run to run)."""
+
+
 def _problem(priors: Sequence[Prior]) -> dict[str, Any]:
     names = [p.key for p in priors]
     return {"num_vars": len(names), "names": names, "bounds": [[0, 1]] * len(names)}
@@ -150,7 +156,7 @@ def indices(
         else:
             from SALib.analyze import sobol
 
-            res = sobol.analyze(problem, y, calc_second_order=False, seed=0)
+            res = sobol.analyze(problem, y, calc_second_order=False, seed=SOBOL_BOOTSTRAP_SEED)
             cols = {k: res[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}
         for j, p in enumerate(priors):
             row: dict[str, Any] = {"parameter": p.key, "metric": stat, "method": method}
