@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from sim.experiment.calibrate import (
 )
 from sim.experiment.moments import Simulator
 from sim.experiment.posterior import open_posterior
+from sim.experiment.sampler import OrderedSampler
 from sim.experiment.sensitivity import Design, indices, run_sensitivity, sample_unit
 from sim.experiment.source import Source
 from sim.experiment.study import ExperimentOptions
@@ -426,3 +428,20 @@ def test_sobol_indices_and_their_intervals_are_a_function_of_the_points(
     pd.testing.assert_frame_equal(first, second)
     assert first["ST_conf"].gt(0).all()
     assert first.set_index("parameter")["ST"].idxmax() == priors[0].key
+
+
+def _raises() -> None:
+    raise ValueError("boom")
+
+
+def _dies() -> None:
+    os._exit(9)
+
+
+@pytest.mark.parametrize(("simulate", "message"), [(_raises, "boom"), (_dies, "exit code 9")])
+def test_a_failing_abc_worker_fails_the_calibration_naming_why(simulate, message: str) -> None:
+    """A particle that raises, or a worker that dies, stops the generation with its cause
+    (the other worker is stopped too), not a hang."""
+    sampler = OrderedSampler(2, seed=1)
+    with pytest.raises(RuntimeError, match=message):
+        sampler.sample_until_n_accepted(3, simulate, 0)
