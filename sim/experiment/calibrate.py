@@ -21,10 +21,9 @@ The posterior and prior predictive checks (``fit.csv``, ``prior_fit.csv``) compa
 like instead: each parameter draw simulates records of the observed record's size and span
 (:mod:`sim.analysis.blocks`), and the 90% interval is taken across those records.
 
-Reproducibility: on local processes the whole calibration is a function of the seed, the same
-on one worker as on several (:mod:`sim.experiment.sampler`: each particle has its own seed); on
-a Dask cluster (pyabc's sampler keeps the particles that finish first) it is statistically but
-not bitwise reproducible. The budget (``quick``, ``standard``, ``full``) is data in
+Reproducibility: the whole calibration is a function of the seed, the same on one worker as on
+several or on a Dask cluster whose workers run one thread each (:mod:`sim.experiment.sampler`:
+each particle has its own seed). The budget (``quick``, ``standard``, ``full``) is data in
 ``sim/data/calibration.toml``.
 """
 
@@ -151,23 +150,31 @@ class _Model:
 
 
 def _sampler(workers: int, dask: str | None, seed: int, stack: contextlib.ExitStack) -> Any:
-    """The sampler: on local processes (one: this one), each particle from its own seed
-    (:class:`~sim.experiment.sampler.OrderedSampler`), or pyabc's on a Dask cluster
-    (``"local"``: one started here; closed with ``stack``)."""
-    import pyabc
-
-    if dask is not None:
-        from dask.distributed import Client
-
-        try:
-            client = Client(dask, timeout=10) if dask != "local" else Client(n_workers=workers)
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise UserError(f"--dask: cannot reach a scheduler at {dask}: {exc}") from None
-        stack.callback(client.close)
-        return pyabc.sampler.DaskDistributedSampler(dask_client=client)
+    """The sampler, each particle from its own seed
+    (:class:`~sim.experiment.sampler.OrderedSampler`): on local processes (one: this one), or
+    on a Dask cluster (``"local"``: one started here, a thread per worker; closed with
+    ``stack``)."""
     from sim.experiment.sampler import OrderedSampler
 
-    return OrderedSampler(workers, seed)
+    if dask is None:
+        return OrderedSampler(workers, seed)
+    from dask.distributed import Client
+
+    try:
+        client = (
+            Client(dask, timeout=10)
+            if dask != "local"
+            else Client(n_workers=workers, threads_per_worker=1)
+        )
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UserError(f"--dask: cannot reach a scheduler at {dask}: {exc}") from None
+    stack.callback(client.close)
+    if any(threads > 1 for threads in client.nthreads().values()):
+        log.warning(
+            "--dask: some workers run several threads; they share numpy's generator, so the "
+            "posterior may depend on timing (start them with --nthreads 1)"
+        )
+    return OrderedSampler(workers, seed, client)
 
 
 def _transition(plan: Budget) -> Any:
@@ -344,8 +351,8 @@ def run_calibration(
     copy), ``generations.csv``, ``calibrated.toml`` (extending the scenario with the
     posterior point), ``fit.csv`` (posterior predictive), ``prior_fit.csv`` (prior predictive),
     the pyabc history ``abc.db``, a manifest, and with ``options.report`` figures and a report.
-    On local processes the folder's results are a function of the seed whatever
-    ``options.workers``; on Dask (``options.dask``) they depend on timing (pyabc's sampler)."""
+    The folder's results are a function of the seed whatever ``options.workers``, and on Dask
+    (``options.dask``) too where each worker runs one thread."""
     targets, size = observed_statistics(observed)
     sim = _calibrated(source)
     simulations = plan.max_simulations + 2 * plan.predictive_draws

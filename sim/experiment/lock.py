@@ -5,8 +5,8 @@ The lock file is opened without following a link and must be a regular file with
 (no hard link to someone's file); an existing file is taken over only if it is a lock (empty, or
 the JSON a lock holds) — a file cfsp-sim did not create is never truncated. The descriptor is
 not inherited: a spawned worker never gets it, and a process forked while a lock is held (a
-worker of pyabc's sampler, say) closes its copy at once and is killed when its parent dies, so
-no orphan keeps a dead run's folder locked.
+worker of the calibration's sampler, say) closes its copy at once and is killed when its parent
+dies, so no orphan keeps a dead run's folder locked.
 """
 
 from __future__ import annotations

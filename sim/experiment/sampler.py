@@ -8,7 +8,8 @@ replications' seed — so its parameters, statistics and acceptance do not depen
 process ran it or when. The population is the first ``n`` particles accepted in index order,
 and the evaluations counted are those up to the last of them: the same on one worker as on
 many (workers fork and take the next index from a shared counter; later indices simulated
-while the last needed one ran are discarded).
+while the last needed one ran are discarded), and on a Dask cluster whose workers run one
+thread each (numpy's global generator is shared by a worker's threads).
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from multiprocessing.sharedctypes import Synchronized
 from queue import Empty
 from typing import TYPE_CHECKING, Any
 
+import cloudpickle
 import numpy as np
 import pyabc
 
 if TYPE_CHECKING:
     from multiprocessing.queues import Queue
 
+    from dask.distributed import Client
     from pyabc.population import Particle, Sample
 
 _FAILED = -1  # a worker's message index when its simulation raised
@@ -43,11 +46,12 @@ def seeded(simulate_one: Callable[[], Particle], seed: int, t: int, i: int) -> P
 
 
 class OrderedSampler(pyabc.sampler.Sampler):
-    """Particles in index order, each from its own seed; ``workers`` processes (1: this one)."""
+    """Particles in index order, each from its own seed: on ``workers`` processes (1: this
+    one), or on the Dask cluster of ``client``."""
 
-    def __init__(self, workers: int, seed: int) -> None:
+    def __init__(self, workers: int, seed: int, client: Client | None = None) -> None:
         super().__init__()
-        self.workers, self.seed = workers, seed
+        self.workers, self.seed, self.client = workers, seed, client
 
     def sample_until_n_accepted(
         self,
@@ -61,7 +65,9 @@ class OrderedSampler(pyabc.sampler.Sampler):
     ) -> Sample:
         """The first ``n`` accepted particles of generation ``t`` and the rejected ones before
         them (``max_eval``, ``all_accepted``, ``ana_vars``: pyabc's, not needed here)."""
-        if self.workers <= 1:
+        if self.client is not None:
+            particles = self._on_dask(n, simulate_one, t)
+        elif self.workers <= 1:
             particles = self._here(n, simulate_one, t)
         else:
             particles = self._forked(n, simulate_one, t)
@@ -95,25 +101,68 @@ class OrderedSampler(pyabc.sampler.Sampler):
         workers = [ctx.Process(target=_work, args=args, daemon=True) for _ in range(self.workers)]
         for w in workers:
             w.start()
-        done: dict[int, Particle] = {}
-        particles: list[Particle] = []
-        accepted = 0
+        prefix = _Prefix(n)
         try:
-            while accepted < n:
+            while not prefix.complete:
                 i, result = _next_result(queue, workers)
                 if i == _FAILED:
                     raise RuntimeError(f"an ABC simulation failed in a worker:\n{result}")
-                done[i] = result
-                while len(particles) in done and accepted < n:
-                    particles.append(done.pop(len(particles)))
-                    accepted += particles[-1].accepted
+                prefix.add(i, result)
         finally:
             for w in workers:
                 w.terminate()
             for w in workers:
                 w.join()
             queue.close()
-        return particles
+        return prefix.particles
+
+    def _on_dask(self, n: int, simulate_one: Callable[[], Particle], t: int) -> list[Particle]:
+        """On the cluster: two indices in flight per core, the next submitted as one returns;
+        those still running when the first ``n`` accepted are known are cancelled."""
+        from dask.distributed import as_completed
+
+        assert self.client is not None
+        payload = self.client.scatter(cloudpickle.dumps(simulate_one), broadcast=True)
+        cores = max(1, sum(self.client.nthreads().values()))
+        submitted = [
+            self.client.submit(_remote, payload, self.seed, t, i) for i in range(2 * cores)
+        ]
+        running = as_completed(submitted)
+        prefix = _Prefix(n)
+        try:
+            for future in running:
+                prefix.add(*future.result())
+                if prefix.complete:
+                    break
+                submitted.append(self.client.submit(_remote, payload, self.seed, t, len(submitted)))
+                running.add(submitted[-1])
+        finally:
+            self.client.cancel([f for f in submitted if not f.done()])
+        return prefix.particles
+
+
+class _Prefix:
+    """Particles as they come, in any order; kept up to the ``n``-th accepted in index order."""
+
+    def __init__(self, n: int) -> None:
+        self.n, self.accepted = n, 0
+        self.particles: list[Particle] = []
+        self._waiting: dict[int, Particle] = {}
+
+    @property
+    def complete(self) -> bool:
+        return self.accepted >= self.n
+
+    def add(self, i: int, particle: Particle) -> None:
+        self._waiting[i] = particle
+        while len(self.particles) in self._waiting and not self.complete:
+            self.particles.append(self._waiting.pop(len(self.particles)))
+            self.accepted += self.particles[-1].accepted
+
+
+def _remote(payload: bytes, seed: int, t: int, i: int) -> tuple[int, Particle]:
+    """A Dask task: particle ``i`` of generation ``t``, from the pickled ``simulate_one``."""
+    return i, seeded(cloudpickle.loads(payload), seed, t, i)
 
 
 def _work(
