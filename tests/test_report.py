@@ -170,6 +170,7 @@ def test_compare_says_when_runs_are_not_paired(runs, tmp_path, capsys) -> None:
     assert main(["compare", str(runs["base"]), str(runs["other_seed"]), "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     assert "NOT paired" in printed
+    assert "from 4 replications, unpaired" in printed  # the answer does not claim pairs
     assert "warning: only 4 replications" in printed
     table = pd.read_csv(out / "comparison.csv")
     assert (table["n_pairs"] == 0).all()

@@ -398,8 +398,9 @@ def test_emergency_brake_refers_an_outvoted_state_to_the_european_council() -> N
     )
     draws = ScriptedDraws(objections=[[YES, NO, NO]], brake=[[YES, NO, NO]])
     events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
-    assert events[2:8] == [
+    assert events[2:9] == [
         (7.0, "tabled", "WP", ""),
+        (7.0, "vote", "WP", ""),
         (7.0, "objection", "WP", "AA"),  # outvoted: BB and CC are a qualified majority
         (7.0, "emergency_brake", "WP", "AA"),
         (7.0, "escalated", "WP", ""),
@@ -693,8 +694,9 @@ def test_under_qmv_the_chair_seeks_consensus_and_votes_only_in_the_council() -> 
         (9.0, "escalated", "COREPER"),
     ]
     council = [(t, a) for t, a, b, _ in events if b == "COUNCIL" and a != "abstention"]
-    assert council[-4:] == [
+    assert council[-5:] == [
         (11.0, "tabled"),
+        (11.0, "vote"),
         (11.0, "objection"),  # a QMV vote outvotes AA ...
         (11.0, "emergency_brake"),  # ... who pulls the brake, at the Council only
         (11.0, "escalated"),
@@ -733,10 +735,13 @@ def test_under_qmv_a_text_without_consensus_may_be_voted_as_an_a_item(a_item_vot
     else:  # the text waits for its ministers' monthly meeting, who vote after a debate
         assert after == [
             (18.0, "tabled", "COUNCIL", ""),
+            (18.0, "vote", "COUNCIL", ""),
             (18.0, "objection", "COUNCIL", "AA"),
             (18.0, "agreed", "COUNCIL", ""),
             (18.0, "adopted", "COUNCIL", ""),
         ]
+        vote = r.events[r.events["activity"] == "vote"]
+        assert vote["value"].tolist() == [2.0]  # the ministers' vote: BB and CC for
     assert props["outcome"].tolist() == ["adopted"]
 
 
@@ -1163,19 +1168,20 @@ def test_the_brake_by_the_treaty_path_mediation_then_a_vote_or_a_referral(settle
     )
     draws = ScriptedDraws(objections=[[YES, NO, NO]], brake=[[YES, NO, NO]])
     events, props, _ = story(spec, [(0.5, ITEM, None)], draws)
-    assert events[2:5] == [
+    assert events[2:6] == [
         (7.0, "tabled", "WP", ""),
+        (7.0, "vote", "WP", ""),
         (7.0, "objection", "WP", "AA"),
         (7.0, "emergency_brake", "WP", "AA"),
     ]
     if settles:
-        assert events[5] == (12.0, "concession", "WP", "AA")  # no vote while she mediates
+        assert events[6] == (12.0, "concession", "WP", "AA")  # no vote while she mediates
         assert (14.0, "agreed", "WP", "") in events  # the next meeting
         assert props[["outcome", "escalations", "decided_day"]].values.tolist() == [
             ["adopted", 0, 18.0]
         ]
     else:
-        assert events[5] == (12.0, "escalated", "WP", "")  # referred when mediation failed
+        assert events[6] == (12.0, "escalated", "WP", "")  # referred when mediation failed
         assert (17.0, "tabled", "EUCO", "") in events
         assert props[["outcome", "escalations"]].values.tolist() == [["adopted", 1]]
 

@@ -132,6 +132,8 @@ class Chair:
         )
         if result.votes is not None and log.detail:
             assert result.decision is not None
+            if voting and not reserved:  # past consensus, the objections are put to the vote
+                log.record(now, p.id, _VOTE, b, value=float((result.votes == 0).sum()))
             against, blocking = result.votes == _AGAINST, result.decision.blocking
             log.record_members(now, p.id, _OBJECTION, b, against, blocking.astype(float))
             log.record_members(now, p.id, _ABSTENTION, b, result.votes >= _ABSTAIN)

@@ -219,7 +219,10 @@ def compare_runs(
     labels = _labels(paths, manifests)
     paired, reason, table = _differences(loaded, labels)
     uncertainty = uncertainty_note(manifests)[0]
-    years = f"from {manifests[0]['replications']} {'paired ' if paired else ''}replications"
+    counts = " and ".join(dict.fromkeys(str(m["replications"]) for m in manifests))
+    years = (
+        f"from {counts} paired replications" if paired else f"from {counts} replications, unpaired"
+    )
     answers = tuple(answer_sentence(table, spec, c, years) for c in table["comparison"].unique())
     per_type = per_type_comparison(table, spec)
     manifest = {
