@@ -228,7 +228,9 @@ def test_missing_optional_dependency_is_bad_input(
     monkeypatch.setitem(sys.modules, "dask", None)  # as if the dask extra were not installed
     out = tmp_path / "out"
     assert main(["run", "eu27_baseline", "-n", "1", "--dask", "local", "--out", str(out)]) == 2
-    assert "pip install 'cfsp-sim[dask]'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pip install 'cfsp-sim[dask]'" in err
+    assert "in a checkout: .venv/bin/pip install -e '.[dask]'" in err
     assert not out.exists()
 
 

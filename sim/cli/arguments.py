@@ -126,7 +126,8 @@ def require(module: str, extra: str, option: str) -> None:
     if importlib.util.find_spec(module.split(".")[0]) is None:
         raise UserError(
             f"{option} needs the optional dependency {module.split('.')[0]}: "
-            f"pip install 'cfsp-sim[{extra}]'"
+            f"pip install 'cfsp-sim[{extra}]' (in a checkout: .venv/bin/pip install -e "
+            f"'.[{extra}]')"
         )
 
 
