@@ -445,8 +445,8 @@ def _dies() -> None:
 
 @pytest.mark.parametrize(("simulate", "message"), [(_raises, "boom"), (_dies, "exit code 9")])
 def test_a_failing_abc_worker_fails_the_calibration_naming_why(simulate, message: str) -> None:
-    """A particle that raises, or a worker that dies, stops the generation with its cause
-    (the other worker is stopped too), not a hang."""
+    """A particle that raises, or a worker that dies, stops the generation with its cause,
+    not a hang."""
     sampler = OrderedSampler(2, seed=1)
     with pytest.raises(RuntimeError, match=message):
         sampler.sample_until_n_accepted(3, simulate, 0)

@@ -80,16 +80,15 @@ class OrderedSampler(pyabc.sampler.Sampler):
     def _here(self, n: int, simulate_one: Callable[[], Particle], t: int) -> list[Particle]:
         """In this process, leaving its global generators as they were."""
         np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
-        particles: list[Particle] = []
-        accepted = 0
+        prefix = _Prefix(n)
         try:
-            while accepted < n:
-                particles.append(seeded(simulate_one, self.seed, t, len(particles)))
-                accepted += particles[-1].accepted
+            while not prefix.complete:
+                i = len(prefix.particles)
+                prefix.add(i, seeded(simulate_one, self.seed, t, i))
         finally:
             np.random.set_state(np_state)  # noqa: NPY002
             random.setstate(py_state)
-        return particles
+        return prefix.particles
 
     def _forked(self, n: int, simulate_one: Callable[[], Particle], t: int) -> list[Particle]:
         """On forked workers (they inherit ``simulate_one``), taking indices from a counter;
