@@ -256,7 +256,8 @@ def simulate(c, arrays: S.Scenario, seed: int, rep: int, sizes: Sizes) -> tuple[
     while True:
         q = _proposals(c, seed, rep)
         r = _run_state(c, len(q.arrival), sizes, _pools(c, seed, rep, sizes))
-        short = run(arrays, r, q)
+        pools = S.PoolsRef(*r.pools)
+        short = run(arrays, S.RunRef(*r[:-1], pools), S.ProposalsRef(*q))
         if not short:
             return q, r
         _grow(sizes, int(short) - 1)

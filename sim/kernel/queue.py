@@ -13,14 +13,14 @@ from numba import njit
 from sim.kernel.state import C_EXHAUSTED, C_HEAP, C_SEQ, P_HEAP
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _less(r, i, j):  # type: ignore[no-untyped-def]
     return r.heap_t[i] < r.heap_t[j] or (
         r.heap_t[i] == r.heap_t[j] and r.heap_seq[i] < r.heap_seq[j]
     )
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _swap(r, i, j):  # type: ignore[no-untyped-def]
     for a in (r.heap_t, r.heap_f):
         a[i], a[j] = a[j], a[i]

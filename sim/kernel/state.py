@@ -190,3 +190,33 @@ class Run(NamedTuple):
     meetings_i: np.ndarray  # [rows, 5]: body, discussed, I/A, backlog, extraordinary
     meetings_f: np.ndarray  # [rows]: day
     pools: Pools
+
+
+# --- the same records as numba structures: a call passes one pointer, not every array -----
+from numba.core import types as _types  # noqa: E402
+from numba.experimental import structref as _structref  # noqa: E402
+
+
+def _structure(record: type) -> type:
+    """A numba structure with ``record``'s fields, and its Python proxy (built from a record's
+    arrays, which it shares)."""
+
+    class Type(_types.StructRef):
+        def preprocess_fields(self, fields):  # type: ignore[no-untyped-def]
+            return tuple((name, _types.unliteral(typ)) for name, typ in fields)
+
+    Type.__name__ = Type.__qualname__ = f"{record.__name__}Type"
+    globals()[Type.__name__] = _structref.register(Type)
+
+    class Proxy(_structref.StructRefProxy):
+        pass
+
+    Proxy.__name__ = Proxy.__qualname__ = f"{record.__name__}Ref"
+    _structref.define_proxy(Proxy, Type, list(record._fields))  # type: ignore[attr-defined]
+    return Proxy
+
+
+ScenarioRef = _structure(Scenario)
+PoolsRef = _structure(Pools)
+ProposalsRef = _structure(Proposals)
+RunRef = _structure(Run)
