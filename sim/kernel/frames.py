@@ -1,0 +1,119 @@
+"""The compiled engine's tables: the same frames as the Python engine's
+(:mod:`sim.engine.logs`, :meth:`sim.engine.replication.Replication.result`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sim.core.outcomes import WRITTEN_PROCEDURE
+from sim.engine.logs import ACTIVITIES, OUTCOMES, STAGE_EXITS, _presidency_terms, timestamps
+from sim.kernel import state as S
+
+_ENDED_BY_BLOCK = (S.O_BLOCKED, S.O_LAPSED, S.O_ISSUED)
+
+
+def _joined(codes: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> list[str]:
+    out = [""] * len(mask)
+    for i in np.flatnonzero(rows & mask.any(axis=1)):
+        out[i] = ",".join(codes[mask[i]])
+    return out
+
+
+def proposals(c, dtypes, q: S.Proposals, n: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """One row per proposal tabled (:func:`sim.engine.logs.proposal_frame`)."""
+    codes = np.array(c.members.codes)
+    pi, pf = q.pi[:n], q.pf[:n]
+    outcome = pi[:, S.I_OUTCOME]
+    arrival, decided = q.arrival[:n], pf[:, S.F_DECIDED]
+    ambition = np.array([t.ambition for t in c.types])[q.ptype[:n]]
+    where = pi[:, S.I_DECIDED_AT]
+    names = [b.id for b in c.bodies]
+    decided_at = [
+        names[w] if w >= 0 else (WRITTEN_PROCEDURE if w == S.AT_WRITTEN else "") for w in where
+    ]
+    return pd.DataFrame(
+        {
+            "proposal_id": np.arange(n, dtype=np.int64),
+            "type": pd.Categorical.from_codes(q.ptype[:n], dtype=dtypes["type"]),
+            "arrival_day": arrival,
+            "arrival_time": timestamps(c.start_date, arrival),
+            "outcome": pd.Categorical.from_codes(outcome, dtype=OUTCOMES),
+            "decided_day": np.where(outcome == S.O_PENDING, np.nan, decided),
+            "duration_days": decided - arrival,
+            "rounds": pi[:, S.I_ROUNDS].copy(),
+            "decided_at": decided_at,
+            "escalations": pi[:, S.I_ESCALATIONS].copy(),
+            "blocking_states": _joined(codes, q.blockers[:n], np.isin(outcome, _ENDED_BY_BLOCK)),
+            "holding_states": _joined(codes, q.holders[:n], pi[:, S.I_HOLD_STARTED] != 0),
+            "abstaining_states": _joined(codes, q.abstainers[:n], np.ones(n, bool)),
+            "dilution": ambition - pf[:, S.F_TEXT],
+            "deadline_day": q.deadline[:n].copy(),
+            "urgent": pi[:, S.I_URGENT] != 0,
+        }
+    )
+
+
+def stages(dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """One row per visit, in the order the visits ended (:meth:`StageLog.to_frame`)."""
+    k = r.ic[S.C_STAGES]
+    i, f = r.stages_i[:k], r.stages_f[:k]
+    return pd.DataFrame(
+        {
+            "proposal_id": i[:, 0].copy(),
+            "type": pd.Categorical.from_codes(i[:, 1], dtype=dtypes["type"]),
+            "body": pd.Categorical.from_codes(i[:, 2], dtype=dtypes["stage_body"]),
+            "entered_day": f[:, 0].copy(),
+            "left_day": f[:, 1].copy(),
+            "wait_meeting_days": f[:, 2].copy(),
+            "wait_instructions_days": f[:, 3].copy(),
+            "negotiating_days": f[:, 4].copy(),
+            "rounds": i[:, 3].copy(),
+            "exit": pd.Categorical.from_codes(i[:, 4], dtype=STAGE_EXITS),
+            "first_failed_day": f[:, 5].copy(),
+        }
+    )
+
+
+def events(c, dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """The event log sorted by time, stably (:meth:`EventLog.to_frame`)."""
+    k = r.ic[S.C_EVENTS]
+    time = r.events_f[:k, 0]
+    order = np.argsort(time, kind="stable")
+    i = r.events_i[:k][order]
+    time = time[order]
+    return pd.DataFrame(
+        {
+            "case_id": i[:, 0].astype(np.int64),
+            "activity": pd.Categorical.from_codes(i[:, 1].astype(np.int16), dtype=ACTIVITIES),
+            "body": pd.Categorical.from_codes(i[:, 2].astype(np.int16), dtype=dtypes["body"]),
+            "time_day": time,
+            "timestamp": timestamps(c.start_date, time),
+            "member_state": pd.Categorical.from_codes(
+                i[:, 3].astype(np.int16), dtype=dtypes["member"]
+            ),
+            "value": r.events_f[:k, 1][order],
+        }
+    )
+
+
+def meetings(c, dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """One row per meeting (:meth:`MeetingLog.to_frame`)."""
+    k = r.ic[S.C_MEETINGS]
+    i, time = r.meetings_i[:k], r.meetings_f[:k].copy()
+    body = i[:, 0].copy()
+    ts = timestamps(c.start_date, time)
+    capacity = np.array([b.capacity for b in c.bodies], dtype=np.int64)
+    return pd.DataFrame(
+        {
+            "body": pd.Categorical.from_codes(body, dtype=dtypes["body"]),
+            "time_day": time,
+            "timestamp": ts,
+            "presidency": _presidency_terms(ts),
+            "discussed": i[:, 1].copy(),
+            "ia_items": i[:, 2].copy(),
+            "backlog": i[:, 3].copy(),
+            "capacity": capacity[body],
+            "extraordinary": i[:, 4] != 0,
+        }
+    )
