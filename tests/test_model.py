@@ -11,6 +11,7 @@ import pytest
 from sim.core.outcomes import Outcome
 from sim.engine.compile import Model, ReplicationResult, run_replication
 from sim.engine.logs import TERMINAL
+from sim.engine.replication import Replication
 from sim.scenario import Scenario, bundled_scenarios_dir, load_scenario
 
 from .conftest import DATA
@@ -28,6 +29,20 @@ def tiny_runs(tiny: Scenario) -> list[ReplicationResult]:
     model = Model(tiny)
     warm = load_scenario(DATA / "tiny.toml", ["warmup_days=45"])  # the invariants hold after one
     return [model.run(5, rep) for rep in range(5)] + [run_replication(warm, 5, 0)]
+
+
+def test_a_warm_up_convenes_extraordinary_meetings(baseline: Scenario) -> None:
+    """Urgent items tabled during a warm-up (negative days) get their extraordinary meetings:
+    the presidency's "none pending" day was -1, so one convened before day -1 looked pending
+    and the run failed (KeyError)."""
+    warm = load_scenario(bundled_scenarios_dir() / f"{baseline.name}.toml", ["warmup_days=120"])
+    model = Model(warm)
+    rep = Replication(model.compiled, model.dtypes, seed=1, replication=0)
+    rep.run()
+    days = rep.desk.meetings.to_frame(warm.start_date)
+    extraordinary = days.loc[days["extraordinary"], "time_day"]
+    assert (extraordinary < -1).any()  # convened during the warm-up, before day -1
+    assert all(p.outcome is not None for p in rep.desk.proposals)
 
 
 def all_runs(baseline_run, tiny_runs):

@@ -98,7 +98,8 @@ class Presidency:
         i = int(body.times.searchsorted(now, side="right"))
         if i < len(body.times) and body.times[i] <= at:
             return  # a regular meeting is due by then anyway
-        if self._extra.get(body.idx, -1) > now:
+        if self._extra.get(body.idx, -math.inf) > now:  # none pending: earlier than any day,
+            # a warm-up's negative days included
             self._for[body.idx].add(p.id)  # the extraordinary meeting convened takes it too
             return
         convened_for = {p.id}
