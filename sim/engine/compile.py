@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,9 @@ from sim.scenario import (
     Scenario,
     Unanimity,
 )
+
+if TYPE_CHECKING:
+    from sim.engine.arrays import Kernel
 
 
 @dataclass(frozen=True)
@@ -361,13 +365,35 @@ class ReplicationResult:
     meetings: pd.DataFrame
 
 
+ENGINES = ("compiled", "python")
+"""The engines a :class:`Model` runs replications on: the compiled one (numba,
+:mod:`sim.engine.kernel`) where it can run the scenario, else the Python one (SimPy,
+:mod:`sim.engine.replication`); both give the same tables to the bit."""
+
+
 class Model:
     """A scenario compiled for fast repeated replications."""
 
-    def __init__(self, scenario: Scenario) -> None:
+    def __init__(self, scenario: Scenario, engine: str = "compiled") -> None:
+        """``engine``: ``"compiled"`` (numba, where the scenario allows: a written-procedure
+        period, concession margin, stagger or mediation drawn from a family other than fixed,
+        uniform or triangular runs on Python) or ``"python"`` (the reference)."""
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
         self.scenario = scenario
         self.compiled = compile_scenario(scenario)
         self.dtypes = self.compiled.dtypes()
+        self._kernel: Kernel | None = None
+        if engine == "compiled":
+            from sim.engine.arrays import Kernel
+
+            kernel = Kernel(self.compiled, self.dtypes)
+            self._kernel = kernel if kernel.supported else None
+
+    @property
+    def engine(self) -> str:
+        """The engine this model's replications run on."""
+        return "python" if self._kernel is None else "compiled"
 
     @property
     def horizon(self) -> float:
@@ -390,10 +416,12 @@ class Model:
         """
         from sim.engine.replication import Replication
 
-        rep = Replication(self.compiled, self.dtypes, seed, replication, detail=detail)
         enabled = gc.isenabled()
         gc.disable()
         try:
+            if self._kernel is not None:
+                return self._kernel.run(seed, replication, detail)
+            rep = Replication(self.compiled, self.dtypes, seed, replication, detail=detail)
             rep.run()
             return rep.result()
         finally:

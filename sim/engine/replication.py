@@ -112,25 +112,15 @@ class Replication:
                 self.desk.finish(p, Outcome.PENDING, _PENDING, self.c.horizon)
 
     def result(self) -> ReplicationResult:
-        """The replication's tables: after a warm-up, of the proposals counted (see
-        :func:`counted`; renumbered from 0 in order) and the meetings from day 0 on."""
-        from sim.engine.compile import ReplicationResult
-
+        """The replication's tables (see :func:`tables`)."""
         d, start = self.desk, self.c.start_date
-        proposals = proposal_frame(d.proposals, self.dtypes["type"], self.c.members.codes, start)
-        events, stages = d.events.to_frame(start), d.stages.to_frame()
-        meetings = d.meetings.to_frame(start)
-        if self.c.warmup:
-            keep = counted(d.proposals, self.c.horizon)
-            new_id = np.cumsum(keep) - 1  # proposal ids are positions in arrival order
-            proposals = proposals[keep].reset_index(drop=True)
-            proposals["proposal_id"] = np.arange(len(proposals), dtype=np.int64)
-            events, stages = (
-                _renumbered(events, "case_id", keep, new_id),
-                _renumbered(stages, "proposal_id", keep, new_id),
-            )
-            meetings = meetings[meetings["time_day"] >= 0.0].reset_index(drop=True)
-        return ReplicationResult(proposals, events, stages, meetings)
+        return tables(
+            self.c,
+            proposal_frame(d.proposals, self.dtypes["type"], self.c.members.codes, start),
+            d.events.to_frame(start),
+            d.stages.to_frame(),
+            d.meetings.to_frame(start),
+        )
 
     def _arrivals(self, arrivals: list[tuple[float, int, float | None]]) -> Iterator[float]:
         c, env, desk = self.c, self.env, self.desk
@@ -251,18 +241,40 @@ def chain(env: simpy.Environment, delays: Iterator[float]) -> None:
     resume(None)
 
 
-def counted(proposals: list[Proposal], horizon: float) -> np.ndarray:
+def tables(
+    c: CompiledScenario,
+    proposals: pd.DataFrame,
+    events: pd.DataFrame,
+    stages: pd.DataFrame,
+    meetings: pd.DataFrame,
+) -> ReplicationResult:
+    """A replication's tables, of either engine: after a warm-up, of the proposals counted (see
+    :func:`counted`; renumbered from 0 in order) and the meetings from day 0 on."""
+    from sim.engine.compile import ReplicationResult
+
+    if c.warmup:
+        keep = counted(
+            proposals["arrival_day"].to_numpy(), proposals["deadline_day"].to_numpy(), c.horizon
+        )
+        new_id = np.cumsum(keep) - 1  # proposal ids are positions in arrival order
+        proposals = proposals[keep].reset_index(drop=True)
+        proposals["proposal_id"] = np.arange(len(proposals), dtype=np.int64)
+        events, stages = (
+            _renumbered(events, "case_id", keep, new_id),
+            _renumbered(stages, "proposal_id", keep, new_id),
+        )
+        meetings = meetings[meetings["time_day"] >= 0.0].reset_index(drop=True)
+    return ReplicationResult(proposals, events, stages, meetings)
+
+
+def counted(arrival: np.ndarray, deadline: np.ndarray, horizon: float) -> np.ndarray:
     """Which proposals of a run with a warm-up its tables count: an item with a deadline when
     the deadline falls in ``[0, horizon)`` (a renewal belongs to the period it falls due in,
     even if tabled during the warm-up; one due after the horizon is the next period's, not a
-    pending failure), any other item when it was tabled from day 0 on."""
-    return np.array(
-        [
-            p.arrival >= 0.0 if p.deadline is None else 0.0 <= p.deadline < horizon
-            for p in proposals
-        ],
-        dtype=bool,
-    )
+    pending failure), any other item when it was tabled from day 0 on (``deadline`` NaN)."""
+    with np.errstate(invalid="ignore"):
+        due = (deadline >= 0.0) & (deadline < horizon)
+    return np.where(np.isnan(deadline), arrival >= 0.0, due)
 
 
 def _renumbered(

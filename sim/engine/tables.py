@@ -3,12 +3,28 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from sim.core.outcomes import WRITTEN_PROCEDURE
-from sim.engine.logs import ACTIVITIES, OUTCOMES, STAGE_EXITS, _presidency_terms, timestamps
-from sim.kernel import state as S
+from sim.engine.kernel import state as S
+from sim.engine.logs import (
+    ACTIVITIES,
+    OUTCOMES,
+    STAGE_EXITS,
+    _empty_events,
+    _empty_meetings,
+    _presidency_terms,
+    timestamps,
+)
+from sim.engine.replication import tables
+
+if TYPE_CHECKING:
+    from sim.engine.compile import CompiledScenario, ReplicationResult
+
+Dtypes = dict[str, pd.CategoricalDtype]
 
 _ENDED_BY_BLOCK = (S.O_BLOCKED, S.O_LAPSED, S.O_ISSUED)
 
@@ -20,7 +36,7 @@ def _joined(codes: np.ndarray, mask: np.ndarray, rows: np.ndarray) -> list[str]:
     return out
 
 
-def proposals(c, dtypes, q: S.Proposals, n: int) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def proposals(c: CompiledScenario, dtypes: Dtypes, q: S.Proposals, n: int) -> pd.DataFrame:
     """One row per proposal tabled (:func:`sim.engine.logs.proposal_frame`)."""
     codes = np.array(c.members.codes)
     pi, pf = q.pi[:n], q.pf[:n]
@@ -54,7 +70,7 @@ def proposals(c, dtypes, q: S.Proposals, n: int) -> pd.DataFrame:  # type: ignor
     )
 
 
-def stages(dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def stages(dtypes: Dtypes, r: S.Run) -> pd.DataFrame:
     """One row per visit, in the order the visits ended (:meth:`StageLog.to_frame`)."""
     k = r.ic[S.C_STAGES]
     i, f = r.stages_i[:k], r.stages_f[:k]
@@ -75,7 +91,7 @@ def stages(dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     )
 
 
-def events(c, dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def events(c: CompiledScenario, dtypes: Dtypes, r: S.Run) -> pd.DataFrame:
     """The event log sorted by time, stably (:meth:`EventLog.to_frame`)."""
     k = r.ic[S.C_EVENTS]
     time = r.events_f[:k, 0]
@@ -97,7 +113,7 @@ def events(c, dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
     )
 
 
-def meetings(c, dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def meetings(c: CompiledScenario, dtypes: Dtypes, r: S.Run) -> pd.DataFrame:
     """One row per meeting (:meth:`MeetingLog.to_frame`)."""
     k = r.ic[S.C_MEETINGS]
     i, time = r.meetings_i[:k], r.meetings_f[:k].copy()
@@ -117,3 +133,18 @@ def meetings(c, dtypes, r: S.Run) -> pd.DataFrame:  # type: ignore[no-untyped-de
             "extraordinary": i[:, 4] != 0,
         }
     )
+
+
+def result(
+    c: CompiledScenario, dtypes: Dtypes, q: S.Proposals, r: S.Run, detail: bool
+) -> ReplicationResult:
+    """A replication's tables (without ``detail``: empty event and meeting tables, as the
+    Python engine's quiet logs give)."""
+    n = int(r.ic[S.C_ARRIVED])
+    if detail:
+        ev, mt = events(c, dtypes, r), meetings(c, dtypes, r)
+    else:
+        capacity = np.zeros(0, dtype=np.int64).dtype
+        ev = _empty_events(dtypes["body"], dtypes["member"]).copy()
+        mt = _empty_meetings(dtypes["body"], capacity).copy()
+    return tables(c, proposals(c, dtypes, q, n), ev, stages(dtypes, r), mt)

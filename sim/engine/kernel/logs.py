@@ -7,7 +7,7 @@ import math
 
 from numba import njit
 
-from sim.kernel.state import (
+from sim.engine.kernel.state import (
     C_EVENTS,
     C_EXHAUSTED,
     C_MEETINGS,
@@ -24,13 +24,13 @@ from sim.kernel.state import (
 
 
 @njit(cache=True)
-def _full(r, which):  # type: ignore[no-untyped-def]
+def _full(r, which):
     if r.ic[C_EXHAUSTED] == 0:
         r.ic[C_EXHAUSTED] = 1 + which
 
 
 @njit(cache=True)
-def record(s, r, time, case, activity, body, member, value):  # type: ignore[no-untyped-def]
+def record(s, r, time, case, activity, body, member, value):
     """One event (``body`` and ``member`` indices, -1 for none), if the run keeps its log."""
     if s.practice[PR_DETAIL] == 0.0:
         return
@@ -49,13 +49,13 @@ def record(s, r, time, case, activity, body, member, value):  # type: ignore[no-
 
 
 @njit(cache=True)
-def event(s, r, time, case, activity, body):  # type: ignore[no-untyped-def]
+def event(s, r, time, case, activity, body):
     """One event without a state or a value."""
     record(s, r, time, case, activity, body, -1, math.nan)
 
 
 @njit(cache=True)
-def record_members(s, r, time, case, activity, body, mask, values, has_values):  # type: ignore[no-untyped-def]
+def record_members(s, r, time, case, activity, body, mask, values, has_values):
     """One event per state selected by ``mask`` (with its entry of ``values`` if given)."""
     if s.practice[PR_DETAIL] == 0.0:
         return
@@ -65,7 +65,20 @@ def record_members(s, r, time, case, activity, body, mask, values, has_values): 
 
 
 @njit(cache=True)
-def stage_row(r, p, ptype, body, entered, left, meeting, instructions, negotiating, rounds, how, first_failed=math.nan):  # type: ignore[no-untyped-def]
+def stage_row(
+    r,
+    p,
+    ptype,
+    body,
+    entered,
+    left,
+    meeting,
+    instructions,
+    negotiating,
+    rounds,
+    how,
+    first_failed=math.nan,
+):
     """One row of the stage table: a visit (or a written procedure's period) that ended."""
     k = r.ic[C_STAGES]
     if k == len(r.stages_f):
@@ -79,16 +92,26 @@ def stage_row(r, p, ptype, body, entered, left, meeting, instructions, negotiati
 
 
 @njit(cache=True)
-def stage(r, p, ptype, body, vf, vi, now, how):  # type: ignore[no-untyped-def]
+def stage(r, p, ptype, body, vf, vi, now, how):
     """The end of a visit (``vf``, ``vi``: the proposal's float and integer row) at ``now``."""
     stage_row(
-        r, p, ptype, body, vf[V_ENTERED], now, vf[V_WAIT_MEETING], vf[V_WAIT_INSTR],
-        vf[V_NEGOTIATING], vi[V_ROUNDS], how, vf[V_FIRST_FAILED],
+        r,
+        p,
+        ptype,
+        body,
+        vf[V_ENTERED],
+        now,
+        vf[V_WAIT_MEETING],
+        vf[V_WAIT_INSTR],
+        vf[V_NEGOTIATING],
+        vi[V_ROUNDS],
+        how,
+        vf[V_FIRST_FAILED],
     )
 
 
 @njit(cache=True)
-def meeting(s, r, body, now, discussed, ia, backlog, extraordinary):  # type: ignore[no-untyped-def]
+def meeting(s, r, body, now, discussed, ia, backlog, extraordinary):
     """A meeting held, if the run keeps its log."""
     if s.practice[PR_DETAIL] == 0.0:
         return

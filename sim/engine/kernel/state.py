@@ -29,7 +29,15 @@ AT_WRITTEN, AT_NOWHERE = -1, -2  # decided_at: in written procedure, or pending 
 # --- steps of the ladder (sim.core.ladder.Step) ------------------------------------------
 TABLE, SILENCE, MOVE_ON, WRITTEN, ESCALATE, VOTE, BRAKE, RELEASE = 0, 1, 2, 3, 4, 5, 6, 7
 REFER_BACK, REOPEN, DEBATE, ADOPT, KEEP_TRYING, WITHDRAW, BLOCK, LAPSE, ISSUE_BY_HR = (
-    8, 9, 10, 11, 12, 13, 14, 15, 16
+    8,
+    9,
+    10,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
 )
 
 # --- outcomes (sim.core.outcomes.Outcome, in its order) ---------------------------------------
@@ -202,7 +210,7 @@ def _structure(record: type) -> type:
     arrays, which it shares)."""
 
     class Type(_types.StructRef):
-        def preprocess_fields(self, fields):  # type: ignore[no-untyped-def]
+        def preprocess_fields(self, fields):
             return tuple((name, _types.unliteral(typ)) for name, typ in fields)
 
     Type.__name__ = Type.__qualname__ = f"{record.__name__}Type"

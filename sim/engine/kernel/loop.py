@@ -8,11 +8,12 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.kernel import chair, timers
-from sim.kernel.desk import apply, finish, instruct, new_text
-from sim.kernel.logs import record
-from sim.kernel.queue import pop, schedule
-from sim.kernel.state import (
+from sim.engine.kernel import chair, timers
+from sim.engine.kernel.desk import apply, finish, instruct, new_text
+from sim.engine.kernel.draws import draws_one
+from sim.engine.kernel.logs import record
+from sim.engine.kernel.queue import pop, schedule
+from sim.engine.kernel.state import (
     A_PENDING,
     A_SUBMITTED,
     C_ARRIVED,
@@ -46,13 +47,12 @@ from sim.kernel.state import (
     TABLE,
     V_BODY,
 )
-from sim.kernel.draws import draws_one
 
 
 @njit(cache=True)
-def run(s, r, q):  # type: ignore[no-untyped-def]
+def run(s, r, q):
     """Run the replication to the horizon and close every open proposal as pending; 0, or the
-    pool that ran out (1 + its index: the run is void, see :mod:`sim.kernel.draws`)."""
+    pool that ran out (1 + its index: the run is void, see :mod:`sim.engine.kernel.draws`)."""
     warmup, horizon = s.practice[PR_WARMUP], s.practice[PR_HORIZON]
     r.sc[0] = -warmup if warmup else 0.0
     _written_blocks(s, r)
@@ -76,10 +76,13 @@ def run(s, r, q):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _written_blocks(s, r):  # type: ignore[no-untyped-def]
+def _written_blocks(s, r):
     """The written procedure's first blocks of periods, drawn when the Python engine builds
     its rows (ordinary, then urgent)."""
-    for d, at, left, rows in ((DIST_WRITTEN, C_DAYS_AT, C_DAYS_LEFT, 64), (DIST_URGENT, C_URGENT_AT, C_URGENT_LEFT, 16)):
+    for d, at, left, rows in (
+        (DIST_WRITTEN, C_DAYS_AT, C_DAYS_LEFT, 64),
+        (DIST_URGENT, C_URGENT_AT, C_URGENT_LEFT, 16),
+    ):
         if s.dists[d, 0] != 0:
             r.ic[at], r.ic[left] = r.ic[C_WRITTEN], rows
             if draws_one(s.dists[d]):
@@ -87,7 +90,7 @@ def _written_blocks(s, r):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _dispatch(s, r, q, kind, a, b, f):  # type: ignore[no-untyped-def]
+def _dispatch(s, r, q, kind, a, b, f):
     if kind == E_MEETING:
         chair.hold_meeting(s, r, q, a, f, -1)
         nxt = b + 1
@@ -114,7 +117,7 @@ def _dispatch(s, r, q, kind, a, b, f):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _arrive(s, r, q, p):  # type: ignore[no-untyped-def]
+def _arrive(s, r, q, p):
     """Proposal ``p`` is tabled (:meth:`Replication._arrivals`)."""
     day, deadline, t = q.arrival[p], q.deadline[p], q.ptype[p]
     r.ic[C_ARRIVED] = p + 1

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from numba import njit
 
-from sim.kernel.state import (
+from sim.engine.kernel.state import (
     ADOPT,
     BLOCK,
-    BRAKE,
     DEBATE,
     ESCALATE,
     KEEP_TRYING,
@@ -25,13 +24,13 @@ from sim.kernel.state import (
 
 
 @njit(cache=True)
-def adopts(route, n, a_items, body):  # type: ignore[no-untyped-def]
+def adopts(route, n, a_items, body):
     """Whether ``body`` votes on the act (the adopting body, or the A-item Council)."""
     return body == route[n - 1] or body == a_items
 
 
 @njit(cache=True)
-def reopens(route, n, a_items):  # type: ignore[no-untyped-def]
+def reopens(route, n, a_items):
     """Where an act that failed its formal adoption is discussed (``Route.reopens``)."""
     if a_items >= 0 and n > 1:
         return route[n - 2]
@@ -39,7 +38,7 @@ def reopens(route, n, a_items):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def index(route, n, body):  # type: ignore[no-untyped-def]
+def index(route, n, body):
     for i in range(n):
         if route[i] == body:
             return i
@@ -47,7 +46,7 @@ def index(route, n, body):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def after_agreement(route, n, top, a_items, written, body, pos, b_item):  # type: ignore[no-untyped-def]
+def after_agreement(route, n, top, a_items, written, body, pos, b_item):
     """:func:`sim.core.ladder.after_agreement`."""
     last = n - 1
     if body == top:
@@ -65,7 +64,9 @@ def after_agreement(route, n, top, a_items, written, body, pos, b_item):  # type
 
 
 @njit(cache=True)
-def after_exhaustion(route, n, top, a_items, body, pos, visited_top, keeps_trying, withdraws, stays, vote):  # type: ignore[no-untyped-def]
+def after_exhaustion(
+    route, n, top, a_items, body, pos, visited_top, keeps_trying, withdraws, stays, vote
+):
     """:func:`sim.core.ladder.after_exhaustion` (``withdraws``: -1 not asked yet, so the
     caller draws only where it is asked: see :func:`exhaustion_needs_draw`)."""
     if stays:
@@ -84,7 +85,7 @@ def after_exhaustion(route, n, top, a_items, body, pos, visited_top, keeps_tryin
 
 
 @njit(cache=True)
-def exhaustion_needs_draw(route, n, top, body, pos, visited_top, keeps_trying, stays):  # type: ignore[no-untyped-def]
+def exhaustion_needs_draw(route, n, top, body, pos, visited_top, keeps_trying, stays):
     """Whether :func:`after_exhaustion` would ask whether the item is withdrawn."""
     if stays:
         return False
@@ -97,18 +98,20 @@ def exhaustion_needs_draw(route, n, top, body, pos, visited_top, keeps_trying, s
 
 
 @njit(cache=True)
-def after_concession(route, n, top, a_items, written, body, b_item):  # type: ignore[no-untyped-def]
+def after_concession(route, n, top, a_items, written, body, b_item):
     """:func:`sim.core.ladder.after_concession` (step -1: none)."""
     at_top = body == top
     if n < 2 or not (at_top or (body == route[n - 1] and not b_item)):
         return -1, -1, 0, False
     last = n - 1
-    _, target, _, _ = after_agreement(route, n, top, a_items, written, route[last - 1], last - 1, False)
+    _, target, _, _ = after_agreement(
+        route, n, top, a_items, written, route[last - 1], last - 1, False
+    )
     return RELEASE, target, last, False
 
 
 @njit(cache=True)
-def after_formal_vote(route, n, a_items, body, pos, adopted):  # type: ignore[no-untyped-def]
+def after_formal_vote(route, n, a_items, body, pos, adopted):
     """:func:`sim.core.ladder.after_formal_vote`."""
     if adopted:
         return ADOPT, -1, pos, False
@@ -119,7 +122,7 @@ def after_formal_vote(route, n, a_items, body, pos, adopted):  # type: ignore[no
 
 
 @njit(cache=True)
-def after_written_procedure(route, n, a_items, pos, objected, first):  # type: ignore[no-untyped-def]
+def after_written_procedure(route, n, a_items, pos, objected, first):
     """:func:`sim.core.ladder.after_written_procedure`."""
     if not objected:
         return ADOPT, -1, pos, False
@@ -128,6 +131,6 @@ def after_written_procedure(route, n, a_items, pos, objected, first):  # type: i
 
 
 @njit(cache=True)
-def emergency_brake(top, body, braked):  # type: ignore[no-untyped-def]
+def emergency_brake(top, body, braked):
     """Whether the brake is available (:func:`sim.core.ladder.emergency_brake`)."""
     return not (braked or top < 0 or body == top)

@@ -3,16 +3,14 @@ procedure, a hold-out, a linkage or a mediation runs out."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
-from sim.kernel import holdouts, ladder, presidency
-from sim.kernel.desk import apply, off_agenda, ready_on
-from sim.kernel.draws import double
-from sim.kernel.logs import record, record_members
-from sim.kernel.state import (
+from sim.engine.kernel import holdouts, ladder, presidency
+from sim.engine.kernel.desk import apply, off_agenda, ready_on
+from sim.engine.kernel.draws import double
+from sim.engine.kernel.logs import record, record_members, stage_row
+from sim.engine.kernel.state import (
     A_CONCESSION,
     A_OBJECTION,
     C_CONCESSION,
@@ -39,18 +37,17 @@ from sim.kernel.state import (
     V_OPEN,
     X_WRITTEN,
 )
-from sim.kernel.logs import stage_row
 
 
 @njit(cache=True)
-def lapse(s, r, q, p):  # type: ignore[no-untyped-def]
+def lapse(s, r, q, p):
     """The deadline passed with the item still open (e.g. a sanctions regime expires)."""
     if q.pi[p, I_OUTCOME] == NO_OUTCOME:
         apply(s, r, q, p, LAPSE, -1, q.pi[p, I_POS], False, r.sc[0])
 
 
 @njit(cache=True)
-def pressure(s, r, q, p):  # type: ignore[no-untyped-def]
+def pressure(s, r, q, p):
     """The deadline nears: the item turns urgent (:meth:`Proposal.turn_urgent`)."""
     if q.pi[p, I_OUTCOME] != NO_OUTCOME:
         return
@@ -65,7 +62,7 @@ def pressure(s, r, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def written_end(s, r, q, p):  # type: ignore[no-untyped-def]
+def written_end(s, r, q, p):
     """The end of a written procedure's period (:meth:`WrittenProcedure._end`)."""
     if q.pi[p, I_OUTCOME] != NO_OUTCOME:
         return
@@ -83,11 +80,11 @@ def written_end(s, r, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def concession(s, r, q, p, state, since):  # type: ignore[no-untyped-def]
+def concession(s, r, q, p, state, since):
     """A hold-out concedes (:meth:`Bargaining._concession`)."""
     if q.pi[p, I_OUTCOME] != NO_OUTCOME:
         return
-    now, body = r.sc[0], q.pi[p, V_BODY]
+    now, body, council = r.sc[0], q.pi[p, V_BODY], s.practice[PR_COUNCIL_RANK]
     record(s, r, now, p, A_CONCESSION, body, state, now - since)
     if double(r, r.pools.concession, C_CONCESSION, P_CONCESSION) < s.concession_abstain_p[state]:
         q.abstainers[p, state] = True
@@ -96,13 +93,12 @@ def concession(s, r, q, p, state, since):  # type: ignore[no-untyped-def]
         return
     if q.pi[p, I_URGENT]:
         presidency.convene_for(s, r, q, p)
-    elif last:
-        if s.practice[PR_CONCESSION_MEETING] != 0.0 and s.rank[body] < s.practice[PR_COUNCIL_RANK]:
-            presidency.convene_at(s, r, q, p)
+    elif last and s.practice[PR_CONCESSION_MEETING] != 0.0 and s.rank[body] < council:
+        presidency.convene_at(s, r, q, p)  # below the Council: ministers do not meet for one
 
 
 @njit(cache=True)
-def _release(s, r, q, p, now):  # type: ignore[no-untyped-def]
+def _release(s, r, q, p, now):
     if not q.pi[p, V_OPEN]:
         return False
     t = q.ptype[p]
@@ -122,7 +118,7 @@ def _release(s, r, q, p, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def climb(s, r, q, p):  # type: ignore[no-untyped-def]
+def climb(s, r, q, p):
     """A linkage hold-out outlasts its rung (:meth:`Bargaining._climb`)."""
     now = r.sc[0]
     if q.pi[p, I_OUTCOME] != NO_OUTCOME or q.pi[p, V_BODY] < 0 or q.pf[p, F_HEND] <= now:
@@ -152,7 +148,7 @@ def climb(s, r, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def mediation_end(s, r, q, p):  # type: ignore[no-untyped-def]
+def mediation_end(s, r, q, p):
     """The High Representative's mediation ends (:meth:`HighRepresentative._end`)."""
     if q.pi[p, I_OUTCOME] != NO_OUTCOME or q.pi[p, V_BODY] < 0:
         return
@@ -165,5 +161,3 @@ def mediation_end(s, r, q, p):  # type: ignore[no-untyped-def]
         off_agenda(r, q, p)
         m = q.med_move[p]
         apply(s, r, q, p, m[0], m[1], m[2], m[3] != 0, now)
-
-

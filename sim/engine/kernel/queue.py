@@ -10,18 +10,18 @@ from __future__ import annotations
 
 from numba import njit
 
-from sim.kernel.state import C_EXHAUSTED, C_HEAP, C_SEQ, P_HEAP
+from sim.engine.kernel.state import C_EXHAUSTED, C_HEAP, C_SEQ, P_HEAP
 
 
 @njit(cache=True, inline="always")
-def _less(r, i, j):  # type: ignore[no-untyped-def]
+def _less(r, i, j):
     return r.heap_t[i] < r.heap_t[j] or (
         r.heap_t[i] == r.heap_t[j] and r.heap_seq[i] < r.heap_seq[j]
     )
 
 
 @njit(cache=True, inline="always")
-def _swap(r, i, j):  # type: ignore[no-untyped-def]
+def _swap(r, i, j):
     for a in (r.heap_t, r.heap_f):
         a[i], a[j] = a[j], a[i]
     for b in (r.heap_seq, r.heap_kind, r.heap_a, r.heap_b):
@@ -29,7 +29,7 @@ def _swap(r, i, j):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def schedule(r, delay, kind, a, b, f):  # type: ignore[no-untyped-def]
+def schedule(r, delay, kind, a, b, f):
     """A timeout of ``delay`` days from now, of ``kind`` with its arguments ``a``, ``b``
     (integers) and ``f`` (a float)."""
     n = r.ic[C_HEAP]
@@ -51,7 +51,7 @@ def schedule(r, delay, kind, a, b, f):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def pop(r):  # type: ignore[no-untyped-def]
+def pop(r):
     """Remove the next event; its time, kind and arguments."""
     t, kind, a, b, f = r.heap_t[0], r.heap_kind[0], r.heap_a[0], r.heap_b[0], r.heap_f[0]
     n = r.ic[C_HEAP] - 1

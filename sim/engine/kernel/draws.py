@@ -15,7 +15,7 @@ import math
 
 from numba import njit
 
-from sim.kernel.state import (
+from sim.engine.kernel.state import (
     C_DAYS_AT,
     C_DAYS_LEFT,
     C_EXHAUSTED,
@@ -31,7 +31,7 @@ from sim.kernel.state import (
 
 
 @njit(cache=True)
-def row(r, pool, cursor, which):  # type: ignore[no-untyped-def]
+def row(r, pool, cursor, which):
     """The next row of ``pool`` (its cursor at ``r.ic[cursor]``); a row of the last one if it
     ran out (the run is then void: ``C_EXHAUSTED``)."""
     i = r.ic[cursor]
@@ -44,7 +44,7 @@ def row(r, pool, cursor, which):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def double(r, pool, cursor, which):  # type: ignore[no-untyped-def]
+def double(r, pool, cursor, which):
     """The next double of a flat pool."""
     i = r.ic[cursor]
     if i >= len(pool):
@@ -56,7 +56,7 @@ def double(r, pool, cursor, which):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def value(dist, u):  # type: ignore[no-untyped-def]
+def value(dist, u):
     """A value of ``dist`` (family and parameters) from the double ``u``, by numpy's formulas
     (``random_uniform``, ``random_triangular``)."""
     family = dist[0]
@@ -78,13 +78,13 @@ def value(dist, u):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def draws_one(dist):  # type: ignore[no-untyped-def]
+def draws_one(dist):
     """Whether a value of ``dist`` takes a double (a fixed one takes none)."""
     return dist[0] != D_FIXED
 
 
 @njit(cache=True)
-def sample(s, r, pool, cursor, which, d):  # type: ignore[no-untyped-def]
+def sample(s, r, pool, cursor, which, d):
     """One value of the flat pool's distribution ``s.dists[d]`` (numpy's ``sample(rng, 1)``)."""
     dist = s.dists[d]
     u = double(r, pool, cursor, which) if draws_one(dist) else 0.0
@@ -92,7 +92,7 @@ def sample(s, r, pool, cursor, which, d):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def written_period(s, r, pool, which, urgent):  # type: ignore[no-untyped-def]
+def written_period(s, r, pool, which, urgent):
     """The next written-procedure period: from the urgent rows if ``urgent`` and the scenario
     has them, else the ordinary ones (each a block of rows drawn when the last runs out, as
     :class:`sim.core.rng.Rows`: 64 ordinary, 16 urgent)."""

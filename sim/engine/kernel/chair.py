@@ -8,12 +8,12 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.kernel import holdouts, ladder, presidency
-from sim.kernel.desk import account, apply, new_text
-from sim.kernel.draws import double, row, sample
-from sim.kernel.logs import event, meeting, record, record_members
-from sim.kernel.queue import schedule
-from sim.kernel.rules import (
+from sim.engine.kernel import holdouts, ladder, presidency
+from sim.engine.kernel.desk import account, apply, new_text
+from sim.engine.kernel.draws import double, row, sample
+from sim.engine.kernel.logs import event, meeting, record, record_members
+from sim.engine.kernel.queue import schedule
+from sim.engine.kernel.rules import (
     ABSTAIN,
     AGAINST,
     FORMAL_ABSTAIN,
@@ -26,7 +26,7 @@ from sim.kernel.rules import (
     objections,
     objects_to_text,
 )
-from sim.kernel.state import (
+from sim.engine.kernel.state import (
     A_ABSTENTION,
     A_AGREED,
     A_BRAKE,
@@ -66,7 +66,6 @@ from sim.kernel.state import (
     P_OBJ,
     P_OUTCOME,
     PR_A_ITEMS,
-    PR_BARGAINING,
     PR_DETAIL,
     PR_DISCUSS_RESERVED,
     PR_ESCALATE,
@@ -87,7 +86,7 @@ from sim.kernel.state import (
 
 
 @njit(cache=True)
-def _route(s, q, p):  # type: ignore[no-untyped-def]
+def _route(s, q, p):
     t = q.ptype[p]
     return (
         q.route[p],
@@ -99,13 +98,13 @@ def _route(s, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _rule(s, q, p, b):  # type: ignore[no-untyped-def]
+def _rule(s, q, p, b):
     """The body's rule, else the type's."""
     return s.body_rule[b] if s.body_rule[b] >= 0 else s.type_rule[q.ptype[p]]
 
 
 @njit(cache=True)
-def round_(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
+def round_(s, r, q, p, b, now):
     """A round on ``p`` at a meeting of body ``b`` (:meth:`sim.engine.chair.Chair.round`)."""
     pf, pi = q.pf[p], q.pi[p]
     if not pi[V_TABLED]:
@@ -129,12 +128,14 @@ def round_(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
     pi[I_ROUNDS] += 1
     pi[V_ROUNDS] += 1
     rule, voting = at(s, _rule(s, q, p, b), s.rank[b], pi[I_ROUNDS])
-    route, n, top, a_items, written = _route(s, q, p)
+    top = int(s.practice[PR_TOP])
     brake_possible = voting and ladder.emergency_brake(top, b, pi[I_BRAKED] != 0)
     # negotiate (sim.core.negotiation.negotiate)
     until, end = q.until[p], pf[F_HEND]
     u = row(r, r.pools.objections, C_OBJ, P_OBJ)
-    objecting, on_text = objections(s, text, q.accept[p], q.least_accept[p], until, end, now, u, True)
+    objecting, on_text = objections(
+        s, text, q.accept[p], q.least_accept[p], until, end, now, u, True
+    )
     if not objecting.any():
         if not reserved:
             event_agreed(s, r, q, p, b, now)
@@ -142,7 +143,9 @@ def round_(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
     may_abstain = until <= now if now < end else np.ones(len(until), np.bool_)
     declaring = rule >= 0 and s.rule_kind[rule] == R_ABSTENTION
     declare_p = declaration_willingness(s, text, q.accept[p]) if declaring else s.abstain_p
-    votes = cast_votes(s, objecting, may_abstain, row(r, r.pools.abstentions, C_ABS, P_ABS), declare_p, declaring)
+    votes = cast_votes(
+        s, objecting, may_abstain, row(r, r.pools.abstentions, C_ABS, P_ABS), declare_p, declaring
+    )
     adopted, blocking = decide_as(s, rule, votes)
     if s.practice[PR_DETAIL] != 0.0:
         if voting and not reserved:
@@ -168,7 +171,7 @@ def round_(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def event_agreed(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
+def event_agreed(s, r, q, p, b, now):
     """Agreement: logged, and the item moves on (:meth:`Chair.agreed`)."""
     record(s, r, now, p, A_AGREED, b, -1, q.pf[p, F_TEXT])
     route, n, top, a_items, written = _route(s, q, p)
@@ -179,7 +182,7 @@ def event_agreed(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _brake(s, r, q, p, b, invoked, now):  # type: ignore[no-untyped-def]
+def _brake(s, r, q, p, b, invoked, now):
     """Emergency brake (Art. 31(2) TEU): referred at once, or mediated by the High
     Representative first (:mod:`sim.engine.mediation`)."""
     record_members(s, r, now, p, A_BRAKE, b, invoked, q.until[p], False)
@@ -203,7 +206,7 @@ def _brake(s, r, q, p, b, invoked, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def failed_round(s, r, q, p, b, now, blocking, new, movers):  # type: ignore[no-untyped-def]
+def failed_round(s, r, q, p, b, now, blocking, new, movers):
     """The rule was not met (:meth:`sim.engine.chair.Chair.failed_round`)."""
     pf, pi = q.pf[p], q.pi[p]
     if math.isnan(pf[V_FIRST_FAILED]):
@@ -226,7 +229,7 @@ def failed_round(s, r, q, p, b, now, blocking, new, movers):  # type: ignore[no-
         pi[I_PARKED] = not (q.blockers[p] & ~(q.until[p] > now)).any()
     if pi[V_FAILED] < max(limit, 1):
         return
-    route, n, top, a_items, written = _route(s, q, p)
+    route, n, top, a_items, _ = _route(s, q, p)
     keeps = not math.isnan(q.deadline[p]) or waiting
     stays = waiting and (not math.isnan(q.deadline[p]) or s.practice[PR_ESCALATE] == 0.0)
     vote = vote_above and s.rule_i[rule, RI_A_ITEM] != 0
@@ -242,12 +245,12 @@ def failed_round(s, r, q, p, b, now, blocking, new, movers):  # type: ignore[no-
 
 
 @njit(cache=True)
-def pass_closed(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
+def pass_closed(s, r, q, p, b, now):
     """An I/A item (:meth:`sim.engine.chair.Chair.pass_closed`; Council RoP Art. 3(8))."""
     pf, pi = q.pf[p], q.pi[p]
     if not pi[I_HOLD_STARTED]:
         holdouts.ripe(s, r, q, p, s.rank[b], now)
-    route, n, top, a_items, written = _route(s, q, p)
+    route, n, top, a_items, _ = _route(s, q, p)
     adopts = ladder.adopts(route, n, a_items, b)
     rule, voting = s.type_rule[q.ptype[p]], False
     if adopts:
@@ -259,7 +262,9 @@ def pass_closed(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
         event_agreed(s, r, q, p, b, now)
         return
     until, end, text = q.until[p], pf[F_HEND], pf[F_TEXT]
-    objecting, _ = objections(s, text, q.accept[p], q.least_accept[p], until, end, now, until, False)
+    objecting, _ = objections(
+        s, text, q.accept[p], q.least_accept[p], until, end, now, until, False
+    )
     votes = np.zeros(len(objecting), np.int8)
     adopted = True
     if objecting.any():
@@ -287,7 +292,7 @@ def pass_closed(s, r, q, p, b, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def hold_meeting(s, r, q, b, now, slot):  # type: ignore[no-untyped-def]
+def hold_meeting(s, r, q, b, now, slot):
     """A meeting of ``b`` at ``now``: regular (``slot`` -1) or extraordinary, convened for the
     set ``slot`` (:meth:`sim.engine.replication.Replication._hold_meeting`)."""
     n = r.agenda_len[b]
@@ -332,13 +337,17 @@ def hold_meeting(s, r, q, b, now, slot):  # type: ignore[no-untyped-def]
     r.agenda_len[b] = nk
     for k in range(nk):
         p = keep[k]
-        if q.pi[p, I_URGENT] and q.pi[p, V_OPEN] and not (q.pi[p, I_PARKED] and q.pf[p, F_HEND] > now):
+        if (
+            q.pi[p, I_URGENT]
+            and q.pi[p, V_OPEN]
+            and not (q.pi[p, I_PARKED] and q.pf[p, F_HEND] > now)
+        ):
             presidency.convene_for(s, r, q, p)
     meeting(s, r, b, now, used, ia, nk, extraordinary)
 
 
 @njit(cache=True)
-def _sort(q, order, n):  # type: ignore[no-untyped-def]
+def _sort(q, order, n):
     """Urgent first, then oldest, then by id (an insertion sort: agendas are short)."""
     for i in range(1, n):
         p = order[i]
@@ -350,7 +359,7 @@ def _sort(q, order, n):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _before(q, a, b):  # type: ignore[no-untyped-def]
+def _before(q, a, b):
     ua, ub = q.pi[a, I_URGENT] == 0, q.pi[b, I_URGENT] == 0
     if ua != ub:
         return ub > ua  # not urgent sorts after urgent

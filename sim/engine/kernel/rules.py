@@ -12,14 +12,14 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.kernel.state import (
+from sim.engine.kernel.state import (
     R_ABSTENTION,
     R_QMV,
     RF_POPULATION,
     RF_STATES,
+    RI_CONSENSUS,
     RI_MIN_BLOCKING,
     RI_VOTE_RANK,
-    RI_CONSENSUS,
 )
 
 FOR, AGAINST, ABSTAIN, FORMAL_ABSTAIN = 0, 1, 2, 3
@@ -27,19 +27,19 @@ _EPS = 1e-9
 
 
 @njit(cache=True)
-def at_least(share, n):  # type: ignore[no-untyped-def]
+def at_least(share, n):
     """Smallest count reaching ``share`` of ``n`` (:func:`sim.core.voting._at_least`)."""
     return math.ceil(share * n - _EPS)
 
 
 @njit(cache=True)
-def objects_to_text(text, least_accept):  # type: ignore[no-untyped-def]
+def objects_to_text(text, least_accept):
     """Whether some state objects to ``text`` itself (ProposalStances.objectors)."""
     return text - least_accept > 1e-12
 
 
 @njit(cache=True)
-def objections(s, text, accept, least, until, end, now, u, idiosyncratic):  # type: ignore[no-untyped-def]
+def objections(s, text, accept, least, until, end, now, u, idiosyncratic):
     """Who objects in a round, and who to the text itself (:func:`sim.core.members.objections`;
     ``idiosyncratic``: with the row ``u`` of uniforms, else a formal vote's)."""
     n = len(accept)
@@ -58,14 +58,14 @@ def objections(s, text, accept, least, until, end, now, u, idiosyncratic):  # ty
 
 
 @njit(cache=True)
-def declaration_willingness(s, text, accept):  # type: ignore[no-untyped-def]
+def declaration_willingness(s, text, accept):
     """:func:`sim.core.members.declaration_willingness`."""
     distance = np.maximum(text - accept, 0.0)
     return s.declaration_p * (1.0 - s.salience) * np.exp(-distance / np.maximum(s.tolerance, 1e-9))
 
 
 @njit(cache=True)
-def cast_votes(s, objecting, may_abstain, u, declare_p, declaring):  # type: ignore[no-untyped-def]
+def cast_votes(s, objecting, may_abstain, u, declare_p, declaring):
     """:func:`sim.core.members.cast_votes` (``may_abstain`` all true: everyone may)."""
     n = len(objecting)
     votes = np.zeros(n, np.int8)
@@ -85,12 +85,12 @@ def cast_votes(s, objecting, may_abstain, u, declare_p, declaring):  # type: ign
 
 
 @njit(cache=True)
-def _population(s, mask):  # type: ignore[no-untyped-def]
+def _population(s, mask):
     return s.population[mask].sum()
 
 
 @njit(cache=True)
-def decide(s, rule, votes):  # type: ignore[no-untyped-def]
+def decide(s, rule, votes):
     """Whether ``votes`` adopt the act under ``rule``, and who blocks (:mod:`sim.core.voting`:
     unanimity, Art. 238(4) TFEU; constructive abstention, Art. 31(1) TEU; QMV, Art. 16(4)
     TEU and Art. 238(2)-(3) TFEU)."""
@@ -116,7 +116,7 @@ def decide(s, rule, votes):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def at(s, rule, rank, rounds):  # type: ignore[no-untyped-def]
+def at(s, rule, rank, rounds):
     """The rule a round is decided by, and whether it is a vote (``VotingRule.at``; ``rounds``
     -1 for a formal vote): under QMV, unanimity below the voting level and for the first
     consensus rounds (coded -1 - rule: unanimity under that rule's name)."""
@@ -130,7 +130,7 @@ def at(s, rule, rank, rounds):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def consensus_limit(s, rule, rank):  # type: ignore[no-untyped-def]
+def consensus_limit(s, rule, rank):
     """Failed rounds after which a body below the vote sends the item up (-1: none)."""
     if s.rule_kind[rule] != R_QMV or rank >= s.rule_i[rule, RI_VOTE_RANK]:
         return -1
@@ -138,7 +138,7 @@ def consensus_limit(s, rule, rank):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def decide_as(s, rule, votes):  # type: ignore[no-untyped-def]
+def decide_as(s, rule, votes):
     """:func:`decide`, where rule -1 is unanimity."""
     if rule < 0:
         against = votes == AGAINST
@@ -147,7 +147,7 @@ def decide_as(s, rule, votes):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def can_block(s, rule, against):  # type: ignore[no-untyped-def]
+def can_block(s, rule, against):
     """Whether the states ``against`` stop ``rule`` (:func:`sim.core.voting.can_block`)."""
     votes = np.where(against, AGAINST, FOR).astype(np.int8)
     adopted, _ = decide(s, rule, votes)
@@ -155,7 +155,7 @@ def can_block(s, rule, against):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def compromise(s, text, accept, movers, step):  # type: ignore[no-untyped-def]
+def compromise(s, text, accept, movers, step):
     """The chair's compromise (:func:`sim.core.members.compromise`)."""
     if step <= 0.0 or not movers.any():
         return text
@@ -171,7 +171,7 @@ def compromise(s, text, accept, movers, step):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _pairwise(a, lo, n):  # type: ignore[no-untyped-def]
+def _pairwise(a, lo, n):
     """numpy's pairwise summation of ``a[lo:lo + n]`` (``pairwise_sum_DOUBLE``) for up to 128
     terms (one per member state), where numpy sums in eight lanes without splitting."""
     if n < 8:
@@ -196,13 +196,13 @@ def _pairwise(a, lo, n):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def add_reduce(a):  # type: ignore[no-untyped-def]
+def add_reduce(a):
     """``np.add.reduce(a)`` of a 1-d float array, in numpy's (pairwise) order."""
     return _pairwise(a, 0, len(a))
 
 
 @njit(cache=True)
-def _two_product(a, b):  # type: ignore[no-untyped-def]
+def _two_product(a, b):
     """``a * b`` rounded, and its exact error (Dekker's product, without a fused multiply)."""
     p = a * b
     c = 134217729.0 * a
@@ -215,7 +215,7 @@ def _two_product(a, b):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def round_12(x):  # type: ignore[no-untyped-def]
+def round_12(x):
     """Python's ``round(x, 12)``: the double nearest to ``x`` rounded half-even to 12
     decimals (as Python rounds through the exact decimal value of ``x``)."""
     y, err = _two_product(x, 1e12)  # x * 10**12 == y + err exactly

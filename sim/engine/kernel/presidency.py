@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from numba import njit
 
-from sim.kernel.queue import schedule
-from sim.kernel.state import (
+from sim.engine.kernel.queue import schedule
+from sim.engine.kernel.state import (
     C_EXHAUSTED,
     C_NODES,
     C_SLOTS,
@@ -26,7 +25,7 @@ from sim.kernel.state import (
 
 
 @njit(cache=True)
-def convene_for(s, r, q, p):  # type: ignore[no-untyped-def]
+def convene_for(s, r, q, p):
     """An extraordinary meeting of the body an urgent item ``p`` is at, if it holds them."""
     b = q.pi[p, V_BODY]
     if q.pi[p, I_URGENT] and b >= 0 and not math.isnan(s.extra_days[b]):
@@ -34,7 +33,7 @@ def convene_for(s, r, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def convene_at(s, r, q, p):  # type: ignore[no-untyped-def]
+def convene_at(s, r, q, p):
     """An extraordinary meeting of the body ``p`` is at, urgent or not (a concession)."""
     b = q.pi[p, V_BODY]
     if not math.isnan(s.extra_days[b]):
@@ -43,7 +42,7 @@ def convene_at(s, r, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _in_hours(s, at):  # type: ignore[no-untyped-def]
+def _in_hours(s, at):
     day = math.floor(at)
     hour = at - day
     opens = s.practice[PR_OPENS]
@@ -55,13 +54,13 @@ def _in_hours(s, at):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _in_recess(s, b, at):  # type: ignore[no-untyped-def]
+def _in_recess(s, b, at):
     day = math.floor(at + s.practice[PR_WARMUP])
     return 0 <= day < s.recess.shape[1] and s.recess[b, day] != 0
 
 
 @njit(cache=True)
-def _add(r, slot, p):  # type: ignore[no-untyped-def]
+def _add(r, slot, p):
     k = r.ic[C_NODES]
     if k == len(r.node_pid):
         if r.ic[C_EXHAUSTED] == 0:
@@ -73,7 +72,7 @@ def _add(r, slot, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def convened_for(r, slot, p):  # type: ignore[no-untyped-def]
+def convened_for(r, slot, p):
     """Whether the extraordinary meeting of set ``slot`` was convened for ``p``."""
     k = r.slot_head[slot]
     while k >= 0:
@@ -84,7 +83,7 @@ def convened_for(r, slot, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _convene(s, r, q, b, now, p, pressing):  # type: ignore[no-untyped-def]
+def _convene(s, r, q, b, now, p, pressing):
     """:meth:`sim.engine.presidency.Presidency._convene`."""
     deadline = q.deadline[p]
     has_deadline = not math.isnan(deadline)

@@ -8,10 +8,10 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.kernel.draws import double, sample
-from sim.kernel.queue import schedule
-from sim.kernel.rules import add_reduce, can_block
-from sim.kernel.state import (
+from sim.engine.kernel.draws import double, sample
+from sim.engine.kernel.queue import schedule
+from sim.engine.kernel.rules import add_reduce, can_block
+from sim.engine.kernel.state import (
     C_CONCESSION,
     DIST_MARGIN,
     DIST_STAGGER,
@@ -31,7 +31,7 @@ from sim.kernel.state import (
 
 
 @njit(cache=True)
-def _set(q, p, until):  # type: ignore[no-untyped-def]
+def _set(q, p, until):
     q.until[p, :] = until
     end = -np.inf
     for x in until:
@@ -40,7 +40,7 @@ def _set(q, p, until):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def on_agenda(s, r, q, p, rank, now):  # type: ignore[no-untyped-def]
+def on_agenda(s, r, q, p, rank, now):
     """``p`` put on the agenda of a body of ``rank`` at ``now``: timers raise at once; a
     bargaining practice on the agenda (not at closing) at its level or above."""
     if q.pi[p, I_HOLD_STARTED]:
@@ -52,22 +52,22 @@ def on_agenda(s, r, q, p, rank, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def ripe(s, r, q, p, rank, now):  # type: ignore[no-untyped-def]
+def ripe(s, r, q, p, rank, now):
     """``p``'s text ripe for agreement at a body of ``rank``: demands raised at closing."""
     pr = s.practice
-    if pr[PR_BARGAINING] != 0.0 and pr[PR_AT_CLOSING] != 0.0 and not q.pi[p, I_HOLD_STARTED]:
-        if rank >= pr[PR_LEVEL]:
-            _raise(s, r, q, p, now)
+    at_closing = pr[PR_BARGAINING] != 0.0 and pr[PR_AT_CLOSING] != 0.0
+    if at_closing and not q.pi[p, I_HOLD_STARTED] and rank >= pr[PR_LEVEL]:
+        _raise(s, r, q, p, now)
 
 
 @njit(cache=True)
-def holds(s, q, p, now):  # type: ignore[no-untyped-def]
+def holds(s, q, p, now):
     """Whether ``p`` waits for a concession (bargaining only)."""
     return s.practice[PR_BARGAINING] != 0.0 and q.pf[p, F_HEND] > now
 
 
 @njit(cache=True)
-def _raise_timers(q, p, now):  # type: ignore[no-untyped-def]
+def _raise_timers(q, p, now):
     q.pi[p, I_HOLD_STARTED] = 1
     if q.holders[p].any():
         until = np.where(q.holders[p], now + q.hold_days[p], -np.inf)
@@ -75,7 +75,7 @@ def _raise_timers(q, p, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _raise(s, r, q, p, now):  # type: ignore[no-untyped-def]
+def _raise(s, r, q, p, now):
     """:meth:`sim.engine.bargaining.Bargaining._raise`."""
     q.pi[p, I_HOLD_STARTED] = 1
     holders = q.holders[p].copy()
@@ -87,7 +87,9 @@ def _raise(s, r, q, p, now):  # type: ignore[no-untyped-def]
             return
     concede_by = math.nan
     if not math.isnan(q.deadline[p]) and s.dists[DIST_MARGIN, 0] != 0:
-        concede_by = q.deadline[p] - sample(s, r, r.pools.concession, C_CONCESSION, P_CONCESSION, DIST_MARGIN)
+        concede_by = q.deadline[p] - sample(
+            s, r, r.pools.concession, C_CONCESSION, P_CONCESSION, DIST_MARGIN
+        )
     until = now + q.hold_days[p]
     if not math.isnan(concede_by):
         until = np.minimum(until, max(concede_by, now))
@@ -102,7 +104,7 @@ def _raise(s, r, q, p, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def climb_later(s, r, q, p, now):  # type: ignore[no-untyped-def]
+def climb_later(s, r, q, p, now):
     """If ``p`` will still be held ``climb_after`` days from ``now``, it climbs a rung then."""
     after = s.practice[PR_CLIMB_AFTER]
     if q.pf[p, F_HEND] - now > after:
@@ -110,7 +112,7 @@ def climb_later(s, r, q, p, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _in_the_shadow_of_the_vote(s, r, q, p, holders):  # type: ignore[no-untyped-def]
+def _in_the_shadow_of_the_vote(s, r, q, p, holders):
     rule = s.type_rule[q.ptype[p]]
     distance = s.practice[PR_ALLY_DISTANCE]
     keep = holders.copy()
@@ -129,7 +131,7 @@ def _in_the_shadow_of_the_vote(s, r, q, p, holders):  # type: ignore[no-untyped-
 
 
 @njit(cache=True)
-def _tandem(s, r, q, p, holders, concede_by):  # type: ignore[no-untyped-def]
+def _tandem(s, r, q, p, holders, concede_by):
     """:meth:`sim.engine.bargaining.Bargaining._tandem`."""
     join = s.practice[PR_TANDEM]
     weights = np.where(holders, 0.0, s.holdout_p)

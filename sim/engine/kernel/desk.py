@@ -9,11 +9,11 @@ import math
 import numpy as np
 from numba import njit
 
-from sim.kernel import holdouts, presidency
-from sim.kernel.draws import double, row, written_period
-from sim.kernel.logs import event, record, stage
-from sim.kernel.queue import schedule
-from sim.kernel.state import (
+from sim.engine.kernel import holdouts, presidency
+from sim.engine.kernel.draws import double, row, written_period
+from sim.engine.kernel.logs import event, record, stage
+from sim.engine.kernel.queue import schedule
+from sim.engine.kernel.state import (
     A_ADOPTED,
     A_ESCALATED,
     A_REFERRED_BACK,
@@ -21,6 +21,7 @@ from sim.kernel.state import (
     ADOPT,
     AT_NOWHERE,
     AT_WRITTEN,
+    BLOCK,
     BRAKE,
     C_INSTR,
     C_SHOCK,
@@ -30,7 +31,6 @@ from sim.kernel.state import (
     E_WRITTEN_END,
     ESCALATE,
     F_DECIDED,
-    F_HEND,
     F_READY_MAX,
     F_TEXT,
     F_TEXT_TIME,
@@ -74,6 +74,7 @@ from sim.kernel.state import (
     V_TMARK,
     V_WAIT_INSTR,
     V_WAIT_MEETING,
+    VOTE,
     WITHDRAW,
     WRITTEN,
     X_AGREED,
@@ -87,7 +88,7 @@ _OUTCOME_OF_END = np.array([0] * 13 + [4, 2, 3, 5], np.int64)
 
 
 @njit(cache=True)
-def account(q, p, now):  # type: ignore[no-untyped-def]
+def account(q, p, now):
     """Split the time since the visit's last look (:meth:`sim.core.visit.Visit.account`)."""
     vf, vi = q.pf[p], q.pi[p]
     interval = now - vf[V_TMARK]
@@ -104,7 +105,7 @@ def account(q, p, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def apply(s, r, q, p, step, target, pos, open_, now):  # type: ignore[no-untyped-def]
+def apply(s, r, q, p, step, target, pos, open_, now):
     """Carry out a move (:meth:`sim.engine.secretariat.Secretariat.apply`)."""
     if step == RELEASE:
         off_agenda(r, q, p)
@@ -124,9 +125,9 @@ def apply(s, r, q, p, step, target, pos, open_, now):  # type: ignore[no-untyped
     elif step == SILENCE:
         start_written(s, r, q, p, now, True)
         return
-    elif step == ESCALATE or step == 5 or step == BRAKE:  # 5: VOTE
+    elif step in (ESCALATE, VOTE, BRAKE):
         _send_up(s, r, q, p, now, step, target, open_)
-    elif step == REFER_BACK or step == REOPEN:
+    elif step in (REFER_BACK, REOPEN):
         if q.pi[p, V_BODY] >= 0:
             event(s, r, now, p, A_REFERRED_BACK, q.pi[p, V_BODY])
             leave(r, q, p, now, X_REFERRED_BACK)
@@ -144,7 +145,7 @@ def apply(s, r, q, p, step, target, pos, open_, now):  # type: ignore[no-untyped
 
 
 @njit(cache=True)
-def off_agenda(r, q, p):  # type: ignore[no-untyped-def]
+def off_agenda(r, q, p):
     """Take ``p`` off the agenda it waits on (its first entry there, as ``list.remove``)."""
     b = q.pi[p, V_BODY]
     n = r.agenda_len[b]
@@ -156,7 +157,7 @@ def off_agenda(r, q, p):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def enqueue(s, r, q, p, b, open_, now):  # type: ignore[no-untyped-def]
+def enqueue(s, r, q, p, b, open_, now):
     """Put ``p`` on body ``b``'s agenda (a new visit); its hold-outs may be raised there, and
     an urgent one may need an extraordinary meeting."""
     vf, vi = q.pf[p], q.pi[p]
@@ -173,14 +174,14 @@ def enqueue(s, r, q, p, b, open_, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def leave(r, q, p, now, how):  # type: ignore[no-untyped-def]
+def leave(r, q, p, now, how):
     """Close ``p``'s current visit."""
     stage(r, p, q.ptype[p], q.pi[p, V_BODY], q.pf[p], q.pi[p], now, how)
     q.pi[p, V_BODY] = -1
 
 
 @njit(cache=True)
-def new_text(s, r, q, p, now, not_before, has_not_before, who, has_who):  # type: ignore[no-untyped-def]
+def new_text(s, r, q, p, now, not_before, has_not_before, who, has_who):
     """Capitals instruct on ``p``'s text from ``now`` (:meth:`Secretariat.new_text`)."""
     t = q.ptype[p]
     scale = s.scale_crisis[t] if q.pi[p, I_URGENT] else s.scale_normal[t]
@@ -196,7 +197,7 @@ def new_text(s, r, q, p, now, not_before, has_not_before, who, has_who):  # type
 
 
 @njit(cache=True)
-def ready_on(q, p, ready, now):  # type: ignore[no-untyped-def]
+def ready_on(q, p, ready, now):
     """Capitals' instructions arrive on the days ``ready``."""
     q.ready[p, :] = ready
     latest = -np.inf
@@ -206,7 +207,7 @@ def ready_on(q, p, ready, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def instruct(q, p, ready, now):  # type: ignore[no-untyped-def]
+def instruct(q, p, ready, now):
     """A new text at ``now`` (:meth:`sim.engine.proposal.Proposal.instruct`)."""
     ready_on(q, p, ready, now)
     q.pf[p, F_TEXT_TIME] = now
@@ -215,7 +216,7 @@ def instruct(q, p, ready, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _send_up(s, r, q, p, now, step, target, open_):  # type: ignore[no-untyped-def]
+def _send_up(s, r, q, p, now, step, target, open_):
     q.pi[p, I_ESCALATIONS] += 1
     event(s, r, now, p, A_ESCALATED, q.pi[p, V_BODY])
     leave(r, q, p, now, X_ESCALATED)
@@ -228,7 +229,7 @@ def _send_up(s, r, q, p, now, step, target, open_):  # type: ignore[no-untyped-d
 
 
 @njit(cache=True)
-def still_objecting(q, p, now):  # type: ignore[no-untyped-def]
+def still_objecting(q, p, now):
     """:func:`sim.core.members.still_objecting`."""
     if q.blockers[p].any():
         return q.blockers[p].copy()
@@ -237,31 +238,31 @@ def still_objecting(q, p, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def _end(s, r, q, p, step, pos, now):  # type: ignore[no-untyped-def]
+def _end(s, r, q, p, step, pos, now):
     """Close ``p`` unadopted, or issued by the High Representative (the type's workaround)."""
     if step == LAPSE and q.pi[p, V_BODY] >= 0:
         off_agenda(r, q, p)
     t = q.ptype[p]
     if not math.isnan(s.workaround_p[t]) and step != ISSUE_BY_HR:
         objecting = still_objecting(q, p, now)
-        if step == WITHDRAW or step == 14 or step == LAPSE:  # 14: BLOCK
-            if int(objecting.sum()) <= s.workaround_max[t]:
-                u = double(r, r.pools.workaround, C_WORKAROUND, P_WORKAROUND)
-                if u < s.workaround_p[t]:
-                    step = ISSUE_BY_HR
-                    q.blockers[p, :] = objecting
+        few = int(objecting.sum()) <= s.workaround_max[t]
+        if step in (WITHDRAW, BLOCK, LAPSE) and few:  # drawn only then (ladder.workaround)
+            u = double(r, r.pools.workaround, C_WORKAROUND, P_WORKAROUND)
+            if u < s.workaround_p[t]:
+                step = ISSUE_BY_HR
+                q.blockers[p, :] = objecting
     finish(s, r, q, p, _OUTCOME_OF_END[step], _ACTIVITY_OF_END[step], now)
 
 
 @njit(cache=True)
-def adopt(s, r, q, p, now):  # type: ignore[no-untyped-def]
+def adopt(s, r, q, p, now):
     """Adopt ``p`` (with abstentions, if any state abstained on the way)."""
     outcome = O_ADOPTED_WITH if q.abstainers[p].any() else O_ADOPTED
     finish(s, r, q, p, outcome, A_ADOPTED, now)
 
 
 @njit(cache=True)
-def finish(s, r, q, p, outcome, activity, now):  # type: ignore[no-untyped-def]
+def finish(s, r, q, p, outcome, activity, now):
     """Close ``p`` with ``outcome`` at ``now``, where it is (a body, or written procedure)."""
     body = q.pi[p, V_BODY]
     where = AT_WRITTEN
@@ -278,7 +279,7 @@ def finish(s, r, q, p, outcome, activity, now):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def start_written(s, r, q, p, now, first):  # type: ignore[no-untyped-def]
+def start_written(s, r, q, p, now, first):
     """Circulate ``p``'s text at ``now`` (:meth:`sim.engine.written.WrittenProcedure.start`)."""
     pool = r.pools.written
     days = written_period(s, r, pool, P_WRITTEN, q.pi[p, I_URGENT] != 0)
