@@ -150,6 +150,19 @@ def metrics_only_all_cores(n: int, workers: int) -> float:
     return n * scenario.horizon_days / 365.0 / wall
 
 
+def engine_ms(engine: str, n: int) -> float:
+    """Mean wall milliseconds of a metrics-only baseline replication-year (simulation and
+    tables) on ``engine``, over ``n`` replications after one to warm up."""
+    scenario = load_scenario(BASELINE)
+    model = Model(scenario, engine=engine)
+    assert model.engine == engine
+    model.run(1, n, detail=False)
+    start = time.perf_counter()
+    for rep in range(n):
+        model.run(1, rep, detail=False)
+    return (time.perf_counter() - start) / n * 1e3 / BASELINE_YEARS
+
+
 def simpy_events_per_replication_year() -> float:
     scenario = load_scenario(BASELINE)
     model = Model(scenario)
@@ -255,8 +268,15 @@ def main() -> None:
         f"metrics-only run on {cores} workers ({n_par} replications): {par:.2f} replication-years "
         f"per the time of 100,000 SimPy timeouts; {verdict(par, METRICS_ONLY_TARGET)}"
     )
+    k = 20 if args.quick else 100
+    compiled_ms, python_ms = engine_ms("compiled", k), engine_ms("python", k)
+    print(
+        f"metrics-only replication-year on one core: compiled engine {compiled_ms:.1f} ms, Python "
+        f"engine {python_ms:.1f} ms ({python_ms / compiled_ms:.1f}x; the same tables, "
+        "tests/test_kernel.py)"
+    )
     events = simpy_events_per_replication_year()
-    print(f"SimPy events per replication-year: {events:,.0f}")
+    print(f"SimPy events per replication-year (the Python engine's): {events:,.0f}")
     print(
         f"one baseline replication-year costs {per_ref:.2f}x the 100k-timeout SimPy reference "
         f"in a full run ({(1.0 / one) * 1e3:.1f} ms vs {ref_s * 1e3:.1f} ms)"

@@ -11,6 +11,7 @@ from pathlib import Path
 import sim
 from sim.cli.arguments import EXIT_OK, Command, options
 from sim.core.errors import UserError
+from sim.engine import kernel
 from sim.experiment.sweep import Grid, run_sweep
 from sim.report.console import headline_lines, run_warning, sweep_lines
 
@@ -74,6 +75,8 @@ def _run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("results") / scenario.name
     if args.seed is None and scenario.experiment.seed is None and not args.quiet:
         print("no --seed given: drawing one (recorded in manifest.json and scenario.toml)")
+    if not (args.quiet or kernel.cached()):
+        print("compiling the engine first (numba; once per checkout, about a minute)")
     exp = sim.run_experiment(
         source,
         out,

@@ -365,3 +365,17 @@ class Kernel:
             if not short:
                 return result(self.c, self.dtypes, q, r, detail)
             _grow(self.sizes, int(short) - 1)  # void: again, with the pool that ran out larger
+
+
+def ensure_compiled() -> None:
+    """Compile the kernel in this process if numba has not cached it yet (one small
+    replication), so that the worker processes started next load it instead of each compiling
+    it at once."""
+    from sim.engine import kernel
+
+    if kernel.cached():
+        return
+    from sim.engine.compile import Model
+    from sim.scenario import load_scenario
+
+    Model(load_scenario("eu27_baseline")).run(0, 0, detail=False)

@@ -36,6 +36,7 @@ import pyarrow as pa
 
 from sim.analysis.metrics import replication_metrics
 from sim.core.errors import UserError
+from sim.engine.arrays import ensure_compiled
 from sim.engine.compile import Model
 from sim.experiment.results import TABLES, frame_to_arrow
 from sim.scenario import Scenario
@@ -307,6 +308,7 @@ class PoolEngine(Engine):
         return worker
 
     def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
+        ensure_compiled()  # once here, not in every worker at once
         return self.imap(run_chunk, tasks, self._retry)
 
     def imap(

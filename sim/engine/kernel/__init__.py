@@ -14,3 +14,10 @@ Modules, lowest first: ``state`` (the arrays and their codes), ``queue`` (SimPy'
 numba compiles them on first use and caches the machine code beside them (``__pycache__``):
 about a minute once per checkout, a second per process after that.
 """
+
+from pathlib import Path
+
+
+def cached() -> bool:
+    """Whether numba has cached the compiled engine here (else its first use compiles it)."""
+    return any((Path(__file__).parent / "__pycache__").glob("loop.run-*.nbi"))
