@@ -159,7 +159,19 @@ def raise_holdouts(
     return Holdouts(until, float(until.max(initial=-np.inf)))
 
 
-def proposal_stances(
+class StanceBlock(NamedTuple):
+    """The stances of several proposals of one type: :class:`ProposalStances`' fields with a
+    row per proposal."""
+
+    positions: np.ndarray
+    accept: np.ndarray
+    holders: np.ndarray
+    hold_days: np.ndarray
+    scrutiny_until: np.ndarray
+    least_accept: np.ndarray
+
+
+def stance_arrays(
     m: MemberArrays,
     proposal_type: str,
     contestation: float,
@@ -168,9 +180,10 @@ def proposal_stances(
     rng: np.random.Generator,
     holdout_scale: float | np.ndarray = 1.0,
     holdout_duration_scale: float = 1.0,
-) -> list[ProposalStances]:
+) -> StanceBlock:
     """Draw each state's position, hold-out and scrutiny reservation for new proposals of one
-    type tabled at ``times`` (one block of draws for all of them).
+    type tabled at ``times`` (one block of draws for all of them), as arrays with a row per
+    proposal (``least_accept`` an array too).
 
     Positions are the state's position for the type plus ``contestation`` times a standard
     normal, clipped to [0, 1]. A state takes the proposal hostage (objects whatever the text
@@ -195,8 +208,33 @@ def proposal_stances(
     scrutiny = (u[1] < m.scrutiny_p) & ~exempt[:, None]
     scrutiny_until = np.where(scrutiny, now + scrut, -np.inf)
     accept = positions + m.tolerance
-    least = accept.min(axis=1, initial=np.inf).tolist()
-    rows = zip(positions, accept, holders, hold, scrutiny_until, least, strict=True)
+    least = accept.min(axis=1, initial=np.inf)
+    return StanceBlock(positions, accept, holders, hold, scrutiny_until, least)
+
+
+def proposal_stances(
+    m: MemberArrays,
+    proposal_type: str,
+    contestation: float,
+    urgent: bool | np.ndarray,
+    times: np.ndarray,
+    rng: np.random.Generator,
+    holdout_scale: float | np.ndarray = 1.0,
+    holdout_duration_scale: float = 1.0,
+) -> list[ProposalStances]:
+    """Each new proposal's stances (:func:`stance_arrays`, one row a proposal)."""
+    a = stance_arrays(
+        m, proposal_type, contestation, urgent, times, rng, holdout_scale, holdout_duration_scale
+    )
+    rows = zip(
+        a.positions,
+        a.accept,
+        a.holders,
+        a.hold_days,
+        a.scrutiny_until,
+        a.least_accept.tolist(),
+        strict=True,
+    )
     return [ProposalStances(*row) for row in rows]  # arrays' rows: the views indexing gives
 
 

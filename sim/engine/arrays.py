@@ -234,37 +234,41 @@ def _pools(c: CompiledScenario, seed: int, rep: int, sizes: Sizes) -> S.Pools:
 
 
 def _proposals(c: CompiledScenario, seed: int, rep: int) -> S.Proposals:
-    """The replication's proposals as tabled: arrivals and the draws of each type's block
-    (:func:`sim.engine.replication._tabling`)."""
-    from sim.engine.replication import _tabling
+    """The replication's proposals as tabled: arrivals and each type's block of draws
+    (:func:`sim.engine.replication.tabled`)."""
+    from sim.engine.replication import tabled
 
     arrivals = c.arrivals(seed, rep)
     P, n = len(arrivals), c.members.n
-    times: dict[int, list[float]] = {t.idx: [] for t in c.types}
-    for day, t, _ in arrivals:
-        times[t].append(day)
-    tabling = {t.idx: _tabling(c, t, times[t.idx], seed, rep) for t in c.types if times[t.idx]}
-    longest = max((len(t.route.bodies) for t in c.types), default=1)
     arrival = np.array([a[0] for a in arrivals], dtype=float)
     deadline = np.array([math.nan if a[2] is None else a[2] for a in arrivals], dtype=float)
     ptype = np.array([a[1] for a in arrivals], dtype=np.int64)
+    longest = max((len(t.route.bodies) for t in c.types), default=1)
     route = np.full((P, longest), -1, dtype=np.int64)
     route_len = np.zeros(P, dtype=np.int64)
     b_item = np.zeros(P, dtype=np.bool_)
-    urgent = np.zeros(P, dtype=np.int64)
+    urgent = np.zeros(P, dtype=np.bool_)
     cols = {k: np.empty((P, n)) for k in ("positions", "accept", "hold_days", "scrutiny_until")}
     holders = np.zeros((P, n), dtype=np.bool_)
     least = np.empty(P)
-    for i, (day, t, dl) in enumerate(arrivals):
-        stances, r, u, b = next(tabling[t])
-        run_up = c.types[t].run_up_days
-        if dl is not None and run_up is not None and dl - run_up <= day:
-            u = True
-        route[i, : len(r.bodies)] = r.bodies
-        route_len[i], b_item[i], urgent[i] = len(r.bodies), b, u
-        cols["positions"][i], cols["accept"][i] = stances.positions, stances.accept
-        cols["hold_days"][i], cols["scrutiny_until"][i] = stances.hold_days, stances.scrutiny_until
-        holders[i], least[i] = stances.holders, stances.least_accept
+    for t in c.types:
+        idx = np.flatnonzero(ptype == t.idx)
+        if not len(idx):
+            continue
+        block = tabled(c, t, arrival[idx].tolist(), seed, rep)
+        st = block.stances
+        for name in cols:
+            cols[name][idx] = getattr(st, name)
+        holders[idx], least[idx] = st.holders, st.least_accept
+        urgent[idx], b_item[idx] = block.urgent, block.b_item
+        routes = {s: t.route.without(s).bodies for s in set(block.skipped)}
+        for i, s in zip(idx.tolist(), block.skipped, strict=True):
+            bodies = routes[s]
+            route[i, : len(bodies)] = bodies
+            route_len[i] = len(bodies)
+        if t.run_up_days is not None:  # tabled already within the run-up to its deadline
+            with np.errstate(invalid="ignore"):
+                urgent[idx] |= deadline[idx] - t.run_up_days <= arrival[idx]
     pf = np.zeros((P, S.NF))
     pi = np.zeros((P, S.NI), dtype=np.int64)
     pi[:, S.I_URGENT] = urgent

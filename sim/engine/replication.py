@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from itertools import compress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
 import simpy
 
 from sim.core.ladder import Move, Route, Step, on_tabling
-from sim.core.members import ProposalStances, proposal_stances
+from sim.core.members import ProposalStances, StanceBlock, stance_arrays
 from sim.core.negotiation import Draws
 from sim.core.outcomes import Outcome
 from sim.core.rng import Stream, name_key, stream
@@ -287,16 +287,21 @@ def _renumbered(
     return out
 
 
-def _tabling(
-    c: CompiledScenario,
-    t: CompiledType,
-    days: list[float],
-    seed: int,
-    replication: int,
-) -> Iterator[tuple[ProposalStances, Route, bool, bool]]:
-    """Each new proposal of type ``t`` (tabled on ``days``): the states' stances, its route
-    (optional bodies skipped), whether it is urgent and whether ministers will discuss it, drawn
-    in one block per type from the type's streams."""
+class Tabled(NamedTuple):
+    """New proposals of one type, drawn in one block: the states' stances, the bodies each
+    skips, whether each is urgent and whether ministers will discuss it."""
+
+    stances: StanceBlock
+    skipped: list[tuple[int, ...]]
+    urgent: np.ndarray
+    b_item: np.ndarray
+
+
+def tabled(
+    c: CompiledScenario, t: CompiledType, days: list[float], seed: int, replication: int
+) -> Tabled:
+    """The new proposals of type ``t`` tabled on ``days``, drawn in one block per type from the
+    type's streams (route and stances)."""
     times = np.array(days)
     k, share = len(times), t.crisis_share
     urgent = np.full(k, share >= 1.0)
@@ -318,7 +323,7 @@ def _tabling(
     rng = stream(seed, replication, Stream.PROPOSAL, name_key(t.name))
     exempt = urgent | (not t.scrutiny)  # no scrutiny reservation on these
     holdout_scale = np.where(urgent, t.crisis.holdout_scale, t.normal.holdout_scale)
-    stances = proposal_stances(
+    stances = stance_arrays(
         c.members,
         t.name,
         t.contestation,
@@ -328,5 +333,32 @@ def _tabling(
         holdout_scale,
         t.holdout_duration_scale,
     )
-    routes = [t.route.without(s) for s in skipped]
-    yield from zip(stances, routes, urgent.tolist(), b_item.tolist(), strict=True)
+    return Tabled(stances, skipped, urgent, b_item)
+
+
+def _tabling(
+    c: CompiledScenario,
+    t: CompiledType,
+    days: list[float],
+    seed: int,
+    replication: int,
+) -> Iterator[tuple[ProposalStances, Route, bool, bool]]:
+    """Each new proposal of type ``t`` (tabled on ``days``): the states' stances, its route
+    (optional bodies skipped), whether it is urgent and whether ministers will discuss it
+    (:func:`tabled`, one proposal at a time)."""
+    block = tabled(c, t, days, seed, replication)
+    a = block.stances
+    stances = [
+        ProposalStances(*row)
+        for row in zip(
+            a.positions,
+            a.accept,
+            a.holders,
+            a.hold_days,
+            a.scrutiny_until,
+            a.least_accept.tolist(),
+            strict=True,
+        )
+    ]
+    routes = [t.route.without(s) for s in block.skipped]
+    yield from zip(stances, routes, block.urgent.tolist(), block.b_item.tolist(), strict=True)
