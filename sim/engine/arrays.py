@@ -371,6 +371,14 @@ class Kernel:
             _grow(self.sizes, int(short) - 1)  # void: again, with the pool that ran out larger
 
 
+def kernel(compiled: CompiledScenario, dtypes: dict[str, pd.CategoricalDtype]) -> Kernel | None:
+    """The compiled engine for ``compiled``; None where it cannot run it (a written-procedure
+    period, concession margin, stagger or mediation drawn from a family other than fixed,
+    uniform or triangular: :func:`flat_distributions`; more than 128 states)."""
+    k = Kernel(compiled, dtypes)
+    return k if k.supported else None
+
+
 def ensure_compiled() -> None:
     """Compile the kernel in this process if numba has not cached it yet (one small
     replication), so that the worker processes started next load it instead of each compiling

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import gc
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -42,9 +41,6 @@ from sim.scenario import (
     Scenario,
     Unanimity,
 )
-
-if TYPE_CHECKING:
-    from sim.engine.arrays import Kernel
 
 
 @dataclass(frozen=True)
@@ -366,29 +362,24 @@ class ReplicationResult:
 
 
 ENGINES = ("compiled", "python")
-"""The engines a :class:`Model` runs replications on: the compiled one (numba,
-:mod:`sim.engine.kernel`) where it can run the scenario, else the Python one (SimPy,
-:mod:`sim.engine.replication`); both give the same tables to the bit."""
+"""A :class:`Model`'s engines: numba's (:mod:`sim.engine.kernel`) and SimPy's, the reference
+(:mod:`sim.engine.replication`); the same tables to the bit."""
 
 
 class Model:
     """A scenario compiled for fast repeated replications."""
 
     def __init__(self, scenario: Scenario, engine: str = "compiled") -> None:
-        """``engine``: ``"compiled"`` (numba, where the scenario allows: a written-procedure
-        period, concession margin, stagger or mediation drawn from a family other than fixed,
-        uniform or triangular runs on Python) or ``"python"`` (the reference)."""
+        """``engine``: ``"compiled"`` (where the scenario allows: :func:`sim.engine.arrays.
+        kernel`) or ``"python"``."""
         if engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        from sim.engine.arrays import kernel
+
         self.scenario = scenario
         self.compiled = compile_scenario(scenario)
         self.dtypes = self.compiled.dtypes()
-        self._kernel: Kernel | None = None
-        if engine == "compiled":
-            from sim.engine.arrays import Kernel
-
-            kernel = Kernel(self.compiled, self.dtypes)
-            self._kernel = kernel if kernel.supported else None
+        self._kernel = kernel(self.compiled, self.dtypes) if engine == "compiled" else None
 
     @property
     def engine(self) -> str:
@@ -406,14 +397,9 @@ class Model:
         return self.compiled.bodies
 
     def run(self, seed: int, replication: int, detail: bool = True) -> ReplicationResult:
-        """Run one replication and return its tables (``detail=False``: metrics only, with
-        empty event and meeting tables; see :class:`~sim.engine.replication.Replication`).
-
-        Python's cyclic garbage collector is paused while the replication runs and its tables
-        are built (it allocates many short-lived objects; measured 5-7% faster). Breaking the
-        replication's reference cycles by hand afterwards (it took SimPy's private event queue)
-        measured no faster over 60 metrics-only years, so the collector frees them.
-        """
+        """Run one replication on :attr:`engine` and return its tables (``detail=False``:
+        metrics only, with empty event and meeting tables). Python's cyclic garbage collector
+        is paused meanwhile (the Python engine's many short-lived objects: 5-7% faster)."""
         from sim.engine.replication import Replication
 
         enabled = gc.isenabled()
