@@ -43,7 +43,9 @@ def test_pools_and_buffers_that_run_out_are_grown_and_the_replication_rerun() ->
     grown = model._kernel.sizes  # type: ignore[union-attr]
     for pool in (S.P_OBJ, S.P_INSTR, S.P_SHOCK, S.P_WRITTEN, S.P_CONCESSION):
         assert grown.pools[pool] > 1
-    assert grown.heap > 4 and grown.events > 8 and grown.nodes > 1
+    assert grown.heap > 4
+    assert grown.events > 8
+    assert grown.nodes > 1
 
 
 def test_a_warm_up_is_simulated_and_left_out_of_the_tables_alike() -> None:
