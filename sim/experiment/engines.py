@@ -406,6 +406,7 @@ class DaskEngine(Engine):
                 raise UserError(f"--dask: cannot reach a scheduler at {address}: {exc}") from None
 
     def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
+        ensure_compiled()  # a local cluster's workers then load it from the cache
         todo = iter(tasks)
         flight: deque[Any] = deque()
         window = 4 * max(self.workers, len(self.client.scheduler_info().get("workers", {})))
