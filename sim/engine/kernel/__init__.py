@@ -15,9 +15,34 @@ numba compiles them on first use and caches the machine code beside them (``__py
 about a minute once per checkout, a second per process after that.
 """
 
+import hashlib
 from pathlib import Path
+
+_HERE = Path(__file__).parent
+_CACHE = _HERE / "__pycache__"
 
 
 def cached() -> bool:
     """Whether numba has cached the compiled engine here (else its first use compiles it)."""
-    return any((Path(__file__).parent / "__pycache__").glob("loop.run-*.nbi"))
+    return any(_CACHE.glob("loop.run-*.nbi"))
+
+
+def _drop_stale_cache() -> None:
+    """numba's cache checks each function against its own file only: a caller cached before a
+    change to a function of another module keeps the old code. So the whole cache is dropped
+    when any of the kernel's sources changed (their digest is kept beside it)."""
+    sources = b"".join(p.read_bytes() for p in sorted(_HERE.glob("*.py")))
+    digest = hashlib.sha256(sources).hexdigest()
+    stamp = _CACHE / "sources.sha256"
+    try:
+        if stamp.exists() and stamp.read_text() == digest:
+            return
+        for f in _CACHE.glob("*.nb[ic]"):
+            f.unlink(missing_ok=True)
+        _CACHE.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only installation: numba caches elsewhere, its sources never change
+        pass
+
+
+_drop_stale_cache()

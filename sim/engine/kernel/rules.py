@@ -160,11 +160,7 @@ def compromise(s, text, accept, movers, step):
     if step <= 0.0 or not movers.any():
         return text
     w = s.weight[movers]
-    a = accept[movers]
-    dot = 0.0
-    for i in range(len(w)):  # BLAS's order below 16 terms
-        dot += w[i] * a[i]
-    target = dot / add_reduce(w)
+    target = np.dot(w, accept[movers]) / add_reduce(w)  # BLAS's dot, as numpy's
     if target >= text:
         return text
     return round_12(max(target, text - step))
