@@ -241,6 +241,7 @@ def main() -> None:
         f"Python {platform.python_version()}, {platform.platform()}"
     )
 
+    Model(load_scenario(BASELINE)).run(1, 0)  # numba compiles (or loads) the kernel untimed
     ref_s = best_of(reference_simpy)
     print(f"plain SimPy reference: {100_000 / ref_s:,.0f} timeouts/s")
     one = replication_years_per_second(n1, 1)

@@ -38,7 +38,7 @@ def test_every_bundled_scenario_gives_the_python_engines_tables(name: str) -> No
 
 
 def test_pools_and_buffers_that_run_out_are_grown_and_the_replication_rerun() -> None:
-    tiny = Sizes(pools=[1] * 10, heap=4, events=8, nodes=1)
+    tiny = Sizes(pools=[1] * 10, heap=4, events=8, nodes=1, floor=False)
     model = assert_same_tables(load_scenario("eu27_baseline"), range(2), True, tiny)
     grown = model._kernel.sizes  # type: ignore[union-attr]
     for pool in (S.P_OBJ, S.P_INSTR, S.P_SHOCK, S.P_WRITTEN, S.P_CONCESSION):

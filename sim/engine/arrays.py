@@ -187,19 +187,32 @@ def scenario_arrays(c: CompiledScenario, detail: bool) -> S.Scenario | None:
     )
 
 
-POOL_ROWS = (2, 2, 2, 2, 64, 64, 16, 1024, 256, 16)  # first sizes: blocks (Rows) or rows
-"""Initial size of each pool: blocks of 256 rows (objections, abstentions, instructions), of
-64 shocks; rows of states for the brake; doubles for the others."""
-
-
 @dataclass
 class Sizes:
-    """Pool and buffer sizes, grown when a replication runs out (and kept for the next)."""
+    """Pool and buffer sizes (:class:`~sim.engine.kernel.state.Pools`: blocks of 256 rows for
+    objections, abstentions and instructions, of 64 shocks; rows of states for the brake;
+    doubles for the others), kept for a model's next replications. With ``floor`` each is at
+    least what a replication of so many proposals needs (:meth:`at_least`, measured on the
+    bundled scenarios with room to spare); one that runs out anyway is doubled and the
+    replication run again."""
 
-    pools: list[int] = field(default_factory=lambda: list(POOL_ROWS))
-    heap: int = 1024
-    events: int = 8192
-    nodes: int = 256
+    pools: list[int] = field(default_factory=lambda: [1] * 10)
+    heap: int = 16
+    events: int = 16
+    nodes: int = 4
+    floor: bool = True
+
+    def at_least(self, proposals: int, states: int) -> None:
+        """Raise the sizes to what ``proposals`` proposals of ``states`` states need."""
+        if not self.floor:
+            return
+        p, blocks = proposals, 5 * proposals // 512 + 2  # 2.5 rows a proposal, and a block
+        need = [blocks, blocks, blocks, 5 * p // 128 + 2, 64, 64, 16, p * (states + 4) + 512]
+        need += [2 * p + 64, 16]
+        self.pools = [max(a, b) for a, b in zip(self.pools, need, strict=True)]
+        self.heap = max(self.heap, 4 * p + 256)
+        self.events = max(self.events, 20 * p + 2048)
+        self.nodes = max(self.nodes, p + 64)
 
 
 def _pools(c: CompiledScenario, seed: int, rep: int, sizes: Sizes) -> S.Pools:
@@ -301,6 +314,7 @@ def _run_state(c: CompiledScenario, P: int, sizes: Sizes, pools: S.Pools) -> S.R
     few dozen visits a proposal)."""
     B = len(c.bodies)
     stages = 24 * P + 16
+    meetings = sum(len(b.times) for b in c.bodies) + sizes.events // 16
     return S.Run(
         sc=np.zeros(1),
         ic=np.zeros(S.NC, dtype=np.int64),
@@ -322,8 +336,8 @@ def _run_state(c: CompiledScenario, P: int, sizes: Sizes, pools: S.Pools) -> S.R
         stages_f=np.zeros((stages, 6)),
         events_i=np.zeros((sizes.events, 4), dtype=np.int64),
         events_f=np.zeros((sizes.events, 2)),
-        meetings_i=np.zeros((sizes.events // 4, 5), dtype=np.int64),
-        meetings_f=np.zeros(sizes.events // 4),
+        meetings_i=np.zeros((meetings, 5), dtype=np.int64),
+        meetings_f=np.zeros(meetings),
         pools=pools,
     )
 
@@ -361,6 +375,7 @@ class Kernel:
             self._arrays[detail] = S.ScenarioRef(*arrays)
         while True:
             q = _proposals(self.c, seed, replication)
+            self.sizes.at_least(len(q.arrival), self.c.members.n)
             r = _run_state(
                 self.c, len(q.arrival), self.sizes, _pools(self.c, seed, replication, self.sizes)
             )
