@@ -313,7 +313,7 @@ def _run_state(c: CompiledScenario, P: int, sizes: Sizes, pools: S.Pools) -> S.R
     """A replication's clock, agendas, queue and log buffers, empty (stage rows: at most a
     few dozen visits a proposal)."""
     B = len(c.bodies)
-    stages = 24 * P + 16
+    stages = 8 * P + sizes.events // 4  # grows with the events (P_EVENTS)
     meetings = sum(len(b.times) for b in c.bodies) + sizes.events // 16
     return S.Run(
         sc=np.zeros(1),

@@ -15,8 +15,12 @@ from sim.engine.kernel.logs import event, record, stage
 from sim.engine.kernel.queue import schedule
 from sim.engine.kernel.state import (
     A_ADOPTED,
+    A_BLOCKED,
     A_ESCALATED,
+    A_ISSUED,
+    A_LAPSED,
     A_REFERRED_BACK,
+    A_WITHDRAWN,
     A_WRITTEN,
     ADOPT,
     AT_NOWHERE,
@@ -49,7 +53,11 @@ from sim.engine.kernel.state import (
     MOVE_ON,
     O_ADOPTED,
     O_ADOPTED_WITH,
+    O_BLOCKED,
+    O_ISSUED,
+    O_LAPSED,
     O_PENDING,
+    O_WITHDRAWN,
     P_INSTR,
     P_SHOCK,
     P_WORKAROUND,
@@ -83,8 +91,16 @@ from sim.engine.kernel.state import (
     X_REFERRED_BACK,
 )
 
-_ACTIVITY_OF_END = np.array([0] * 13 + [16, 14, 15, 19], np.int64)  # WITHDRAW.. ISSUE_BY_HR
-_OUTCOME_OF_END = np.array([0] * 13 + [4, 2, 3, 5], np.int64)
+_ENDS = {  # a step that ends an item: its outcome and the event logged
+    WITHDRAW: (O_WITHDRAWN, A_WITHDRAWN),
+    BLOCK: (O_BLOCKED, A_BLOCKED),
+    LAPSE: (O_LAPSED, A_LAPSED),
+    ISSUE_BY_HR: (O_ISSUED, A_ISSUED),
+}
+_OUTCOME_OF_END = np.zeros(ISSUE_BY_HR + 1, np.int64)  # by step (numba reads them as constants)
+_ACTIVITY_OF_END = np.zeros(ISSUE_BY_HR + 1, np.int64)
+for _step, (_outcome, _activity) in _ENDS.items():
+    _OUTCOME_OF_END[_step], _ACTIVITY_OF_END[_step] = _outcome, _activity
 
 
 @njit(cache=True)
