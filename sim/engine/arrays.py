@@ -362,25 +362,23 @@ class Kernel:
         self.c, self.dtypes = compiled, dtypes
         self.supported = flat_distributions(compiled) is not None and compiled.members.n <= 128
         self.sizes = Sizes()
-        self._arrays: dict[bool, object] = {}
+        self._arrays: dict[bool, S.Scenario] = {}
 
     def run(self, seed: int, replication: int, detail: bool) -> ReplicationResult:
         """One replication's tables, as :meth:`sim.engine.compile.Model.run` gives them."""
-        from sim.engine.kernel.loop import run
+        from sim.engine.kernel.loop import run_records
         from sim.engine.tables import result
 
         if detail not in self._arrays:
             arrays = scenario_arrays(self.c, detail)
             assert arrays is not None  # supported
-            self._arrays[detail] = S.ScenarioRef(*arrays)
+            self._arrays[detail] = arrays
         while True:
             q = _proposals(self.c, seed, replication)
             self.sizes.at_least(len(q.arrival), self.c.members.n)
-            r = _run_state(
-                self.c, len(q.arrival), self.sizes, _pools(self.c, seed, replication, self.sizes)
-            )
-            run_ref = S.RunRef(*r[:-1], S.PoolsRef(*r.pools))
-            short = run(self._arrays[detail], run_ref, S.ProposalsRef(*q))
+            pools = _pools(self.c, seed, replication, self.sizes)
+            r = _run_state(self.c, len(q.arrival), self.sizes, pools)
+            short = run_records(self._arrays[detail], tuple(r[:-1]), pools, q)
             if not short:
                 return result(self.c, self.dtypes, q, r, detail)
             _grow(self.sizes, int(short) - 1)  # void: again, with the pool that ran out larger

@@ -46,6 +46,10 @@ from sim.engine.kernel.state import (
     SILENCE,
     TABLE,
     V_BODY,
+    PoolsRef,
+    ProposalsRef,
+    RunRef,
+    ScenarioRef,
 )
 
 
@@ -73,6 +77,14 @@ def run(s, r, q):
         if q.pi[p, I_OUTCOME] == NO_OUTCOME:
             finish(s, r, q, p, O_PENDING, A_PENDING, horizon)
     return r.ic[C_EXHAUSTED]
+
+
+@njit(cache=True)
+def run_records(s, r, pools, q):
+    """:func:`run` on the records themselves (``r`` without its pools): the structures are
+    built here, in compiled code that numba caches (their constructors called from Python are
+    compiled again in every process, about a second)."""
+    return run(ScenarioRef(*s), RunRef(*r, PoolsRef(*pools)), ProposalsRef(*q))
 
 
 @njit(cache=True)
