@@ -12,7 +12,7 @@ Modules, lowest first: ``state`` (the arrays and their codes), ``queue`` (SimPy'
 ``draws``, ``rules`` (the treaty's rules), ``logs``, ``ladder``, ``presidency``, ``holdouts``,
 ``desk`` (the one place a proposal moves), ``chair`` (rounds and meetings), ``timers``, ``loop``.
 numba compiles them on first use and caches the machine code beside them (``__pycache__``):
-about a minute once per checkout, a second per process after that.
+about a minute and a half once per checkout, under half a second per process after that.
 """
 
 import hashlib
