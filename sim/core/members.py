@@ -170,6 +170,13 @@ class StanceBlock(NamedTuple):
     scrutiny_until: np.ndarray
     least_accept: np.ndarray
 
+    def rows(self) -> list[ProposalStances]:
+        """One :class:`ProposalStances` a proposal (the arrays' rows: views, not copies)."""
+        cols = (self.positions, self.accept, self.holders, self.hold_days, self.scrutiny_until)
+        return [
+            ProposalStances(*row) for row in zip(*cols, self.least_accept.tolist(), strict=True)
+        ]
+
 
 def stance_arrays(
     m: MemberArrays,
@@ -223,19 +230,9 @@ def proposal_stances(
     holdout_duration_scale: float = 1.0,
 ) -> list[ProposalStances]:
     """Each new proposal's stances (:func:`stance_arrays`, one row a proposal)."""
-    a = stance_arrays(
+    return stance_arrays(
         m, proposal_type, contestation, urgent, times, rng, holdout_scale, holdout_duration_scale
-    )
-    rows = zip(
-        a.positions,
-        a.accept,
-        a.holders,
-        a.hold_days,
-        a.scrutiny_until,
-        a.least_accept.tolist(),
-        strict=True,
-    )
-    return [ProposalStances(*row) for row in rows]  # arrays' rows: the views indexing gives
+    ).rows()
 
 
 def instructions_ready(now: float, scale: float, delays: np.ndarray) -> np.ndarray:

@@ -157,12 +157,11 @@ def _types(c: CompiledScenario, index: dict[int, int]) -> dict[str, np.ndarray]:
     }
 
 
-def scenario_arrays(c: CompiledScenario, detail: bool) -> S.Scenario | None:
-    """The compiled scenario ``c`` as arrays (``detail``: keep the event and meeting logs);
-    None if the compiled engine cannot run it (:func:`flat_distributions`)."""
+def scenario_arrays(c: CompiledScenario, detail: bool) -> S.Scenario:
+    """The compiled scenario ``c`` as arrays (``detail``: keep the event and meeting logs); ``c``
+    is one the compiled engine runs (:func:`kernel`)."""
     dists = flat_distributions(c)
-    if dists is None or c.members.n > 128:  # rules.add_reduce sums at most 128 states
-        return None
+    assert dists is not None
     m = c.members
     kind, rule_f, rule_i, index = _rules(c)
     return S.Scenario(
@@ -310,8 +309,8 @@ def _proposals(c: CompiledScenario, seed: int, rep: int) -> S.Proposals:
 
 
 def _run_state(c: CompiledScenario, P: int, sizes: Sizes, pools: S.Pools) -> S.Run:
-    """A replication's clock, agendas, queue and log buffers, empty (stage rows: at most a
-    few dozen visits a proposal)."""
+    """A replication's clock, agendas, queue and log buffers, empty (the stage and meeting
+    buffers grow with the event buffer)."""
     B = len(c.bodies)
     stages = 8 * P + sizes.events // 4  # grows with the events (P_EVENTS)
     meetings = sum(len(b.times) for b in c.bodies) + sizes.events // 16
@@ -360,7 +359,6 @@ class Kernel:
 
     def __init__(self, compiled: CompiledScenario, dtypes: dict[str, pd.CategoricalDtype]) -> None:
         self.c, self.dtypes = compiled, dtypes
-        self.supported = flat_distributions(compiled) is not None and compiled.members.n <= 128
         self.sizes = Sizes()
         self._arrays: dict[bool, S.Scenario] = {}
 
@@ -370,9 +368,7 @@ class Kernel:
         from sim.engine.tables import result
 
         if detail not in self._arrays:
-            arrays = scenario_arrays(self.c, detail)
-            assert arrays is not None  # supported
-            self._arrays[detail] = arrays
+            self._arrays[detail] = scenario_arrays(self.c, detail)
         while True:
             q = _proposals(self.c, seed, replication)
             self.sizes.at_least(len(q.arrival), self.c.members.n)
@@ -388,8 +384,9 @@ def kernel(compiled: CompiledScenario, dtypes: dict[str, pd.CategoricalDtype]) -
     """The compiled engine for ``compiled``; None where it cannot run it (a written-procedure
     period, concession margin, stagger or mediation drawn from a family other than fixed,
     uniform or triangular: :func:`flat_distributions`; more than 128 states)."""
-    k = Kernel(compiled, dtypes)
-    return k if k.supported else None
+    if flat_distributions(compiled) is None or compiled.members.n > 128:  # rules.add_reduce
+        return None
+    return Kernel(compiled, dtypes)
 
 
 def ensure_compiled() -> None:

@@ -347,18 +347,6 @@ def _tabling(
     (optional bodies skipped), whether it is urgent and whether ministers will discuss it
     (:func:`tabled`, one proposal at a time)."""
     block = tabled(c, t, days, seed, replication)
-    a = block.stances
-    stances = [
-        ProposalStances(*row)
-        for row in zip(
-            a.positions,
-            a.accept,
-            a.holders,
-            a.hold_days,
-            a.scrutiny_until,
-            a.least_accept.tolist(),
-            strict=True,
-        )
-    ]
+    stances = block.stances.rows()
     routes = [t.route.without(s) for s in block.skipped]
     yield from zip(stances, routes, block.urgent.tolist(), block.b_item.tolist(), strict=True)

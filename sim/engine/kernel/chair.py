@@ -191,12 +191,7 @@ def _brake(s, r, q, p, b, invoked, now):
         apply(s, r, q, p, BRAKE, top, pos, True, now)
         return
     days = sample(s, r, r.pools.mediation, C_MEDIATION, P_MEDIATION, DIST_MEDIATION)
-    until = np.where(invoked, np.maximum(q.until[p], now + days), q.until[p])
-    q.until[p, :] = until
-    end = -np.inf
-    for x in until:
-        end = max(end, x)
-    q.pf[p, F_HEND] = end
+    holdouts.set_until(q, p, np.where(invoked, np.maximum(q.until[p], now + days), q.until[p]))
     q.pi[p, I_BRAKED] = 1
     q.pi[p, I_PARKED] = 1
     q.med_declarers[p, :] = invoked

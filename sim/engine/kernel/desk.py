@@ -42,6 +42,7 @@ from sim.engine.kernel.state import (
     I_DECIDED_AT,
     I_ESCALATIONS,
     I_HELD_LOGGED,
+    I_HOLD_STARTED,
     I_INSTR_LOGGED,
     I_OUTCOME,
     I_POS,
@@ -183,7 +184,7 @@ def enqueue(s, r, q, p, b, open_, now):
     n = r.agenda_len[b]
     r.agenda[b, n] = p
     r.agenda_len[b] = n + 1
-    if not q.pi[p, 5]:  # I_HOLD_STARTED
+    if not q.pi[p, I_HOLD_STARTED]:
         holdouts.on_agenda(s, r, q, p, s.rank[b], now)
     if q.pi[p, I_URGENT]:
         presidency.convene_for(s, r, q, p)

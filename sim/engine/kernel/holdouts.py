@@ -31,7 +31,8 @@ from sim.engine.kernel.state import (
 
 
 @njit(cache=True)
-def _set(q, p, until):
+def set_until(q, p, until):
+    """``p``'s hold-outs end on the days ``until`` (-inf: none), the last of them at ``F_HEND``."""
     q.until[p, :] = until
     end = -np.inf
     for x in until:
@@ -71,7 +72,7 @@ def _raise_timers(q, p, now):
     q.pi[p, I_HOLD_STARTED] = 1
     if q.holders[p].any():
         until = np.where(q.holders[p], now + q.hold_days[p], -np.inf)
-        _set(q, p, until)
+        set_until(q, p, until)
 
 
 @njit(cache=True)
@@ -93,7 +94,7 @@ def _raise(s, r, q, p, now):
     until = now + q.hold_days[p]
     if not math.isnan(concede_by):
         until = np.minimum(until, max(concede_by, now))
-    _set(q, p, np.where(holders, until, -np.inf))
+    set_until(q, p, np.where(holders, until, -np.inf))
     if not math.isnan(s.practice[PR_TANDEM]):
         holders = _tandem(s, r, q, p, holders, concede_by)
     for i in range(len(holders)):
@@ -148,7 +149,7 @@ def _tandem(s, r, q, p, holders, concede_by):
     )
     if not math.isnan(concede_by):
         until[second] = min(until[second], max(concede_by, q.pf[p, F_HEND]))
-    _set(q, p, until)
+    set_until(q, p, until)
     joined = holders.copy()
     joined[second] = True
     return joined

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from sim.engine.kernel import chair, timers
-from sim.engine.kernel.desk import apply, finish, instruct, new_text
+from sim.engine.kernel.desk import apply, finish, new_text
 from sim.engine.kernel.draws import draws_one
 from sim.engine.kernel.logs import record
 from sim.engine.kernel.queue import pop, schedule
@@ -37,7 +37,6 @@ from sim.engine.kernel.state import (
     E_WRITTEN_END,
     F_HEND,
     F_TEXT,
-    I_INSTR_LOGGED,
     I_OUTCOME,
     NO_OUTCOME,
     O_PENDING,
@@ -138,8 +137,6 @@ def _arrive(s, r, q, p):
     q.until[p, :] = -np.inf
     q.pi[p, I_OUTCOME] = NO_OUTCOME
     q.pi[p, V_BODY] = -1
-    instruct(q, p, np.full(q.ready.shape[1], day), day)
-    q.pi[p, I_INSTR_LOGGED] = 1
     record(s, r, day, p, A_SUBMITTED, -1, -1, q.pf[p, F_TEXT])
     new_text(s, r, q, p, day, q.scrutiny_until[p], True, q.ready[p], False)
     if not math.isnan(deadline):
