@@ -3,7 +3,11 @@ the bit, on every bundled scenario and on the paths no bundled scenario takes.""
 
 from __future__ import annotations
 
+import io
+
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from sim.engine.arrays import Sizes
@@ -17,8 +21,16 @@ SCENARIOS = sorted(
 TABLES = ("proposals", "events", "stages", "meetings")
 
 
+def parquet_bytes(table: pa.Table) -> bytes:
+    out = io.BytesIO()
+    pq.write_table(table, out, compression="zstd")
+    return out.getvalue()
+
+
 def assert_same_tables(scenario: Scenario, reps: range, detail: bool, sizes: Sizes | None = None):
-    """Both engines' tables of ``reps`` (seed 7) are equal, exactly; the compiled model."""
+    """Both engines' tables of ``reps`` (seed 7) are equal, exactly; with ``detail`` so are the
+    Arrow tables the compiled engine builds without DataFrames (what results folders store:
+    the same Parquet bytes); the compiled model."""
     compiled, python = Model(scenario), Model(scenario, engine="python")
     assert (compiled.engine, python.engine) == ("compiled", "python")
     if sizes is not None:
@@ -27,6 +39,11 @@ def assert_same_tables(scenario: Scenario, reps: range, detail: bool, sizes: Siz
         a, b = compiled.run(7, rep, detail), python.run(7, rep, detail)
         for table in TABLES:
             pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table), check_exact=True)
+        if detail:
+            arrow, expected = compiled.run_tables(7, rep), b.arrow(rep)
+            for table in TABLES:
+                assert arrow[table].schema == expected[table].schema
+                assert parquet_bytes(arrow[table]) == parquet_bytes(expected[table]), table
     return compiled
 
 

@@ -15,10 +15,13 @@ from sim.analysis.stats import (
     kaplan_meier,
     km_median,
     paired_differences,
+    per_group,
+    percentile,
     summarise,
     t_interval,
     welch_interval,
 )
+from sim.engine.arrow import frame_to_arrow
 
 
 def test_t_interval_known_values() -> None:
@@ -106,6 +109,27 @@ def test_replication_metrics_known_answers() -> None:
     assert v["abstentions", "FR"] == 1
     assert v["proposals_blocked", "AT"] == 1
     assert v["objections", "AT"] == 0
+
+
+def test_replication_metrics_of_arrow_tables_are_those_of_the_frames() -> None:
+    frames = _tables()
+    tables = [frame_to_arrow(f) for f in frames]
+    pd.testing.assert_frame_equal(
+        replication_metrics(*tables, horizon_days=365.0, replication=3),
+        replication_metrics(*frames, horizon_days=365.0, replication=3),
+        check_exact=True,
+    )
+
+
+def test_percentile_is_numpys_to_the_bit() -> None:
+    rng = np.random.default_rng(3)
+    for i in range(3000):
+        n = int(rng.integers(1, 40))
+        v = [rng.exponential(30, n), np.round(rng.uniform(0, 9, n)), rng.normal(0, 1e6, n)][i % 3]
+        for q in (50, 90):
+            assert percentile(v, q) == np.percentile(v, q), (v, q)
+    codes, values = np.array([0, 1, 0, 1, 0, 2]), np.array([1.0, 2.0, np.nan, 5.0, 3.0, np.nan])
+    assert per_group(codes, 3, values, "p90") == pytest.approx([2.8, 4.7, np.nan], nan_ok=True)
 
 
 def test_summarise_and_paired_differences() -> None:

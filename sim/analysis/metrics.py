@@ -3,10 +3,16 @@ plain-language labels."""
 
 from __future__ import annotations
 
+from typing import TypeAlias
+
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.analysis.stats import ADOPTED, Rows, codes_of, km_median_of, label_mask, per_group
+from sim.engine.arrow import frame_to_arrow
+
+Table: TypeAlias = pd.DataFrame | pa.Table
 
 HEADLINE = {
     "proposals": "proposals per replication",
@@ -92,14 +98,15 @@ def fmt_interval(metric: str, low: float, high: float, difference: bool = False)
 
 
 def replication_metrics(
-    proposals: pd.DataFrame,
-    stages: pd.DataFrame,
-    events: pd.DataFrame,
-    meetings: pd.DataFrame,
+    proposals: Table,
+    stages: Table,
+    events: Table,
+    meetings: Table,
     horizon_days: float,
     replication: int = 0,
 ) -> pd.DataFrame:
-    """Long table ``replication, metric, group, value`` for one replication (SPEC §6).
+    """Long table ``replication, metric, group, value`` for one replication (SPEC §6), from
+    its tables (DataFrames, or the Arrow tables a results folder stores).
 
     Groups: ``all`` and each proposal type for proposal metrics (rates are shares of all
     proposals tabled, pending included; times are of adopted proposals; a declaration the High
@@ -108,28 +115,44 @@ def replication_metrics(
     splits, visits and meetings; each member state for objections, blocking votes,
     abstentions, reservations and blocked proposals.
     """
+    tables = (proposals, stages, events, meetings)
+    p, s, e, m = (t if isinstance(t, pa.Table) else frame_to_arrow(t) for t in tables)
     rows = Rows()
-    _proposal_metrics(rows, proposals, horizon_days)
-    _body_metrics(rows, stages, meetings)
-    _member_metrics(rows, proposals, events)
+    _proposal_metrics(rows, p, horizon_days)
+    _body_metrics(rows, s, m)
+    _member_metrics(rows, p, e)
     return rows.frame(replication)
 
 
-def _proposal_metrics(rows: Rows, proposals: pd.DataFrame, horizon_days: float) -> None:
+def _codes(table: pa.Table, name: str) -> tuple[np.ndarray, list[str]]:
+    """A column's integer codes (-1: missing) and labels (a plain column's, sorted)."""
+    column = table.column(name)
+    array = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    if not pa.types.is_dictionary(array.type):
+        return codes_of(array.to_pandas())
+    indices = array.indices.fill_null(-1) if array.null_count else array.indices
+    return indices.to_numpy(), array.dictionary.to_pylist()
+
+
+def _numbers(table: pa.Table, name: str) -> np.ndarray:
+    return table.column(name).to_numpy().astype(float, copy=False)
+
+
+def _proposal_metrics(rows: Rows, proposals: pa.Table, horizon_days: float) -> None:
     """Counts, outcome rates, times, rounds, dilution: overall and per proposal type."""
-    tcode, types = codes_of(proposals["type"])
+    tcode, types = _codes(proposals, "type")
     k = len(types)
     groups = ["all", *types]
-    ocode, olabels = codes_of(proposals["outcome"])
+    ocode, olabels = _codes(proposals, "outcome")
 
     def is_outcome(values: tuple[str, ...]) -> np.ndarray:
         return label_mask(ocode, olabels, values)
 
     adopted = is_outcome(ADOPTED)
     pending = is_outcome(("pending",))
-    duration = proposals["duration_days"].to_numpy(dtype=float)
+    duration = _numbers(proposals, "duration_days")
     counts = np.bincount(tcode[tcode >= 0], minlength=k).astype(float)
-    n = float(len(proposals))
+    n = float(proposals.num_rows)
 
     def share(flag: np.ndarray) -> np.ndarray:
         per_type = np.bincount(tcode, weights=flag.astype(float), minlength=k)
@@ -163,33 +186,33 @@ def _proposal_metrics(rows: Rows, proposals: pd.DataFrame, horizon_days: float) 
         for g in range(k)
     ]
     rows.add("time_to_adoption_km_median", groups, km)
-    rows.add("rounds_mean", groups, stat(proposals["rounds"].to_numpy(float), "mean"))
-    rows.add("escalations_mean", groups, stat(proposals["escalations"].to_numpy(float), "mean"))
-    dilution = np.where(adopted, proposals["dilution"].to_numpy(float), np.nan)
+    rows.add("rounds_mean", groups, stat(_numbers(proposals, "rounds"), "mean"))
+    rows.add("escalations_mean", groups, stat(_numbers(proposals, "escalations"), "mean"))
+    dilution = np.where(adopted, _numbers(proposals, "dilution"), np.nan)
     rows.add("dilution_mean", groups, stat(dilution, "mean"))
     rows.add("throughput_per_year", groups, total(adopted) * 365.0 / horizon_days)
     rows.add("backlog_at_horizon", groups, total(pending))
 
 
-def _body_metrics(rows: Rows, stages: pd.DataFrame, meetings: pd.DataFrame) -> None:
+def _body_metrics(rows: Rows, stages: pa.Table, meetings: pa.Table) -> None:
     """Time split and visits per body; meetings held and agenda use per body."""
-    bcode, bodies = codes_of(stages["body"])
+    bcode, bodies = _codes(stages, "body")
     nb = len(bodies)
     for col in ("wait_meeting_days", "wait_instructions_days", "negotiating_days"):
-        rows.add(col, bodies, per_group(bcode, nb, stages[col].to_numpy(float), "mean"))
+        rows.add(col, bodies, per_group(bcode, nb, _numbers(stages, col), "mean"))
     rows.add("visits", bodies, np.bincount(bcode[bcode >= 0], minlength=nb))
-    mcode, mbodies = codes_of(meetings["body"])
+    mcode, mbodies = _codes(meetings, "body")
     rows.add("meetings_held", mbodies, np.bincount(mcode[mcode >= 0], minlength=len(mbodies)))
-    use = meetings["discussed"].to_numpy(float) / meetings["capacity"].to_numpy(float)
+    use = _numbers(meetings, "discussed") / _numbers(meetings, "capacity")
     rows.add("agenda_use", mbodies, per_group(mcode, len(mbodies), use, "mean"))
 
 
-def _member_metrics(rows: Rows, proposals: pd.DataFrame, events: pd.DataFrame) -> None:
+def _member_metrics(rows: Rows, proposals: pa.Table, events: pa.Table) -> None:
     """Objections, blocking votes, abstentions, reservations and blocked proposals per state
     (blocked or lapsed, or a declaration the High Representative issued over its objection)."""
-    scode, states = codes_of(events["member_state"])
-    acode, activities = codes_of(events["activity"])
-    value = events["value"].to_numpy(float)
+    scode, states = _codes(events, "member_state")
+    acode, activities = _codes(events, "activity")
+    value = _numbers(events, "value")
     ns = len(states)
 
     def per_state(mask: np.ndarray) -> np.ndarray:
@@ -204,10 +227,10 @@ def _member_metrics(rows: Rows, proposals: pd.DataFrame, events: pd.DataFrame) -
     rows.add("blocking_votes", states, per_state(objection & (value == 1.0)))
     rows.add("abstentions", states, per_state(is_activity("abstention")))
     rows.add("reservations", states, per_state(is_activity("reservation")))
-    ocode, olabels = codes_of(proposals["outcome"])
+    ocode, olabels = _codes(proposals, "outcome")
     blocked = label_mask(ocode, olabels, ("blocked", "lapsed", "issued_by_hr"))
     tally = dict.fromkeys(states, 0.0)
-    for text in proposals.loc[blocked, "blocking_states"]:
+    for text in proposals.column("blocking_states").filter(blocked).to_pylist():
         for code in filter(None, str(text).split(",")):
             if code in tally:
                 tally[code] += 1.0

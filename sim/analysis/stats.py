@@ -12,6 +12,7 @@ instead) as never reaching adoption (:func:`kaplan_meier`), never as if they wer
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 
 import numpy as np
@@ -51,7 +52,11 @@ def codes_of(series: pd.Series) -> tuple[np.ndarray, list[str]]:
 
 
 def label_mask(codes: np.ndarray, labels: list[str], values: tuple[str, ...]) -> np.ndarray:
-    return np.isin(codes, [i for i, label in enumerate(labels) if label in values])
+    mask = np.zeros(len(codes), dtype=bool)
+    for i, label in enumerate(labels):
+        if label in values:
+            mask |= codes == i
+    return mask
 
 
 def _mask(series: pd.Series, values: tuple[str, ...]) -> np.ndarray:
@@ -77,21 +82,55 @@ class Rows:
         return pd.DataFrame(
             {
                 "replication": replication,
-                "metric": pd.Categorical(self.metric),
-                "group": pd.Categorical(self.group),
+                "metric": _categorical(tuple(self.metric)),
+                "group": _categorical(tuple(self.group)),
                 "value": np.asarray(self.value, dtype=float),
             }
         )
 
 
+@lru_cache(maxsize=16)
+def _coded(labels: tuple[str, ...]) -> tuple[np.ndarray, pd.CategoricalDtype]:
+    c = pd.Categorical(labels)
+    return c.codes, c.dtype
+
+
+def _categorical(labels: tuple[str, ...]) -> pd.Categorical:
+    """``pd.Categorical(labels)``, factorised once for the labels every replication repeats."""
+    codes, dtype = _coded(labels)
+    return pd.Categorical.from_codes(codes, dtype=dtype)
+
+
 def per_group(codes: np.ndarray, k: int, values: np.ndarray, how: str) -> np.ndarray:
     """``how`` (mean, median, p90) of ``values`` per group code 0..k-1 (NaNs ignored)."""
     out = np.full(k, np.nan)
+    defined = ~np.isnan(values)
     for g in range(k):
-        v = values[(codes == g) & ~np.isnan(values)]
+        v = values[(codes == g) & defined]
         if len(v):
-            out[g] = v.mean() if how == "mean" else np.percentile(v, 50 if how == "median" else 90)
+            out[g] = v.mean() if how == "mean" else percentile(v, 50 if how == "median" else 90)
     return out
+
+
+def percentile(values: np.ndarray, q: int) -> float:
+    """``np.percentile(values, q)`` to the bit (numpy's default "linear" method, its
+    arithmetic step for step), without its overhead: a replication's metrics take dozens.
+
+    >>> v = np.array([3.0, 1.0, 4.0, 1.5])
+    >>> percentile(v, 90) == np.percentile(v, 90), percentile(v, 50) == np.percentile(v, 50)
+    (True, True)
+    """
+    ordered = np.sort(values)
+    n = len(ordered)
+    virtual = (n - 1) * (q / 100)
+    low = math.floor(virtual)
+    if virtual >= n - 1:  # numpy takes the last value twice, at index -1
+        low, high = -1, -1
+    else:
+        high = low + 1
+    a, b, t = float(ordered[low]), float(ordered[high]), virtual - low
+    d = b - a
+    return b - d * (1 - t) if t >= 0.5 else a + d * t
 
 
 def _product_limit(

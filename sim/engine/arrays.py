@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.core.distributions import Distribution, Fixed, Triangular, Uniform
 from sim.core.rng import Stream, stream
@@ -20,7 +21,8 @@ from sim.engine.kernel import state as S
 from sim.scenario import Level
 
 if TYPE_CHECKING:
-    from sim.engine.compile import CompiledScenario, ReplicationResult
+    from sim.engine.arrow import ReplicationResult
+    from sim.engine.compile import CompiledScenario
 
 
 def _dist(d: Distribution | None) -> list[float] | None:
@@ -364,8 +366,21 @@ class Kernel:
 
     def run(self, seed: int, replication: int, detail: bool) -> ReplicationResult:
         """One replication's tables, as :meth:`sim.engine.compile.Model.run` gives them."""
-        from sim.engine.kernel.loop import run_records
         from sim.engine.tables import result
+
+        return result(self.c, self.dtypes, *self._records(seed, replication, detail), detail)
+
+    def run_arrow(self, seed: int, replication: int) -> dict[str, pa.Table]:
+        """One replication's tables with its logs, as :meth:`sim.engine.compile.Model.
+        run_tables` gives them."""
+        from sim.engine.tables import arrow_result
+
+        q, r = self._records(seed, replication, True)
+        return arrow_result(self.c, self.dtypes, q, r, replication)
+
+    def _records(self, seed: int, replication: int, detail: bool) -> tuple[S.Proposals, S.Run]:
+        """A replication run: its proposals and its records."""
+        from sim.engine.kernel.loop import run_records
 
         if detail not in self._arrays:
             self._arrays[detail] = scenario_arrays(self.c, detail)
@@ -376,7 +391,7 @@ class Kernel:
             r = _run_state(self.c, len(q.arrival), self.sizes, pools)
             short = run_records(self._arrays[detail], tuple(r[:-1]), pools, q)
             if not short:
-                return result(self.c, self.dtypes, q, r, detail)
+                return q, r
             _grow(self.sizes, int(short) - 1)  # void: again, with the pool that ran out larger
 
 

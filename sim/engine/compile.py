@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.core.arrivals import PoissonSpec, ScheduledSpec, poisson_arrivals, scheduled_arrivals
 from sim.core.calendars import Recess, meeting_days, recess_days
@@ -29,6 +30,7 @@ from sim.core.voting import (
     UnanimityRule,
     VotingRule,
 )
+from sim.engine.arrow import ReplicationResult
 from sim.scenario import (
     Chair,
     ConstructiveAbstention,
@@ -351,16 +353,6 @@ def _practice(neg: NegotiationSpec) -> Practice:
     )
 
 
-@dataclass(frozen=True)
-class ReplicationResult:
-    """What one replication produces (without the ``replication`` column; the runner adds it)."""
-
-    proposals: pd.DataFrame
-    events: pd.DataFrame
-    stages: pd.DataFrame
-    meetings: pd.DataFrame
-
-
 ENGINES = ("compiled", "python")
 """A :class:`Model`'s engines: numba's (:mod:`sim.engine.kernel`) and SimPy's, the reference
 (:mod:`sim.engine.replication`); the same tables to the bit."""
@@ -413,6 +405,13 @@ class Model:
         finally:
             if enabled:
                 gc.enable()
+
+    def run_tables(self, seed: int, replication: int) -> dict[str, pa.Table]:
+        """One replication's tables with its logs as a results folder stores them: :meth:`run`'s
+        as Arrow, with a ``replication`` column (the compiled engine skips the DataFrames)."""
+        if self._kernel is not None and not self.compiled.warmup:
+            return self._kernel.run_arrow(seed, replication)
+        return self.run(seed, replication).arrow(replication)
 
 
 def run_replication(

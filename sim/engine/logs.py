@@ -24,6 +24,7 @@ import pandas as pd
 from sim.core.calendars import presidency_term
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.visit import Visit
+from sim.engine.arrow import Coded, frame
 
 if TYPE_CHECKING:
     from sim.engine.proposal import Proposal
@@ -319,12 +320,12 @@ class MeetingLog:
         body = np.asarray(self._body, dtype=np.int64)
         time = np.asarray(self._time, dtype=float)
         ts = timestamps(start, time)
-        return pd.DataFrame(
+        return frame(
             {
-                "body": pd.Categorical.from_codes(body, dtype=self.bodies),
+                "body": Coded(body, self.bodies),
                 "time_day": time,
                 "timestamp": ts,
-                "presidency": _presidency_terms(ts),
+                "presidency": presidency_terms(ts),
                 "discussed": np.asarray(self._discussed, dtype=np.int64),
                 "ia_items": np.asarray(self._ia, dtype=np.int64),
                 "backlog": np.asarray(self._backlog, dtype=np.int64),
@@ -361,14 +362,14 @@ def _empty_meetings(bodies: pd.CategoricalDtype, capacity: np.dtype) -> pd.DataF
     return MeetingLog(bodies, np.zeros(0, dtype=capacity)).to_frame(dt.date(2000, 1, 1))
 
 
-def _presidency_terms(ts: np.ndarray) -> pd.Categorical:
+def presidency_terms(ts: np.ndarray) -> Coded:
     """The presidency term of each timestamp, e.g. ``2025-H2`` (see
     :func:`sim.core.calendars.presidency_term`), computed on the array at once."""
     months = np.asarray(ts).astype("datetime64[M]").astype(np.int64)  # months since 1970-01
     term = (months // 12) * 2 + (months % 12 >= 6)  # half-years since 1970-H1
     unique, codes = np.unique(term, return_inverse=True)
     labels = [presidency_term(dt.date(1970 + int(u) // 2, 1 + 6 * (int(u) % 2), 1)) for u in unique]
-    return pd.Categorical.from_codes(codes, labels)
+    return Coded(codes, pd.CategoricalDtype(labels))
 
 
 def _outcome_code(p: Proposal) -> int:

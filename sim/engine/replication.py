@@ -25,6 +25,7 @@ from sim.core.members import ProposalStances, StanceBlock, stance_arrays
 from sim.core.negotiation import Draws
 from sim.core.outcomes import Outcome
 from sim.core.rng import Stream, name_key, stream
+from sim.engine.arrow import ReplicationResult
 from sim.engine.bargaining import Bargaining, HoldoutTimers
 from sim.engine.chair import Chair, StreamDraws
 from sim.engine.logs import Activity, proposal_frame
@@ -38,7 +39,6 @@ if TYPE_CHECKING:
         CompiledBody,
         CompiledScenario,
         CompiledType,
-        ReplicationResult,
     )
 
 # activities bound once: looking up enum members is slow in the per-round loop
@@ -250,8 +250,6 @@ def tables(
 ) -> ReplicationResult:
     """A replication's tables, of either engine: after a warm-up, of the proposals counted (see
     :func:`counted`; renumbered from 0 in order) and the meetings from day 0 on."""
-    from sim.engine.compile import ReplicationResult
-
     if c.warmup:
         keep = counted(
             proposals["arrival_day"].to_numpy(), proposals["deadline_day"].to_numpy(), c.horizon

@@ -23,7 +23,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -31,6 +30,7 @@ import pyarrow.parquet as pq
 
 from sim.analysis.metrics import HEADLINE
 from sim.core.errors import UserError
+from sim.engine.arrow import TABLES, frame_to_arrow
 from sim.experiment.folder import (
     MANIFEST,
     PRODUCER,
@@ -67,7 +67,6 @@ __all__ = [
     "write_text_atomic",
 ]
 
-TABLES = ("proposals", "events", "stages", "meetings")
 REDRAWN = ("figures/", "report.html")
 """What ``plot`` redraws; everything else in a run folder is kept as it is."""
 BATCH = 16_384
@@ -215,29 +214,6 @@ def _copy_for_update(target: Path, staging: Path) -> dict[str, Any]:
         except OSError:
             shutil.copy2(src, dst)
     return {k: v for k, v in manifest.items() if k not in ("files", "parts", "checksum")}
-
-
-def frame_to_arrow(frame: pd.DataFrame, replication: int | None = None) -> pa.Table:
-    """A result DataFrame as an Arrow table, fast: categoricals become dictionary columns
-    (read back as categoricals), numbers and timestamps are passed as numpy buffers; with
-    ``replication`` a leading ``replication`` column is added."""
-    arrays, names = [], []
-    if replication is not None:
-        arrays.append(pa.array(np.full(len(frame), replication, dtype=np.int64)))
-        names.append("replication")
-    for col in frame.columns:
-        s = frame[col]
-        if isinstance(s.dtype, pd.CategoricalDtype):
-            codes = s.cat.codes.to_numpy()
-            categories = pa.array([str(c) for c in s.cat.categories], type=pa.string())
-            indices = pa.array(codes.astype(np.int32), mask=codes < 0)
-            arrays.append(pa.DictionaryArray.from_arrays(indices, categories))
-        elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
-            arrays.append(pa.array(s.astype(object).tolist(), type=pa.string()))
-        else:
-            arrays.append(pa.array(s.to_numpy()))
-        names.append(str(col))
-    return pa.Table.from_arrays(arrays, names=names)
 
 
 def read_table(
