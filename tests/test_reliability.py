@@ -803,6 +803,26 @@ def test_sensitivity_points_are_the_same_on_the_pool(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(serial, pooled)
 
 
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def test_a_pool_keeps_its_workers_for_the_next_map_and_drops_those_left_busy() -> None:
+    """A run's figures are drawn on the processes that ran its replications (no new ones
+    started); a map stopped early stops the workers still busy, whose results would come late."""
+    with PoolEngine(2) as pool:
+        first = set(pool.imap(_pid_after, [0.0] * 4))
+        assert len(first) == 2
+        assert set(pool.imap(_pid_after, [0.0] * 4)) == first
+        early = pool.imap(_pid_after, [0.0, 2.0])
+        assert next(early) in first
+        early.close()  # the second worker is still sleeping: stopped, not reused
+        later = list(pool.imap(_pid_after, [0.0] * 4))
+        assert len(set(later) - first) == 1
+        assert len(pool._live) == 2
+
+
 def _lock_is_free(target: Path) -> bool:
     import fcntl
 

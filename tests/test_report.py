@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
+import sim
 from sim.analysis.stats import REFERENCE_MIX
 from sim.cli import main
 from sim.core.errors import UserError
@@ -23,7 +24,7 @@ from sim.report import mechanisms, plots
 from sim.report.answer import count_metrics, counted_tables
 from sim.report.attach import with_reports
 from sim.report.comparison import compare_runs, comparison_table, decompose
-from sim.report.html import run_figure_specs
+from sim.report.html import RUN_FIGURES, run_figure_specs
 from sim.report.prose import signed
 from sim.scenario import load_scenario
 
@@ -248,6 +249,24 @@ def test_run_experiment_with_report_draws_figures_and_report(tmp_path) -> None:
     assert (exp.path / "report.html").is_file()
     assert (exp.path / "figures" / "time_split.svg").is_file()
     assert exp.manifest["scenario_file"] == str(DATA / "tiny.toml")
+
+
+def test_figures_drawn_on_the_workers_are_those_drawn_in_this_process(tmp_path) -> None:
+    """A run's figures are shared out among its worker processes once the replications are
+    done: the same files, to the byte, as one process draws."""
+    folders = []
+    for workers in (1, 2):
+        options = ExperimentOptions(workers=workers, progress=False, report=sim.attach_report)
+        exp = run_experiment(
+            DATA / "tiny.toml", tmp_path / str(workers), replications=20, seed=1, options=options
+        )
+        assert exp.manifest["engine"] == ("serial" if workers == 1 else "processes:2")
+        folders.append(exp.path / "figures")
+    assert [s.stem for s in run_figure_specs(open_results(tmp_path / "1"))] == list(RUN_FIGURES)
+    names = sorted(p.name for p in folders[0].iterdir())
+    assert names == sorted(f"{stem}.{ext}" for stem in RUN_FIGURES for ext in ("png", "svg"))
+    for name in names:
+        assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
 
 
 def test_decompose_splits_a_change_into_its_sources(runs) -> None:

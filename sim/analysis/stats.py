@@ -197,6 +197,12 @@ def _resample_weights(n: int, resamples: int = RESAMPLES) -> np.ndarray:
     return weights
 
 
+@lru_cache(maxsize=4)
+def _resample_sizes(n: int) -> np.ndarray:
+    """``weights @ defined`` when every value is defined (the same product, computed once)."""
+    return _resample_weights(n) @ np.ones(n, dtype=bool)
+
+
 def bootstrap_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
     """Mean and percentile-bootstrap interval of the mean of independent ``values``, one per
     replication. The interval lies within the range of the values: a rate stays in [0, 1].
@@ -219,8 +225,9 @@ def bootstrap_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, 
     if valid.min() == valid.max():
         return mean, mean, mean
     weights = _resample_weights(len(v))
+    counted = _resample_sizes(len(v)) if len(valid) == len(v) else weights @ defined
     with np.errstate(invalid="ignore", divide="ignore"):
-        means = (weights @ np.where(defined, v, 0.0)) / (weights @ defined)
+        means = (weights @ np.where(defined, v, 0.0)) / counted
     lo, hi = np.nanpercentile(means, [50 * (1 - level), 50 * (1 + level)])
     return mean, float(lo), float(hi)
 

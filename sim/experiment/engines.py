@@ -158,6 +158,19 @@ def _combine(parts: list[ChunkResult]) -> ChunkResult:
 # --- the engines ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Helpers:
+    """The processes a study's report may draw its figures on: this one (the default) or,
+    during a run, the run's worker processes (``processes`` of them; ``map(fn, items)`` gives
+    ``fn(item)`` for each item, in order)."""
+
+    processes: int = 1
+    map: Callable[[Callable[[Any], Any], Iterable[Any]], Iterable[Any]] = map
+
+
+IN_PROCESS = Helpers()
+
+
 MAX_WORKERS = 256
 """The most worker processes a command may ask for (more is refused, not attempted)."""
 
@@ -198,6 +211,11 @@ class Engine:
     def map(self, tasks: Iterable[Chunk]) -> Generator[ChunkResult, None, None]:
         for task in tasks:
             yield run_chunk(task)
+
+    def helpers(self) -> Helpers:
+        """The processes a report may draw on while the engine is open: this one (a Dask
+        cluster's workers may not see the results folder)."""
+        return IN_PROCESS
 
     def __enter__(self) -> Engine:
         return self
@@ -289,6 +307,7 @@ class PoolEngine(Engine):
         self.workers = workers
         self.label = f"processes:{workers}"
         self._live: list[Worker] = []
+        self._idle: list[Worker] = []  # started, waiting for a task: the next map's first
 
     def _start(self) -> Worker:
         worker = Worker(os.getpid())
@@ -298,6 +317,8 @@ class PoolEngine(Engine):
     def _stop(self, worker: Worker) -> None:
         worker.stop()
         self._live.remove(worker)
+        if worker in self._idle:
+            self._idle.remove(worker)
 
     def _give(self, idle: list[Worker], fn: Callable[[Any], Any], task: Any) -> Worker:
         """Send a task to an idle worker (a fresh one if none is idle, or it died idle)."""
@@ -314,6 +335,10 @@ class PoolEngine(Engine):
         ensure_compiled()  # once here, not in every worker at once
         return self.imap(run_chunk, tasks, self._retry)
 
+    def helpers(self) -> Helpers:
+        """The pool's worker processes, idle once the replications are done."""
+        return Helpers(self.workers, self.imap)
+
     def imap(
         self,
         fn: Callable[[Any], Any],
@@ -324,35 +349,39 @@ class PoolEngine(Engine):
         raised or died goes to ``retry`` (default: run once more on a fresh worker)."""
         again = retry or partial(self._again, fn)
         todo = enumerate(items)
-        idle: list[Worker] = []
+        idle = self._idle  # workers of an earlier map are reused, not started again
         busy: dict[Connection, tuple[Worker, int, Any]] = {}
         done: dict[int, Any] = {}
         following, sent = 0, 0
-        while True:
-            while len(busy) < self.workers and sent < following + 2 * self.workers:
-                item = next(todo, None)
-                if item is None:
-                    break
-                worker = self._give(idle, fn, item[1])
-                busy[worker.results] = (worker, *item)
-                sent += 1
-            if following in done:
-                yield done.pop(following)
-                following += 1
-                continue
-            if not busy:
-                return
-            for conn in wait(list(busy)):
-                worker, i, task = busy.pop(cast(Connection, conn))
-                try:
-                    done[i] = worker.receive()
-                except WorkerDied:
-                    self._stop(worker)
-                    done[i] = again(task)
+        try:
+            while True:
+                while len(busy) < self.workers and sent < following + 2 * self.workers:
+                    item = next(todo, None)
+                    if item is None:
+                        break
+                    worker = self._give(idle, fn, item[1])
+                    busy[worker.results] = (worker, *item)
+                    sent += 1
+                if following in done:
+                    yield done.pop(following)
+                    following += 1
                     continue
-                except Exception:
-                    done[i] = again(task)
-                idle.append(worker)
+                if not busy:
+                    return
+                for conn in wait(list(busy)):
+                    worker, i, task = busy.pop(cast(Connection, conn))
+                    try:
+                        done[i] = worker.receive()
+                    except WorkerDied:
+                        self._stop(worker)
+                        done[i] = again(task)
+                        continue
+                    except Exception:
+                        done[i] = again(task)
+                    idle.append(worker)
+        finally:
+            for worker, *_ in busy.values():  # stopped early: a result would still come
+                self._stop(worker)
 
     def _again(self, fn: Callable[[Any], Any], item: Any) -> Any:
         """Run one item again on a fresh worker (its error, or :class:`WorkerDied`, goes on)."""

@@ -200,7 +200,10 @@ def run_experiment(
     with (
         open_engine(options.dask, options.workers, chunk_count(scenario)) as engine,
         study(
-            out, {**run_manifest(scenario, source, engine.label), "posterior": drawn}, options
+            out,
+            {**run_manifest(scenario, source, engine.label), "posterior": drawn},
+            options,
+            helpers=engine.helpers(),
         ) as s,
     ):
         if parameters is not None:

@@ -20,11 +20,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from sim.experiment.engines import MAX_WORKERS, check_workers, pool_size
+from sim.experiment.engines import IN_PROCESS, MAX_WORKERS, Helpers, check_workers, pool_size
 from sim.experiment.results import ResultsWriter, failure_status, write_text_atomic
 
-Reporter = Callable[[Any], None]
-"""Draws a finished result's figures and report into its (staging) folder."""
+Reporter = Callable[[Any, Helpers], None]
+"""Draws a finished result's figures and report into its (staging) folder, on the helpers."""
 
 
 @dataclass(frozen=True)
@@ -110,16 +110,17 @@ def study(
     manifest: dict[str, Any],
     options: ExperimentOptions = DEFAULTS,
     update: bool = False,
+    helpers: Helpers = IN_PROCESS,
 ) -> Iterator[Study]:
     """Write one results folder as a transaction.
 
     Locks ``target`` (refusing what may not be replaced, see :mod:`sim.experiment.folder`),
     opens a staging folder whose manifest holds ``manifest`` (with ``update``: a copy of the
     complete run at ``target`` less its figures), and yields the :class:`Study`. When the block
-    ends normally, ``options.report`` draws ``study.result`` (if both are set), the manifest
-    gets the end time, and the folder is published atomically (``study.published``). On an
-    error or an interrupt the folder is abandoned with a manifest saying so, and the exception
-    goes on.
+    ends normally, ``options.report`` draws ``study.result`` (if both are set) on ``helpers``
+    (a run's worker processes, while they are open), the manifest gets the end time, and the
+    folder is published atomically (``study.published``). On an error or an interrupt the
+    folder is abandoned with a manifest saying so, and the exception goes on.
     """
     writer = ResultsWriter(Path(target), force=options.force, inputs=options.inputs, update=update)
     started = time.time()
@@ -129,7 +130,7 @@ def study(
             writer.write_manifest(**manifest, started=_now())
         yield s
         if options.report is not None and s.result is not None:
-            options.report(s.result)
+            options.report(s.result, helpers)
         if not update:
             writer.write_manifest(ended=_now(), wall_seconds=round(time.time() - started, 3))
         s.published = writer.publish()

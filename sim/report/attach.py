@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from sim.experiment.calibrate import Calibration
+from sim.experiment.engines import IN_PROCESS, Helpers
 from sim.experiment.results import Experiment, open_results
 from sim.experiment.sensitivity import Sensitivity
 from sim.experiment.study import DEFAULTS, ExperimentOptions, study
@@ -20,12 +21,12 @@ from sim.report.inference import calibration_figures, sensitivity_figures
 from sim.report.sweep import sweep_figures
 
 
-def attach_report(result: object) -> None:
-    """Draw a finished run's figures and ``report.html``, a sweep's sensitivity figure, a
-    sensitivity analysis's importance figure or a calibration's figures and report into the
-    result's folder."""
+def attach_report(result: object, helpers: Helpers = IN_PROCESS) -> None:
+    """Draw a finished run's figures and ``report.html`` (the figures on ``helpers``: a run's
+    worker processes), a sweep's sensitivity figure, a sensitivity analysis's importance figure
+    or a calibration's figures and report into the result's folder."""
     if isinstance(result, Experiment):
-        figures_and_report(result)
+        figures_and_report(result, helpers)
     elif isinstance(result, Sweep):
         sweep_figures(result)
     elif isinstance(result, Sensitivity):

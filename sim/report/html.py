@@ -22,6 +22,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from sim.analysis.stats import few_replications
+from sim.experiment.engines import IN_PROCESS, Helpers
 from sim.experiment.results import Experiment, read_table, write_text_atomic
 from sim.report import plots
 from sim.report.answer import per_type_run, report_spec, run_answer, run_metrics
@@ -165,13 +166,38 @@ Rendered = tuple[str, str, str]
 """A drawn figure: file stem, one-line reading aid, the image as a ``data:`` URI (SVG)."""
 
 
-def write_run_figures(exp: Experiment) -> list[Rendered]:
-    """Draw the run's standard figures into its folder's ``figures/``."""
+RUN_FIGURES = ("time_to_adoption", "time_split", "outcomes", "member_states", "backlog", "swimlane")
+"""The run's figures (:func:`run_figure_specs`), in the report's order."""
+
+_COSTLIEST_FIRST = ("swimlane", "time_to_adoption", "time_split", "outcomes", "member_states")
+"""The run's figures by the time they take to draw (measured; the rest after them)."""
+
+
+def _draw_run_figures(task: tuple[Experiment, tuple[str, ...]]) -> list[Rendered]:
+    """Draw the figures ``stems`` of a run into its folder (a task for a worker process)."""
+    exp, stems = task
     out = []
     for spec in run_figure_specs(exp):
-        fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
-        out.append((spec.stem, spec.caption, save_figure(fig, exp.path / "figures", spec.stem)))
+        if spec.stem in stems:
+            fig = _draw(spec, SIZES.get(spec.stem, plots.STYLE["figure.figsize"]))
+            out.append((spec.stem, spec.caption, save_figure(fig, exp.path / "figures", spec.stem)))
     return out
+
+
+def write_run_figures(exp: Experiment, helpers: Helpers = IN_PROCESS) -> list[Rendered]:
+    """Draw the run's standard figures into its folder's ``figures/``, shared out among the
+    ``helpers`` processes (costliest first, dealt to and fro); in the report's order."""
+    order = [*_COSTLIEST_FIRST, *(f for f in RUN_FIGURES if f not in _COSTLIEST_FIRST)]
+    shares: list[list[str]] = [[] for _ in range(min(helpers.processes, len(order)))]
+    for i, stem in enumerate(order):
+        turn, k = divmod(i, len(shares))
+        shares[k if turn % 2 == 0 else len(shares) - 1 - k].append(stem)
+    drawn = {
+        f[0]: f
+        for part in helpers.map(_draw_run_figures, [(exp, tuple(s)) for s in shares])
+        for f in part
+    }
+    return [drawn[stem] for stem in RUN_FIGURES]
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -380,6 +406,7 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
     return path
 
 
-def figures_and_report(exp: Experiment) -> Path:
-    """Everything ``cfsp-sim plot`` regenerates for a run: figures and report."""
-    return write_run_report(exp, write_run_figures(exp))
+def figures_and_report(exp: Experiment, helpers: Helpers = IN_PROCESS) -> Path:
+    """Everything ``cfsp-sim plot`` regenerates for a run: figures (drawn on ``helpers``) and
+    report."""
+    return write_run_report(exp, write_run_figures(exp, helpers))
