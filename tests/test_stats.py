@@ -12,6 +12,7 @@ from sim.analysis.stats import (
     _resample_weights,
     bootstrap_interval,
     few_replications,
+    group_rows,
     kaplan_meier,
     km_median,
     paired_differences,
@@ -129,7 +130,9 @@ def test_percentile_is_numpys_to_the_bit() -> None:
         for q in (50, 90):
             assert percentile(v, q) == np.percentile(v, q), (v, q)
     codes, values = np.array([0, 1, 0, 1, 0, 2]), np.array([1.0, 2.0, np.nan, 5.0, 3.0, np.nan])
-    assert per_group(codes, 3, values, "p90") == pytest.approx([2.8, 4.7, np.nan], nan_ok=True)
+    assert per_group(group_rows(codes, 3), values, "p90") == pytest.approx(
+        [2.8, 4.7, np.nan], nan_ok=True
+    )
 
 
 def test_summarise_and_paired_differences() -> None:

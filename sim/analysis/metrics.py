@@ -9,7 +9,15 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from sim.analysis.stats import ADOPTED, Rows, codes_of, km_median_of, label_mask, per_group
+from sim.analysis.stats import (
+    ADOPTED,
+    Rows,
+    codes_of,
+    group_rows,
+    km_median_of,
+    label_mask,
+    per_group,
+)
 from sim.engine.arrow import frame_to_arrow
 
 Table: TypeAlias = pd.DataFrame | pa.Table
@@ -159,9 +167,10 @@ def _proposal_metrics(rows: Rows, proposals: pa.Table, horizon_days: float) -> N
         with np.errstate(invalid="ignore", divide="ignore"):
             return np.concatenate([[flag.mean() if n else np.nan], per_type / counts])
 
+    everyone, by_type = [np.arange(len(tcode))], group_rows(tcode, k)
+
     def stat(values: np.ndarray, how: str) -> np.ndarray:
-        overall = per_group(np.zeros(len(values), int), 1, values, how)
-        return np.concatenate([overall, per_group(tcode, k, values, how)])
+        return np.concatenate([per_group(everyone, values, how), per_group(by_type, values, how)])
 
     def total(flag: np.ndarray) -> np.ndarray:
         return np.concatenate([[flag.sum()], np.bincount(tcode, flag, minlength=k)])
@@ -182,8 +191,7 @@ def _proposal_metrics(rows: Rows, proposals: pa.Table, horizon_days: float) -> N
     rows.add("time_to_adoption_median", groups, stat(adopted_days, "median"))
     rows.add("time_to_adoption_p90", groups, stat(adopted_days, "p90"))
     km = [km_median_of(duration, adopted, pending)] + [
-        km_median_of(duration[tcode == g], adopted[tcode == g], pending[tcode == g])
-        for g in range(k)
+        km_median_of(duration[rows_g], adopted[rows_g], pending[rows_g]) for rows_g in by_type
     ]
     rows.add("time_to_adoption_km_median", groups, km)
     rows.add("rounds_mean", groups, stat(_numbers(proposals, "rounds"), "mean"))
@@ -198,13 +206,14 @@ def _body_metrics(rows: Rows, stages: pa.Table, meetings: pa.Table) -> None:
     """Time split and visits per body; meetings held and agenda use per body."""
     bcode, bodies = _codes(stages, "body")
     nb = len(bodies)
+    visits = group_rows(bcode, nb)
     for col in ("wait_meeting_days", "wait_instructions_days", "negotiating_days"):
-        rows.add(col, bodies, per_group(bcode, nb, _numbers(stages, col), "mean"))
+        rows.add(col, bodies, per_group(visits, _numbers(stages, col), "mean"))
     rows.add("visits", bodies, np.bincount(bcode[bcode >= 0], minlength=nb))
     mcode, mbodies = _codes(meetings, "body")
     rows.add("meetings_held", mbodies, np.bincount(mcode[mcode >= 0], minlength=len(mbodies)))
     use = _numbers(meetings, "discussed") / _numbers(meetings, "capacity")
-    rows.add("agenda_use", mbodies, per_group(mcode, len(mbodies), use, "mean"))
+    rows.add("agenda_use", mbodies, per_group(group_rows(mcode, len(mbodies)), use, "mean"))
 
 
 def _member_metrics(rows: Rows, proposals: pa.Table, events: pa.Table) -> None:

@@ -207,7 +207,7 @@ class Sizes:
         """Raise the sizes to what ``proposals`` proposals of ``states`` states need."""
         if not self.floor:
             return
-        p, blocks = proposals, 5 * proposals // 512 + 2  # 2.5 rows a proposal, and a block
+        p, blocks = proposals, -(-5 * proposals // 512)  # 2.5 rows a proposal (2.3 seen at most)
         need = [blocks, blocks, blocks, 5 * p // 128 + 2, 64, 64, 16, p * (states + 4) + 512]
         need += [2 * p + 64, 16]
         self.pools = [max(a, b) for a, b in zip(self.pools, need, strict=True)]

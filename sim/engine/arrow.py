@@ -34,9 +34,25 @@ Column = np.ndarray | Coded | list[str]
 Columns = Mapping[str, Column]
 
 
-@functools.lru_cache(maxsize=64)
+_LABELS: dict[int, tuple[pd.CategoricalDtype, pa.Array]] = {}
+
+
 def _labels(dtype: pd.CategoricalDtype) -> pa.Array:
-    return pa.array([str(c) for c in dtype.categories], type=pa.string())
+    """A categorical's labels as an Arrow array, made once per dtype object (keyed by identity:
+    pandas hashes a dtype's categories at every lookup, which costs more than the column)."""
+    held = _LABELS.get(id(dtype))
+    if held is None or held[0] is not dtype:
+        if len(_LABELS) >= 256:  # a calibration makes a model, and dtypes, per particle
+            _LABELS.clear()
+        labels = pa.array([str(c) for c in dtype.categories], type=pa.string())
+        held = _LABELS[id(dtype)] = (dtype, labels)
+    return held[1]
+
+
+@functools.lru_cache(maxsize=64)
+def categories(labels: tuple[str, ...]) -> pd.CategoricalDtype:
+    """The categorical dtype of ``labels``, one object for the same labels."""
+    return pd.CategoricalDtype(labels)
 
 
 def _dictionary(codes: np.ndarray, labels: pa.Array) -> pa.DictionaryArray:

@@ -24,7 +24,7 @@ import pandas as pd
 from sim.core.calendars import presidency_term
 from sim.core.outcomes import Outcome, StageExit
 from sim.core.visit import Visit
-from sim.engine.arrow import Coded, frame
+from sim.engine.arrow import Coded, categories, frame
 
 if TYPE_CHECKING:
     from sim.engine.proposal import Proposal
@@ -369,7 +369,7 @@ def presidency_terms(ts: np.ndarray) -> Coded:
     term = (months // 12) * 2 + (months % 12 >= 6)  # half-years since 1970-H1
     unique, codes = np.unique(term, return_inverse=True)
     labels = [presidency_term(dt.date(1970 + int(u) // 2, 1 + 6 * (int(u) % 2), 1)) for u in unique]
-    return Coded(codes, pd.CategoricalDtype(labels))
+    return Coded(codes, categories(tuple(labels)))
 
 
 def _outcome_code(p: Proposal) -> int:
