@@ -26,7 +26,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import simpy
 
 from sim import ExperimentOptions, load_scenario, run_experiment
@@ -35,6 +34,7 @@ from sim.core.members import Holdouts, cast_votes, compromise, objections, propo
 from sim.core.power import voting_power
 from sim.engine.compile import Model, make_rule, member_arrays
 from sim.engine.replication import Replication
+from sim.experiment.moments import stacked
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "eu27_baseline.toml"
@@ -81,21 +81,19 @@ def replication_years_per_second(n: int, workers: int) -> float:
 
 def metrics_only_study(model: Model, levels: dict[str, str], reps: range) -> tuple[float, float]:
     """Wall seconds of a metrics-only study of ``reps`` on one worker: ``(simulation and
-    tables, the same + calibration targets)``. Each replication runs with ``detail=False``; the
-    targets (:func:`simulated_targets`) are computed once over all the replications' proposals
-    and stages, as a calibration does."""
+    tables, the same + calibration targets)``. Each replication runs without logs, its tables
+    as Arrow; the targets (:func:`simulated_targets`) are computed once over all the
+    replications' proposals and stages, made DataFrames once, as a calibration does
+    (:mod:`sim.experiment.moments`)."""
     sim = 0.0
-    proposals, stages = [], []
+    runs = []
     start = time.perf_counter()
     for rep in reps:
         t = time.perf_counter()
-        tables = model.run(1, rep, detail=False)
+        runs.append(model.run_tables(1, rep, detail=False))
         sim += time.perf_counter() - t
-        proposals.append(tables.proposals.assign(replication=rep))
-        stages.append(tables.stages.assign(replication=rep))
-    targets = simulated_targets(
-        pd.concat(proposals, ignore_index=True), pd.concat(stages, ignore_index=True), levels
-    )
+    proposals = stacked([r["proposals"] for r in runs])
+    targets = simulated_targets(proposals, stacked([r["stages"] for r in runs]), levels)
     assert targets["replication"].nunique() == len(reps)
     return sim, time.perf_counter() - start
 

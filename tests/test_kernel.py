@@ -28,9 +28,9 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 
 def assert_same_tables(scenario: Scenario, reps: range, detail: bool, sizes: Sizes | None = None):
-    """Both engines' tables of ``reps`` (seed 7) are equal, exactly; with ``detail`` so are the
-    Arrow tables the compiled engine builds without DataFrames (what results folders store:
-    the same Parquet bytes); the compiled model."""
+    """Both engines' tables of ``reps`` (seed 7) are equal, exactly, and so are the Arrow
+    tables the compiled engine builds without DataFrames (what results folders store and
+    calibrations read: the same Parquet bytes); the compiled model."""
     compiled, python = Model(scenario), Model(scenario, engine="python")
     assert (compiled.engine, python.engine) == ("compiled", "python")
     if sizes is not None:
@@ -39,11 +39,10 @@ def assert_same_tables(scenario: Scenario, reps: range, detail: bool, sizes: Siz
         a, b = compiled.run(7, rep, detail), python.run(7, rep, detail)
         for table in TABLES:
             pd.testing.assert_frame_equal(getattr(a, table), getattr(b, table), check_exact=True)
-        if detail:
-            arrow, expected = compiled.run_tables(7, rep), b.arrow(rep)
-            for table in TABLES:
-                assert arrow[table].schema == expected[table].schema
-                assert parquet_bytes(arrow[table]) == parquet_bytes(expected[table]), table
+        arrow, expected = compiled.run_tables(7, rep, detail), b.arrow(rep)
+        for table in TABLES:
+            assert arrow[table].schema == expected[table].schema
+            assert parquet_bytes(arrow[table]) == parquet_bytes(expected[table]), table
     return compiled
 
 

@@ -370,12 +370,12 @@ class Kernel:
 
         return result(self.c, self.dtypes, *self._records(seed, replication, detail), detail)
 
-    def run_arrow(self, seed: int, replication: int) -> dict[str, pa.Table]:
-        """One replication's tables with its logs, as :meth:`sim.engine.compile.Model.
-        run_tables` gives them."""
+    def run_arrow(self, seed: int, replication: int, detail: bool) -> dict[str, pa.Table]:
+        """One replication's tables, as :meth:`sim.engine.compile.Model.run_tables` gives
+        them."""
         from sim.engine.tables import arrow_result
 
-        q, r = self._records(seed, replication, True)
+        q, r = self._records(seed, replication, detail)
         return arrow_result(self.c, self.dtypes, q, r, replication)
 
     def _records(self, seed: int, replication: int, detail: bool) -> tuple[S.Proposals, S.Run]:

@@ -406,12 +406,12 @@ class Model:
             if enabled:
                 gc.enable()
 
-    def run_tables(self, seed: int, replication: int) -> dict[str, pa.Table]:
-        """One replication's tables with its logs as a results folder stores them: :meth:`run`'s
-        as Arrow, with a ``replication`` column (the compiled engine skips the DataFrames)."""
+    def run_tables(self, seed: int, replication: int, detail: bool = True) -> dict[str, pa.Table]:
+        """:meth:`run`'s tables as a results folder stores them: Arrow, with a ``replication``
+        column (the compiled engine builds them without DataFrames)."""
         if self._kernel is not None and not self.compiled.warmup:
-            return self._kernel.run_arrow(seed, replication)
-        return self.run(seed, replication).arrow(replication)
+            return self._kernel.run_arrow(seed, replication, detail)
+        return self.run(seed, replication, detail).arrow(replication)
 
 
 def run_replication(

@@ -147,9 +147,9 @@ def result(
 def arrow_result(
     c: CompiledScenario, dtypes: Dtypes, q: S.Proposals, r: S.Run, replication: int
 ) -> dict[str, pa.Table]:
-    """A replication's tables with their logs as Arrow tables with a leading ``replication``
-    column: :func:`sim.engine.arrow.frame_to_arrow` of :func:`result`'s, without the frames
-    (a run without a warm-up)."""
+    """A replication's tables as Arrow tables with a leading ``replication`` column:
+    :func:`sim.engine.arrow.frame_to_arrow` of :func:`result`'s, without the frames (a run
+    without a warm-up; without logs, the run logged no events and no meetings)."""
     assert not c.warmup, "the warm-up filters DataFrames: use result()"
     columns = {
         "proposals": proposals(c, dtypes, q, int(r.ic[S.C_ARRIVED])),

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from sim.analysis.blocks import RecordSize
 from sim.analysis.calibration import record_targets, simulated_targets
@@ -36,11 +37,11 @@ def body_levels(scenario: Scenario) -> dict[str, str]:
 def _tables(
     scenario: Scenario, seed: int, replications: Sequence[int]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The proposals and stages of an in-memory run (no event log, no files)."""
+    """The proposals and stages of an in-memory run (no event log, no files), each with a last
+    column ``replication``: every replication's as Arrow, made DataFrames once."""
     model = Model(scenario)
-    runs = [model.run(seed, rep, detail=False) for rep in replications]
-    reps = np.asarray(replications, dtype=np.int64)
-    return _stacked([r.proposals for r in runs], reps), _stacked([r.stages for r in runs], reps)
+    runs = [model.run_tables(seed, rep, detail=False) for rep in replications]
+    return stacked([r["proposals"] for r in runs]), stacked([r["stages"] for r in runs])
 
 
 def simulate_targets(scenario: Scenario, seed: int, replications: Sequence[int]) -> pd.DataFrame:
@@ -54,12 +55,14 @@ def simulate_targets(scenario: Scenario, seed: int, replications: Sequence[int])
     return pd.concat([targets, extra], ignore_index=True)
 
 
-def _stacked(tables: list[pd.DataFrame], replications: np.ndarray) -> pd.DataFrame:
-    """The replications' tables one below the other, with a last column ``replication``
-    (one concatenation, no per-table copy)."""
-    out = pd.concat(tables, ignore_index=True)
-    out["replication"] = np.repeat(replications, [len(t) for t in tables])
-    return out
+def stacked(tables: list[pa.Table]) -> pd.DataFrame:
+    """The replications' tables one below the other, ``replication`` last."""
+    t = pa.concat_tables(tables)
+    return (
+        t.drop_columns("replication")
+        .append_column(t.field("replication"), t["replication"])
+        .to_pandas()
+    )
 
 
 @dataclass
