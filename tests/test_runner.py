@@ -232,3 +232,12 @@ def test_simulate_gives_the_tables_of_a_run_and_saves_the_same_folder(tmp_path: 
     assert_same_results(saved.path, exp.path)
     with pytest.raises(dataclasses.FrozenInstanceError):
         exp.path = tmp_path  # type: ignore[misc]  # a published run does not change
+
+
+def test_a_process_compiles_a_scenario_once_for_all_its_chunks(tiny, baseline) -> None:
+    from sim.experiment.engines import _model_of
+
+    model = _model_of(tiny)
+    assert _model_of(tiny.model_copy(deep=True)) is model  # the same scenario, unpickled anew
+    assert _model_of(baseline) is not model
+    assert _model_of(tiny.model_copy(update={"horizon_days": 100})).horizon == 100

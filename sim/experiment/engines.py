@@ -61,12 +61,27 @@ class Chunk:
     def models(self) -> Iterator[tuple[int, Model]]:
         """Each replication and its compiled model (one model unless parameters vary)."""
         if self.parameters is None:
-            model = Model(self.scenario)
+            model = _model_of(self.scenario)
             yield from ((rep, model) for rep in self.reps)
             return
         raw = tomllib.loads(self.scenario.to_toml())
         for rep, theta in zip(self.reps, self.parameters, strict=True):
             yield rep, Model(with_parameters(self.scenario, theta, raw))
+
+
+_MODELS: dict[str, Model] = {}
+
+
+def _model_of(scenario: Scenario) -> Model:
+    """This process's model of ``scenario``, compiled once for all the chunks it runs (the
+    models of the last two scenarios are kept: a comparison's, a sweep's)."""
+    key = scenario.model_dump_json(warnings=False)
+    model = _MODELS.get(key)
+    if model is None:
+        if len(_MODELS) >= 2:
+            del _MODELS[next(iter(_MODELS))]
+        model = _MODELS[key] = Model(scenario)
+    return model
 
 
 ChunkResult = tuple[int, dict[str, pa.Table], pd.DataFrame]
@@ -345,14 +360,21 @@ class PoolEngine(Engine):
         items: Iterable[Any],
         retry: Callable[[Any], Any] | None = None,
     ) -> Generator[Any, None, None]:
-        """``fn(item)`` for each item on the workers, yielded in order; an item whose worker
-        raised or died goes to ``retry`` (default: run once more on a fresh worker)."""
-        again = retry or partial(self._again, fn)
+        """``fn(item)`` for each item on the workers, yielded in order, the first items sent at
+        once (before a result is asked for, so the caller may work meanwhile); an item whose
+        worker raised or died goes to ``retry`` (default: run once more on a fresh worker)."""
+        results = self._results(fn, items, retry or partial(self._again, fn))
+        next(results)  # runs to the first items sent
+        return results
+
+    def _results(
+        self, fn: Callable[[Any], Any], items: Iterable[Any], again: Callable[[Any], Any]
+    ) -> Generator[Any, None, None]:
         todo = enumerate(items)
         idle = self._idle  # workers of an earlier map are reused, not started again
         busy: dict[Connection, tuple[Worker, int, Any]] = {}
         done: dict[int, Any] = {}
-        following, sent = 0, 0
+        following, sent, started = 0, 0, False
         try:
             while True:
                 while len(busy) < self.workers and sent < following + 2 * self.workers:
@@ -362,6 +384,9 @@ class PoolEngine(Engine):
                     worker = self._give(idle, fn, item[1])
                     busy[worker.results] = (worker, *item)
                     sent += 1
+                if not started:  # the first items are out: back to imap
+                    started = True
+                    yield None
                 if following in done:
                     yield done.pop(following)
                     following += 1

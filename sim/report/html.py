@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -184,20 +184,26 @@ def _draw_run_figures(task: tuple[Experiment, tuple[str, ...]]) -> list[Rendered
     return out
 
 
-def write_run_figures(exp: Experiment, helpers: Helpers = IN_PROCESS) -> list[Rendered]:
-    """Draw the run's standard figures into its folder's ``figures/``, shared out among the
-    ``helpers`` processes (costliest first, dealt to and fro); in the report's order."""
+def _drawing(exp: Experiment, helpers: Helpers) -> Iterator[list[Rendered]]:
+    """The run's standard figures shared out among the ``helpers`` processes (costliest first,
+    dealt to and fro), each share's figures as they come; a pool starts drawing at once."""
     order = [*_COSTLIEST_FIRST, *(f for f in RUN_FIGURES if f not in _COSTLIEST_FIRST)]
     shares: list[list[str]] = [[] for _ in range(min(helpers.processes, len(order)))]
     for i, stem in enumerate(order):
         turn, k = divmod(i, len(shares))
         shares[k if turn % 2 == 0 else len(shares) - 1 - k].append(stem)
-    drawn = {
-        f[0]: f
-        for part in helpers.map(_draw_run_figures, [(exp, tuple(s)) for s in shares])
-        for f in part
-    }
+    return iter(helpers.map(_draw_run_figures, [(exp, tuple(s)) for s in shares]))
+
+
+def _in_order(shares: Iterable[list[Rendered]]) -> list[Rendered]:
+    drawn = {figure[0]: figure for share in shares for figure in share}
     return [drawn[stem] for stem in RUN_FIGURES]
+
+
+def write_run_figures(exp: Experiment, helpers: Helpers = IN_PROCESS) -> list[Rendered]:
+    """Draw the run's standard figures into its folder's ``figures/`` (on the ``helpers``
+    processes); in the report's order."""
+    return _in_order(_drawing(exp, helpers))
 
 
 # --- HTML -------------------------------------------------------------------------------------
@@ -362,9 +368,11 @@ def reproduce_command(manifest: dict[str, Any]) -> str:
     )
 
 
-def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> Path:
-    """Write ``report.html`` for the run ``exp`` (figures drawn if not given)."""
-    figures = figures if figures is not None else write_run_figures(exp)
+def write_run_report(
+    exp: Experiment, figures: list[Rendered] | Callable[[], list[Rendered]] | None = None
+) -> Path:
+    """Write ``report.html`` for the run ``exp`` (figures drawn if not given; a function giving
+    them is called once the rest of the report is ready)."""
     manifest, scenario, summary = exp.manifest, exp.scenario, exp.summary
     few = few_replications(int(manifest["replications"]))
     warning = f'<p class="warning">Warning: {html.escape(few)}.</p>' if few else ""
@@ -375,6 +383,11 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         "often are they blocked and by whom — in this scenario?"
     )
     answer = run_answer(metrics, spec, int(manifest["replications"]))
+    by_type = html_table(per_type_run(metrics, spec))
+    if figures is None:
+        figures = write_run_figures(exp)
+    elif callable(figures):
+        figures = figures()
     body = (
         "<h1>How EU foreign-policy decisions move</h1>"
         f"<p><b>Scenario:</b> {html.escape(scenario.description)} "
@@ -397,7 +410,7 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
         "<h2>By proposal type</h2><p>Means across replications [95% interval]: the share "
         "adopted and lapsed (%; where the High Representative issued blocked declarations, "
         "those too), days to adopt (median, 90th percentile), events counted per "
-        f"replication.</p>{html_table(per_type_run(metrics, spec))}"
+        f"replication.</p>{by_type}"
         f"<h2>Figures</h2>{figures_html(figures)}"
         f"<h2>The scenario</h2>{scenario_tables(scenario)}{glossary_html()}"
     )
@@ -407,6 +420,7 @@ def write_run_report(exp: Experiment, figures: list[Rendered] | None = None) -> 
 
 
 def figures_and_report(exp: Experiment, helpers: Helpers = IN_PROCESS) -> Path:
-    """Everything ``cfsp-sim plot`` regenerates for a run: figures (drawn on ``helpers``) and
-    report."""
-    return write_run_report(exp, write_run_figures(exp, helpers))
+    """Everything ``cfsp-sim plot`` regenerates for a run: figures and report (on a pool of
+    ``helpers``, the figures are drawn while this process writes the rest of the report)."""
+    drawing = _drawing(exp, helpers)
+    return write_run_report(exp, lambda: _in_order(drawing))
