@@ -8,8 +8,9 @@ same on any machine. Each target is printed beside its figure:
 - issue 31: on all cores, a metrics-only study (no event log, no Parquet; the calibration
   targets of each replication) at >= 15 replication-years per the time of 100,000 plain SimPy
   timeouts; a whole ``cfsp-sim run`` of 1,000 replications (simulation, metrics, Parquet,
-  summary, figures, report) at >= 6; the peak memory of that run at most 1.2 times that of a
-  100-replication run.
+  summary, figures, report; the better of two runs, as the other timings take the best of
+  several) at >= 6; the peak memory of those runs at most 1.2 times that of a 100-replication
+  run.
 """
 
 from __future__ import annotations
@@ -283,12 +284,15 @@ def main() -> None:
     print(f"one 27-member round (stances, votes, rule, compromise): {round_cost_us():.1f} us")
     print(f"exact Banzhaf + Shapley-Shubik, 27 members under QMV: {banzhaf_ms():.0f} ms")
     small, big = (20, 100) if args.quick else (100, 1000)
-    (_, m_small), (wall, m_big) = whole_run(small), whole_run(big)
+    (_, m_small), *runs = whole_run(small), whole_run(big), whole_run(big)
+    wall, m_big = min(w for w, _ in runs), max(m for _, m in runs)
     study = big * BASELINE_YEARS / wall * ref_s
     print(
         f"whole cfsp-sim run on {cores} workers ({big} replications; simulation, metrics, "
-        f"Parquet, summary, figures, report): {wall:.1f} s, {study:.2f} replication-years per "
-        f"the time of 100,000 SimPy timeouts; {verdict(study, FULL_STUDY_TARGET)}"
+        f"Parquet, summary, figures, report; the better of two runs, "
+        f"{' and '.join(f'{w:.1f}' for w, _ in runs)} s): {wall:.1f} s, {study:.2f} "
+        f"replication-years per the time of 100,000 SimPy timeouts; "
+        f"{verdict(study, FULL_STUDY_TARGET)}"
     )
     ratio = m_big / m_small
     print(

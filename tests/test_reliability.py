@@ -873,6 +873,17 @@ def test_sigkill_of_calibrate_leaves_no_worker_and_no_lock(tmp_path: Path) -> No
     assert _lock_is_free(out)
 
 
+def test_a_calibration_on_two_workers_stops_its_workers_quietly(tmp_path: Path) -> None:
+    """The sampler ends each generation by terminating its forked workers, which no longer
+    keep the command line's SIGTERM handler: no traceback reaches the user (one a worker a
+    generation did)."""
+    priors = _tiny_priors(tmp_path)
+    args = ["calibrate", str(TINY), "--priors", str(priors), "--budget", "quick", "-n", "2"]
+    res = _cli([*args, "--workers", "2", "--out", str(tmp_path / "cal")])
+    assert res.returncode == 0, res.stderr
+    assert "Traceback" not in res.stderr
+
+
 FORK_UNDER_LOCK = """
 import os, sys, time
 from pathlib import Path

@@ -15,6 +15,7 @@ thread each (numpy's global generator is shared by a worker's threads).
 from __future__ import annotations
 
 import random
+import signal
 import traceback
 from collections.abc import Callable
 from ctypes import c_longlong
@@ -171,7 +172,10 @@ def _work(
     counter: Synchronized[int],
     queue: Queue[tuple[int, Any]],
 ) -> None:
-    """A worker: simulate the next index until stopped (terminated by the parent)."""
+    """A worker: simulate the next index until stopped (terminated by the parent, quietly: the
+    command line's SIGTERM handler, inherited by the fork, is dropped; Ctrl-C is the parent's)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         with counter.get_lock():
             i = counter.value
