@@ -104,8 +104,9 @@ def _categorical(labels: tuple[str, ...]) -> pd.Categorical:
 def group_rows(codes: np.ndarray, k: int) -> list[np.ndarray]:
     """The rows of each group code 0..k-1, in table order (found once for several metrics).
 
-    >>> [r.tolist() for r in group_rows(np.array([1, 0, 1, -1]), 2)]
-    [[1], [0, 2]]
+    >>> rows = group_rows(np.array([1, 0, 1, -1]), 2)
+    >>> rows[0].tolist(), rows[1].tolist()
+    ([1], [0, 2])
     """
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(k + 1))
