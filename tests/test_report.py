@@ -269,6 +269,16 @@ def test_figures_drawn_on_the_workers_are_those_drawn_in_this_process(tmp_path) 
         assert (folders[0] / name).read_bytes() == (folders[1] / name).read_bytes(), name
 
 
+def test_the_console_headline_aligns_its_means_whatever_the_labels(runs) -> None:
+    from sim.report.console import headline_lines
+
+    lines = headline_lines(open_results(runs["base"]))
+    table = lines[lines.index(next(x for x in lines if x.lstrip().startswith("metric"))) :]
+    ends = {len(x.split("  [")[0]) for x in table[1:]}  # where each mean ends
+    assert len(table) > 5
+    assert ends == {len(table[0].split("  95% CI")[0])}
+
+
 def test_decompose_splits_a_change_into_its_sources(runs) -> None:
     # two sources: an identical rerun (no effect) and the known difference; together = that
     t = decompose(runs["base"], {"nothing": runs["base_again"], "fast": runs["fast"]}, runs["fast"])

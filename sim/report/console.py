@@ -52,12 +52,14 @@ def headline_lines(exp: Experiment) -> list[str]:
         run_answer(metrics, spec, int(m["replications"])),
         f"{scenario.name}: {m['replications']} replications, seed {m['seed']}, "
         f"horizon {scenario.horizon_days:g} days, {m['wall_seconds']:.1f} s",
-        f"  {'metric':<44}{'mean':>10}  {'95% CI':<22}",
     ]
-    for metric, row in exp.headline().iterrows():
+    headline = exp.headline()
+    width = max([44, *(len(metric_name(str(m))) for m in headline.index)])  # the labels align
+    lines.append(f"  {'metric':<{width}}{'mean':>10}  95% CI")
+    for metric, row in headline.iterrows():
         name = str(metric)
         ci = fmt_interval(name, row["ci_low"], row["ci_high"])
-        lines.append(f"  {metric_name(name):<44}{fmt_value(name, row['mean']):>10}  {ci:<22}")
+        lines.append(f"  {metric_name(name):<{width}}{fmt_value(name, row['mean']):>10}  {ci}")
     return lines
 
 
