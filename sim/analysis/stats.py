@@ -113,6 +113,10 @@ def group_rows(codes: np.ndarray, k: int) -> list[np.ndarray]:
     return [order[bounds[g] : bounds[g + 1]] for g in range(k)]
 
 
+_Q = {"median": 50, "p90": 90}
+"""The percentile each of :func:`per_group`'s ``how`` takes."""
+
+
 def per_group(rows: list[np.ndarray], values: np.ndarray, how: str) -> np.ndarray:
     """``how`` (mean, median, p90) of ``values`` in each group of ``rows`` (NaNs ignored);
     the mean is numpy's (``np.add.reduce`` over the group in table order, divided by its size).
@@ -124,9 +128,6 @@ def per_group(rows: list[np.ndarray], values: np.ndarray, how: str) -> np.ndarra
         if len(v):
             out[g] = np.add.reduce(v) / len(v) if how == "mean" else percentile(v, _Q[how])
     return out
-
-
-_Q = {"median": 50, "p90": 90}
 
 
 def percentile(values: np.ndarray, q: int) -> float:
